@@ -1,0 +1,71 @@
+"""The `forensics` command line. Sub-commands live in forensics/commands/*.py, each with a
+`register(subparsers)` function; every command that reports takes --json and prints one
+JSON document on stdout, with progress and logs on stderr."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import pkgutil
+import sys
+from typing import Any
+
+from forensics import __version__
+from forensics.types import CaseError
+
+
+def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
+    """Print `data` as one JSON document with --json, otherwise `text` (or pretty JSON)."""
+    if getattr(args, "json", False) or text is None:
+        json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+def add_json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def add_case(p: argparse.ArgumentParser) -> None:
+    p.add_argument("case_dir", metavar="DIR", help="case folder")
+
+
+def open_case(args: argparse.Namespace):
+    from forensics.case import Case
+
+    return Case.open(args.case_dir, examiner=getattr(args, "examiner", None))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="forensics", description="Case-based image and video forensics.")
+    parser.add_argument("--version", action="version", version=f"forensics {__version__}")
+    parser.add_argument("--examiner", help="examiner recorded in the audit log (default: the case examiner)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    import forensics.commands as pkg
+
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        importlib.import_module(f"forensics.commands.{mod.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except CaseError as exc:
+        print(f"forensics: error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            emit(args, {"error": str(exc)})
+        return 1
+    except KeyboardInterrupt:
+        print("forensics: interrupted; committed work is kept, run the command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

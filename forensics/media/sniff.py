@@ -1,0 +1,109 @@
+"""Identify a file's type from its content, never from its name."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+HEAD_BYTES = 64
+
+
+@dataclass(frozen=True)
+class FileType:
+    mime: str
+    kind: str  # "image", "video", "other"
+    extensions: tuple[str, ...]
+
+
+def _t(mime: str, kind: str, *exts: str) -> FileType:
+    return FileType(mime, kind, exts)
+
+
+JPEG = _t("image/jpeg", "image", ".jpg", ".jpeg", ".jpe", ".jfif")
+PNG = _t("image/png", "image", ".png")
+GIF = _t("image/gif", "image", ".gif")
+BMP = _t("image/bmp", "image", ".bmp", ".dib")
+TIFF = _t("image/tiff", "image", ".tif", ".tiff", ".dng", ".nef", ".cr2", ".arw")
+WEBP = _t("image/webp", "image", ".webp")
+HEIC = _t("image/heic", "image", ".heic", ".heif", ".hif")
+AVIF = _t("image/avif", "image", ".avif")
+MP4 = _t("video/mp4", "video", ".mp4", ".m4v", ".mov", ".3gp", ".3g2")
+MOV = _t("video/quicktime", "video", ".mov", ".qt", ".mp4")
+GPP = _t("video/3gpp", "video", ".3gp", ".3g2", ".mp4")
+AVI = _t("video/x-msvideo", "video", ".avi")
+MKV = _t("video/x-matroska", "video", ".mkv", ".webm")
+H264 = _t("video/h264", "video", ".h264", ".264", ".avc")
+MPEGTS = _t("video/mp2t", "video", ".ts", ".mts", ".m2ts")
+MPEGPS = _t("video/mpeg", "video", ".mpg", ".mpeg", ".vob")
+ASF = _t("video/x-ms-asf", "video", ".wmv", ".asf")
+FLV = _t("video/x-flv", "video", ".flv")
+PDF = _t("application/pdf", "other", ".pdf")
+ZIP = _t("application/zip", "other", ".zip", ".docx", ".xlsx", ".pptx", ".odt", ".apk", ".jar")
+SQLITE = _t("application/vnd.sqlite3", "other", ".sqlite", ".db", ".sqlite3")
+EMPTY = _t("application/x-empty", "other")
+UNKNOWN = _t("application/octet-stream", "other")
+
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def sniff(head: bytes) -> FileType:
+    """Return the type of a file from its first bytes (at least HEAD_BYTES if available)."""
+    if not head:
+        return EMPTY
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return GIF
+    if head.startswith(b"BM") and len(head) >= 26:
+        return BMP
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return AVI
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in _HEIF_BRANDS:
+            return HEIC
+        if brand in _AVIF_BRANDS:
+            return AVIF
+        if brand.startswith(b"qt"):
+            return MOV
+        if brand.startswith(b"3g"):
+            return GPP
+        return MP4
+    if head[4:8] in (b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"):
+        return MOV
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return MKV
+    if head.startswith(b"\x00\x00\x00\x01") or head.startswith(b"\x00\x00\x01"):
+        # Annex-B start code: raw H.264 if the first NAL is an SPS/AUD/SEI, else MPEG-PS.
+        off = 4 if head[2] == 0 else 3
+        if head.startswith(b"\x00\x00\x01\xba"):
+            return MPEGPS
+        if len(head) > off and (head[off] & 0x1F) in (1, 5, 6, 7, 9):
+            return H264
+    if head[0] == 0x47 and len(head) > 1 and (len(head) < 189 or head[188] == 0x47):
+        return MPEGTS
+    if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
+        return ASF
+    if head.startswith(b"FLV\x01"):
+        return FLV
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith(b"PK\x03\x04"):
+        return ZIP
+    if head.startswith(b"SQLite format 3\x00"):
+        return SQLITE
+    return UNKNOWN
+
+
+def extension_mismatch(ftype: FileType, name: str) -> bool:
+    """True when a recognised type carries an extension that belongs to another type."""
+    if ftype in (UNKNOWN, EMPTY):
+        return False
+    dot = name.rfind(".")
+    ext = name[dot:].lower() if dot > 0 else ""
+    return ext not in ftype.extensions
