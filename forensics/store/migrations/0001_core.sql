@@ -45,7 +45,7 @@ CREATE TABLE items (
     frame_count   INTEGER,
     frame_time    REAL,                 -- frames: seconds from the start of the video
     frame_index   INTEGER,              -- frames: decoded frame number
-    taken_utc     TEXT,                 -- EXIF DateTimeOriginal / video creation time (as recorded)
+    taken_time    TEXT,                 -- EXIF DateTimeOriginal as recorded (camera local time; offset appended when the file has one) or video creation time
     camera_make   TEXT,
     camera_model  TEXT,
     gps_lat       REAL,
