@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from forensics import __version__, audit
 from forensics.store.db import Store
-from forensics.types import CaseError, ItemId, Progress, SourceId
+from forensics.model import CaseError, ItemId, Progress, SourceId
 
 if TYPE_CHECKING:
     from forensics.ingest.pipeline import IngestOptions, IngestSummary

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from forensics import __version__
-from forensics.types import CaseError
+from forensics.model import CaseError
 
 
 def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
