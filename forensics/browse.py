@@ -1,0 +1,205 @@
+"""Browsing queries for large item lists: filtered, sorted id lists, rows fetched in
+batches, and the choices a filter bar offers.
+
+The desktop gallery shows tens of thousands of items. It keeps only a list of ids and
+asks for rows a screenful at a time, so every query here is one SQL statement over the
+schema and returns plain data (faces, hash-set matches and copy groups included).
+"""
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forensics.case import Case
+
+SORT_KEYS = ("date", "path", "size", "category", "id")
+GALLERY_KINDS = ("image", "video")
+UNCATEGORISED = -1  # ItemFilter.category value selecting items with no category
+
+# The light columns a gallery cell needs; the full record comes from Case.item().
+ROW_COLUMNS = (
+    "i.id, i.kind, i.source_id, i.relpath, i.size, i.mime, i.width, i.height, i.duration, i.taken_time,"
+    " i.mtime_utc, i.camera_model, i.category, i.bookmarked, i.thumb, i.status, i.flags,"
+    " (i.gps_lat IS NOT NULL) AS has_gps"
+)
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """What the gallery shows. `None` means "do not filter on this"."""
+
+    kinds: tuple[str, ...] = GALLERY_KINDS
+    has_faces: bool | None = None
+    category: int | None = None  # 0-99, or UNCATEGORISED
+    tag: str | None = None
+    hashset_match: bool | None = None
+    hide_known_good: bool = False
+    date_from: str | None = None  # ISO date/time, compared with the date taken (else modified)
+    date_to: str | None = None
+    camera_model: str | None = None
+    has_gps: bool | None = None
+    errors: bool | None = None
+    bookmarked: bool | None = None
+    text: str | None = None  # substring of the path
+    collapse_copies: bool = False  # show one representative per copy group
+
+
+# A video shows a face when one of its sampled frames does.
+_FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
+          " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
+          " WHERE fr.parent_id = i.id)))")
+_HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
+_KNOWN_GOOD = ("EXISTS (SELECT 1 FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
+               " WHERE m.item_id = i.id AND s.kind = 'known-good')")
+# Members of a copy group other than its representative are hidden when collapsing.
+_NOT_REPRESENTATIVE = ("EXISTS (SELECT 1 FROM copy_members cm JOIN copy_groups g ON g.id = cm.group_id"
+                       " WHERE cm.item_id = i.id AND g.representative_id != i.id)")
+
+
+def _where(f: ItemFilter) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    if f.kinds:
+        clauses.append(f"i.kind IN ({','.join('?' * len(f.kinds))})")
+        args.extend(f.kinds)
+    if f.has_faces is not None:
+        clauses.append(_FACES if f.has_faces else f"NOT {_FACES}")
+    if f.category is not None:
+        if f.category == UNCATEGORISED:
+            clauses.append("i.category IS NULL")
+        else:
+            clauses.append("i.category = ?")
+            args.append(f.category)
+    if f.tag:
+        clauses.append("EXISTS (SELECT 1 FROM item_tags it JOIN tags t ON t.id = it.tag_id"
+                       " WHERE it.item_id = i.id AND t.name = ?)")
+        args.append(f.tag)
+    if f.hashset_match is not None:
+        clauses.append(_HASHSET if f.hashset_match else f"NOT {_HASHSET}")
+    if f.hide_known_good:
+        clauses.append(f"NOT {_KNOWN_GOOD}")
+    date = "COALESCE(i.taken_time, i.mtime_utc)"
+    if f.date_from:
+        clauses.append(f"{date} >= ?")
+        args.append(f.date_from)
+    if f.date_to:
+        # A bare date means "through the end of that day".
+        clauses.append(f"{date} <= ?")
+        args.append(f.date_to + ("T99" if len(f.date_to) == 10 else ""))
+    if f.camera_model:
+        clauses.append("i.camera_model = ?")
+        args.append(f.camera_model)
+    if f.has_gps is not None:
+        clauses.append("i.gps_lat IS NOT NULL" if f.has_gps else "i.gps_lat IS NULL")
+    if f.errors is not None:
+        cond = "(i.status = 'error' OR EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id))"
+        clauses.append(cond if f.errors else f"NOT {cond}")
+    if f.bookmarked is not None:
+        clauses.append("i.bookmarked = ?")
+        args.append(int(f.bookmarked))
+    if f.text:
+        clauses.append("i.relpath LIKE ? ESCAPE '\\'")
+        escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        args.append(f"%{escaped}%")
+    if f.collapse_copies:
+        clauses.append(f"NOT {_NOT_REPRESENTATIVE}")
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _order(sort: str, descending: bool) -> str:
+    d = " DESC" if descending else ""
+    if sort == "date":
+        return f" ORDER BY COALESCE(i.taken_time, i.mtime_utc) IS NULL, COALESCE(i.taken_time, i.mtime_utc){d}, i.id{d}"
+    if sort == "path":
+        return f" ORDER BY i.source_id{d}, i.relpath{d}, i.id{d}"
+    if sort == "size":
+        return f" ORDER BY i.size IS NULL, i.size{d}, i.id{d}"
+    if sort == "category":
+        return f" ORDER BY i.category IS NULL, i.category{d}, i.id{d}"
+    if sort == "id":
+        return f" ORDER BY i.id{d}"
+    raise ValueError(f"unknown sort key {sort!r}; choose one of {', '.join(SORT_KEYS)}")
+
+
+def item_ids(case: "Case", filters: ItemFilter = ItemFilter(), sort: str = "id", descending: bool = False) -> list[int]:
+    """Ids of the items matching `filters`, in display order."""
+    where, args = _where(filters)
+    sql = "SELECT i.id FROM items i" + where + _order(sort, descending)
+    return [r[0] for r in case.store.read.execute(sql, args)]
+
+
+def count(case: "Case", filters: ItemFilter = ItemFilter()) -> int:
+    """How many items match `filters`."""
+    where, args = _where(filters)
+    return int(case.store.scalar("SELECT COUNT(*) FROM items i" + where, tuple(args)))
+
+
+def item_rows(case: "Case", ids: list[int]) -> list[dict]:
+    """Light gallery rows for `ids`, in the same order (ids no longer present are skipped).
+
+    Each row has the columns of ROW_COLUMNS plus `name`, `has_errors`, `tags` (list),
+    `faces` (count; for a video, faces on its frames), `hash_matches` (count) and
+    `copy_group` (group id or None)."""
+    if not ids:
+        return []
+    conn: sqlite3.Connection = case.store.read
+    out: dict[int, dict] = {}
+    face_col = (", (SELECT COUNT(*) FROM faces f WHERE f.item_id = i.id)"
+                " + CASE WHEN i.kind = 'video' THEN (SELECT COUNT(*) FROM items fr JOIN faces f"
+                " ON f.item_id = fr.id WHERE fr.parent_id = i.id) ELSE 0 END AS faces"
+                ", (SELECT COUNT(*) FROM hash_matches m WHERE m.item_id = i.id) AS hash_matches"
+                ", (SELECT cm.group_id FROM copy_members cm WHERE cm.item_id = i.id) AS copy_group")
+    # SQLite allows 32k host parameters; batches from the GUI are a few hundred.
+    for start in range(0, len(ids), 5000):
+        chunk = [int(x) for x in ids[start:start + 5000]]
+        marks = ",".join("?" * len(chunk))
+        sql = (f"SELECT {ROW_COLUMNS},"
+               " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"
+               " (SELECT group_concat(t.name, char(31)) FROM item_tags it JOIN tags t ON t.id = it.tag_id"
+               f" WHERE it.item_id = i.id) AS tag_list{face_col}"
+               f" FROM items i WHERE i.id IN ({marks})")
+        for r in conn.execute(sql, chunk):
+            d = dict(r)
+            d["bookmarked"] = bool(d["bookmarked"])
+            d["has_gps"] = bool(d["has_gps"])
+            d["has_errors"] = bool(d["has_errors"]) or d["status"] == "error"
+            d["flags"] = d["flags"].split() if d["flags"] else []
+            tl = d.pop("tag_list")
+            d["tags"] = sorted(tl.split("\x1f")) if tl else []
+            d["name"] = d["relpath"].rsplit("/", 1)[-1] or d["relpath"]
+            out[d["id"]] = d
+    return [out[i] for i in ids if i in out]
+
+
+def facets(case: "Case") -> dict:
+    """The choices and counts a filter bar offers: kinds, categories, tags, camera models,
+    the date range, and how many items have GPS, errors, faces and hash-set matches."""
+    q = case.store.query
+    kinds = {r[0]: r[1] for r in q("SELECT kind, COUNT(*) FROM items GROUP BY kind")}
+    cat_counts = {r[0]: r[1] for r in q("SELECT category, COUNT(*) FROM items WHERE category IS NOT NULL GROUP BY category")}
+    categories = [{"id": cid, "name": name, "count": cat_counts.get(cid, 0)} for cid, name in case.categories().items()]
+    tags = [{"name": r[0], "count": r[1]} for r in q(
+        "SELECT t.name, COUNT(it.item_id) FROM tags t LEFT JOIN item_tags it ON it.tag_id = t.id GROUP BY t.id ORDER BY t.name")]
+    cameras = [{"model": r[0], "count": r[1]} for r in q(
+        "SELECT camera_model, COUNT(*) FROM items WHERE camera_model IS NOT NULL AND camera_model != ''"
+        " GROUP BY camera_model ORDER BY 2 DESC, 1")]
+    lo, hi = q("SELECT MIN(COALESCE(taken_time, mtime_utc)), MAX(COALESCE(taken_time, mtime_utc)) FROM items"
+               " WHERE kind != 'frame'")[0]
+    out: dict[str, Any] = {
+        "kinds": kinds,
+        "categories": categories,
+        "uncategorised": case.store.scalar("SELECT COUNT(*) FROM items WHERE category IS NULL AND kind != 'frame'"),
+        "tags": tags,
+        "camera_models": cameras,
+        "date_range": [lo, hi],
+        "has_gps": case.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL AND kind != 'frame'"),
+        "errors": case.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
+        "bookmarked": case.store.scalar("SELECT COUNT(*) FROM items WHERE bookmarked = 1"),
+        "faces": count(case, ItemFilter(has_faces=True)),
+        "hashset_matches": count(case, ItemFilter(kinds=(), hashset_match=True)),
+        "copy_groups": case.store.scalar("SELECT COUNT(*) FROM copy_groups"),
+        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets ORDER BY name")],
+    }
+    return out
