@@ -37,6 +37,7 @@ ASF = _t("video/x-ms-asf", "video", ".wmv", ".asf")
 FLV = _t("video/x-flv", "video", ".flv")
 PDF = _t("application/pdf", "other", ".pdf")
 ZIP = _t("application/zip", "other", ".zip", ".docx", ".xlsx", ".pptx", ".odt", ".apk", ".jar")
+TEXT = _t("text/plain", "other", ".txt", ".log", ".csv", ".md", ".json", ".xml", ".html", ".htm", ".ini", ".cfg")
 SQLITE = _t("application/vnd.sqlite3", "other", ".sqlite", ".db", ".sqlite3")
 EMPTY = _t("application/x-empty", "other")
 UNKNOWN = _t("application/octet-stream", "other")
@@ -97,12 +98,26 @@ def sniff(head: bytes) -> FileType:
         return ZIP
     if head.startswith(b"SQLite format 3\x00"):
         return SQLITE
+    if _looks_like_text(head):
+        return TEXT
     return UNKNOWN
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:  # a multi-byte character cut at the end is fine
+            return False
+        text = head[: exc.start].decode("utf-8")
+    return all(c.isprintable() or c in "\r\n\t\f" for c in text)
 
 
 def extension_mismatch(ftype: FileType, name: str) -> bool:
     """True when a recognised type carries an extension that belongs to another type."""
-    if ftype in (UNKNOWN, EMPTY):
+    if ftype in (UNKNOWN, EMPTY, TEXT):
         return False
     dot = name.rfind(".")
     ext = name[dot:].lower() if dot > 0 else ""

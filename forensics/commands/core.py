@@ -1,0 +1,189 @@
+"""Core commands: case create, ingest, info, items, audit, demo."""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+
+from forensics.cli import add_case, add_json, emit, open_case
+from forensics.model import Progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("case", help="create a case")
+    csub = p.add_subparsers(dest="case_command", metavar="ACTION", required=True)
+    c = csub.add_parser("create", help="create a case folder (the legal authority is required)")
+    c.add_argument("case_dir", metavar="DIR")
+    c.add_argument("--name", required=True)
+    c.add_argument("--number", required=True, help="case number / reference")
+    c.add_argument("--examiner", dest="case_examiner", required=True)
+    c.add_argument("--authority", required=True, help="legal basis: warrant or order reference")
+    c.add_argument("--description")
+    add_json(c)
+    c.set_defaults(func=cmd_case_create)
+
+    p = sub.add_parser("ingest", help="catalogue evidence folders or files into a case (resumable)")
+    add_case(p)
+    p.add_argument("sources", nargs="+", metavar="SOURCE")
+    p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
+    p.add_argument("--faces", action=argparse.BooleanOptionalAction, default=True,
+                   help="detect and embed faces during ingest (default: on)")
+    p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
+    p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
+    add_json(p)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("info", help="counts by type, errors and sources")
+    add_case(p)
+    add_json(p)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("items", help="list items (files and video frames)")
+    add_case(p)
+    p.add_argument("--kind", choices=["image", "video", "frame", "other"])
+    p.add_argument("--no-frames", action="store_true")
+    p.add_argument("--errors", action="store_true", help="only items with errors")
+    p.add_argument("--limit", type=int)
+    add_json(p)
+    p.set_defaults(func=cmd_items)
+
+    p = sub.add_parser("audit", help="show or verify the audit log")
+    asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    a = asub.add_parser("verify", help="check the audit hash chain")
+    add_case(a)
+    add_json(a)
+    a.set_defaults(func=cmd_audit_verify)
+    a = asub.add_parser("list", help="list audit entries")
+    add_case(a)
+    a.add_argument("--action", help="only actions starting with this")
+    add_json(a)
+    a.set_defaults(func=cmd_audit_list)
+
+    p = sub.add_parser("demo", help="build the bundled sample case if missing, ingest it and show what was found")
+    p.add_argument("--case-dir", default=None, help="where the demo case goes (default: sample_cases/demo)")
+    p.add_argument("--no-faces", action="store_true")
+    add_json(p)
+    p.set_defaults(func=cmd_demo)
+
+
+class ProgressBar:
+    """A one-line progress bar with rate and ETA on stderr (never on stdout)."""
+
+    def __init__(self, label: str = "ingest") -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if not self.tty and now - self.last < 5 and p.done != p.total:
+            return
+        self.last = now
+        width = 30
+        frac = p.done / p.total if p.total else 1.0
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        eta = f"{p.eta:6.0f}s" if p.eta is not None else "     -"
+        line = f"{self.label} [{bar}] {p.done}/{p.total} {p.rate:6.1f} files/s ETA {eta} errors {p.failed}"
+        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
+        if self.tty and p.done == p.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_case_create(args: argparse.Namespace) -> int:
+    from forensics.case import Case
+
+    case = Case.create(args.case_dir, name=args.name, number=args.number, examiner=args.case_examiner,
+                       authority=args.authority, description=args.description)
+    emit(args, {"case": case.info, "path": str(case.path)}, f"created case {case.info['number']} at {case.path}")
+    return 0
+
+
+def run_ingest_cli(case, sources, options, as_json: bool) -> dict:
+    from forensics.ingest.pipeline import IngestOptions  # noqa: F401  (keeps the import local)
+
+    cancel = threading.Event()
+    summary = case.ingest(sources, options, progress=ProgressBar(), cancel=cancel)
+    return summary.as_dict()
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from forensics.ingest.pipeline import IngestOptions
+
+    opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
+                         scene_changes=not args.no_scene_changes)
+    case = open_case(args)
+    s = run_ingest_cli(case, args.sources, opts, args.json)
+    emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
+                  f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s")
+    return 0
+
+
+def _info_text(st: dict) -> str:
+    c = st["case"]
+    lines = [f"Case {c['number']}: {c['name']}", f"  authority: {c['authority']}", f"  examiner:  {c['examiner']}",
+             f"  files: {st['files']} ({st['bytes']:,} bytes)  errors: {st['errors']}  audit entries: {st['audit_entries']}"]
+    lines += [f"  {k}: {v}" for k, v in sorted(st["by_kind"].items())]
+    lines.append("  types: " + ", ".join(f"{k} {v}" for k, v in st["by_type"].items()))
+    if st["flags"]:
+        lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
+    for s in st["sources"]:
+        lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+    return "\n".join(lines)
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    case = open_case(args)
+    st = case.stats()
+    emit(args, st, _info_text(st))
+    return 0
+
+
+def cmd_items(args: argparse.Namespace) -> int:
+    case = open_case(args)
+    items = case.items(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
+    if args.errors:
+        items = [i for i in items if i["errors"]]
+    text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {i['path']}"
+                     + (f"  [{'; '.join(e['message'] for e in i['errors'])}]" if i["errors"] else "") for i in items)
+    emit(args, {"items": items, "count": len(items)}, text or "no items")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    case = open_case(args)
+    rep = case.verify_audit()
+    emit(args, rep.as_dict(), f"audit chain intact: {rep.entries} entries, head {rep.head}" if rep.ok
+         else f"AUDIT CHAIN BROKEN at entry {rep.first_broken}: {rep.reason}")
+    return 0 if rep.ok else 3
+
+
+def cmd_audit_list(args: argparse.Namespace) -> int:
+    case = open_case(args)
+    es = case.audit_entries(args.action)
+    emit(args, {"entries": [e.__dict__ for e in es]},
+         "\n".join(f"{e.seq:>5} {e.time_utc} {e.examiner:<12} {e.action:<18} {e.params} -> {e.result}" for e in es))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from forensics.case import Case
+    from forensics.ingest.pipeline import IngestOptions
+    from sample_cases.build import DEMO_CASE, build_sample_evidence
+
+    case_dir = Path(args.case_dir) if args.case_dir else DEMO_CASE
+    evidence = build_sample_evidence(case_dir.parent / "evidence")
+    if (case_dir / "case.sqlite").exists():
+        case = Case.open(case_dir)
+    else:
+        case = Case.create(case_dir, name="Demo case", number="DEMO-0001", examiner="Demo Examiner",
+                           authority="Sample material only: no legal authority needed (demonstration)")
+    s = run_ingest_cli(case, [evidence], IngestOptions(faces=not args.no_faces), args.json)
+    st = case.stats()
+    emit(args, {"case_dir": str(case_dir), "ingest": s, "info": st},
+         _info_text(st) + f"\n\ningest: {s['added']} added, {s['skipped']} already there, {s['frames']} frames, {s['faces']} faces"
+         + f"\ncase folder: {case_dir}\nnext: forensics items {case_dir}   |   forensics-gui {case_dir}")
+    return 0

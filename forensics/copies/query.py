@@ -1,0 +1,65 @@
+"""Hashing a query image exactly as ingest does, in all eight dihedral orientations.
+
+pHash and dHash are not invariant to mirroring or rotation, so a mirrored or rotated copy
+is found by hashing the query turned the same way. The pixels come from
+forensics.media.image.open_image (the ingest decode path: same draft size, orientation and
+alpha flattening), so the identity variant reproduces the stored hash bit for bit.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from forensics.hashing.perceptual import image_hashes, is_blank
+from forensics.media.image import open_image
+
+T = Image.Transpose
+# (name, transform applied to the query). "rot90" turns 90 degrees counter-clockwise, as
+# PIL does; a stored copy found through "rot90" is the query turned that way.
+DIHEDRAL: tuple[tuple[str, T | None], ...] = (
+    ("identity", None),
+    ("mirror", T.FLIP_LEFT_RIGHT),
+    ("rot90", T.ROTATE_90),
+    ("rot180", T.ROTATE_180),
+    ("rot270", T.ROTATE_270),
+    ("flip", T.FLIP_TOP_BOTTOM),
+    ("transpose", T.TRANSPOSE),
+    ("transverse", T.TRANSVERSE),
+)
+VARIANT_NAMES = tuple(name for name, _ in DIHEDRAL)
+
+
+@dataclass(frozen=True)
+class QueryHashes:
+    """The hashes of a query in each orientation (index i = VARIANT_NAMES[i])."""
+
+    phash: tuple[int, ...]
+    dhash: tuple[int, ...]
+    blank: bool
+    sha256: str | None = None
+    variants: tuple[str, ...] = VARIANT_NAMES
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.array(self.phash, dtype=np.int64), np.array(self.dhash, dtype=np.int64)
+
+
+def hashes_of_image(im: Image.Image, dihedral: bool = True, sha256: str | None = None) -> QueryHashes:
+    """pHash/dHash of an already decoded RGB image in every orientation."""
+    ph, dh = [], []
+    for _, tr in (DIHEDRAL if dihedral else DIHEDRAL[:1]):
+        h = image_hashes(im if tr is None else im.transpose(tr))
+        ph.append(h["phash"])
+        dh.append(h["dhash"])
+    names = VARIANT_NAMES if dihedral else VARIANT_NAMES[:1]
+    return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names)
+
+
+def hashes_of_bytes(data: bytes, dihedral: bool = True) -> QueryHashes:
+    """Decode with the ingest pipeline, then hash every orientation.
+
+    Raises forensics.media.image.ImageDecodeError for data that is not an image."""
+    decoded = open_image(data)
+    return hashes_of_image(decoded.image, dihedral, hashlib.sha256(data).hexdigest())

@@ -1,0 +1,237 @@
+"""`case.copies`: copy groups (binary and visual) and search by image."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from forensics import audit
+from forensics.copies.grouping import IndexParams, components, visual_pairs
+from forensics.copies.matrix import HashMatrix
+from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
+from forensics.copies.rule import DEFAULT_RULE, CopyRule
+from forensics.media.image import ImageDecodeError
+from forensics.model import CaseError, Progress
+
+if TYPE_CHECKING:
+    from forensics.case import Case
+
+
+class CopyService:
+    """Copy groups and search by image for one case. Reached as `case.copies`."""
+
+    def __init__(self, case: "Case") -> None:
+        self.case = case
+        self._lock = threading.Lock()
+        self._matrix: HashMatrix | None = None
+        self._signature: tuple | None = None
+
+    # -- the in-memory hash matrix ------------------------------------------
+    def _current_signature(self) -> tuple:
+        # MAX(id) is a b-tree seek; COUNT(*) walks the smallest index, which SQLite keeps
+        # cheap (about 20 ms at a million items).
+        row = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
+        return (row[0], row[1])
+
+    def matrix(self) -> HashMatrix:
+        """The packed hashes of the case, reloaded only when the item count changes."""
+        sig = self._current_signature()
+        with self._lock:
+            if self._matrix is None or sig != self._signature:
+                self._matrix = HashMatrix.load(self.case.store.read)
+                self._signature = sig
+            return self._matrix
+
+    def invalidate(self) -> None:
+        """Force a reload of the hashes on the next query (after edits to stored hashes)."""
+        with self._lock:
+            self._matrix = None
+
+    # -- search by image ------------------------------------------------------
+    def query_hashes(self, image_path: str | os.PathLike | None = None, item_id: int | None = None) -> QueryHashes:
+        """Hashes of a query: an outside photo, or an item of the case (re-decoded from its
+        file when it is readable, so that mirrored and rotated copies can be found too)."""
+        if (image_path is None) == (item_id is None):
+            raise CaseError("give either an image path or an item id")
+        if image_path is not None:
+            try:
+                with open(image_path, "rb") as f:
+                    data = f.read()
+            except OSError as exc:
+                raise CaseError(f"cannot read query image {image_path}: {exc}") from exc
+            try:
+                return hashes_of_bytes(data)
+            except ImageDecodeError as exc:
+                raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
+        row = self.case.store.read.execute(
+            "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
+        if row is None:
+            raise CaseError(f"no item {item_id} in this case")
+        if row["phash"] is None:
+            raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
+        if row["kind"] == "image":
+            path = self.case.item_file(int(item_id))
+            try:
+                with open(path, "rb") as f:
+                    q = hashes_of_bytes(f.read())
+                if q.phash[0] == row["phash"] and q.dhash[0] == row["dhash"]:
+                    return q
+            except (OSError, ImageDecodeError, TypeError):
+                pass
+        # Frames (and files no longer readable or changed since ingest): the stored hashes.
+        return QueryHashes((row["phash"],), (row["dhash"] or 0,), bool(row["blank"]), row["sha256"], VARIANT_NAMES[:1])
+
+    def similar(self, image_path: str | os.PathLike | None = None, item_id: int | None = None,
+                threshold: int | None = None, top: int = 100, rule: CopyRule | None = None) -> dict:
+        """Items that are visual copies of the query (any orientation), ranked by distance.
+
+        `threshold` is the pHash bound; dHash bounds scale with it (see CopyRule)."""
+        rule = rule or CopyRule.from_threshold(threshold)
+        t0 = time.perf_counter()
+        q = self.query_hashes(image_path, item_id)
+        m = self.matrix()
+        hits = [] if q.blank else m.scan(*q.arrays(), rule)
+        if item_id is not None:
+            hits = [h for h in hits if h.item_id != int(item_id)]
+        hits.sort(key=lambda h: (h.d_phash + h.d_dhash, h.d_phash, h.item_id))
+        total = len(hits)
+        hits = hits[:top] if top else hits
+        matches = self._describe(hits, q)
+        result = {
+            "query": {"image": os.fspath(image_path) if image_path is not None else None, "item_id": item_id,
+                      "sha256": q.sha256, "phash": _hex(q.phash[0]), "dhash": _hex(q.dhash[0]),
+                      "blank": q.blank, "variants": list(q.variants)},
+            "rule": rule.as_dict(),
+            "searched": len(m),
+            "total": total,
+            "matches": matches,
+            "seconds": round(time.perf_counter() - t0, 4),
+        }
+        if q.blank:
+            result["note"] = "the query image is blank or near-uniform; such images all hash alike and are never reported as copies"
+        self.case.log("copies.similar",
+                      {"query_item_id": item_id, "query_sha256": q.sha256, "threshold": threshold, "rule": rule.as_dict(), "top": top},
+                      {"matches": total, "returned": len(matches), "searched": len(m), "blank_query": q.blank})
+        return result
+
+    def _describe(self, hits, q: QueryHashes) -> list[dict]:
+        if not hits:
+            return []
+        ids = [h.item_id for h in hits]
+        rows = {r["id"]: r for r in self.case.store.read.execute(
+            f"SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height, i.category FROM items i"
+            f" WHERE i.id IN ({','.join('?' * len(ids))})", ids)}
+        out = []
+        for h in hits:
+            r = rows.get(h.item_id)
+            if r is None:  # removed since the matrix was loaded
+                continue
+            out.append({
+                "item_id": h.item_id,
+                "path": self.case.item_path_display(self._path_row(r["parent_id"] or h.item_id)),
+                "kind": r["kind"],
+                "video_id": r["parent_id"],
+                "frame_time": r["frame_time"],
+                "distance": h.d_phash + h.d_dhash,
+                "distances": {"phash": h.d_phash, "dhash": h.d_dhash},
+                "variant": q.variants[h.variant],
+                "identical": bool(q.sha256 and r["sha256"] == q.sha256),
+                "width": r["width"], "height": r["height"], "category": r["category"],
+            })
+        return out
+
+    def _path_row(self, item_id: int) -> dict:
+        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
+        return {"source_id": r[0], "relpath": r[1]}
+
+    # -- copy groups --------------------------------------------------------------
+    def group(self, progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
+              rule: CopyRule | None = None, params: IndexParams | None = None) -> dict:
+        """Recompute the copy groups of the whole case (binary and visual) and store them."""
+        from forensics.copies.store import binary_pairs, write_groups
+
+        rule = rule or DEFAULT_RULE
+        params = params or IndexParams()
+        t0 = time.perf_counter()
+        store = self.case.store
+        m = self.matrix()
+
+        def stage(name: str, done: int, total: int) -> None:
+            if progress:
+                progress(Progress(done, total, message=f"copies: {name}"))
+
+        va, vb = visual_pairs(m, rule, params, stage, cancel)
+        # Map matrix rows and binary-copy items onto one node numbering.
+        bin_ids_a, bin_ids_b = binary_pairs(store.read)
+        all_ids = np.unique(np.concatenate([m.ids[va], m.ids[vb], bin_ids_a, bin_ids_b]))
+        ea = np.searchsorted(all_ids, np.concatenate([m.ids[va], bin_ids_a]))
+        eb = np.searchsorted(all_ids, np.concatenate([m.ids[vb], bin_ids_b]))
+        labels = components(len(all_ids), ea, eb) if len(all_ids) else np.zeros(0, np.int64)
+        if cancel is not None and cancel.is_set():
+            from forensics.model import Cancelled
+
+            raise Cancelled("copy grouping cancelled before writing")
+        params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m)}
+        summary = write_groups(self.case, all_ids, labels, params_doc, m)
+        summary["visual_pairs"] = int(len(va))
+        summary["binary_pairs"] = int(len(bin_ids_a))
+        summary["seconds"] = round(time.perf_counter() - t0, 2)
+        with store.write() as w:
+            w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
+            audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
+        return summary
+
+    def groups(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
+        """Every copy group: id, kind, representative and members with their distances."""
+        from forensics.copies.store import read_groups
+
+        return read_groups(self.case, kind=kind, limit=limit)
+
+    def group_of(self, item_id: int) -> dict | None:
+        """The copy group holding this item, or None."""
+        from forensics.copies.store import read_groups
+
+        gid = self.case.store.scalar("SELECT group_id FROM copy_members WHERE item_id = ?", (int(item_id),))
+        if gid is None:
+            return None
+        found = read_groups(self.case, group_ids=[gid])
+        return found[0] if found else None
+
+    def group_members(self, item_ids) -> list[int]:
+        """All items in the copy groups of the given items, the items themselves included."""
+        ids = sorted({int(i) for i in item_ids})
+        if not ids:
+            return []
+        out = set(ids)
+        for s in range(0, len(ids), 900):
+            chunk = ids[s:s + 900]
+            out.update(r[0] for r in self.case.store.read.execute(
+                "SELECT m2.item_id FROM copy_members m1 JOIN copy_members m2 ON m2.group_id = m1.group_id"
+                f" WHERE m1.item_id IN ({','.join('?' * len(chunk))})", chunk))
+        return sorted(out)
+
+    def representatives(self) -> dict[int, int]:
+        """item id -> its group's representative, for every grouped item (gallery collapse)."""
+        return {r[0]: r[1] for r in self.case.store.read.execute(
+            "SELECT m.item_id, g.representative_id FROM copy_members m JOIN copy_groups g ON g.id = m.group_id")}
+
+    def last_run(self) -> dict | None:
+        """When grouping last ran and whether items were added since (stale)."""
+        r = self.case.store.read.execute(
+            "SELECT started_utc, items, max_item_id, params, result FROM copy_runs ORDER BY id DESC LIMIT 1").fetchone()
+        if r is None:
+            return None
+        count, max_id = self._current_signature()
+        return {"started_utc": r[0], "items": r[1], "params": json.loads(r[3]), "result": json.loads(r[4]),
+                "stale": (count, max_id) != (r[1], r[2])}
+
+
+def _hex(h: int) -> str:
+    from forensics.hashing.perceptual import to_hex
+
+    return to_hex(int(h))

@@ -1,0 +1,254 @@
+"""Ingest: discover files, run the per-file worker in a process pool, write results.
+
+Resumable by construction: each file's item, frames, faces and errors are committed in
+the same transaction, and files already in the case are skipped. A run killed at any
+moment (even SIGKILL) keeps every committed file; running it again finishes the job
+without duplicates (unique indexes on (source, path) and (video, frame) guarantee it).
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from forensics import audit
+from forensics.ingest.discover import walk_source
+from forensics.ingest.records import FileResult, FileTask, IngestOptions
+from forensics.ingest.worker import process_file
+from forensics.model import Cancelled, ItemId, Progress
+
+if TYPE_CHECKING:
+    from forensics.case import Case
+
+__all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
+
+COMMIT_EVERY_S = 0.5
+COMMIT_EVERY_N = 64
+MAX_CRASHES = 2  # a file in flight when the pool died this often is recorded as crashing it
+
+
+@dataclass
+class IngestSummary:
+    run_id: int
+    found: int = 0
+    skipped: int = 0  # already in the case
+    added: int = 0
+    failed: int = 0  # added with status error
+    frames: int = 0
+    faces: int = 0
+    seconds: float = 0.0
+    cancelled: bool = False
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def _pool(workers: int) -> cf.ProcessPoolExecutor:
+    # spawn, not fork: ingest may run from a GUI thread, and forking a threaded process can deadlock.
+    ctx = multiprocessing.get_context("spawn")
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500)
+
+
+def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
+               progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
+               on_committed: Callable[[list[ItemId]], None] | None = None) -> IngestSummary:
+    store = case.store
+    if options.faces and not case.authority.strip():
+        from forensics.model import CaseError
+
+        raise CaseError("face processing needs the case authority recorded at case creation")
+    with store.write() as w:
+        run_id = w.execute(
+            "INSERT INTO ingest_runs (started_utc, examiner, sources, options) VALUES (?, ?, ?, ?)",
+            (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict())),
+        ).lastrowid
+    summary = IngestSummary(run_id)
+    t_start = time.monotonic()
+    tasks: list[FileTask] = []
+    for sid in source_ids:
+        root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
+        done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
+        for task in walk_source(sid, root):
+            summary.found += 1
+            if task.relpath in done:
+                summary.skipped += 1
+            else:
+                tasks.append(task)
+    writer = _Writer(case, summary, on_committed)
+    total = len(tasks)
+    state = {"done": 0, "last": 0.0}
+
+    def report(force: bool = False) -> None:
+        now = time.monotonic()
+        if progress is None or (not force and now - state["last"] < 0.2):
+            return
+        state["last"] = now
+        elapsed = max(now - t_start, 1e-6)
+        rate = state["done"] / elapsed
+        eta = (total - state["done"]) / rate if rate > 0 else None
+        progress(Progress(state["done"], total, summary.failed, rate, eta))
+
+    def handle(res: FileResult) -> None:
+        writer.add(res)
+        state["done"] += 1
+        report()
+
+    report(force=True)
+    try:
+        workers = options.workers or os.cpu_count() or 1
+        if workers == 1 or total <= 1:
+            for task in tasks:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                handle(process_file(task, options))
+        else:
+            _run_pool(tasks, options, workers, handle, cancel)
+    except Cancelled:
+        summary.cancelled = True
+    finally:
+        writer.flush()
+        summary.seconds = round(time.monotonic() - t_start, 3)
+        report(force=True)
+        with store.write() as w:
+            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
+                      (audit.utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
+            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()},
+                         {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
+    return summary
+
+
+def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
+              handle: Callable[[FileResult], None], cancel: threading.Event | None) -> None:
+    """Keep a bounded number of files in flight (memory stays flat however large the source);
+    if a decoder crashes a worker process, restart the pool and retry the files in flight,
+    recording a file as crashing once it was in flight for MAX_CRASHES pool deaths."""
+    pending = list(reversed(tasks))
+    crashes: dict[FileTask, int] = {}
+    max_in_flight = workers * 4
+    while pending:
+        pool = _pool(workers)
+        in_flight: dict[cf.Future, FileTask] = {}
+        broken = False
+        try:
+            while pending or in_flight:
+                if cancel is not None and cancel.is_set():
+                    for fut in in_flight:
+                        fut.cancel()
+                    raise Cancelled()
+                while pending and len(in_flight) < max_in_flight:
+                    task = pending.pop()
+                    in_flight[pool.submit(process_file, task, options)] = task
+                done, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                for fut in done:
+                    task = in_flight.pop(fut)
+                    try:
+                        handle(fut.result())
+                    except cf.process.BrokenProcessPool:
+                        in_flight[fut] = task
+                        broken = True
+                        break
+                if broken:
+                    break
+        finally:
+            pool.shutdown(wait=not broken, cancel_futures=True)
+        if broken:
+            for task in in_flight.values():
+                crashes[task] = crashes.get(task, 0) + 1
+                if crashes[task] >= MAX_CRASHES:
+                    handle(_crashed(task))
+                else:
+                    pending.append(task)
+
+
+def _crashed(task: FileTask) -> FileResult:
+    res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
+                            "status": "error", "flags": "worker_crash"})
+    res.errors.append(("internal", "the worker process died while decoding this file (crash in a decoder); not catalogued"))
+    return res
+
+
+class _Writer:
+    """Writes results in batched transactions; one file's records are never split."""
+
+    def __init__(self, case: "Case", summary: IngestSummary, on_committed) -> None:
+        self.case = case
+        self.summary = summary
+        self.on_committed = on_committed
+        self.batch: list[FileResult] = []
+        self.last = time.monotonic()
+
+    def add(self, res: FileResult) -> None:
+        self.batch.append(res)
+        if len(self.batch) >= COMMIT_EVERY_N or time.monotonic() - self.last >= COMMIT_EVERY_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.batch:
+            return
+        new_ids: list[ItemId] = []
+        with self.case.store.write() as w:
+            for res in self.batch:
+                new_ids.extend(self._write(w, res))
+        self.batch = []
+        self.last = time.monotonic()
+        if self.on_committed and new_ids:
+            self.on_committed(new_ids)
+
+    def _thumb(self, sha256: str | None, suffix: str, data: bytes | None) -> str | None:
+        if not data or not sha256:
+            return None
+        rel = f"{sha256[:2]}/{sha256}{suffix}.jpg"
+        path = Path(self.case.thumbs_dir) / rel
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+        return rel
+
+    def _write(self, w, res: FileResult) -> list[ItemId]:
+        s = self.summary
+        item = dict(res.item)
+        now = audit.utc_now()
+        item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
+                    thumb=self._thumb(item.get("sha256"), "", res.thumb))
+        cols = ",".join(item)
+        cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
+        if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
+            return []
+        item_id = ItemId(cur.lastrowid)
+        ids = [item_id]
+        for stage, msg in res.errors:
+            w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
+        s.added += 1
+        s.failed += item["status"] == "error"
+        s.by_kind[item["kind"]] = s.by_kind.get(item["kind"], 0) + 1
+        faces_mod = None
+        if res.faces is not None or any(f.faces is not None for f in res.frames):
+            from forensics.faces import pipeline as faces_mod
+        if res.faces is not None and faces_mod is not None:
+            s.faces += len(faces_mod.write_faces(w, item_id, res.faces))
+        for fr in res.frames:
+            fcur = w.execute(
+                "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
+                " frame_index, phash, dhash, blank, thumb, flags, status, ingested_utc)"
+                " VALUES ('frame', ?, ?, ?, NULL, NULL, 'image/x-video-frame', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
+                (res.task.source_id, item_id, item["relpath"], fr.width, fr.height, fr.time,
+                 fr.index, fr.phash, fr.dhash, int(fr.blank),
+                 self._thumb(item.get("sha256"), f"_f{fr.index}", fr.thumb), "scene_cut" if fr.reason == "scene" else "", now),
+            )
+            fid = ItemId(fcur.lastrowid)
+            ids.append(fid)
+            s.frames += 1
+            if fr.faces is not None and faces_mod is not None:
+                s.faces += len(faces_mod.write_faces(w, fid, fr.faces))
+        if res.frames and faces_mod is not None:
+            faces_mod.finish_video(w, item_id)
+        return ids

@@ -1,0 +1,61 @@
+"""Plain, picklable records passed from the per-file worker to the writer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    """What ingest computes. Kept picklable: it travels to worker processes."""
+
+    workers: int = 0  # 0 = one per core; 1 = in this process (debugging, tests)
+    faces: bool = False  # detect and embed faces during ingest (forensics.faces.pipeline)
+    frame_interval: float = 1.0  # seconds between sampled video frames
+    scene_changes: bool = True  # also sample at scene cuts
+    max_frames: int = 10_000  # per video
+    thumbnails: bool = True
+    max_image_bytes: int = 512 << 20  # larger "images" are hashed but not decoded
+    face_options: dict | None = None  # passed to forensics.faces.pipeline.detect_faces
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class FileTask:
+    """One file to catalogue: its source and its path relative to it (exact bytes)."""
+
+    source_id: int
+    root: bytes  # absolute path of the source folder (or of the file, for a single-file source)
+    relpath: bytes  # b"" when the source is the file itself
+    kind_hint: str = "file"  # file, symlink, special, unreadable_dir
+
+    @property
+    def path(self) -> bytes:
+        return self.root if not self.relpath else self.root.rstrip(b"/") + b"/" + self.relpath
+
+
+@dataclass
+class FrameRecord:
+    index: int
+    time: float
+    reason: str
+    width: int
+    height: int
+    phash: int | None
+    dhash: int | None
+    blank: bool
+    thumb: bytes | None
+    faces: list | None = None  # forensics.faces.pipeline.FaceRecord list; None = not analysed
+
+
+@dataclass
+class FileResult:
+    task: FileTask
+    item: dict[str, Any]  # items columns
+    thumb: bytes | None = None
+    frames: list[FrameRecord] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (stage, message)
+    faces: list | None = None  # None = not analysed
+    seconds: float = 0.0

@@ -1,0 +1,126 @@
+"""Video probing and frame sampling with PyAV: 1 frame per interval plus scene changes."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+from PIL import Image
+
+SCENE_DIFF = 28.0  # mean absolute difference (0-255) of 32x18 grey frames that counts as a cut
+
+
+@dataclass
+class VideoInfo:
+    duration: float | None
+    codec: str | None
+    width: int | None
+    height: int | None
+    fps: float | None
+    frame_count: int | None
+    created: str | None
+    container: str | None
+    flags: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SampledFrame:
+    index: int  # decoded frame number
+    time: float  # seconds from the start
+    image: Image.Image  # RGB
+    reason: str  # "interval" or "scene"
+
+
+class VideoDecodeError(Exception):
+    pass
+
+
+def _open(path: str | bytes, fmt: str | None):
+    import av
+
+    try:
+        return av.open(path if isinstance(path, str) else path.decode("utf-8", "surrogateescape"),
+                       mode="r", format=fmt, metadata_errors="ignore")
+    except Exception as exc:
+        raise VideoDecodeError(f"cannot open as video: {exc}") from exc
+
+
+def probe(container) -> VideoInfo:
+    streams = [s for s in container.streams if s.type == "video"]
+    if not streams:
+        raise VideoDecodeError("no video stream")
+    vs = streams[0]
+    cc = vs.codec_context
+    duration = None
+    if vs.duration is not None and vs.time_base is not None:
+        duration = float(vs.duration * vs.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    rate = vs.average_rate or vs.guessed_rate
+    created = (container.metadata or {}).get("creation_time") or (vs.metadata or {}).get("creation_time")
+    return VideoInfo(
+        duration=duration,
+        codec=cc.name if cc else None,
+        width=cc.width or None,
+        height=cc.height or None,
+        fps=float(rate) if rate else None,
+        frame_count=vs.frames or None,
+        created=created,
+        container=container.format.name if container.format else None,
+    )
+
+
+def _grey_small(frame) -> np.ndarray:
+    return frame.reformat(width=32, height=18, format="gray").to_ndarray().astype(np.float32)
+
+
+def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_changes: bool = True,
+                  max_frames: int = 10_000) -> Iterator[SampledFrame]:
+    """Decode the first video stream, yielding one frame per `interval` seconds and every
+    scene cut. Decoding errors after the first frame end the iteration with a flag on
+    `info`, keeping what was already sampled."""
+    vs = next(s for s in container.streams if s.type == "video")
+    vs.thread_type = "AUTO"
+    next_t = 0.0
+    prev: np.ndarray | None = None
+    decoded = 0
+    emitted = 0
+    fps = info.fps or 25.0
+    t0: float | None = None  # times are relative to the first decoded frame (streams may start late)
+    try:
+        for frame in container.decode(vs):
+            t_abs = float(frame.time) if frame.time is not None else decoded / fps
+            t0 = t_abs if t0 is None else t0
+            t = t_abs - t0
+            reason = None
+            if t + 1e-6 >= next_t:
+                reason = "interval"
+            small = _grey_small(frame) if scene_changes else None
+            if reason is None and small is not None and prev is not None and float(np.abs(small - prev).mean()) > SCENE_DIFF:
+                reason = "scene"
+            prev = small
+            if reason:
+                yield SampledFrame(decoded, max(t, 0.0), frame.to_image().convert("RGB"), reason)
+                emitted += 1
+                next_t = (int(t / interval) + 1) * interval if reason == "interval" else next_t
+                if emitted >= max_frames:
+                    info.flags.append("frames_capped")
+                    break
+            decoded += 1
+    except Exception as exc:
+        if decoded == 0:
+            raise VideoDecodeError(f"no frame decodes: {exc}") from exc
+        info.flags.append("video_decode_error")
+        info.errors.append(f"decoding stopped after frame {decoded}: {exc}")
+    if decoded == 0:
+        raise VideoDecodeError("no frame decodes")
+    if info.duration is None or info.duration <= 0:
+        info.duration = decoded / fps
+    if not info.frame_count:
+        info.frame_count = decoded
+
+
+def open_video(path: str | bytes, mime: str | None = None):
+    """Open a video read-only (PyAV opens files with O_RDONLY); raw H.264 needs its format named."""
+    return _open(path, "h264" if mime == "video/h264" else None)

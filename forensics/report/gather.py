@@ -1,0 +1,255 @@
+"""Everything a report states, gathered from the case and its services.
+
+Fixed-size sections (case record, sources, summary, persons) are plain values. Sections
+that grow with the case (selected items, audit trail, failed files) are generators that
+read SQLite in batches, so a 10,000-item report never holds more than one batch.
+Each service is asked inside a guard: if faces, copies or hash sets are missing or fail,
+the section says so in the report instead of the export failing.
+"""
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from forensics import __version__
+from forensics.report.people import format_seconds
+
+BATCH = 200
+MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always given
+PARAMS_CHARS = 400  # long audit parameters (id lists) are shortened in the report
+
+
+class Unavailable(list):
+    """Collects 'section unavailable: reason' notes for the report."""
+
+    def guard(self, section: str, fn: Callable[[], Any], default: Any = None) -> Any:
+        try:
+            return fn()
+        except Exception as exc:
+            note = f"{section}: unavailable ({type(exc).__name__}: {exc})"
+            if note not in self:
+                self.append(note)
+            return default
+
+
+def header(case, unavailable: Unavailable) -> dict:
+    """Case record, tool and model versions, algorithms and thresholds."""
+    face_stats = unavailable.guard("face model", lambda: case.faces.stats(), {}) or {}
+    copy_stats = unavailable.guard("copy groups", lambda: case.copies.stats(), {}) or {}
+    models = []
+    for key in ("model", "model_name", "model_version", "models", "detector", "embedding", "tolerance",
+                "threshold", "match_threshold", "index"):
+        if key in face_stats:
+            models.append((f"face {key.replace('_', ' ')}", _short(face_stats[key])))
+    algorithms = [
+        ("Cryptographic hashes", "MD5, SHA-1 and SHA-256 of every file, computed in one read at ingest"),
+        ("Perceptual hashes", "pHash (64-bit DCT) and dHash (64-bit gradient) of the decoded, orientation-corrected image"),
+        ("Evidence verification", "re-read of every file read-only, MD5, SHA-1 and SHA-256 compared with the ingest values"),
+        ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
+    ]
+    for key, value in copy_stats.items():
+        if any(w in key for w in ("threshold", "distance", "max_", "params", "phash", "dhash")):
+            algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
+    return {"case": case.info, "examiner": case.examiner, "tool": f"forensics {__version__}",
+            "tool_version": __version__, "models": models, "algorithms": algorithms}
+
+
+def sources(case) -> list[dict]:
+    """Evidence sources with files, bytes and the outcome of the last verification."""
+    from forensics.verify import last_verification
+
+    last = last_verification(case)
+    out = []
+    for s in case.sources():
+        row = dict(s)
+        per = (last or {}).get("sources", {}).get(str(s["id"]))
+        if last is None or per is None:
+            row["verification"] = "not verified (run 'forensics verify')"
+            row["verified_ok"] = None
+        else:
+            bad = per.get("changed", 0) + per.get("missing", 0) + per.get("unreadable", 0)
+            partial = " (run incomplete)" if last.get("cancelled") else ""
+            if bad:
+                row["verification"] = (f"ALTERED at {last['time_utc']}: {per.get('changed', 0)} changed, "
+                                       f"{per.get('missing', 0)} missing, {per.get('unreadable', 0)} unreadable "
+                                       f"(audit entry {last['seq']}){partial}")
+                row["verified_ok"] = False
+            else:
+                row["verification"] = (f"intact at {last['time_utc']}: {per.get('ok', 0)} files re-hashed and "
+                                       f"identical (audit entry {last['seq']}){partial}")
+                row["verified_ok"] = not partial
+        out.append(row)
+    return out
+
+
+def summary(case, unavailable: Unavailable) -> dict:
+    """Case-wide counts: files by type, faces, persons, copy groups, hash-set matches, errors."""
+    st = case.stats()
+    out: dict[str, Any] = {"files": st["files"], "bytes": st["bytes"], "by_kind": st["by_kind"],
+                           "by_type": st["by_type"], "errors": st["errors"], "flags": st["flags"],
+                           "audit_entries": st["audit_entries"]}
+    fs = unavailable.guard("faces", lambda: case.faces.stats(), None)
+    out["faces"] = {k: v for k, v in (fs or {}).items() if isinstance(v, (int, float, str))} if fs else None
+    persons = unavailable.guard("persons", lambda: case.faces.persons(), None)
+    out["persons"] = None if persons is None else {
+        "total": len(persons), "named": sum(1 for p in persons if p.get("name"))}
+    cs = unavailable.guard("copy groups", lambda: case.copies.stats(), None)
+    out["copies"] = {k: v for k, v in (cs or {}).items() if isinstance(v, (int, float, str))} if cs else None
+    hs = unavailable.guard("hash-set matches", lambda: case.hashsets.match_summary(), None)
+    out["hashsets"] = _match_rows(hs) if hs is not None else None
+    return out
+
+
+def _match_rows(summary: Any) -> list[dict]:
+    """Normalise a hash-set match summary into rows of set, kind, category, items."""
+    if isinstance(summary, dict):
+        summary = summary.get("by_set") or summary.get("sets") or [
+            {"set": k, **(v if isinstance(v, dict) else {"items": v})} for k, v in summary.items()]
+    rows = []
+    for r in summary or []:
+        rows.append({"set": r.get("set") or r.get("name") or r.get("set_name"), "kind": r.get("kind"),
+                     "category": r.get("category"), "items": r.get("items", r.get("count", r.get("matches")))})
+    return rows
+
+
+def _thumb(case, rel: str | None, data_uri: bool) -> str | None:
+    if not rel:
+        return None
+    path = case.thumbs_dir / rel
+    if not data_uri:
+        return str(path) if path.is_file() else None
+    try:
+        return "data:image/jpeg;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError:
+        return None
+
+
+def thumb_of(case, item_id: int, data_uri: bool = True) -> str | None:
+    """An item's cached thumbnail as a data: URI (HTML) or a file path (PDF)."""
+    p = case.thumb_path(item_id)
+    return _thumb(case, str(p.relative_to(case.thumbs_dir)), data_uri) if p else None
+
+
+def face_thumb(case, face_id: int, data_uri: bool = True) -> str | None:
+    try:
+        p = case.faces.face_thumb_path(face_id)
+    except Exception:
+        return None
+    if not p or not Path(p).is_file():
+        return None
+    if not data_uri:
+        return str(p)
+    return "data:image/jpeg;base64," + base64.b64encode(Path(p).read_bytes()).decode("ascii")
+
+
+def _copy_group(case, item_id: int, unavailable: Unavailable) -> dict | None:
+    g = unavailable.guard("copy groups", lambda: case.copies.group_of(item_id), None)
+    if not g:
+        return None
+    members = g.get("members") or []
+    ids = [m if isinstance(m, int) else (m.get("item_id") or m.get("id")) for m in members]
+    ids = [int(i) for i in ids if i is not None and int(i) != item_id]
+    shown = ids[:MAX_GROUP_MEMBERS]
+    paths = {r["id"]: r["path"] for r in case.items(ids=shown)} if shown else {}
+    return {"id": g.get("id") or g.get("group_id"), "kind": g.get("kind"), "size": len(ids) + 1,
+            "members": [{"id": i, "path": paths.get(i, "?")} for i in shown], "more": max(0, len(ids) - len(shown))}
+
+
+def _matches(case, item_id: int, unavailable: Unavailable) -> list[dict]:
+    ms = unavailable.guard("hash-set matches", lambda: case.hashsets.matches(item_id), []) or []
+    return [{"set": m.get("set") or m.get("set_name") or m.get("name"), "kind": m.get("kind"),
+             "category": m.get("category"), "hash": m.get("hash"), "distance": m.get("distance")} for m in ms]
+
+
+def enrich(case, item: dict, categories: dict[int, str], unavailable: Unavailable, data_uri: bool) -> dict:
+    """One selected item with everything the report prints about it."""
+    d = dict(item)
+    d["thumb_src"] = _thumb(case, item.get("thumb"), data_uri)
+    d["category_name"] = categories.get(item["category"]) if item.get("category") is not None else None
+    d["hash_matches"] = _matches(case, item["id"], unavailable)
+    d["copy_group"] = _copy_group(case, item["id"], unavailable)
+    faces = unavailable.guard("faces", lambda: case.faces.faces_of_item(item["id"]), None)
+    d["faces"] = None if faces is None else len(faces)
+    d["frame_time_text"] = format_seconds(item.get("frame_time")) if item.get("kind") == "frame" else ""
+    gps = [item.get("gps_lat"), item.get("gps_lon")]
+    d["gps_text"] = (f"{gps[0]:.6f}, {gps[1]:.6f}" + (f", {item['gps_alt']:.1f} m" if item.get("gps_alt") is not None else "")
+                     if None not in gps else "")
+    d["camera"] = " ".join(x for x in (item.get("camera_make"), item.get("camera_model")) if x)
+    return d
+
+
+def items(case, ids: tuple[int, ...], unavailable: Unavailable, data_uri: bool,
+          on_item: Callable[[int], None] | None = None) -> Iterator[dict]:
+    """Selected items, enriched, fetched BATCH at a time in id order."""
+    categories = case.categories()
+    n = 0
+    for i in range(0, len(ids), BATCH):
+        for item in case.items(ids=ids[i:i + BATCH]):
+            n += 1
+            yield enrich(case, item, categories, unavailable, data_uri)
+            if on_item is not None:
+                on_item(n)
+
+
+def audit_trail(case, upto_seq: int) -> Iterator[dict]:
+    """Every audit entry up to `upto_seq` (the head when the export began), in order,
+    parameters shortened for print."""
+    last = 0
+    while True:
+        rows = case.store.query(
+            "SELECT seq, time_utc, examiner, action, params, result, entry_hash FROM audit_log"
+            " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 500", (last, upto_seq))
+        if not rows:
+            return
+        for r in rows:
+            yield {"seq": r[0], "time_utc": r[1], "examiner": r[2], "action": r[3],
+                   "params": _shorten(r[4]), "result": _shorten(r[5]), "entry_hash": r[6]}
+        last = rows[-1][0]
+
+
+def failed_files(case) -> Iterator[dict]:
+    """Every recorded processing error with the file it belongs to."""
+    last = 0
+    while True:
+        rows = case.store.query(
+            "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
+            " WHERE e.id > ? ORDER BY e.id LIMIT 500", (last,))
+        if not rows:
+            return
+        paths = {r["id"]: r["path"] for r in case.items(ids=sorted({r[1] for r in rows}))}
+        for r in rows:
+            yield {"item_id": r[1], "path": paths.get(r[1], "?"), "stage": r[2], "message": r[3], "time_utc": r[4]}
+        last = rows[-1][0]
+
+
+def counts(case) -> dict:
+    return {"audit_entries": case.store.scalar("SELECT COUNT(*) FROM audit_log") or 0,
+            "errors": case.store.scalar("SELECT COUNT(*) FROM item_errors") or 0,
+            "failed_files": case.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors") or 0}
+
+
+def _shorten(text: str) -> str:
+    try:
+        text = json.dumps(json.loads(text), ensure_ascii=False, separators=(", ", ": "))
+    except ValueError:
+        pass
+    return text if len(text) <= PARAMS_CHARS else text[:PARAMS_CHARS] + f"... ({len(text)} characters)"
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def human_size(n: int | None) -> str:
+    if n is None:
+        return ""
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit} ({n:,} bytes)"
+        size /= 1024
+    return f"{n:,} bytes"
