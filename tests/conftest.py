@@ -1,0 +1,26 @@
+"""Shared fixtures: a fresh case per test, and the real reference data in ../shared/data."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not (SHARED_DATA / "faces").is_dir():
+        pytest.skip(f"reference data not found at {SHARED_DATA} (it lives in ../shared/data beside the checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def new_case(tmp_path):
+    from forensics.case import Case
+
+    case = Case.create(tmp_path / "case", name="Test case", number="T-1", examiner="Tester",
+                       authority="Warrant 2026/123 (test)")
+    yield case
+    case.close()
