@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from forensics.hashing.digests import CHUNK, MultiHasher
-from forensics.types import Progress
+from forensics.model import Progress
 
 # How many changed/missing files the audit entry names; the command output names them all.
 AUDIT_LIST_LIMIT = 1000

@@ -38,7 +38,8 @@ class Unavailable(list):
 def header(case, unavailable: Unavailable) -> dict:
     """Case record, tool and model versions, algorithms and thresholds."""
     face_stats = unavailable.guard("face model", lambda: case.faces.stats(), {}) or {}
-    copy_stats = unavailable.guard("copy groups", lambda: case.copies.stats(), {}) or {}
+    copy_run = unavailable.guard("copy groups", lambda: case.copies.last_run(), None) or {}
+    copy_stats = copy_run.get("params") or {}
     models = []
     for key in ("model", "model_name", "model_version", "models", "detector", "embedding", "tolerance",
                 "threshold", "match_threshold", "index"):
@@ -51,8 +52,7 @@ def header(case, unavailable: Unavailable) -> dict:
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
     for key, value in copy_stats.items():
-        if any(w in key for w in ("threshold", "distance", "max_", "params", "phash", "dhash")):
-            algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
+        algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
     return {"case": case.info, "examiner": case.examiner, "tool": f"forensics {__version__}",
             "tool_version": __version__, "models": models, "algorithms": algorithms}
 
@@ -96,10 +96,20 @@ def summary(case, unavailable: Unavailable) -> dict:
     persons = unavailable.guard("persons", lambda: case.faces.persons(), None)
     out["persons"] = None if persons is None else {
         "total": len(persons), "named": sum(1 for p in persons if p.get("name"))}
-    cs = unavailable.guard("copy groups", lambda: case.copies.stats(), None)
-    out["copies"] = {k: v for k, v in (cs or {}).items() if isinstance(v, (int, float, str))} if cs else None
+    out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(case), None)
     hs = unavailable.guard("hash-set matches", lambda: case.hashsets.match_summary(), None)
     out["hashsets"] = _match_rows(hs) if hs is not None else None
+    return out
+
+
+def copies_summary(case) -> dict:
+    """Copy groups by kind, and when grouping last ran (and whether items came since)."""
+    by_kind = {r[0]: r[1] for r in case.store.query("SELECT kind, COUNT(*) FROM copy_groups GROUP BY kind")}
+    out: dict[str, Any] = {"groups": sum(by_kind.values()), **{f"{k} groups": v for k, v in sorted(by_kind.items())},
+                           "files in groups": case.store.scalar("SELECT COUNT(*) FROM copy_members") or 0}
+    run = case.copies.last_run()
+    out["last grouping"] = "never run" if run is None else run["started_utc"] + (
+        " (items were added since: stale)" if run.get("stale") else "")
     return out
 
 
@@ -149,11 +159,14 @@ def _copy_group(case, item_id: int, unavailable: Unavailable) -> dict | None:
     g = unavailable.guard("copy groups", lambda: case.copies.group_of(item_id), None)
     if not g:
         return None
-    members = g.get("members") or []
-    ids = [m if isinstance(m, int) else (m.get("item_id") or m.get("id")) for m in members]
-    ids = [int(i) for i in ids if i is not None and int(i) != item_id]
+    members = [m if isinstance(m, dict) else {"item_id": m} for m in g.get("members") or []]
+    ids = [int(m.get("item_id") or m.get("id")) for m in members if (m.get("item_id") or m.get("id")) is not None]
+    ids = [i for i in ids if i != item_id]
     shown = ids[:MAX_GROUP_MEMBERS]
-    paths = {r["id"]: r["path"] for r in case.items(ids=shown)} if shown else {}
+    paths = {int(m.get("item_id") or m.get("id") or 0): m["path"] for m in members if m.get("path")}
+    missing = [i for i in shown if i not in paths]
+    if missing:
+        paths.update({r["id"]: r["path"] for r in case.items(ids=missing)})
     return {"id": g.get("id") or g.get("group_id"), "kind": g.get("kind"), "size": len(ids) + 1,
             "members": [{"id": i, "path": paths.get(i, "?")} for i in shown], "more": max(0, len(ids) - len(shown))}
 

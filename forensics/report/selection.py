@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from forensics.types import CaseError
+from forensics.model import CaseError
 
 SELECTIONS = ("bookmarked", "category:N", "person:ID", "all-tagged", "all")
 
@@ -41,14 +41,14 @@ def resolve(case, spec: str) -> Selection:
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
     if kind == "bookmarked" and not arg:
-        return Selection(spec, "items bookmarked by the examiner", _ids(case, "bookmarked = 1"))
+        return Selection(spec, "Items bookmarked by the examiner", _ids(case, "bookmarked = 1"))
     if kind == "category":
         try:
             number = int(arg)
         except ValueError:
             raise CaseError(f"selection {spec!r}: the category must be a number, e.g. category:1") from None
         name = case.categories().get(number, f"category {number}")
-        return Selection(spec, f"items in category {number} ({name})", _ids(case, "category = ?", (number,)))
+        return Selection(spec, f"Items in category {number} ({name})", _ids(case, "category = ?", (number,)))
     if kind == "person":
         try:
             pid = int(arg)
@@ -61,11 +61,11 @@ def resolve(case, spec: str) -> Selection:
             raise
         except Exception as exc:
             raise CaseError(f"selection {spec!r}: persons are unavailable in this case ({exc})") from exc
-        return Selection(spec, f"items in which {name} (person {pid}) appears", tuple(ids), (pid,))
+        return Selection(spec, f"Items in which {name} (person {pid}) appears", tuple(ids), (pid,))
     if kind == "all-tagged" and not arg:
-        return Selection(spec, "items the examiner categorised, tagged, annotated or bookmarked", _ids(
+        return Selection(spec, "Items the examiner categorised, tagged, annotated or bookmarked", _ids(
             case, "category IS NOT NULL OR bookmarked = 1 OR note IS NOT NULL"
                   " OR id IN (SELECT item_id FROM item_tags)"))
     if kind == "all" and not arg:
-        return Selection(spec, "every file in the case", _ids(case, "parent_id IS NULL"))
+        return Selection(spec, "Every file in the case", _ids(case, "parent_id IS NULL"))
     raise CaseError(f"unknown selection {spec!r}; use one of: {', '.join(SELECTIONS)}")

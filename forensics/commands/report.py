@@ -1,0 +1,80 @@
+"""`forensics report` (export an examiner report) and `forensics verify` (re-hash evidence)."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from forensics.cli import add_case, add_json, emit, open_case
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="export an examiner report (HTML, PDF or CSV)",
+                       description="Export a report of the selected items for court: case record, authority, "
+                                   "evidence and its verification, summary, items with hashes, persons, failed "
+                                   "files and the audit trail. The report's SHA-256 is written to the audit log.")
+    add_case(p)
+    p.add_argument("--out", required=True, metavar="FILE", help="report file: .html, .pdf or .csv")
+    p.add_argument("--format", choices=("html", "pdf", "csv"), help="format (default: from the file name)")
+    p.add_argument("--selection", default="bookmarked",
+                   help="bookmarked (default), category:N, person:ID, all-tagged or all")
+    p.add_argument("--preview", action="store_true", help="only count what the report would include")
+    add_json(p)
+    p.set_defaults(func=cmd_report)
+
+    v = sub.add_parser("verify", help="re-read every evidence file and check its hashes",
+                       description="Re-hash every catalogued evidence file (read-only) and report files whose "
+                                   "MD5/SHA-1/SHA-256 changed or that went missing. Exit status 3 if any did.")
+    add_case(v)
+    add_json(v)
+    v.set_defaults(func=cmd_verify)
+
+
+class _Bar:
+    """A one-line progress bar on stderr, drawn at most a few times a second."""
+
+    def __init__(self, label: str) -> None:
+        self.label, self.last = label, 0.0
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and p.done != p.total:
+            return
+        self.last = now
+        frac = p.done / p.total if p.total else 1.0
+        bar = "#" * int(frac * 30)
+        eta = f" eta {p.eta:.0f}s" if p.eta else ""
+        sys.stderr.write(f"\r{self.label} [{bar:<30}] {p.done}/{p.total}{eta}   ")
+        if p.done == p.total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        if args.preview:
+            data = case.reports.preview(args.selection)
+            emit(args, data, f"{data['description']}: {data['items']} items, {data['persons']} persons, "
+                             f"{data['faces'] if data['faces'] is not None else '?'} faces, "
+                             f"{data['audit_entries']} audit entries, {data['failed_files']} failed files")
+            return 0
+        res = case.reports.export(args.out, args.format, args.selection,
+                                  progress=_Bar("report") if sys.stderr.isatty() or not args.json else None)
+        text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
+                f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
+        if res["unavailable"]:
+            text += "\nnot available: " + "; ".join(res["unavailable"])
+        emit(args, res, text)
+        return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        res = case.reports.verify(progress=_Bar("verify") if sys.stderr.isatty() else None)
+        lines = [f"{res['status'].upper()}: {res['checked']} of {res['files']} files checked, {res['ok']} ok, "
+                 f"{res['changed']} changed, {res['missing']} missing, {res['unreadable']} unreadable, "
+                 f"{res['unverifiable']} without recorded hash"]
+        for p in res["problems"]:
+            lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {p['path']}  ({p['detail']})")
+        emit(args, res, "\n".join(lines))
+        return 3 if res["status"] != "intact" else 0

@@ -1,0 +1,1 @@
+"""Examiner reports (HTML, PDF, CSV) for court: selection, gathering, rendering, integrity."""
