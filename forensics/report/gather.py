@@ -51,6 +51,10 @@ def header(case, unavailable: Unavailable) -> dict:
         ("Evidence verification", "re-read of every file read-only, MD5, SHA-1 and SHA-256 compared with the ingest values"),
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
+    cluster = case.audit_entries("faces.cluster")
+    if cluster:
+        for key, value in cluster[-1].params.items():
+            algorithms.append((f"face clustering: {key}", _short(value)))
     for key, value in copy_stats.items():
         algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
     return {"case": case.info, "examiner": case.examiner, "tool": f"forensics {__version__}",

@@ -39,7 +39,7 @@ def appearances(case, person: dict) -> list[dict]:
                      "track_id": _get(v, "track_id", "id"),
                      "start": float(start) if start is not None else None,
                      "end": float(end) if end is not None else None,
-                     "frame_item_id": _get(v, "frame_item_id", "frame_id", "best_frame_id"),
+                     "frame_item_id": _get(v, "frame_item_id", "best_frame_item_id", "frame_id"),
                      "faces": _get(v, "detections", "faces", default=None)})
     # A frame reported as a "photo" is an appearance in its video.
     frame_parent = {}
@@ -90,22 +90,26 @@ def selected_persons(case, selection) -> tuple[list[dict], str | None]:
                 continue
             out.append({"id": pid, "name": _get(person, "name", default=f"person {pid}"),
                         "note": _get(person, "note"), "face_ids": _face_ids(person, rows),
-                        "face_count": _get(person, "face_count", "faces_count", "n_faces",
-                                           default=len(_face_ids(person, rows))),
+                        "face_count": _face_count(person, rows),
                         "appearances": rows})
         return out, None
     except Exception as exc:  # the report must still be produced
         return [], f"persons unavailable: {type(exc).__name__}: {exc}"
 
 
+def _face_count(person: dict, rows: list[dict]) -> int:
+    n = _get(person, "face_count", "faces")
+    return n if isinstance(n, int) else len(_face_ids(person, rows))
+
+
 def _face_ids(person: dict, rows: list[dict]) -> list[int]:
+    """Face ids to show: the service's representatives first, then one per appearance."""
     faces = _get(person, "faces", default=None)
-    ids: list[int] = []
+    ids: list[int] = [int(f) for f in _get(person, "representative_face_ids", default=[])]
     if isinstance(faces, list):
         for f in faces:
             fid = f if isinstance(f, int) else _get(f, "face_id", "id")
             if fid is not None:
                 ids.append(int(fid))
-    if not ids:
-        ids = [int(r["face_id"]) for r in rows if r["face_id"] is not None]
-    return ids
+    ids += [int(r["face_id"]) for r in rows if r["face_id"] is not None]
+    return list(dict.fromkeys(ids))
