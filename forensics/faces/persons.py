@@ -1,0 +1,203 @@
+"""Persons in the database: applying a clustering run and the analyst's edits.
+
+Links from a face to a person are 'confirmed' (an analyst's decision), 'suggested' (the
+clusterer proposes an analyst's person) or 'cluster' (member of an automatic, unnamed
+cluster). A clustering run only ever rewrites 'suggested' and 'cluster' links; confirmed
+links and rejections (face_rejections) are decisions it reads and obeys. Every edit
+treats a video track as one unit: all its detections go together.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from forensics.audit import utc_now
+from forensics.faces.cluster import Graph, build_graph, constrained_whispers
+from forensics.model import CaseError
+
+MIN_CLUSTER_NODES = 2  # a face (or track) alone is not a cluster
+
+
+@dataclass(frozen=True)
+class ClusterRun:
+    indexed_faces: int
+    nodes: int
+    edges: int
+    clusters: int
+    suggested: int
+    clustered_faces: int
+
+
+def _node_keys(conn: sqlite3.Connection) -> tuple[dict[int, tuple], dict[int, int], list[tuple]]:
+    """face id -> node key, face id -> item id, and the raw rows."""
+    rows = conn.execute("SELECT id, item_id, track_id, person_id, link FROM faces").fetchall()
+    track_person: dict[int, int] = {}
+    for fid, _, tid, pid, link in rows:
+        if tid is not None and link == "confirmed":
+            track_person[tid] = pid
+    key: dict[int, tuple] = {}
+    item_of: dict[int, int] = {}
+    for fid, item, tid, pid, link in rows:
+        item_of[fid] = item
+        if link == "confirmed":
+            key[fid] = ("p", pid)
+        elif tid is not None and tid in track_person:
+            key[fid] = ("p", track_person[tid])
+        elif tid is not None:
+            key[fid] = ("t", tid)
+        else:
+            key[fid] = ("f", fid)
+    return key, item_of, rows
+
+
+def run_clustering(conn: sqlite3.Connection, w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.ndarray],
+                   threshold: float, examiner: str) -> ClusterRun:
+    """Cluster with the kNN lists of the indexed faces, then rewrite automatic links in `w`."""
+    ids, nbr, dist = knn
+    key, item_of, rows = _node_keys(w)
+    node_index: dict[tuple, int] = {}
+    for k in key.values():
+        node_index.setdefault(k, len(node_index))
+    node_of = {fid: node_index[k] for fid, k in key.items()}
+    g: Graph = build_graph(ids, nbr, dist, node_of, len(node_index), threshold)
+    for k, u in node_index.items():
+        if k[0] == "p":
+            g.fixed[u] = k[1]
+    by_item: dict[int, set[int]] = defaultdict(set)
+    for fid, item in item_of.items():
+        by_item[item].add(node_of[fid])
+    for nodes in by_item.values():
+        if len(nodes) > 1:
+            for u in nodes:
+                g.cannot[u] |= nodes - {u}
+    rejected: dict[int, set[int]] = defaultdict(set)
+    for fid, pid in w.execute("SELECT face_id, person_id FROM face_rejections"):
+        rejected[fid].add(pid)
+        g.forbidden.setdefault(node_of[fid], set()).add(pid)
+    labels = constrained_whispers(g)
+
+    members: dict[int, list[int]] = defaultdict(list)  # label -> face ids
+    for fid in key:
+        members[labels[node_of[fid]]].append(fid)
+    persons = {r[0] for r in w.execute("SELECT id FROM persons WHERE kind = 'person'")}
+    old = defaultdict(set)
+    for fid, _, _, pid, link in rows:
+        if link == "cluster":
+            old[pid].add(fid)
+    w.execute("UPDATE faces SET person_id = NULL, link = NULL WHERE link IN ('suggested', 'cluster')")
+    suggested = clustered = 0
+    reused: set[int] = set()
+    now = utc_now()
+    new_clusters = 0
+    for label, fids in sorted(members.items(), key=lambda kv: -len(kv[1])):
+        if label in persons:
+            free = [f for f in fids if key[f][0] != "p" and label not in rejected.get(f, ())]
+            w.executemany("UPDATE faces SET person_id = ?, link = 'suggested' WHERE id = ?", [(label, f) for f in free])
+            suggested += len(free)
+            continue
+        if len({node_of[f] for f in fids}) < MIN_CLUSTER_NODES:
+            continue
+        # keep the id of the old cluster this group mostly continues, so the analyst's
+        # view (and any rejection against that cluster) carries over
+        overlap = sorted(((len(old[c] & set(fids)), c) for c in old if c not in reused), reverse=True)
+        cid = overlap[0][1] if overlap and overlap[0][0] > 0 else None
+        if cid is None:
+            cid = w.execute("INSERT INTO persons (kind, created_utc, created_by) VALUES ('cluster', ?, ?)",
+                            (now, examiner)).lastrowid
+        reused.add(cid)
+        new_clusters += 1
+        keep = [f for f in fids if cid not in rejected.get(f, ())]
+        w.executemany("UPDATE faces SET person_id = ?, link = 'cluster' WHERE id = ?", [(cid, f) for f in keep])
+        clustered += len(keep)
+    stale = [c for c in old if c not in reused]
+    w.executemany("DELETE FROM persons WHERE id = ? AND kind = 'cluster'", [(c,) for c in stale])
+    w.execute("DELETE FROM persons WHERE kind = 'cluster' AND id NOT IN (SELECT DISTINCT person_id FROM faces"
+              " WHERE person_id IS NOT NULL)")
+    return ClusterRun(len(ids), g.n, g.edges(), new_clusters, suggested, clustered)
+
+
+# -- analyst edits ------------------------------------------------------------
+def unit_faces(w: sqlite3.Connection, face_ids: list[int]) -> list[int]:
+    """The faces, each widened to its whole video track."""
+    out: set[int] = set()
+    for fid in face_ids:
+        row = w.execute("SELECT track_id FROM faces WHERE id = ?", (fid,)).fetchone()
+        if row is None:
+            raise CaseError(f"no face {fid} in this case")
+        if row[0] is None:
+            out.add(fid)
+        else:
+            out |= {r[0] for r in w.execute("SELECT id FROM faces WHERE track_id = ?", (row[0],))}
+    return sorted(out)
+
+
+def person_row(w: sqlite3.Connection, person_id: int) -> sqlite3.Row:
+    row = w.execute("SELECT * FROM persons WHERE id = ?", (person_id,)).fetchone()
+    if row is None:
+        raise CaseError(f"no person or cluster {person_id} in this case")
+    return row
+
+
+def new_person(w: sqlite3.Connection, name: str | None, examiner: str) -> int:
+    return int(w.execute("INSERT INTO persons (kind, name, created_utc, created_by) VALUES ('person', ?, ?, ?)",
+                         (name, utc_now(), examiner)).lastrowid)
+
+
+def confirm(w: sqlite3.Connection, person_id: int, face_ids: list[int]) -> int:
+    """Link faces to a person as analyst-confirmed; lifts an earlier rejection of that pair."""
+    faces = unit_faces(w, face_ids)
+    w.executemany("UPDATE faces SET person_id = ?, link = 'confirmed' WHERE id = ?", [(person_id, f) for f in faces])
+    w.executemany("DELETE FROM face_rejections WHERE face_id = ? AND person_id = ?", [(f, person_id) for f in faces])
+    return len(faces)
+
+
+def reject(w: sqlite3.Connection, person_id: int, face_ids: list[int], examiner: str) -> int:
+    """The analyst says these faces are not this person: unlink and remember it."""
+    faces = unit_faces(w, face_ids)
+    now = utc_now()
+    w.executemany("UPDATE faces SET person_id = NULL, link = NULL WHERE id = ? AND person_id = ?",
+                  [(f, person_id) for f in faces])
+    w.executemany("INSERT OR REPLACE INTO face_rejections (face_id, person_id, decided_utc, decided_by) VALUES (?, ?, ?, ?)",
+                  [(f, person_id, now, examiner) for f in faces])
+    return len(faces)
+
+
+def cluster_to_person(w: sqlite3.Connection, cluster_id: int, name: str | None, exclude: list[int], examiner: str) -> int:
+    """Turn an automatic cluster into an analyst's person, confirming all its faces but `exclude`."""
+    row = person_row(w, cluster_id)
+    if row["kind"] != "cluster":
+        raise CaseError(f"{cluster_id} is already a person (rename it instead)")
+    if exclude:
+        reject(w, cluster_id, exclude, examiner)
+    w.execute("UPDATE persons SET kind = 'person', name = ?, created_utc = ?, created_by = ? WHERE id = ?",
+              (name, utc_now(), examiner, cluster_id))
+    faces = [r[0] for r in w.execute("SELECT id FROM faces WHERE person_id = ?", (cluster_id,))]
+    return confirm(w, cluster_id, faces)
+
+
+def merge(w: sqlite3.Connection, target: int, sources: list[int]) -> int:
+    """Move every face and rejection of `sources` to `target`, then drop the sources."""
+    t = person_row(w, target)
+    srcs = [person_row(w, s) for s in sources if s != target]
+    named = [r for r in srcs if r["kind"] == "person"]
+    if t["kind"] == "cluster" and named:
+        # merging an analyst's person in makes the target an analyst's person too
+        w.execute("UPDATE persons SET kind = 'person', name = ? WHERE id = ?", (named[0]["name"], target))
+        w.execute("UPDATE faces SET link = 'confirmed' WHERE person_id = ? AND link = 'cluster'", (target,))
+        t = person_row(w, target)
+    moved = 0
+    for s in (r["id"] for r in srcs):
+        link = "confirmed" if t["kind"] == "person" else "cluster"
+        # a merge is an analyst decision: the source's faces are confirmed as the target
+        moved += w.execute("UPDATE faces SET person_id = ?, link = ? WHERE person_id = ? AND link != 'suggested'",
+                           (target, link, s)).rowcount
+        w.execute("UPDATE faces SET person_id = NULL, link = NULL WHERE person_id = ?", (s,))
+        w.execute("INSERT OR IGNORE INTO face_rejections (face_id, person_id, decided_utc, decided_by)"
+                  " SELECT face_id, ?, decided_utc, decided_by FROM face_rejections WHERE person_id = ?", (target, s))
+        w.execute("DELETE FROM face_rejections WHERE face_id IN (SELECT id FROM faces WHERE person_id = ?)"
+                  " AND person_id = ?", (target, target))
+        w.execute("DELETE FROM persons WHERE id = ?", (s,))
+    return moved
