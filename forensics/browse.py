@@ -44,6 +44,7 @@ class ItemFilter:
     bookmarked: bool | None = None
     text: str | None = None  # substring of the path
     collapse_copies: bool = False  # show one representative per copy group
+    ids: tuple[int, ...] | None = None  # only among these items (e.g. those an ingest just committed)
 
 
 # A video shows a face when one of its sampled frames does.
@@ -103,6 +104,9 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         clauses.append("i.relpath LIKE ? ESCAPE '\\'")
         escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         args.append(f"%{escaped}%")
+    if f.ids is not None:
+        clauses.append(f"i.id IN ({','.join('?' * len(f.ids))})" if f.ids else "0")
+        args.extend(int(i) for i in f.ids)
     if f.collapse_copies:
         clauses.append(f"NOT {_NOT_REPRESENTATIVE}")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
@@ -203,3 +207,17 @@ def facets(case: "Case") -> dict:
         "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets ORDER BY name")],
     }
     return out
+
+
+def item_exif(case: "Case", item_id: int) -> dict:
+    """The EXIF tags recorded at ingest for one item ({} when there are none)."""
+    import json
+
+    raw = case.store.scalar("SELECT exif_json FROM items WHERE id = ?", (int(item_id),))
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"(unreadable)": raw[:200]}
+    return data if isinstance(data, dict) else {"exif": data}

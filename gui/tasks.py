@@ -107,9 +107,13 @@ class TaskRunner(QObject):
         self.writer_pool.setMaxThreadCount(1)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(max(1, workers))
+        # Ingest and other jobs that run for minutes get their own threads, so they never
+        # hold up a quick search or an edit queued behind them.
+        self.long_pool = QThreadPool(self)
+        self.long_pool.setMaxThreadCount(2)
         self._active: set[Task] = set()
 
-    def run(self, label: str, fn: Callable[[Task], Any], *, writer: bool = True,
+    def run(self, label: str, fn: Callable[[Task], Any], *, writer: bool = True, long: bool = False,
             on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[TaskError], None] | None = None,
             on_progress: Callable[[Progress], None] | None = None) -> Task:
@@ -123,7 +127,8 @@ class TaskRunner(QObject):
         task.ended.connect(lambda t=task: self._ended(t))
         self._active.add(task)
         self.task_started.emit(task)
-        (self.writer_pool if writer else self.pool).start(_Runnable(task))
+        pool = self.long_pool if long else self.writer_pool if writer else self.pool
+        pool.start(_Runnable(task))
         return task
 
     def _ended(self, task: Task) -> None:
@@ -140,7 +145,8 @@ class TaskRunner(QObject):
 
     def wait(self, msecs: int = -1) -> bool:
         """Block until both pools are idle (used on close and in tests)."""
-        ok = self.writer_pool.waitForDone(msecs)
+        ok = self.long_pool.waitForDone(msecs)
+        ok = self.writer_pool.waitForDone(msecs) and ok
         return self.pool.waitForDone(msecs) and ok
 
 

@@ -84,6 +84,8 @@ def test_filters(case: Case, items: list[int]) -> None:
     assert browse.item_ids(case, ItemFilter(tag="beach")) == [clip]
     assert browse.item_ids(case, ItemFilter(bookmarked=True)) == [clip]
     assert browse.item_ids(case, ItemFilter(tag="nothing")) == []
+    assert browse.item_ids(case, ItemFilter(ids=(clip, scan, items[4]))) == [scan, clip]
+    assert browse.item_ids(case, ItemFilter(ids=())) == []
 
 
 def test_item_rows_keep_order_and_skip_missing(case: Case, items: list[int]) -> None:
@@ -153,3 +155,10 @@ def test_faces_hashsets_and_copy_groups(case: Case, items: list[int]) -> None:
     f = browse.facets(case)
     assert f["faces"] == 2 and f["hashset_matches"] == 2 and f["copy_groups"] == 1
     assert [s["name"] for s in f["hash_sets"]] == ["bad", "good"]
+
+
+def test_item_exif(case: Case, items: list[int]) -> None:
+    with case.store.write() as w:
+        w.execute("UPDATE items SET exif_json = ? WHERE id = ?", ('{"Image Model": "Pixel 4"}', items[0]))
+    assert browse.item_exif(case, items[0]) == {"Image Model": "Pixel 4"}
+    assert browse.item_exif(case, items[1]) == {}

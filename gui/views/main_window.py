@@ -1,0 +1,501 @@
+"""The main window: case handling, the tabs (gallery, item, people, face search, similar
+images, audit log), keyboard categorising with undo, and ingest in the background."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel,
+                             QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
+
+from forensics import browse
+from forensics.case import Case
+from forensics.model import Progress
+from gui.dialogs.new_case import NewCaseDialog
+from gui.models.items import ItemListModel
+from gui.models.thumbs import ThumbnailCache
+from gui.tasks import TaskError, TaskRunner
+from gui.views.gallery import GalleryView
+from gui.widgets.ingest_panel import IngestPanel
+
+MAX_RECENT = 8
+APP_NAME = "Forensics workbench"
+
+
+class MainWindow(QMainWindow):
+    case_opened = pyqtSignal()
+    gallery_refreshed = pyqtSignal()
+    edit_done = pyqtSignal()
+    ingest_finished = pyqtSignal(object)  # IngestSummary or TaskError
+    _committed = pyqtSignal(list)  # item ids, from the ingest thread
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or QSettings("forensics", "workbench")
+        self.case: Case | None = None
+        self.tasks = TaskRunner(self)
+        self.thumbs = ThumbnailCache(160, parent=self)
+        self.model: ItemListModel | None = None
+        self.gallery: GalleryView | None = None
+        self.undo_stack: list[tuple[str, dict]] = []
+        self.ingest_task = None
+        self._pending_commits: list[int] = []
+        self._query_serial = 0
+        self.setAcceptDrops(True)
+        self.resize(1400, 900)
+        self.tabs = QTabWidget()
+        self.setCentralWidget(self._welcome())
+        self.count_label = QLabel("")
+        self.selection_label = QLabel("")
+        self.ingest_panel = IngestPanel()
+        self.ingest_panel.cancel_requested.connect(self.cancel_ingest)
+        # Permanent widgets: temporary status messages must not hide the counts.
+        self.statusBar().addPermanentWidget(self.ingest_panel)
+        self.statusBar().addPermanentWidget(self.selection_label)
+        self.statusBar().addPermanentWidget(self.count_label)
+        self._commit_timer = QTimer(self, singleShot=True, interval=400)
+        self._commit_timer.timeout.connect(self._apply_commits)
+        self._committed.connect(self._on_committed)
+        self._build_menus()
+        self._update_title()
+
+    # -- layout -------------------------------------------------------------------
+    def _welcome(self) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        label = QLabel("<h2>No case open</h2><p>Case → New case… or Case → Open case…</p>")
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        lay.addWidget(label)
+        return w
+
+    def _build_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&Case")
+        m.addAction("&New case…", QKeySequence.StandardKey.New, self.new_case)
+        m.addAction("&Open case…", QKeySequence.StandardKey.Open, self.open_case_dialog)
+        self.recent_menu = m.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        m.addSeparator()
+        self.case_actions: list[QAction] = []
+        for text, slot, key in (("Add evidence &folder…", self.add_folder_dialog, "Ctrl+I"),
+                                ("Add evidence &files…", self.add_files_dialog, None),
+                                ("&Export report…", self.export_report, "Ctrl+E")):
+            a = m.addAction(text, slot)
+            if key:
+                a.setShortcut(QKeySequence(key))
+            self.case_actions.append(a)
+        m.addSeparator()
+        m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        e = mb.addMenu("&Edit")
+        self.undo_action = e.addAction("&Undo", QKeySequence.StandardKey.Undo, self.undo)
+        self.undo_action.setEnabled(False)
+        e.addSeparator()
+        self.whole_group_action = e.addAction("Categorise whole copy &group")
+        self.whole_group_action.setCheckable(True)
+        e.addAction("Add &tag to selection…", self.add_tag)
+        e.addAction("Toggle &bookmark", self.toggle_bookmark)
+        cat_menu = e.addMenu("Set &category")
+        for n in range(10):
+            cat_menu.addAction(f"{n}", lambda n=n: self.categorise(n))
+        a = mb.addMenu("&Analyse")
+        for text, slot in (("Find visual copies of current item", self.find_similar_current),
+                           ("Group copies (binary and visual)", self.group_copies),
+                           ("Cluster faces into people", self.cluster_faces)):
+            self.case_actions.append(a.addAction(text, slot))
+        for act in self.case_actions:
+            act.setEnabled(False)
+
+    def _update_title(self) -> None:
+        if self.case is None:
+            self.setWindowTitle(APP_NAME)
+            return
+        info = self.case.info
+        self.setWindowTitle(f"{info['name']} [{info['number']}] · Authority: {info['authority']} · "
+                            f"Examiner: {self.case.examiner} — {APP_NAME}")
+
+    # -- case handling -------------------------------------------------------------
+    def new_case(self) -> None:
+        dlg = NewCaseDialog(self)
+        if dlg.exec() != QDialog.DialogCode.Accepted:
+            return
+        self.create_case(**dlg.values())
+
+    def create_case(self, path: str, name: str, number: str, examiner: str, authority: str,
+                    description: str | None = None) -> Case | None:
+        try:
+            case = Case.create(path, name=name, number=number, examiner=examiner, authority=authority,
+                               description=description)
+        except Exception as exc:
+            self.show_error("Cannot create the case", exc)
+            return None
+        self.set_case(case)
+        return case
+
+    def open_case_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Open case folder")
+        if d:
+            self.open_case(d)
+
+    def open_case(self, path: str | os.PathLike) -> Case | None:
+        try:
+            case = Case.open(path)
+        except Exception as exc:
+            self.show_error("Cannot open the case", exc)
+            return None
+        self.set_case(case)
+        return case
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent():
+            self.recent_menu.addAction(p, lambda p=p: self.open_case(p))
+        if not self.recent():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def recent(self) -> list[str]:
+        value = self.settings.value("recent_cases", [])
+        return [v for v in (value if isinstance(value, list) else [value]) if v]
+
+    def _remember(self, path: Path) -> None:
+        p = str(path.resolve())
+        self.settings.setValue("recent_cases", ([p] + [r for r in self.recent() if r != p])[:MAX_RECENT])
+
+    def set_case(self, case: Case) -> None:
+        self.close_case()
+        self.case = case
+        self._remember(case.path)
+        from gui.views.audit_view import AuditView
+        from gui.views.item_view import ItemView
+        from gui.views.people import PeopleView
+        from gui.views.search import FaceSearchView, SimilarView
+
+        self.thumbs.clear()
+        self.model = ItemListModel(case, self.thumbs, self)
+        self.gallery = GalleryView(self.model)
+        self.gallery.filter_changed.connect(self.refresh_gallery)
+        g = self.gallery.list
+        g.categorise.connect(self.categorise)
+        g.tag_requested.connect(self.add_tag)
+        g.bookmark_requested.connect(self.toggle_bookmark)
+        g.preview_requested.connect(self.show_item)
+        g.selectionModel().selectionChanged.connect(self._update_selection)
+        self.model.modelReset.connect(self._update_counts)
+        self.model.rowsInserted.connect(self._update_counts)
+        self.item_view = ItemView(case, self.tasks)
+        self.item_view.step.connect(self._step_item)
+        self.item_view.back.connect(lambda: self.show_tab(self.gallery))
+        self.item_view.find_person.connect(self.find_person)
+        self.item_view.find_similar.connect(self.find_similar)
+        self.item_view.edit_requested.connect(lambda kw: self.apply_edit(**kw))
+        self.people = PeopleView(case, self.tasks)
+        self.people.find_person.connect(self.find_person)
+        self.people.open_item.connect(self.show_item)
+        self.face_search = FaceSearchView(case, self.tasks)
+        self.face_search.open_item.connect(self.show_item)
+        self.similar = SimilarView(case, self.tasks)
+        self.similar.open_item.connect(self.show_item)
+        self.audit = AuditView(case, self.tasks)
+        self.tabs = QTabWidget()
+        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.people, "People"),
+                         (self.face_search, "Face search"), (self.similar, "Similar images"), (self.audit, "Audit log")):
+            self.tabs.addTab(w, label)
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.setCentralWidget(self.tabs)
+        for act in self.case_actions:
+            act.setEnabled(True)
+        self.undo_stack.clear()
+        self.undo_action.setEnabled(False)
+        self._update_title()
+        self.refresh_gallery()
+        self.refresh_facets()
+        self.case_opened.emit()
+
+    def close_case(self) -> None:
+        if self.case is None:
+            return
+        self.tasks.cancel_all()
+        self.tasks.wait()
+        self.thumbs.wait()
+        self.case.close()
+        self.case = None
+        self.setCentralWidget(self._welcome())
+        self._update_title()
+
+    def closeEvent(self, e) -> None:
+        if self.ingest_task is not None and not self.ingest_task.finished:
+            if QMessageBox.question(self, "Ingest running", "An ingest is running. Stop it and quit? "
+                                    "Files already catalogued are kept; run it again to finish.") \
+                    != QMessageBox.StandardButton.Yes:
+                e.ignore()
+                return
+        self.close_case()
+        super().closeEvent(e)
+
+    def show_tab(self, w: QWidget) -> None:
+        self.tabs.setCurrentWidget(w)
+
+    def _tab_changed(self, n: int) -> None:
+        w = self.tabs.widget(n)
+        if w is getattr(self, "people", None):
+            self.people.refresh()
+        elif w is getattr(self, "audit", None):
+            self.audit.refresh()
+
+    # -- gallery ------------------------------------------------------------------------
+    def refresh_gallery(self, keep_position: bool = False) -> None:
+        """Re-run the gallery query in the background; the newest request wins."""
+        if self.case is None or self.gallery is None:
+            return
+        filt, sort, desc = self.gallery.current_filter()
+        self._query_serial += 1
+        serial = self._query_serial
+        case = self.case
+        keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
+        self.tasks.run("Filter", lambda t: browse.item_ids(case, filt, sort, desc), writer=False,
+                       on_done=lambda ids: self._set_ids(ids, serial, keep), on_error=self._task_error)
+
+    def _set_ids(self, ids: list[int], serial: int, keep) -> None:
+        if serial != self._query_serial or self.model is None:
+            return
+        self.model.set_ids(ids)
+        if keep and keep[0]:
+            self.gallery.select_ids(keep[0])
+        self.gallery_refreshed.emit()
+
+    def refresh_facets(self) -> None:
+        if self.case is None:
+            return
+        case = self.case
+        self.tasks.run("Facets", lambda t: browse.facets(case), writer=False,
+                       on_done=lambda f: self.gallery and self.gallery.filters.set_facets(f), on_error=self._task_error)
+
+    def _update_counts(self, *args) -> None:
+        if self.model is not None:
+            self.count_label.setText(f"{self.model.rowCount():,} items shown")
+            self._update_selection()
+
+    def _update_selection(self, *args) -> None:
+        if self.gallery is not None:
+            n = len(self.gallery.list.selectionModel().selectedIndexes())
+            self.selection_label.setText(f"{n:,} selected" if n else "")
+
+    def show_item(self, item_id: int) -> None:
+        if self.gallery is not None and self.model is not None and self.model.row_of(item_id) is not None:
+            self.gallery.select_ids([item_id])
+        self.item_view.show_item(item_id)
+        self.show_tab(self.item_view)
+        self.item_view.setFocus()
+
+    def _step_item(self, step: int) -> None:
+        new = self.gallery.move_current(step) if self.gallery else None
+        if new is not None:
+            self.item_view.show_item(new)
+
+    # -- categorising ----------------------------------------------------------------------
+    def selection(self) -> list[int]:
+        if self.tabs.currentWidget() is getattr(self, "item_view", None) and self.item_view.item_id:
+            return [self.item_view.item_id]
+        return self.gallery.selected_ids() if self.gallery else []
+
+    def categorise(self, n: int) -> None:
+        self.apply_edit(self.selection(), category=n, whole_copy_group=self.whole_group_action.isChecked(),
+                        label=f"Set category {n}")
+
+    def toggle_bookmark(self) -> None:
+        ids = self.selection()
+        if not ids or self.model is None:
+            return
+        rows = browse.item_rows(self.case, ids[:1])
+        self.apply_edit(ids, bookmarked=not (rows and rows[0]["bookmarked"]), label="Bookmark")
+
+    def add_tag(self, tag: str | None = None) -> None:
+        ids = self.selection()
+        if not ids:
+            return
+        if tag is None:
+            tags = list(self.case.tags()) if self.case else []
+            tag, ok = QInputDialog.getItem(self, "Add tag", f"Tag for {len(ids)} item(s):", tags, 0, True)
+            if not ok or not tag.strip():
+                return
+        self.apply_edit(ids, add_tags=[tag.strip()], label=f"Tag '{tag.strip()}'")
+
+    def apply_edit(self, ids: list[int], label: str = "Edit", **kw) -> None:
+        """Run Case.tag_items on the writer executor; remember the previous state for undo."""
+        if not ids or self.case is None:
+            return
+        case = self.case
+        self.tasks.run(label, lambda t: case.tag_items(ids, **kw), writer=True,
+                       on_done=lambda before: self._edited(label, before), on_error=self._task_error)
+
+    def _edited(self, label: str, before: dict) -> None:
+        self.undo_stack.append((label, before))
+        self.undo_action.setEnabled(True)
+        self.undo_action.setText(f"&Undo {label}")
+        self._after_edit(list(before))
+
+    def _after_edit(self, ids: list[int]) -> None:
+        if self.model is not None:
+            self.model.refresh(ids)
+        if getattr(self, "item_view", None) and self.item_view.item_id in ids:
+            self.item_view.show_item(self.item_view.item_id)
+        self.refresh_facets()
+        self.statusBar().showMessage(f"{len(ids)} item(s) updated", 3000)
+        self.edit_done.emit()
+
+    def undo(self) -> None:
+        if not self.undo_stack or self.case is None:
+            return
+        label, before = self.undo_stack.pop()
+        self.undo_action.setEnabled(bool(self.undo_stack))
+        self.undo_action.setText(f"&Undo {self.undo_stack[-1][0]}" if self.undo_stack else "&Undo")
+        case = self.case
+        self.tasks.run(f"Undo {label}", lambda t: case.restore_items(before), writer=True,
+                       on_done=lambda _: self._after_edit(list(before)), on_error=self._task_error)
+
+    # -- ingest ----------------------------------------------------------------------------
+    def add_folder_dialog(self) -> None:
+        d = QFileDialog.getExistingDirectory(self, "Add evidence folder (opened read-only)")
+        if d:
+            self.ask_ingest([d])
+
+    def add_files_dialog(self) -> None:
+        files, _ = QFileDialog.getOpenFileNames(self, "Add evidence files (opened read-only)")
+        if files:
+            self.ask_ingest(files)
+
+    def ask_ingest(self, paths: list[str]) -> None:
+        dlg = QDialog(self)
+        dlg.setWindowTitle("Add evidence")
+        lay = QVBoxLayout(dlg)
+        lay.addWidget(QLabel("Catalogue (read-only):\n" + "\n".join(paths[:10]) + ("\n…" if len(paths) > 10 else "")))
+        faces = QCheckBox("Detect faces (slower)", checked=True)
+        lay.addWidget(faces)
+        bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        bb.accepted.connect(dlg.accept)
+        bb.rejected.connect(dlg.reject)
+        lay.addWidget(bb)
+        if dlg.exec() == QDialog.DialogCode.Accepted:
+            self.ingest(paths, faces=faces.isChecked())
+
+    def ingest(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0) -> None:
+        """Catalogue evidence in the background; the gallery grows as batches commit."""
+        if self.case is None:
+            QMessageBox.information(self, "No case", "Create or open a case first.")
+            return
+        if self.ingest_task is not None and not self.ingest_task.finished:
+            QMessageBox.information(self, "Ingest running", "Wait for the running ingest to finish, or cancel it.")
+            return
+        from forensics.ingest.pipeline import IngestOptions
+
+        case, opts = self.case, IngestOptions(faces=faces, workers=workers)
+
+        def job(task):
+            return case.ingest(paths, opts, progress=task.report, cancel=task.cancel,
+                               on_committed=lambda ids: self._committed.emit(list(ids)))
+
+        self.ingest_panel.start(f"Ingest {len(paths)} source(s)")
+        self.ingest_task = self.tasks.run("Ingest", job, long=True, on_progress=self.ingest_panel.update_progress,
+                                          on_done=self._ingest_done, on_error=self._ingest_failed)
+        self.ingest_task.cancelled.connect(lambda: self._ingest_done(None))
+
+    def cancel_ingest(self) -> None:
+        if self.ingest_task is not None:
+            self.ingest_task.cancel.set()
+
+    def _on_committed(self, ids: list[int]) -> None:
+        self._pending_commits.extend(ids)
+        if not self._commit_timer.isActive():
+            self._commit_timer.start()
+
+    def _apply_commits(self) -> None:
+        """Append newly committed items that pass the current filter (batched, off-thread query)."""
+        if not self._pending_commits or self.case is None or self.gallery is None:
+            return
+        ids, self._pending_commits = tuple(self._pending_commits), []
+        filt, sort, desc = self.gallery.current_filter()
+        from dataclasses import replace
+
+        case, serial = self.case, self._query_serial
+        self.tasks.run("New items", lambda t: browse.item_ids(case, replace(filt, ids=ids), sort, desc), writer=False,
+                       on_done=lambda new: serial == self._query_serial and self.model and self.model.append_ids(new),
+                       on_error=self._task_error)
+
+    def _ingest_done(self, summary) -> None:
+        self.ingest_panel.finish()
+        self._apply_commits()
+        if summary is not None:
+            s = summary.as_dict() if hasattr(summary, "as_dict") else summary
+            self.statusBar().showMessage(
+                f"Ingest {'cancelled' if s.get('cancelled') else 'finished'}: {s.get('added', 0)} added, "
+                f"{s.get('failed', 0)} with errors, {s.get('skipped', 0)} already in the case", 10000)
+        self.refresh_gallery(keep_position=True)
+        self.refresh_facets()
+        self.ingest_finished.emit(summary)
+
+    def _ingest_failed(self, err: TaskError) -> None:
+        self.ingest_panel.finish()
+        self.refresh_gallery(keep_position=True)
+        self._task_error(err)
+        self.ingest_finished.emit(err)
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls() and self.case is not None:
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        paths = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            self.ask_ingest(paths)
+
+    # -- analysis ------------------------------------------------------------------------
+    def find_person(self, face_id: int) -> None:
+        self.face_search.search_face(face_id)
+        self.show_tab(self.face_search)
+
+    def find_similar(self, item_id: int) -> None:
+        self.similar.search_item(item_id)
+        self.show_tab(self.similar)
+
+    def find_similar_current(self) -> None:
+        ids = self.selection()
+        if ids:
+            self.find_similar(ids[0])
+
+    def group_copies(self) -> None:
+        self._long_job("Group copies", lambda t, c: c.copies.group(progress=t.report, cancel=t.cancel))
+
+    def cluster_faces(self) -> None:
+        self._long_job("Cluster faces", lambda t, c: c.faces.cluster(),
+                       then=lambda: self.people.refresh())
+
+    def _long_job(self, label: str, fn, then=None) -> None:
+        from gui.tasks import DelayedProgress
+
+        case = self.case
+
+        def done(result):
+            self.statusBar().showMessage(f"{label}: done", 8000)
+            self.refresh_gallery(keep_position=True)
+            self.refresh_facets()
+            if then:
+                then()
+
+        task = self.tasks.run(label, lambda t: fn(t, case), long=True, on_done=done, on_error=self._task_error)
+        DelayedProgress(task, self, label)
+
+    def export_report(self) -> None:
+        from gui.dialogs.report import ReportDialog
+
+        if self.case is not None:
+            ReportDialog(self.case, self.tasks, self.gallery.selected_ids() if self.gallery else [], self).exec()
+
+    # -- errors ------------------------------------------------------------------------------
+    def _task_error(self, err: TaskError) -> None:
+        self.show_error("The operation failed", err)
+
+    def show_error(self, title: str, exc: BaseException) -> None:
+        from gui.app import error_box
+
+        error_box(self, title, exc)

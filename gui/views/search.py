@@ -1,0 +1,259 @@
+"""Search panels: "find this person" (faces) and "find visual copies" (images).
+
+Both take a query from the case (a face, an item) or a photo dropped from outside, run
+the search in the background, and show ranked thumbnails. The face panel searches once
+at the loosest threshold and filters locally, so its threshold slider updates live.
+"""
+from __future__ import annotations
+
+import os
+
+from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
+from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
+
+from forensics.case import Case
+from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
+from gui.models.thumbs import ThumbnailCache, load_scaled
+from gui.tasks import TaskError, TaskRunner
+
+FACE_MAX_THRESHOLD = 0.8  # the loosest threshold the slider offers (dlib's usual is 0.6)
+RESULT_SIZE = 128
+
+
+def _fname(path: str | None) -> str:
+    return (path or "").rsplit("/", 1)[-1]
+
+
+def face_cards(case: Case, result: dict) -> list[Card]:
+    """Face search matches as cards: photos, and video tracks with their time span."""
+    cards = []
+    for n, m in enumerate(result["matches"]):
+        try:
+            thumb = str(case.faces.face_thumb_path(m["face_id"]))
+        except Exception:  # noqa: BLE001
+            thumb = None
+        who = f" · {m['person_name']}" if m.get("person_name") else ""
+        if m["kind"] == "video":
+            detail = f"d={m['distance']:.3f} · {m['start']:.1f}–{m['end']:.1f} s{who}"
+            target = m.get("frame_item_id") or m["item_id"]
+        else:
+            detail = f"d={m['distance']:.3f}{who}"
+            target = m["item_id"]
+        cards.append(Card(("face", m["face_id"]), thumb, f"{n + 1}. {_fname(m['path'])}", detail,
+                          dict(m, open_item=target), "#1565c0" if m["kind"] == "video" else None))
+    return cards
+
+
+class DropList(QListView):
+    """A results grid that also accepts an image file dropped from outside."""
+
+    file_dropped = pyqtSignal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setAcceptDrops(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dragMoveEvent(self, e) -> None:
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        for u in e.mimeData().urls():
+            if u.isLocalFile() and os.path.isfile(u.toLocalFile()):
+                self.file_dropped.emit(u.toLocalFile())
+                e.acceptProposedAction()
+                return
+
+
+class _SearchPanel(QWidget):
+    open_item = pyqtSignal(int)
+    results_shown = pyqtSignal(int)  # number of results on screen
+
+    def __init__(self, case: Case, tasks: TaskRunner, hint: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.case = case
+        self.tasks = tasks
+        self.result: dict | None = None
+        self._serial = 0
+        self.thumbs = ThumbnailCache(RESULT_SIZE, budget_bytes=48 << 20, parent=self)
+        self.model = CardModel(self.thumbs, self)
+        self.results = DropList()
+        self.results.setItemDelegate(CardDelegate(RESULT_SIZE, self.results))
+        self.results.setModel(self.model)
+        self.results.file_dropped.connect(self.search_file)
+        self.results.doubleClicked.connect(self._open)
+        self.query_image = QLabel(hint)
+        self.query_image.setFixedSize(180, 180)
+        self.query_image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.query_image.setWordWrap(True)
+        self.query_image.setStyleSheet("border: 2px dashed #888; color: #666")
+        self.query_text = QLabel("")
+        self.query_text.setWordWrap(True)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider_label = QLabel("")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        side = QVBoxLayout()
+        side.addWidget(self.query_image)
+        side.addWidget(self.query_text)
+        side.addWidget(self.slider_label)
+        side.addWidget(self.slider)
+        side.addWidget(self.status)
+        side.addStretch(1)
+        lay = QHBoxLayout(self)
+        lay.addLayout(side)
+        lay.addWidget(self.results, 1)
+        self.setAcceptDrops(True)
+
+    def dragEnterEvent(self, e: QDragEnterEvent) -> None:
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e: QDropEvent) -> None:
+        for u in e.mimeData().urls():
+            if u.isLocalFile() and os.path.isfile(u.toLocalFile()):
+                self.search_file(u.toLocalFile())
+                return
+
+    def _open(self, index) -> None:
+        self.open_item.emit(index.data(DATA_ROLE).data["open_item"])
+
+    def _set_query_image(self, path: str | None) -> None:
+        img = load_scaled(path, 176) if path and os.path.exists(path) else None
+        if img is None:
+            self.query_image.setText("(no preview)")
+        else:
+            self.query_image.setPixmap(QPixmap.fromImage(img))
+
+    def _run(self, label: str, fn) -> None:
+        self._serial += 1
+        serial = self._serial
+        self.status.setText("Searching…")
+        self.tasks.run(label, lambda t: fn(), writer=False,
+                       on_done=lambda r: serial == self._serial and self._got(r),
+                       on_error=lambda e: serial == self._serial and self._failed(e))
+
+    def _failed(self, err: TaskError) -> None:
+        self.result = None
+        self.model.set_cards([])
+        self.status.setText(f"⚠ {err.message}")
+        self.results_shown.emit(0)
+
+    def _got(self, result: dict) -> None:
+        raise NotImplementedError
+
+    def search_file(self, path: str) -> None:
+        raise NotImplementedError
+
+
+class FaceSearchView(_SearchPanel):
+    """Ranked appearances of one person: photos and video tracks with time spans."""
+
+    def __init__(self, case: Case, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(case, tasks, "Drop a photo of a face here, or choose “Find this person” on a face", parent)
+        self.slider.setRange(30, int(FACE_MAX_THRESHOLD * 100))
+        self.slider.setValue(60)
+        self.slider.valueChanged.connect(self._apply_threshold)
+        self._apply_threshold()
+
+    def threshold(self) -> float:
+        return self.slider.value() / 100
+
+    def set_threshold(self, value: float) -> None:
+        self.slider.setValue(round(value * 100))
+
+    def search_face(self, face_id: int) -> None:
+        try:
+            self._set_query_image(str(self.case.faces.face_thumb_path(face_id)))
+        except Exception:  # noqa: BLE001
+            self._set_query_image(None)
+        self.query_text.setText(f"Query: face {face_id}")
+        self._run("Face search", lambda: self.case.faces.search(face_id=face_id, top=500, threshold=FACE_MAX_THRESHOLD))
+
+    def search_file(self, path: str) -> None:
+        self._set_query_image(path)
+        self.query_text.setText(f"Query photo: {_fname(path)}")
+        self._run("Face search", lambda: self.case.faces.search(image_path=path, top=500, threshold=FACE_MAX_THRESHOLD))
+
+    def _got(self, result: dict) -> None:
+        self.result = result
+        self.cards = face_cards(self.case, result)
+        self._apply_threshold()
+
+    def _apply_threshold(self) -> None:
+        t = self.threshold()
+        self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
+        if self.result is None:
+            return
+        shown = [c for c in self.cards if c.data["distance"] <= t]
+        self.model.set_cards(shown)
+        photos = sum(c.data["kind"] == "image" for c in shown)
+        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "
+                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; model {self.result.get('model', '')}")
+        self.results_shown.emit(len(shown))
+
+
+class SimilarView(_SearchPanel):
+    """Visual copies (pHash/dHash, any orientation) of an item or a dropped image."""
+
+    def __init__(self, case: Case, tasks: TaskRunner, parent: QWidget | None = None) -> None:
+        super().__init__(case, tasks, "Drop an image here, or choose “Find visual copies” on an item", parent)
+        self.slider.setRange(0, 32)
+        self.slider.setValue(12)
+        self._query: tuple[str, object] | None = None
+        self.slider.valueChanged.connect(self._label)
+        self.slider.sliderReleased.connect(self._rerun)
+        self.slider.valueChanged.connect(lambda *_: not self.slider.isSliderDown() and self._rerun())
+        self._label()
+
+    def _label(self) -> None:
+        self.slider_label.setText(f"pHash distance ≤ {self.slider.value()} (dHash scaled alike)")
+
+    def search_item(self, item_id: int) -> None:
+        self._query = ("item", item_id)
+        tp = self.case.thumb_path(item_id)
+        self._set_query_image(str(tp) if tp else None)
+        self.query_text.setText(f"Query: item {item_id}")
+        self._rerun()
+
+    def search_file(self, path: str) -> None:
+        self._query = ("file", path)
+        self._set_query_image(path)
+        self.query_text.setText(f"Query image: {_fname(path)}")
+        self._rerun()
+
+    def _rerun(self) -> None:
+        if self._query is None:
+            return
+        kind, q = self._query
+        t = self.slider.value()
+        if kind == "item":
+            self._run("Similar images", lambda: self.case.copies.similar(item_id=q, threshold=t, top=500))
+        else:
+            self._run("Similar images", lambda: self.case.copies.similar(image_path=q, threshold=t, top=500))
+
+    def _got(self, result: dict) -> None:
+        self.result = result
+        cards = []
+        for n, m in enumerate(result["matches"]):
+            tp = self.case.thumb_path(m["item_id"])
+            when = f" · {m['frame_time']:.1f} s" if m.get("frame_time") is not None else ""
+            cards.append(Card(("item", m["item_id"]), str(tp) if tp else None, f"{n + 1}. {_fname(m['path'])}",
+                              f"d={m['distance']} ({m['variant']}){' · identical' if m.get('identical') else ''}{when}",
+                              dict(m, open_item=m["item_id"]), "#2e7d32" if m.get("identical") else None))
+        self.model.set_cards(cards)
+        note = f" — {result['note']}" if result.get("note") else ""
+        self.status.setText(f"{len(cards)} of {result['total']} copies among {result['searched']:,} items "
+                            f"in {result['seconds']:.3f} s{note}")
+        self.results_shown.emit(len(cards))

@@ -1,0 +1,156 @@
+"""The gallery's filter and sort controls; emits an ItemFilter whenever one changes."""
+from __future__ import annotations
+
+import re
+
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSlider,
+                             QVBoxLayout, QWidget)
+
+from forensics.browse import UNCATEGORISED, ItemFilter
+
+SORTS = [("Date taken", "date"), ("Path", "path"), ("Size", "size"), ("Category", "category"), ("Order added", "id")]
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+
+
+def _tri(label_yes: str, label_no: str) -> QComboBox:
+    c = QComboBox()
+    c.addItem("any", None)
+    c.addItem(label_yes, True)
+    c.addItem(label_no, False)
+    return c
+
+
+class FilterPanel(QWidget):
+    changed = pyqtSignal()
+    thumb_size_changed = pyqtSignal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setFixedWidth(300)
+        lay = QVBoxLayout(self)
+        form = QFormLayout()
+        lay.addLayout(form)
+        self.search = QLineEdit(placeholderText="path contains…")
+        self.search.setClearButtonEnabled(True)
+        form.addRow("Search", self.search)
+        kinds = QHBoxLayout()
+        self.images = QCheckBox("Images", checked=True)
+        self.videos = QCheckBox("Videos", checked=True)
+        self.others = QCheckBox("Other", checked=False)
+        for w in (self.images, self.videos, self.others):
+            kinds.addWidget(w)
+        form.addRow("Kind", kinds)
+        self.faces = _tri("with faces", "without faces")
+        form.addRow("Faces", self.faces)
+        self.category = QComboBox()
+        form.addRow("Category", self.category)
+        self.tag = QComboBox()
+        form.addRow("Tag", self.tag)
+        self.hashset = _tri("matches a hash set", "no match")
+        form.addRow("Hash sets", self.hashset)
+        self.hide_known_good = QCheckBox("Hide known-good files")
+        form.addRow("", self.hide_known_good)
+        self.date_from = QLineEdit(placeholderText="YYYY-MM-DD")
+        self.date_to = QLineEdit(placeholderText="YYYY-MM-DD")
+        form.addRow("Taken from", self.date_from)
+        form.addRow("Taken to", self.date_to)
+        self.camera = QComboBox()
+        form.addRow("Camera", self.camera)
+        self.gps = _tri("has GPS", "no GPS")
+        form.addRow("GPS", self.gps)
+        self.errors = _tri("with errors", "without errors")
+        form.addRow("Errors", self.errors)
+        self.bookmarked = QCheckBox("Bookmarked only")
+        form.addRow("", self.bookmarked)
+        self.collapse = QCheckBox("Collapse copy groups")
+        form.addRow("", self.collapse)
+        self.sort = QComboBox()
+        for label, key in SORTS:
+            self.sort.addItem(label, key)
+        self.descending = QCheckBox("Descending")
+        sort_row = QHBoxLayout()
+        sort_row.addWidget(self.sort, 1)
+        sort_row.addWidget(self.descending)
+        form.addRow("Sort", sort_row)
+        self.size = QSlider(Qt.Orientation.Horizontal)
+        self.size.setRange(64, 256)
+        self.size.setSingleStep(16)
+        self.size.setValue(160)
+        form.addRow("Thumbnails", self.size)
+        self.date_hint = QLabel("")
+        self.date_hint.setStyleSheet("color: #b00020")
+        lay.addWidget(self.date_hint)
+        lay.addStretch(1)
+        self.set_facets(None)
+        # Typing is debounced; everything else applies at once.
+        self._debounce = QTimer(self, singleShot=True, interval=250)
+        self._debounce.timeout.connect(self.changed)
+        for w in (self.search, self.date_from, self.date_to):
+            w.textChanged.connect(lambda *_: self._debounce.start())
+        for w in (self.images, self.videos, self.others, self.hide_known_good, self.bookmarked, self.collapse,
+                  self.descending):
+            w.toggled.connect(lambda *_: self.changed.emit())
+        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.sort):
+            w.currentIndexChanged.connect(lambda *_: self.changed.emit())
+        self.size.valueChanged.connect(self.thumb_size_changed)
+
+    def set_facets(self, facets: dict | None) -> None:
+        """Fill the choice lists from forensics.browse.facets, keeping current choices."""
+        facets = facets or {}
+        for combo in (self.category, self.tag, self.camera):
+            combo.blockSignals(True)
+        cur_cat, cur_tag, cur_cam = self.category.currentData(), self.tag.currentData(), self.camera.currentData()
+        self.category.clear()
+        self.category.addItem("any", None)
+        self.category.addItem(f"uncategorised ({facets.get('uncategorised', 0):,})", UNCATEGORISED)
+        for c in facets.get("categories", []):
+            self.category.addItem(f"{c['id']} {c['name']} ({c['count']:,})", c["id"])
+        self.tag.clear()
+        self.tag.addItem("any", None)
+        for t in facets.get("tags", []):
+            self.tag.addItem(f"{t['name']} ({t['count']:,})", t["name"])
+        self.camera.clear()
+        self.camera.addItem("any", None)
+        for c in facets.get("camera_models", []):
+            self.camera.addItem(f"{c['model']} ({c['count']:,})", c["model"])
+        for combo, cur in ((self.category, cur_cat), (self.tag, cur_tag), (self.camera, cur_cam)):
+            i = combo.findData(cur)
+            combo.setCurrentIndex(max(0, i))
+            combo.blockSignals(False)
+
+    def _date(self, edit: QLineEdit) -> str | None:
+        t = edit.text().strip()
+        if not t:
+            return None
+        if not _DATE.match(t):
+            self.date_hint.setText(f"'{t}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            return None
+        return t
+
+    def filter(self) -> ItemFilter:
+        self.date_hint.setText("")
+        kinds = tuple(k for k, w in (("image", self.images), ("video", self.videos), ("other", self.others))
+                      if w.isChecked())
+        date_to = self._date(self.date_to)
+        if date_to and len(date_to) < 10:  # "2021" or "2021-06" means through the end of it
+            date_to += "-99" if len(date_to) == 7 else "-12-99"
+        return ItemFilter(
+            kinds=kinds or ("image", "video", "other"),
+            has_faces=self.faces.currentData(),
+            category=self.category.currentData(),
+            tag=self.tag.currentData(),
+            hashset_match=self.hashset.currentData(),
+            hide_known_good=self.hide_known_good.isChecked(),
+            date_from=self._date(self.date_from),
+            date_to=date_to,
+            camera_model=self.camera.currentData(),
+            has_gps=self.gps.currentData(),
+            errors=self.errors.currentData(),
+            bookmarked=True if self.bookmarked.isChecked() else None,
+            text=self.search.text().strip() or None,
+            collapse_copies=self.collapse.isChecked(),
+        )
+
+    def sort_key(self) -> tuple[str, bool]:
+        return self.sort.currentData(), self.descending.isChecked()
