@@ -45,22 +45,25 @@ class Graph:
 
 def build_graph(face_ids: np.ndarray, nbr_ids: np.ndarray, nbr_dist: np.ndarray, node_of: dict[int, int],
                 n_nodes: int, threshold: float) -> Graph:
-    """Node graph from face kNN lists: an edge for each neighbour pair under `threshold`,
-    weighted 1 + (threshold - distance) so counts dominate and closeness breaks ties."""
-    adj: list[dict[int, float]] = [dict() for _ in range(n_nodes)]
+    """Node graph from face kNN lists. Each face pair under `threshold` (found from either
+    side, counted once) adds 1 + (threshold - distance) to its nodes' edge, so a node of
+    many faces (a confirmed person, a track) pulls with the weight of all of them, counts
+    dominate and closeness breaks ties."""
     mask = (nbr_dist < threshold) & (nbr_ids >= 0)
     rows, cols = np.nonzero(mask)
-    src_nodes = [node_of[int(f)] for f in face_ids[rows]]
-    dst_faces = nbr_ids[rows, cols]
-    weights = 1.0 + (threshold - nbr_dist[rows, cols])
-    for u, fv, wgt in zip(src_nodes, dst_faces.tolist(), weights.tolist()):
-        v = node_of.get(fv)
-        if v is None or v == u:
+    a = face_ids[rows]
+    b = nbr_ids[rows, cols]
+    w = 1.0 + (threshold - nbr_dist[rows, cols])
+    pairs: dict[tuple[int, int], float] = {}
+    for x, y, wgt in zip(a.tolist(), b.tolist(), w.tolist()):
+        pairs[(x, y) if x < y else (y, x)] = wgt
+    adj: list[dict[int, float]] = [dict() for _ in range(n_nodes)]
+    for (x, y), wgt in pairs.items():
+        u, v = node_of.get(x), node_of.get(y)
+        if u is None or v is None or u == v:
             continue
-        # symmetric: keep the strongest evidence between two nodes from either side
-        if wgt > adj[u].get(v, 0.0):
-            adj[u][v] = wgt
-            adj[v][u] = wgt
+        adj[u][v] = adj[u].get(v, 0.0) + wgt
+        adj[v][u] = adj[v].get(u, 0.0) + wgt
     return Graph(n_nodes, adj, [set() for _ in range(n_nodes)])
 
 

@@ -38,15 +38,19 @@ class Neighbour:
 
 def load_vectors(conn: sqlite3.Connection, ids: list[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(ids int64, vectors float32 N x 128) of indexed faces, or of the given faces."""
-    if ids is None:
+    if ids is None or len(ids) > 5000:
+        # many ids: one scan beats thousands of IN (...) look-ups
         rows = conn.execute("SELECT id, embedding FROM faces WHERE indexed = 1 ORDER BY id").fetchall()
+        if ids is not None:
+            wanted = set(ids)
+            rows = [r for r in rows if r[0] in wanted]
     else:
         rows = []
         for i in range(0, len(ids), 900):
             chunk = ids[i:i + 900]
             rows += conn.execute(f"SELECT id, embedding FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
                                  chunk).fetchall()
-        rows.sort()
+        rows.sort(key=lambda r: r[0])
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, EMBEDDING_DIM), np.float32)
     fids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
