@@ -8,7 +8,7 @@ alpha flattening), so the identity variant reproduces the stored hash bit for bi
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image
@@ -41,6 +41,14 @@ class QueryHashes:
     blank: bool
     sha256: str | None = None
     variants: tuple[str, ...] = VARIANT_NAMES
+    image: Image.Image | None = field(default=None, compare=False, repr=False)
+
+    def oriented(self, variant: int) -> Image.Image | None:
+        """The query pixels turned as variant `variant` (None without pixels)."""
+        if self.image is None:
+            return None
+        tr = DIHEDRAL[variant][1]
+        return self.image if tr is None else self.image.transpose(tr)
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         return np.array(self.phash, dtype=np.int64), np.array(self.dhash, dtype=np.int64)
@@ -54,7 +62,7 @@ def hashes_of_image(im: Image.Image, dihedral: bool = True, sha256: str | None =
         ph.append(h["phash"])
         dh.append(h["dhash"])
     names = VARIANT_NAMES if dihedral else VARIANT_NAMES[:1]
-    return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names)
+    return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names, im)
 
 
 def hashes_of_bytes(data: bytes, dihedral: bool = True) -> QueryHashes:

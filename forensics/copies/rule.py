@@ -17,9 +17,9 @@ class CopyRule:
     """A pair is a visual copy when pHash <= phash_max AND dHash <= dhash_max AND their sum
     <= sum_max. Distances are Hamming distances between 64-bit hashes."""
 
-    phash_max: int = 12
+    phash_max: int = 16
     dhash_max: int = 16
-    sum_max: int = 24
+    sum_max: int = 30
 
     @property
     def phash_bound(self) -> int:

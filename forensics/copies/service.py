@@ -87,7 +87,8 @@ class CopyService:
         return QueryHashes((row["phash"],), (row["dhash"] or 0,), bool(row["blank"]), row["sha256"], VARIANT_NAMES[:1])
 
     def similar(self, image_path: str | os.PathLike | None = None, item_id: int | None = None,
-                threshold: int | None = None, top: int = 100, rule: CopyRule | None = None) -> dict:
+                threshold: int | None = None, top: int = 100, rule: CopyRule | None = None,
+                verify: bool = True) -> dict:
         """Items that are visual copies of the query (any orientation), ranked by distance.
 
         `threshold` is the pHash bound; dHash bounds scale with it (see CopyRule)."""
@@ -98,10 +99,11 @@ class CopyService:
         hits = [] if q.blank else m.scan(*q.arrays(), rule)
         if item_id is not None:
             hits = [h for h in hits if h.item_id != int(item_id)]
+        hits, rejected, fine = self._verify_hits(hits, q, item_id, verify)
         hits.sort(key=lambda h: (h.d_phash + h.d_dhash, h.d_phash, h.item_id))
         total = len(hits)
         hits = hits[:top] if top else hits
-        matches = self._describe(hits, q)
+        matches = self._describe(hits, q, fine)
         result = {
             "query": {"image": os.fspath(image_path) if image_path is not None else None, "item_id": item_id,
                       "sha256": q.sha256, "phash": _hex(q.phash[0]), "dhash": _hex(q.dhash[0]),
@@ -109,6 +111,7 @@ class CopyService:
             "rule": rule.as_dict(),
             "searched": len(m),
             "total": total,
+            "rejected_by_fine_hash": rejected,
             "matches": matches,
             "seconds": round(time.perf_counter() - t0, 4),
         }
@@ -119,7 +122,26 @@ class CopyService:
                       {"matches": total, "returned": len(matches), "searched": len(m), "blank_query": q.blank})
         return result
 
-    def _describe(self, hits, q: QueryHashes) -> list[dict]:
+    def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
+        """Drop candidates whose fine (256-bit, border-trimmed) hash disagrees."""
+        from forensics.copies.verify import FINE_MAX, FINE_MAX_VARIANT, FineHashes, fine_distance, fine_hash
+
+        if not verify or not hits:
+            return hits, 0, {}
+        stored = FineHashes(self.case).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
+        query_fine: dict[int, np.ndarray | None] = {}
+        kept, fine = [], {}
+        for h in hits:
+            if h.variant not in query_fine:
+                im = q.oriented(h.variant)
+                query_fine[h.variant] = fine_hash(im) if im is not None else (stored.get(int(item_id)) if h.variant == 0 and item_id is not None else None)
+            d = fine_distance(query_fine[h.variant], stored.get(h.item_id))
+            fine[h.item_id] = d
+            if d is None or d <= (FINE_MAX if h.variant == 0 else FINE_MAX_VARIANT):
+                kept.append(h)
+        return kept, len(hits) - len(kept), fine
+
+    def _describe(self, hits, q: QueryHashes, fine: dict | None = None) -> list[dict]:
         if not hits:
             return []
         ids = [h.item_id for h in hits]
@@ -138,7 +160,7 @@ class CopyService:
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
                 "distance": h.d_phash + h.d_dhash,
-                "distances": {"phash": h.d_phash, "dhash": h.d_dhash},
+                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, "fine256": (fine or {}).get(h.item_id)},
                 "variant": q.variants[h.variant],
                 "identical": bool(q.sha256 and r["sha256"] == q.sha256),
                 "width": r["width"], "height": r["height"], "category": r["category"],
@@ -151,7 +173,7 @@ class CopyService:
 
     # -- copy groups --------------------------------------------------------------
     def group(self, progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
-              rule: CopyRule | None = None, params: IndexParams | None = None) -> dict:
+              rule: CopyRule | None = None, params: IndexParams | None = None, verify: bool = True) -> dict:
         """Recompute the copy groups of the whole case (binary and visual) and store them."""
         from forensics.copies.store import binary_pairs, write_groups
 
@@ -166,6 +188,9 @@ class CopyService:
                 progress(Progress(done, total, message=f"copies: {name}"))
 
         va, vb = visual_pairs(m, rule, params, stage, cancel)
+        rejected = 0
+        if verify and len(va):
+            va, vb, rejected = self._verify_pairs(m, va, vb)
         # Map matrix rows and binary-copy items onto one node numbering.
         bin_ids_a, bin_ids_b = binary_pairs(store.read)
         all_ids = np.unique(np.concatenate([m.ids[va], m.ids[vb], bin_ids_a, bin_ids_b]))
@@ -176,15 +201,27 @@ class CopyService:
             from forensics.model import Cancelled
 
             raise Cancelled("copy grouping cancelled before writing")
-        params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m)}
+        from forensics.copies.verify import FINE_MAX
+
+        params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m),
+                      "fine_hash_max": FINE_MAX if verify else None}
         summary = write_groups(self.case, all_ids, labels, params_doc, m)
         summary["visual_pairs"] = int(len(va))
+        summary["rejected_by_fine_hash"] = rejected
         summary["binary_pairs"] = int(len(bin_ids_a))
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
             audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
         return summary
+
+    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+        from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
+
+        fine = FineHashes(self.case).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
+        keep = np.array([(d := fine_distance(fine.get(int(m.ids[a])), fine.get(int(m.ids[b])))) is None or d <= FINE_MAX
+                         for a, b in zip(va, vb)], dtype=bool)
+        return va[keep], vb[keep], int((~keep).sum())
 
     def groups(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
         """Every copy group: id, kind, representative and members with their distances."""

@@ -19,6 +19,13 @@ CREATE TABLE copy_members (
 );
 CREATE INDEX copy_members_group ON copy_members(group_id);
 
+-- 256-bit border-trimmed pHash used to confirm visual-copy candidates (forensics.copies.verify);
+-- computed on first use. NULL = the item's pixels could not be read again.
+CREATE TABLE copy_fine_hashes (
+    item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,
+    fine    BLOB
+);
+
 -- Recorded state of the last grouping run, so callers can tell whether it is stale.
 CREATE TABLE copy_runs (
     id          INTEGER PRIMARY KEY,
@@ -41,7 +48,9 @@ CREATE TABLE hash_sets (
     entries      INTEGER NOT NULL DEFAULT 0,
     rejected     INTEGER NOT NULL DEFAULT 0,
     imported_utc TEXT NOT NULL,
-    imported_by  TEXT NOT NULL
+    imported_by  TEXT NOT NULL,
+    matched_max_item_id INTEGER NOT NULL DEFAULT 0,  -- items up to this id have been matched
+    matched_items INTEGER NOT NULL DEFAULT 0         -- item count when last matched
 );
 
 -- Hashes are lower-case hex, as in items.md5/sha1/sha256, so matching is an indexed equality.

@@ -1,0 +1,268 @@
+"""Robustness of visual-copy search: per-transform recall and false matches.
+
+Originals: every photo under ../shared/data/faces plus the images the project generates
+(sample_cases/build.py: astronaut, Grace Hopper, generated scenes) and scikit-image's
+sample photos. Each original gets seeded variants (JPEG q75/50/30, resize x0.5/x0.25,
+2 % and 5 % crop, 10 % border, mirror, rotate 90, brightness +/-20 %, grey-scale, text
+overlay). Originals, variants and generated distractors are ingested into a temporary case;
+every original is then the query of `case.copies.similar` at the default rule. A result is
+a hit when it is a variant of the query's own photo, and a false match otherwise.
+
+The baseline is imagehash pHash alone (PIL's default decode, no orientation, no variants)
+at Hamming distance <= 10, computed over the same pairs.
+
+    uv run python bench/copies.py              # default rule, the figures for docs
+    uv run python bench/copies.py --sweep      # also print recall/false matches of candidate rules
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageEnhance, ImageOps
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT / ".." / "shared" / "data"
+
+TRANSFORMS = ("jpeg75", "jpeg50", "jpeg30", "resize0.5", "resize0.25", "crop2", "crop5", "border10",
+              "mirror", "rot90", "bright+20", "bright-20", "grey", "text")
+
+
+def _jpeg(im: Image.Image, q: int = 92) -> bytes:
+    buf = io.BytesIO()
+    im.convert("RGB").save(buf, "JPEG", quality=q)
+    return buf.getvalue()
+
+
+def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
+    """One seeded variant of a decoded RGB original, encoded as a file."""
+    w, h = im.size
+    if name.startswith("jpeg"):
+        return _jpeg(im, int(name[4:]))
+    if name.startswith("resize"):
+        f = float(name[6:])
+        return _jpeg(im.resize((max(8, round(w * f)), max(8, round(h * f))), Image.Resampling.LANCZOS))
+    if name.startswith("crop"):
+        # The fraction of width and height removed, split at random between the two sides.
+        f = int(name[4:]) / 100
+        cw, ch = round(w * f), round(h * f)
+        left, top = rng.randint(0, cw), rng.randint(0, ch)
+        return _jpeg(im.crop((left, top, w - (cw - left), h - (ch - top))))
+    if name.startswith("border"):
+        # A frame adding 10 % to width and height (5 % each side), of a random plain colour.
+        f = int(name[6:]) / 100
+        bw, bh = round(w * f / 2), round(h * f / 2)
+        colour = tuple(rng.randint(0, 255) for _ in range(3))
+        return _jpeg(ImageOps.expand(im, border=(bw, bh, bw, bh), fill=colour))
+    if name == "mirror":
+        return _jpeg(ImageOps.mirror(im))
+    if name == "rot90":
+        return _jpeg(im.transpose(Image.Transpose.ROTATE_270))  # 90 degrees clockwise
+    if name.startswith("bright"):
+        return _jpeg(ImageEnhance.Brightness(im).enhance(1 + int(name[6:]) / 100))
+    if name == "grey":
+        return _jpeg(ImageOps.grayscale(im))
+    if name == "text":
+        out = im.copy()
+        d = ImageDraw.Draw(out)
+        size = max(12, h // 14)
+        try:
+            from PIL import ImageFont
+
+            font = ImageFont.load_default(size=size)
+        except Exception:
+            font = None
+        x, y = rng.randint(0, max(1, w // 3)), rng.randint(0, max(1, h - size - 2))
+        d.text((x, y), "evidence 2024-05-17", fill=(255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0))
+        return _jpeg(out)
+    raise ValueError(name)
+
+
+def originals() -> list[tuple[str, bytes]]:
+    """(name, file bytes) of every original photo."""
+    from sample_cases.build import _scene, astronaut, grace_hopper_bytes
+
+    out: list[tuple[str, bytes]] = []
+    if SHARED.is_dir():
+        for p in sorted((SHARED / "faces").rglob("*")):
+            if p.suffix.lower() in (".jpg", ".jpeg", ".png"):
+                out.append((str(p.relative_to(SHARED)), p.read_bytes()))
+    else:
+        print(f"note: {SHARED} is absent; running on generated images only", file=sys.stderr)
+    out.append(("generated/astronaut.jpg", _jpeg(astronaut())))
+    out.append(("generated/grace_hopper.jpg", grace_hopper_bytes()))
+    for seed in range(1, 9):
+        out.append((f"generated/scene{seed}.jpg", _jpeg(_scene(seed))))
+    from skimage import data
+
+    for name in ("coffee", "chelsea", "rocket", "camera", "cat", "immunohistochemistry", "hubble_deep_field", "coins"):
+        try:
+            out.append((f"skimage/{name}.jpg", _jpeg(Image.fromarray(getattr(data, name)()))))
+        except Exception as exc:  # a sample missing from this scikit-image build
+            print(f"note: skimage.data.{name} unavailable: {exc}", file=sys.stderr)
+    return out
+
+
+def distractors(n: int = 60) -> list[tuple[str, bytes]]:
+    from sample_cases.build import _scene
+
+    return [(f"distractor/scene{seed}.jpg", _jpeg(_scene(seed))) for seed in range(100, 100 + n)]
+
+
+def identity_of(name: str) -> str:
+    """Who or what a photo shows: the person folder for the labelled photos and the Johns
+    (several photos of one person are not copies, but neither are they another person's);
+    the picture itself for everything else."""
+    parts = Path(name).parts
+    if len(parts) >= 3 and parts[0] == "faces" and parts[1] in ("labeled", "johns"):
+        return f"person:{parts[2]}"
+    if name == "faces/scenes/obama-1080p.jpg":
+        return "person:obama"
+    return name
+
+
+def build_files(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Write originals, variants and distractors; return file -> family, file -> transform
+    and file -> identity."""
+    from forensics.copies.query import hashes_of_bytes
+
+    rng = random.Random(20240517)
+    family: dict[str, str] = {}
+    kind: dict[str, str] = {}
+    ident: dict[str, str] = {}
+    origs = originals()
+    # Photos that are already the same picture in the source data (obama-480p / obama-1080p)
+    # are one family: finding one from the other is a hit, not a false match.
+    hashes = {name: hashes_of_bytes(data, dihedral=False) for name, data in origs}
+    fam_of: dict[str, str] = {}
+    for name, _ in origs:
+        for other, fam in list(fam_of.items()):
+            a, b = hashes[name], hashes[other]
+            if (bin((a.phash[0] ^ b.phash[0]) & (2**64 - 1)).count("1") <= 2
+                    and bin((a.dhash[0] ^ b.dhash[0]) & (2**64 - 1)).count("1") <= 2):
+                fam_of[name] = fam
+                print(f"same picture in the source data: {name} = {fam}", file=sys.stderr)
+                break
+        else:
+            fam_of[name] = name
+    for i, (name, data) in enumerate(origs):
+        stem = f"o{i:03d}"
+        (root / "originals").mkdir(parents=True, exist_ok=True)
+        p = root / "originals" / f"{stem}{Path(name).suffix.lower()}"
+        p.write_bytes(data)
+        family[str(p)] = fam_of[name]
+        kind[str(p)] = "original"
+        ident[str(p)] = identity_of(fam_of[name])
+        from forensics.media.image import open_image
+
+        im = open_image(data, draft=None).image
+        for t in TRANSFORMS:
+            (root / "variants" / t).mkdir(parents=True, exist_ok=True)
+            vp = root / "variants" / t / f"{stem}.jpg"
+            vp.write_bytes(transform(im, t, rng))
+            family[str(vp)] = fam_of[name]
+            kind[str(vp)] = t
+            ident[str(vp)] = identity_of(fam_of[name])
+    (root / "distractors").mkdir(exist_ok=True)
+    for name, data in distractors():
+        p = root / "distractors" / Path(name).name
+        p.write_bytes(data)
+        family[str(p)] = str(p)
+        kind[str(p)] = "distractor"
+        ident[str(p)] = str(p)
+    return family, kind, ident
+
+
+def evaluate(results: dict[str, set[str]], family: dict[str, str], kind: dict[str, str], ident: dict[str, str]) -> dict:
+    """Per transform: hits / variants. False matches: another person or picture. Same
+    person, other photo: reported apart (video-frame face chips of one person are often
+    near-identical, but they are not another person's photo)."""
+    per = {t: [0, 0] for t in TRANSFORMS}
+    false, same_person = [], []
+    for q, found in results.items():
+        for f in family:
+            if kind[f] in per and family[f] == family[q]:
+                per[kind[f]][1] += 1
+                per[kind[f]][0] += f in found
+        false += [(q, f) for f in found if ident[f] != ident[q]]
+        same_person += [(q, f) for f in found if ident[f] == ident[q] and family[f] != family[q]]
+    return {"recall": {t: (h / n if n else 0.0) for t, (h, n) in per.items()}, "false": false, "same_person": same_person}
+
+
+def baseline(family: dict[str, str], kind: dict[str, str], ident: dict[str, str]) -> dict:
+    import imagehash
+
+    ph = {}
+    for f in family:
+        with Image.open(f) as im:
+            ph[f] = imagehash.phash(im)
+    results = {q: {f for f in family if f != q and ph[q] - ph[f] <= 10} for q in family if kind[q] == "original"}
+    return evaluate(results, family, kind, ident)
+
+
+def sweep(case, family: dict[str, str], kind: dict[str, str], ident: dict[str, str]) -> None:
+    """Recall and false matches of candidate rules, from the same case."""
+    from forensics.copies.rule import CopyRule
+
+    queries = [q for q in family if kind[q] == "original"]
+    print(f"\n{'rule':>22} " + " ".join(f"{t:>10}" for t in TRANSFORMS) + "  false same-person")
+    for pm, dm, sm in [(10, 64, 128), (12, 16, 24), (14, 16, 28), (16, 16, 30), (18, 18, 32), (20, 20, 36)]:
+        rule = CopyRule(pm, dm, sm)
+        res = {q: {m["path"] for m in case.copies.similar(image_path=q, rule=rule, top=0)["matches"]} - {q} for q in queries}
+        ev = evaluate(res, family, kind, ident)
+        print(f"{str((pm, dm, sm)):>22} " + " ".join(f"{ev['recall'][t]:>10.2f}" for t in TRANSFORMS) + f"  {len(ev['false'])} {len(ev['same_person'])}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sweep", action="store_true", help="also print candidate rules")
+    args = ap.parse_args()
+    from forensics.case import Case
+    from forensics.ingest.records import IngestOptions
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "evidence"
+        t0 = time.perf_counter()
+        family, kind, ident = build_files(root)
+        n_orig = sum(1 for k in kind.values() if k == "original")
+        print(f"files: {len(family)} ({n_orig} originals, {len(TRANSFORMS)} variants each, "
+              f"{sum(1 for k in kind.values() if k == 'distractor')} distractors), built in {time.perf_counter() - t0:.1f} s")
+        case = Case.create(Path(tmp) / "case", name="copies bench", number="B-1", examiner="bench", authority="benchmark")
+        t0 = time.perf_counter()
+        case.ingest([root], IngestOptions(thumbnails=False))
+        print(f"ingest: {time.perf_counter() - t0:.1f} s")
+        results: dict[str, set[str]] = {}
+        lat = []
+        for q in family:
+            if kind[q] != "original":
+                continue
+            t0 = time.perf_counter()
+            r = case.copies.similar(image_path=q, top=0)
+            lat.append(time.perf_counter() - t0)
+            results[q] = {m["path"] for m in r["matches"]} - {q}
+        ours = evaluate(results, family, kind, ident)
+        base = baseline(family, kind, ident)
+        print(f"\nrule: {r['rule']}; query p50 {np.median(lat) * 1000:.1f} ms (decode + 8 orientations + scan)")
+        print(f"{'transform':>12} {'similar':>8} {'pHash<=10':>10}")
+        for t in TRANSFORMS:
+            print(f"{t:>12} {ours['recall'][t]:>8.2f} {base['recall'][t]:>10.2f}")
+        print(f"{'false':>12} {len(ours['false']):>8} {len(base['false']):>10}   (another person or picture)")
+        print(f"{'same-person':>12} {len(ours['same_person']):>8} {len(base['same_person']):>10}   (another photo of the same person)")
+        for q, f in ours["false"][:20]:
+            print(f"  false match: {Path(q).name} -> {Path(f).parent.name}/{Path(f).name}")
+        g = case.copies.group()
+        print(f"\ncopy grouping of the bench case: {g}")
+        if args.sweep:
+            sweep(case, family, kind, ident)
+        case.close()
+
+
+if __name__ == "__main__":
+    main()

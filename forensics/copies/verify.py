@@ -1,0 +1,103 @@
+"""Second-stage check of visual-copy candidates with a finer, border-trimmed hash.
+
+64-bit pHash and dHash cannot tell apart aligned face chips of different people (frontal
+faces, same crop, same lighting: bench/copies.py finds pairs of different men at pHash 8,
+dHash 8). Candidates that pass the 64-bit rule are therefore confirmed with a 256-bit pHash
+(16x16 DCT) computed after trimming plain borders, which separates those faces (different
+people >= 80 of 256 bits apart in the benchmark) while keeping recompressed, resized,
+cropped, bordered and captioned copies. The fine hash is computed from the same decoded
+pixels as ingest (forensics.media.image.open_image) on demand, for candidates only, and
+kept in the case (copy_fine_hashes) so each item is decoded for it at most once.
+"""
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PIL import Image, ImageChops
+
+if TYPE_CHECKING:
+    from forensics.case import Case
+
+FINE_MAX = 76  # of 256 bits; chosen with bench/copies.py (docs/benchmarks.md)
+# Turned and mirrored query variants are 8 chances instead of 1 (and frontal faces are
+# nearly mirror-symmetric), so they must agree more closely; a true mirrored or rotated
+# copy has the same pixels and lands far below this.
+FINE_MAX_VARIANT = 60
+BORDER_TOLERANCE = 24  # per channel, JPEG ringing around a plain border stays below this
+
+
+def trim_border(im: Image.Image) -> Image.Image:
+    """Remove a plain border (the colour of the top-left pixel) when one is present."""
+    small = im if max(im.size) <= 512 else im.resize(
+        (max(1, im.width * 512 // max(im.size)), max(1, im.height * 512 // max(im.size))), Image.Resampling.BILINEAR)
+    bg = Image.new("RGB", small.size, small.getpixel((0, 0)))
+    diff = ImageChops.difference(small, bg).convert("L").point(lambda v: 255 if v > BORDER_TOLERANCE else 0)
+    box = diff.getbbox()
+    if not box:
+        return im
+    sx, sy = im.width / small.width, im.height / small.height
+    l, t, r, b = round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)
+    # Only a real frame: something trimmed, and at least half of each side kept.
+    if (l, t, r, b) == (0, 0, im.width, im.height) or (r - l) < im.width / 2 or (b - t) < im.height / 2:
+        return im
+    return im.crop((l, t, r, b))
+
+
+def fine_hash(im: Image.Image) -> np.ndarray:
+    """256-bit pHash of the border-trimmed image as 4 uint64."""
+    import imagehash
+
+    bits = imagehash.phash(trim_border(im.convert("RGB")).convert("L"), hash_size=16).hash
+    return np.packbits(bits.flatten()).view(np.uint64).copy()
+
+
+def fine_distance(a: np.ndarray | None, b: np.ndarray | None) -> int | None:
+    if a is None or b is None:
+        return None
+    return int(np.bitwise_count(a ^ b).sum())
+
+
+class FineHashes:
+    """Fine hashes of case items, computed on first use and stored in copy_fine_hashes."""
+
+    def __init__(self, case: "Case") -> None:
+        self.case = case
+
+    def get(self, item_ids) -> dict[int, np.ndarray | None]:
+        ids = sorted({int(i) for i in item_ids})
+        out: dict[int, np.ndarray | None] = {}
+        conn = self.case.store.read
+        for s in range(0, len(ids), 900):
+            chunk = ids[s:s + 900]
+            for item_id, blob in conn.execute(
+                    f"SELECT item_id, fine FROM copy_fine_hashes WHERE item_id IN ({','.join('?' * len(chunk))})", chunk):
+                out[item_id] = None if blob is None else np.frombuffer(blob, dtype=np.uint64).copy()
+        missing = [i for i in ids if i not in out]
+        if missing:
+            computed = {i: self._compute(conn, i) for i in missing}
+            with self.case.store.write() as w:
+                w.executemany("INSERT OR REPLACE INTO copy_fine_hashes (item_id, fine) VALUES (?, ?)",
+                              [(i, None if h is None else h.tobytes()) for i, h in computed.items()])
+            out.update(computed)
+        return out
+
+    def _compute(self, conn: sqlite3.Connection, item_id: int) -> np.ndarray | None:
+        """From the item's file (images) or its thumbnail (video frames); None when neither
+        can be read, in which case the 64-bit rule alone decides."""
+        from forensics.media.image import open_image
+
+        row = conn.execute("SELECT kind, thumb FROM items WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            return None
+        try:
+            if row[0] == "image":
+                path = self.case.item_file(item_id)
+                with open(path, "rb") as f:
+                    return fine_hash(open_image(f.read()).image)
+            if row[1]:
+                return fine_hash(open_image((self.case.thumbs_dir / row[1]).read_bytes()).image)
+        except Exception:  # unreadable or changed evidence: fall back to the 64-bit rule
+            return None
+        return None
