@@ -9,6 +9,7 @@ write booleans and numbers as strings too ("true", "1"); both are accepted.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,6 +74,8 @@ def media_record(m: dict) -> HashRecord:
     if not (md5 or sha1 or sha256):
         raise ValueError("Media record without MD5, SHA1 or SHA256")
     cat = to_int(m.get(CATEGORY))
+    if isinstance(m.get(TAGS), str):  # some producers write "a;b"
+        m = {**m, TAGS: [t.strip() for t in m[TAGS].replace(",", ";").split(";") if t.strip()]}
     series = m.get(SERIES)
     extra = {k: v for k, v in m.items() if k not in KNOWN_MEDIA_KEYS and not k.endswith("@odata.navigationLinkUrl")}
     return HashRecord(md5, sha1, sha256, cat, None if series in (None, "") else str(series),
@@ -132,3 +135,73 @@ def _record(obj, n: int) -> HashRecord | BadRecord:
         return media_record(obj)
     except (ValueError, TypeError) as exc:
         return BadRecord(n, f"Media record {n}: {exc}")
+
+
+def export_case(case, out: Path) -> dict:
+    """Write the case as a VICS 2.0 JSON file: one Case record holding one Media record per
+    distinct MD5 (binary copies become several MediaFiles). Streams item by item."""
+    import json
+
+    from forensics import __version__
+    from forensics.hashing.perceptual import to_hex
+
+    info = case.info
+    cats = case.store.read
+    out = Path(out)
+    n_media = n_files = 0
+    tmp = out.with_name(out.name + ".part")
+    with open(tmp, "w", encoding="utf-8") as f:
+        head = {CASE_ID: info["number"], CASE_NUMBER: info["number"], CASE_NAME: info["name"],
+                CONTACT_NAME: info["examiner"], SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
+        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
+        f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
+        cur = cats.execute(
+            "SELECT i.id, i.md5, i.sha1, i.sha256, i.size, i.mime, i.category, i.note, i.phash, i.dhash, i.exif_json,"
+            " i.mtime_utc, i.ctime_utc, i.atime_utc, i.relpath, i.source_id, i.camera_make, i.camera_model, i.taken_time"
+            " FROM items i WHERE i.md5 IS NOT NULL AND i.parent_id IS NULL ORDER BY i.md5, i.id")
+        group: list = []
+
+        def emit(rows: list) -> None:
+            nonlocal n_media, n_files
+            first = rows[0]
+            tags = sorted({t for r in rows for t in case.store.query(
+                "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ?", (r["id"],))
+                for t in t})
+            alt = []
+            if first["sha256"]:
+                alt.append({HASH_NAME: "SHA256", HASH_VALUE: first["sha256"]})
+            if first["phash"] is not None:
+                alt.append({HASH_NAME: "pHash", HASH_VALUE: to_hex(first["phash"])})
+            if first["dhash"] is not None:
+                alt.append({HASH_NAME: DHASH_NAME, HASH_VALUE: to_hex(first["dhash"])})
+            exifs = []
+            for k, label in (("camera_make", "Make"), ("camera_model", "Model"), ("taken_time", "DateTimeOriginal")):
+                if first[k]:
+                    exifs.append({PROPERTY_NAME: label, PROPERTY_VALUE: str(first[k])})
+            cat = next((r["category"] for r in rows if r["category"] is not None), None)
+            media = {MEDIA_ID: n_media + 1, MD5: first["md5"], SHA1: first["sha1"], CATEGORY: cat,
+                     MEDIA_SIZE: first["size"], MIME_TYPE: first["mime"], TAGS: tags,
+                     COMMENTS: next((r["note"] for r in rows if r["note"]), None),
+                     MEDIA_FILES: [{FILE_NAME: os.path.basename(r["relpath"]) or r["relpath"],
+                                    FILE_PATH: case.item_path_display({"source_id": r["source_id"], "relpath": r["relpath"]}),
+                                    CREATED: r["ctime_utc"], WRITTEN: r["mtime_utc"], ACCESSED: r["atime_utc"]} for r in rows],
+                     EXIFS: exifs, ALTERNATIVE_HASHES: alt}
+            f.write(("," if n_media else "") + json.dumps(media, ensure_ascii=False))
+            n_media += 1
+            n_files += len(rows)
+
+        for row in cur:
+            if group and group[0]["md5"] != row["md5"]:
+                emit(group)
+                group = []
+            group.append(row)
+        if group:
+            emit(group)
+        f.write("]}]}\n")
+    os.replace(tmp, out)
+    import hashlib
+
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    result = {"out": str(out), "media": n_media, "files": n_files, "sha256": digest, "version": "2.0"}
+    case.log("export.vics", {"out": str(out.resolve())}, result)
+    return result

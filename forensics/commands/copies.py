@@ -1,0 +1,151 @@
+"""CLI: copy groups, search by image, known-hash sets, tagging and VICS export."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from forensics.cli import add_case, add_json, emit, open_case
+
+
+def _progress(p) -> None:
+    print(f"\r{p.message} {p.done:,}" + (f"/{p.total:,}" if p.total else ""), end="", file=sys.stderr, flush=True)
+
+
+def cmd_copies(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        last = case.copies.last_run()
+        run = None
+        if args.regroup or last is None or last["stale"]:
+            run = case.copies.group(progress=_progress)
+            print(file=sys.stderr)
+        groups = case.copies.groups(kind=args.kind, limit=args.limit)
+        data = {"run": run or (last or {}).get("result"), "groups": groups}
+        lines = [f"{len(groups)} copy groups"] + [
+            f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(m["path"] for m in g["members"])
+            for g in groups]
+        emit(args, data, "\n".join(lines))
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        r = case.copies.similar(image_path=args.image, item_id=args.item_id, threshold=args.threshold, top=args.top)
+        text = "\n".join([f"{r['total']} visual copies (searched {r['searched']:,} hashes)"] + [
+            f"{m['distance']:>3}  pHash {m['distances']['phash']:>2} dHash {m['distances']['dhash']:>2}  {m['variant']:<10} {m['path']}"
+            + (f" @ {m['frame_time']:.1f}s" if m["frame_time"] is not None else "") for m in r["matches"]])
+        emit(args, r, text)
+    return 0
+
+
+def cmd_hashsets_import(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        r = case.hashsets.import_file(args.file, args.name, kind=args.kind, category=args.category, progress=_progress)
+        print(file=sys.stderr)
+        emit(args, r, f"imported {r['entries']:,} hashes ({r['rejected']:,} rejected) as {r['name']} [{r['format']}];"
+                      f" {r['matched_items']} items match, {r['categorised_items']} categorised")
+    return 0
+
+
+def cmd_hashsets_list(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        sets = case.hashsets.sets()
+        emit(args, {"sets": sets}, "\n".join(f"{s['set_id']}: {s['name']} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
+                                             f" {s['matched_items']} items match" for s in sets) or "no hash sets")
+    return 0
+
+
+def cmd_hashsets_matches(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        if args.summary:
+            emit(args, case.hashsets.match_summary())
+            return 0
+        ms = case.hashsets.matches(item_id=args.item_id)
+        emit(args, {"matches": ms}, "\n".join(f"item {m['item_id']}: {m['set_name']} ({m['kind']}) category {m['category']}"
+                                              f" by {m['hash']}  {m['path']}" for m in ms) or "no matches")
+    return 0
+
+
+def cmd_tag(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        bookmarked = True if args.bookmark else (False if args.unbookmark else None)
+        before = case.tag_items(args.items, category=args.category, clear_category=args.clear_category,
+                                add_tags=args.tag or (), remove_tags=args.untag or (), note=args.note,
+                                bookmarked=bookmarked, whole_copy_group=args.whole_group)
+        items = case.items(ids=sorted(before))
+        data = {"items": [{"id": i["id"], "path": i["path"], "category": i["category"], "tags": i["tags"],
+                           "bookmarked": i["bookmarked"], "note": i["note"]} for i in items], "previous": before}
+        emit(args, data, f"updated {len(items)} items")
+    return 0
+
+
+def cmd_export_vics(args: argparse.Namespace) -> int:
+    from forensics.vics import export_case
+
+    with open_case(args) as case:
+        r = export_case(case, args.out)
+        emit(args, r, f"wrote {r['media']} Media records ({r['files']} files) to {r['out']}  sha256 {r['sha256']}")
+    return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("copies", help="binary and visual copy groups of the case")
+    add_case(p)
+    p.add_argument("--regroup", action="store_true", help="recompute the groups even when they are current")
+    p.add_argument("--kind", choices=("binary", "visual"))
+    p.add_argument("--limit", type=int)
+    add_json(p)
+    p.set_defaults(func=cmd_copies)
+
+    p = sub.add_parser("similar", help="search the case by image: visual copies, mirrored and rotated too")
+    add_case(p)
+    q = p.add_mutually_exclusive_group(required=True)
+    q.add_argument("--image", help="a photo from outside the case")
+    q.add_argument("--item-id", type=int, help="an image or video frame of the case")
+    p.add_argument("--threshold", type=int, help="pHash bound in bits (dHash bounds scale with it; default 16)")
+    p.add_argument("--top", type=int, default=100)
+    add_json(p)
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("hashsets", help="known-hash sets: import, list, matches")
+    hs = p.add_subparsers(dest="hashsets_command", metavar="ACTION", required=True)
+    i = hs.add_parser("import", help="import a hash list, NSRL RDS v3 database or VICS JSON file")
+    add_case(i)
+    i.add_argument("file", metavar="FILE")
+    i.add_argument("--name", required=True)
+    i.add_argument("--kind", choices=("known-bad", "known-good"), default="known-bad")
+    i.add_argument("--category", type=int, help="category for known-bad entries that carry none")
+    add_json(i)
+    i.set_defaults(func=cmd_hashsets_import)
+    ls = hs.add_parser("list", help="imported sets")
+    add_case(ls)
+    add_json(ls)
+    ls.set_defaults(func=cmd_hashsets_list)
+    m = hs.add_parser("matches", help="items matching a set")
+    add_case(m)
+    m.add_argument("--item-id", type=int)
+    m.add_argument("--summary", action="store_true", help="counts by set and category")
+    add_json(m)
+    m.set_defaults(func=cmd_hashsets_matches)
+
+    p = sub.add_parser("tag", help="categorise, tag, annotate or bookmark items")
+    add_case(p)
+    p.add_argument("items", metavar="ITEM", nargs="+", type=int)
+    p.add_argument("--category", type=int)
+    p.add_argument("--clear-category", action="store_true")
+    p.add_argument("--tag", action="append", help="add a tag (repeatable)")
+    p.add_argument("--untag", action="append", help="remove a tag (repeatable)")
+    p.add_argument("--note")
+    b = p.add_mutually_exclusive_group()
+    b.add_argument("--bookmark", action="store_true")
+    b.add_argument("--unbookmark", action="store_true")
+    p.add_argument("--whole-group", action="store_true", help="apply to every item of their copy groups")
+    add_json(p)
+    p.set_defaults(func=cmd_tag)
+
+    p = sub.add_parser("export", help="export the case for exchange")
+    ex = p.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
+    v = ex.add_parser("vics", help="Project VIC VICS 2.0 JSON")
+    add_case(v)
+    v.add_argument("--out", required=True)
+    add_json(v)
+    v.set_defaults(func=cmd_export_vics)
