@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q = s.add_mutually_exclusive_group(required=True)
     q.add_argument("--image", help="query photo (read-only; its SHA-256 is audited)")
     q.add_argument("--face-id", type=int, help="a face already in the case")
-    s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered left to right (default 0)")
+    s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
     s.add_argument("--top", type=int, default=50)
     s.add_argument("--threshold", type=float, default=0.6, help="maximum euclidean distance (default 0.6)")
     add_json(s)

@@ -70,13 +70,13 @@ class FaceService(FaceViews):
 
     # -- search ----------------------------------------------------------------
     def query_faces(self, image_path: str | Path) -> tuple[str, list]:
-        """SHA-256 and the faces (numbered left to right) of a query photo."""
+        """SHA-256 and the faces of a query photo, numbered largest first."""
         from forensics.faces.detect import detect_faces
         from forensics.media.image import open_image
 
         data = Path(image_path).read_bytes()
         faces = detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8))
-        return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (f.left, f.top))
+        return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
                top: int = 50, threshold: float = SEARCH_THRESHOLD) -> dict:
