@@ -11,20 +11,25 @@ from gui.widgets.thumb_delegate import format_duration
 LANE = 16
 
 
+def span(t: dict) -> tuple[float, float]:
+    """(start, end) seconds of a track dict from case.faces."""
+    return float(t.get("start", t.get("start_time", 0.0))), float(t.get("end", t.get("end_time", 0.0)))
+
+
 class TrackTimeline(QWidget):
     seek = pyqtSignal(float)  # seconds
     track_clicked = pyqtSignal(int, float)  # track id, start seconds
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.duration = 0.0
+        self.duration = 1.0
         self.tracks: list[dict] = []
         self.position: float | None = None
         self.setMinimumHeight(40)
 
     def set_tracks(self, duration: float, tracks: list[dict]) -> None:
-        self.duration = max(float(duration or 0.0), max((t["end_time"] for t in tracks), default=0.0), 0.001)
-        self.tracks = sorted(tracks, key=lambda t: t["start_time"])
+        self.duration = max(float(duration or 0.0), max((span(t)[1] for t in tracks), default=0.0), 0.001)
+        self.tracks = sorted(tracks, key=lambda t: span(t)[0])
         self.setMinimumHeight(24 + LANE * max(1, len(self._lanes())))
         self.update()
 
@@ -36,7 +41,7 @@ class TrackTimeline(QWidget):
         lanes: list[list[dict]] = []
         for t in self.tracks:  # greedy interval packing so overlapping tracks stack
             for lane in lanes:
-                if lane[-1]["end_time"] < t["start_time"]:
+                if span(lane[-1])[1] < span(t)[0]:
                     lane.append(t)
                     break
             else:
@@ -50,7 +55,7 @@ class TrackTimeline(QWidget):
         out = []
         for n, lane in enumerate(self._lanes()):
             for t in lane:
-                x0, x1 = self._x(t["start_time"]), self._x(t["end_time"])
+                x0, x1 = (self._x(v) for v in span(t))
                 out.append((QRectF(x0, 18 + n * LANE, max(4.0, x1 - x0), LANE - 3), t))
         return out
 
@@ -79,8 +84,8 @@ class TrackTimeline(QWidget):
     def mousePressEvent(self, e: QMouseEvent) -> None:
         for r, t in self._rects():
             if r.contains(e.position()):
-                self.track_clicked.emit(t["id"], float(t["start_time"]))
-                self.seek.emit(float(t["start_time"]))
+                self.track_clicked.emit(t["id"], span(t)[0])
+                self.seek.emit(span(t)[0])
                 return
         if self.width() > 8:
             self.seek.emit(max(0.0, (e.position().x() - 4) / (self.width() - 8) * self.duration))

@@ -1,0 +1,156 @@
+"""Screenshots of the desktop workbench on the sample case, for the README.
+
+    uv run python docs/screenshots.py [OUT_DIR]
+
+Starts its own Xvfb server (apt-get install xvfb) unless $DISPLAY is already set, builds
+the sample evidence, creates a case, ingests it with face detection, clusters faces,
+names the largest cluster, and saves PNGs of the main views into docs/screenshots/.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+SIZE = (1440, 900)
+
+
+def start_xvfb() -> subprocess.Popen | None:
+    """Start Xvfb on a free display number when no display is available."""
+    if os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM", "xcb") == "xcb":
+        return None
+    if shutil.which("Xvfb") is None:
+        sys.exit("Xvfb is not installed (apt-get install -y xvfb)")
+    for n in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
+            break
+    proc = subprocess.Popen(["Xvfb", f":{n}", "-screen", "0", f"{SIZE[0]}x{SIZE[1]}x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if Path(f"/tmp/.X11-unix/X{n}").exists():
+            break
+        time.sleep(0.05)
+    os.environ["DISPLAY"] = f":{n}"
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    return proc
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "screenshots"
+    out.mkdir(parents=True, exist_ok=True)
+    xvfb = start_xvfb()
+    try:
+        return shoot(out)
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(5)
+
+
+def shoot(out: Path) -> int:
+    from PyQt6.QtCore import QEventLoop, QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from forensics import browse
+    from gui.app import install_exception_hook
+    from gui.views.main_window import MainWindow
+    from sample_cases.build import build_sample_evidence
+
+    app = QApplication(["forensics-gui"])
+    install_exception_hook()
+    work = Path(tempfile.mkdtemp(prefix="forensics-shots-"))
+    evidence = build_sample_evidence(work / "evidence")
+    settings = QSettings(str(work / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    win.resize(*SIZE)
+    win.show()
+
+    def wait(pred, timeout: float = 120.0, what: str = "") -> None:
+        end = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > end:
+                raise TimeoutError(f"timed out waiting for {what}")
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+
+    def settle(seconds: float = 0.6) -> None:
+        win.tasks.wait()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+
+    def save(name: str) -> None:
+        settle()
+        path = out / name
+        win.grab().save(str(path))
+        print(f"wrote {path}", file=sys.stderr)
+
+    case = win.create_case(str(work / "case"), name="Operation Larch", number="2024-0117", examiner="DC A. Smith",
+                           authority="Search warrant 24/117, Westminster Magistrates")
+    done: list = []
+    win.ingest_finished.connect(done.append)
+    win.ingest([str(evidence)], faces=True)
+    wait(lambda: done, 600, "ingest")
+    case.faces.cluster()
+    people = case.faces.clusters()
+    if people:
+        case.faces.name_person(people[0]["id"], "Eileen Collins")
+    # Some categorising, so the gallery shows badges.
+    ids = {r["relpath"].rsplit("/", 1)[-1]: r["id"] for r in browse.item_rows(case, browse.item_ids(case))}
+    case.tag_items([ids["IMG_0001.jpg"], ids["IMG_0003.heic"]], category=4, add_tags=["astronaut"], bookmarked=True)
+    case.tag_items([ids["IMG_0002.jpg"]], category=1, bookmarked=True)
+    case.tag_items([ids["IMG_0010.jpg"], ids["IMG_0011.jpg"]], category=0)
+    win.refresh_gallery()
+    win.refresh_facets()
+    wait(lambda: win.model.rowCount() > 10, 30, "gallery")
+    win.gallery.select_ids([ids["IMG_0002.jpg"]])
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("gallery.png")
+
+    win.show_item(ids["IMG_0001.jpg"])
+    wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == ids["IMG_0001.jpg"], 30, "item")
+    save("item_faces.png")
+
+    video = next(i for n, i in ids.items() if n.endswith(".mp4") and "camera1" in n)
+    win.show_item(video)
+    wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == video, 30, "video")
+    settle()
+    tracks = win.item_view.timeline.tracks
+    if tracks:
+        win.item_view.seek(tracks[0]["start"])
+    wait(lambda: win.item_view.detail["item"]["kind"] == "frame" or not tracks, 30, "frame")
+    save("video_tracks.png")
+
+    win.show_tab(win.people)
+    wait(lambda: win.people.groups.count() > 0, 30, "people")
+    win.people.groups.setCurrentRow(0)
+    wait(lambda: win.people.faces_model.rowCount() > 0, 30, "faces of a person")
+    save("people.png")
+
+    face = case.faces.faces_of_item(ids["IMG_0001.jpg"])
+    face = max(face, key=lambda f: f["size"])
+    win.find_person(face["id"])
+    wait(lambda: win.face_search.model.rowCount() > 0, 60, "face search")
+    save("face_search.png")
+
+    win.find_similar(ids["IMG_0002.jpg"])
+    wait(lambda: win.similar.model.rowCount() > 0, 60, "similar")
+    save("similar_images.png")
+
+    win.show_tab(win.audit)
+    wait(lambda: win.audit.model.rowCount() > 0, 30, "audit")
+    win.audit.verify()
+    wait(lambda: bool(win.audit.chain.text()), 30, "verify")
+    save("audit_log.png")
+    win.close()
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,181 @@
+"""Driving the real main window: create a case, ingest while the gallery grows, filter,
+sort, select, categorise with keys, undo, and readable errors."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyQt6.QtCore import Qt
+from PyQt6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
+
+from forensics import browse
+from forensics.browse import ItemFilter
+
+
+def _db_category(case, item_id):
+    return case.store.scalar("SELECT category FROM items WHERE id = ?", (item_id,))
+
+
+def _message_boxes() -> list[QMessageBox]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+
+
+def test_new_case_dialog_requires_every_field(qtbot, tmp_path: Path) -> None:
+    from gui.dialogs.new_case import NewCaseDialog
+
+    dlg = NewCaseDialog(folder=str(tmp_path / "c"))
+    qtbot.addWidget(dlg)
+    dlg.name.setText("Op")
+    dlg.number.setText("1")
+    dlg.examiner.setText("Me")
+    dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert not dlg.result()
+    assert "legal authority" in dlg.message.text()
+    dlg.authority.setText("Warrant 9")
+    dlg.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    assert dlg.result() == 1
+    assert dlg.values()["authority"] == "Warrant 9"
+
+
+def test_create_case_and_ingest_fills_gallery_while_running(window, qtbot, tmp_path, sample_evidence) -> None:
+    case = window.create_case(str(tmp_path / "new"), name="Op Test", number="T-9", examiner="Tester",
+                              authority="Order 77")
+    assert case is not None
+    title = window.windowTitle()
+    assert "Op Test" in title and "T-9" in title and "Order 77" in title
+    inserted: list[int] = []
+    window.model.rowsInserted.connect(lambda parent, first, last: inserted.append(last - first + 1))
+    with qtbot.waitSignal(window.ingest_finished, timeout=120_000) as sig:
+        window.ingest([str(sample_evidence)], faces=False, workers=1)
+        assert window.ingest_panel.isVisible()
+    summary = sig.args[0]
+    assert summary.added > 20 and not summary.cancelled
+    # Items were appended while ingest ran (review while processing), not only at the end.
+    assert sum(inserted) > 0
+    qtbot.waitUntil(lambda: window.model.rowCount() == browse.count(case), timeout=10_000)
+    assert not window.ingest_panel.isVisible()
+    assert f"{window.model.rowCount():,} items shown" in window.count_label.text()
+    # The damaged files are in the gallery with their errors recorded, not lost.
+    window.gallery.filters.errors.setCurrentIndex(window.gallery.filters.errors.findData(True))
+    qtbot.waitUntil(lambda: 0 < window.model.rowCount() < browse.count(case), timeout=10_000)
+    names = {window.model.row_data(r)["name"] for r in range(window.model.rowCount())}
+    assert "truncated.jpg" in names
+
+
+def test_filters_and_sort(opened, ids, qtbot) -> None:
+    w, case = opened, opened.case
+    f = w.gallery.filters
+    assert w.model.rowCount() == browse.count(case)
+    f.videos.setChecked(False)
+    qtbot.waitUntil(lambda: all(w.model.row_data(r)["kind"] == "image" for r in range(w.model.rowCount())), timeout=5000)
+    assert w.model.ids() == browse.item_ids(case, ItemFilter(kinds=("image",)), "date")
+    f.videos.setChecked(True)
+    f.faces.setCurrentIndex(f.faces.findData(True))
+    qtbot.waitUntil(lambda: set(w.model.ids()) == set(browse.item_ids(case, ItemFilter(has_faces=True))), timeout=5000)
+    assert ids["IMG_0001.jpg"] in w.model.ids() and ids["IMG_0010.jpg"] not in w.model.ids()
+    f.faces.setCurrentIndex(0)
+    f.search.setText("hopper")
+    qtbot.waitUntil(lambda: sorted(w.model.ids()) == sorted([ids["hopper_copy.jpg"], ids["hopper_small.jpg"]]), timeout=5000)
+    f.search.setText("")
+    f.camera.setCurrentIndex(f.camera.findData("SM-G991B"))
+    qtbot.waitUntil(lambda: w.model.rowCount() == 6, timeout=5000)
+    f.camera.setCurrentIndex(0)
+    f.sort.setCurrentIndex(f.sort.findData("size"))
+    f.descending.setChecked(True)
+    qtbot.waitUntil(lambda: w.model.ids() == browse.item_ids(case, ItemFilter(), "size", True), timeout=5000)
+    f.collapse.setChecked(True)
+    qtbot.waitUntil(lambda: ids["hopper_copy.jpg"] not in w.model.ids() or ids["IMG_0002.jpg"] not in w.model.ids(),
+                    timeout=5000)
+
+
+def test_categorise_tag_bookmark_with_keys_and_undo(opened, ids, qtbot, monkeypatch) -> None:
+    w, case = opened, opened.case
+    a, b = ids["IMG_0010.jpg"], ids["IMG_0011.jpg"]
+    w.gallery.select_ids([a, b])
+    assert w.gallery.selected_ids() == sorted([a, b], key=w.model.row_of)
+    assert "2 selected" in w.selection_label.text()
+    w.gallery.list.setFocus()
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        qtbot.keyClick(w.gallery.list, Qt.Key.Key_3)
+    assert _db_category(case, a) == 3 and _db_category(case, b) == 3
+    assert w.model.row_data(w.model.row_of(a))["category"] == 3  # the model row was refreshed
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        qtbot.keyClick(w.gallery.list, Qt.Key.Key_B)
+    assert case.item(a)["bookmarked"] and case.item(b)["bookmarked"]
+    from PyQt6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getItem", staticmethod(lambda *a, **k: ("weapon", True)))
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        qtbot.keyClick(w.gallery.list, Qt.Key.Key_T)
+    assert case.item(a)["tags"] == ["weapon"]
+    actions = [e.action for e in case.audit_entries("item.")]
+    assert actions[-3:] == ["item.tag", "item.tag", "item.tag"]
+    # Ctrl+Z undoes the last action only (the tag), then the bookmark, then the category.
+    for check in (lambda: case.item(a)["tags"] == [], lambda: not case.item(a)["bookmarked"],
+                  lambda: _db_category(case, a) is None):
+        with qtbot.waitSignal(w.edit_done, timeout=5000):
+            qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert check()
+    assert _db_category(case, b) is None
+    assert case.audit_entries("item.undo")
+    assert w.model.row_data(w.model.row_of(a))["category"] is None
+
+
+def test_categorise_whole_copy_group(opened, ids, qtbot) -> None:
+    w, case = opened, opened.case
+    copy = ids["hopper_copy.jpg"]
+    group = case.copies.group_members([copy])
+    assert len(group) >= 2, "the sample case has a binary copy of IMG_0002.jpg"
+    w.whole_group_action.setChecked(True)
+    w.gallery.select_ids([copy])
+    w.gallery.list.setFocus()
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        qtbot.keyClick(w.gallery.list, Qt.Key.Key_1)
+    assert all(_db_category(case, i) == 1 for i in group)
+
+
+def test_space_previews_and_arrows_move(opened, ids, qtbot) -> None:
+    w = opened
+    first = w.model.id_at(0)
+    w.gallery.select_ids([first])
+    w.gallery.list.setFocus()
+    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
+        qtbot.keyClick(w.gallery.list, Qt.Key.Key_Space)
+    assert w.tabs.currentWidget() is w.item_view and w.item_view.item_id == first
+    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
+        qtbot.keyClick(w.item_view, Qt.Key.Key_Right)
+    assert w.item_view.item_id == w.model.id_at(1)
+    assert w.gallery.current_id() == w.model.id_at(1)
+    qtbot.keyClick(w.item_view, Qt.Key.Key_Escape)
+    assert w.tabs.currentWidget() is w.gallery
+
+
+def test_errors_show_as_readable_messages(window, qtbot, tmp_path) -> None:
+    assert window.open_case(tmp_path) is None  # not a case folder
+    boxes = _message_boxes()
+    assert boxes and "not a case folder" in boxes[-1].text()
+    assert "Traceback" not in boxes[-1].text()
+    for b in boxes:
+        b.close()
+    assert window.create_case(str(tmp_path / "x"), name="n", number="1", examiner="e", authority="  ") is None
+    assert "authority" in _message_boxes()[-1].text()
+
+
+def test_exception_hook_turns_a_crash_into_a_message(qtbot) -> None:
+    import sys
+    import threading
+
+    from gui.app import install_exception_hook
+
+    old, old_thread = sys.excepthook, threading.excepthook
+    relay = install_exception_hook()
+    try:
+        try:
+            raise ValueError("boom in a slot")
+        except ValueError:
+            sys.excepthook(*sys.exc_info())
+        qtbot.waitUntil(lambda: relay.last is not None and "boom in a slot" in str(relay.last), timeout=3000)
+        assert any("boom in a slot" in b.text() for b in _message_boxes())
+    finally:
+        sys.excepthook, threading.excepthook = old, old_thread
+        for b in _message_boxes():
+            b.close()
