@@ -30,7 +30,6 @@ __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
 COMMIT_EVERY_S = 0.5
 COMMIT_EVERY_N = 64
-MAX_CRASHES = 2  # a file in flight when the pool died this often is recorded as crashing it
 
 
 @dataclass
@@ -58,7 +57,10 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
 
 def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
-               on_committed: Callable[[list[ItemId]], None] | None = None) -> IngestSummary:
+               on_committed: Callable[[list[ItemId]], None] | None = None,
+               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> IngestSummary:
+    """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
+    module-level callable); another executor, or a distributed engine, can run it the same way."""
     store = case.store
     if options.faces and not case.authority.strip():
         from forensics.model import CaseError
@@ -107,9 +109,9 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
             for task in tasks:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
-                handle(process_file(task, options))
+                handle(worker(task, options))
         else:
-            _run_pool(tasks, options, workers, handle, cancel)
+            _run_pool(tasks, options, workers, handle, cancel, worker)
     except Cancelled:
         summary.cancelled = True
     finally:
@@ -125,52 +127,66 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
-              handle: Callable[[FileResult], None], cancel: threading.Event | None) -> None:
-    """Keep a bounded number of files in flight (memory stays flat however large the source);
-    if a decoder crashes a worker process, restart the pool and retry the files in flight,
-    recording a file as crashing once it was in flight for MAX_CRASHES pool deaths."""
+              handle: Callable[[FileResult], None], cancel: threading.Event | None,
+              worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> None:
+    """Keep a bounded number of files in flight (memory stays flat however large the source).
+
+    A decoder that crashes a worker process, or hangs past `options.file_timeout`, must not
+    stop the run: the pool is restarted, and the files that were in flight are retried one
+    at a time, so the culprit is found exactly and only it is recorded as failed."""
     pending = list(reversed(tasks))
-    crashes: dict[FileTask, int] = {}
-    max_in_flight = workers * 4
-    while pending:
-        pool = _pool(workers)
+    suspects: list[FileTask] = []
+    while pending or suspects:
+        solo = bool(suspects)
+        queue = suspects if solo else pending
+        limit = 1 if solo else workers * 4
+        pool = _pool(1 if solo else workers)
         in_flight: dict[cf.Future, FileTask] = {}
-        broken = False
+        started: dict[cf.Future, float] = {}
+        failure: str | None = None
         try:
-            while pending or in_flight:
+            while (queue or in_flight) and failure is None:
                 if cancel is not None and cancel.is_set():
-                    for fut in in_flight:
-                        fut.cancel()
                     raise Cancelled()
-                while pending and len(in_flight) < max_in_flight:
-                    task = pending.pop()
-                    in_flight[pool.submit(process_file, task, options)] = task
+                while queue and len(in_flight) < limit:
+                    task = queue.pop()
+                    in_flight[pool.submit(worker, task, options)] = task
                 done, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
-                    task = in_flight.pop(fut)
                     try:
-                        handle(fut.result())
+                        res = fut.result()
                     except cf.process.BrokenProcessPool:
-                        in_flight[fut] = task
-                        broken = True
+                        failure = "crash"
                         break
-                if broken:
-                    break
+                    del in_flight[fut]
+                    started.pop(fut, None)
+                    handle(res)
+                now = time.monotonic()
+                for fut in in_flight:
+                    if fut not in started and fut.running():
+                        started[fut] = now
+                if failure is None and any(now - t > options.file_timeout for f, t in started.items() if f in in_flight):
+                    failure = "timeout"
+                    for proc in list(getattr(pool, "_processes", {}).values()):
+                        proc.kill()  # a hung decoder ignores everything else
         finally:
-            pool.shutdown(wait=not broken, cancel_futures=True)
-        if broken:
-            for task in in_flight.values():
-                crashes[task] = crashes.get(task, 0) + 1
-                if crashes[task] >= MAX_CRASHES:
-                    handle(_crashed(task))
-                else:
-                    pending.append(task)
+            pool.shutdown(wait=failure is None, cancel_futures=True)
+        if failure is None:
+            continue
+        for fut, task in in_flight.items():
+            if solo:
+                handle(_failed(task, failure, options.file_timeout))  # alone in the pool: the culprit
+            elif failure == "timeout" and fut not in started:
+                pending.append(task)  # never started: not a suspect
+            else:
+                suspects.append(task)
 
 
-def _crashed(task: FileTask) -> FileResult:
+def _failed(task: FileTask, failure: str, timeout: float) -> FileResult:
     res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
-                            "status": "error", "flags": "worker_crash"})
-    res.errors.append(("internal", "the worker process died while decoding this file (crash in a decoder); not catalogued"))
+                            "status": "error", "flags": "worker_crash" if failure == "crash" else "timeout"})
+    res.errors.append(("internal", "the worker process died while decoding this file (crash in a decoder); not catalogued"
+                       if failure == "crash" else f"processing took longer than {timeout:.0f} s and was stopped; not catalogued"))
     return res
 
 

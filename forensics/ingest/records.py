@@ -16,6 +16,7 @@ class IngestOptions:
     max_frames: int = 10_000  # per video
     thumbnails: bool = True
     max_image_bytes: int = 512 << 20  # larger "images" are hashed but not decoded
+    file_timeout: float = 900.0  # seconds one file may take in a worker before it is given up
     face_options: dict | None = None  # passed to forensics.faces.pipeline.detect_faces
 
     def as_dict(self) -> dict:

@@ -1,0 +1,20 @@
+"""Per-file workers that misbehave like broken decoders do, for the pool's fault tests.
+Module-level so that spawned worker processes can import them."""
+from __future__ import annotations
+
+import os
+import time
+
+from forensics.ingest.worker import process_file
+
+
+def crashing_worker(task, options):
+    if task.relpath.startswith(b"crash"):
+        os._exit(139)  # what a segfault in a C decoder looks like from outside
+    return process_file(task, options)
+
+
+def hanging_worker(task, options):
+    if task.relpath.startswith(b"hang"):
+        time.sleep(3600)
+    return process_file(task, options)
