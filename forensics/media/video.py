@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+RAW_FORMATS = {"h264", "hevc", "mpegvideo", "m4v"}
 SCENE_DIFF = 28.0  # mean absolute difference (0-255) of 32x18 grey frames that counts as a cut
 
 
@@ -87,12 +88,14 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
     decoded = 0
     emitted = 0
     fps = info.fps or 25.0
+    last_t = 0.0
     t0: float | None = None  # times are relative to the first decoded frame (streams may start late)
     try:
         for frame in container.decode(vs):
             t_abs = float(frame.time) if frame.time is not None else decoded / fps
             t0 = t_abs if t0 is None else t0
             t = t_abs - t0
+            last_t = t
             reason = None
             if t + 1e-6 >= next_t:
                 reason = "interval"
@@ -115,7 +118,15 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
         info.errors.append(f"decoding stopped after frame {decoded}: {exc}")
     if decoded == 0:
         raise VideoDecodeError("no frame decodes")
-    if info.duration is None or info.duration <= 0:
+    if info.container in RAW_FORMATS:
+        # An elementary stream has no timestamps: times follow the frame rate in the SPS,
+        # or FFmpeg's 25 fps default. Say so instead of presenting them as recorded.
+        info.flags.append("timing_estimated")
+    if vs.duration is None and not (set(info.flags) - {"timing_estimated"}):
+        # No stream duration (raw H.264, some AVI/TS): the container's figure is only a
+        # bitrate estimate, while a complete decode measures it.
+        info.duration = round(last_t + 1 / fps, 3)
+    elif info.duration is None or info.duration <= 0:
         info.duration = decoded / fps
     if not info.frame_count:
         info.frame_count = decoded
