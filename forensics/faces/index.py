@@ -61,12 +61,14 @@ def load_vectors(conn: sqlite3.Connection, ids: list[int] | None = None) -> tupl
 def exact_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int = 2048) -> tuple[np.ndarray, np.ndarray]:
     """Exact k nearest rows of `data` for each query: (indices, euclidean distances)."""
     k = min(k, len(data))
-    dn = (data.astype(np.float64) ** 2).sum(1)
+    dd = data.astype(np.float64)
+    dn = (dd ** 2).sum(1)
+    block = max(1, min(block, int(5e7 // max(len(data), 1))))  # bound the block x N distance matrix
     idx_out = np.empty((len(queries), k), np.int64)
     dist_out = np.empty((len(queries), k), np.float64)
     for s in range(0, len(queries), block):
         q = queries[s:s + block].astype(np.float64)
-        d2 = (q ** 2).sum(1)[:, None] + dn[None, :] - 2 * q @ data.T.astype(np.float64)
+        d2 = (q ** 2).sum(1)[:, None] + dn[None, :] - 2 * q @ dd.T
         part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < len(data) else np.tile(np.arange(len(data)), (len(q), 1))
         pd = np.take_along_axis(d2, part, 1)
         order = np.argsort(pd, axis=1)
@@ -82,7 +84,7 @@ class FaceIndex:
         self.dir = Path(index_dir)
         self._conn = conn_factory  # returns a read connection of the calling thread
         self.model = model
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # hnswlib must not be searched while items are added
         self._hnsw = None
         self._live: set[int] = set()  # labels present and not deleted in self._hnsw
         self._exact: tuple[tuple, np.ndarray, np.ndarray] | None = None
@@ -204,14 +206,15 @@ class FaceIndex:
                 return []
             idx, dist = exact_knn(q, vecs, k)
             return [Neighbour(int(ids[i]), float(d)) for i, d in zip(idx[0], dist[0])]
-        self.sync()
-        k = min(k, len(self._live))
-        if k <= 0:
-            return []
-        self._hnsw.set_ef(max(self.ef_search, k))
-        labels, _squared = self._hnsw.knn_query(q, k=k)
-        labels = [int(x) for x in labels[0]]
-        vecs = np.asarray(self._hnsw.get_items(labels), np.float64)
+        with self._lock:
+            self.sync()
+            k = min(k, len(self._live))
+            if k <= 0:
+                return []
+            self._hnsw.set_ef(max(self.ef_search, k))
+            labels, _squared = self._hnsw.knn_query(q, k=k)
+            labels = [int(x) for x in labels[0]]
+            vecs = np.asarray(self._hnsw.get_items(labels), np.float64)
         exact = np.sqrt(((vecs - q.astype(np.float64)) ** 2).sum(1))
         return sorted((Neighbour(fid, float(d)) for fid, d in zip(labels, exact)), key=lambda n: n.distance)
 
@@ -226,9 +229,10 @@ class FaceIndex:
             idx, dist = exact_knn(vecs, vecs, kk)
             nbr = ids[idx]
         else:
-            self.sync()
-            self._hnsw.set_ef(max(self.ef_search, kk))
-            nbr, d2 = self._hnsw.knn_query(vecs, k=kk, num_threads=-1)
+            with self._lock:
+                self.sync()
+                self._hnsw.set_ef(max(self.ef_search, kk))
+                nbr, d2 = self._hnsw.knn_query(vecs, k=kk, num_threads=-1)
             nbr = nbr.astype(np.int64)
             dist = np.sqrt(np.maximum(d2, 0)).astype(np.float64)
         # drop the query itself (wherever it landed) and keep k columns

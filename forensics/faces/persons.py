@@ -9,7 +9,7 @@ treats a video track as one unit: all its detections go together.
 from __future__ import annotations
 
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,7 +53,7 @@ def _node_keys(conn: sqlite3.Connection) -> tuple[dict[int, tuple], dict[int, in
     return key, item_of, rows
 
 
-def run_clustering(conn: sqlite3.Connection, w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.ndarray],
+def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.ndarray],
                    threshold: float, examiner: str) -> ClusterRun:
     """Cluster with the kNN lists of the indexed faces, then rewrite automatic links in `w`."""
     ids, nbr, dist = knn
@@ -83,10 +83,8 @@ def run_clustering(conn: sqlite3.Connection, w: sqlite3.Connection, knn: tuple[n
     for fid in key:
         members[labels[node_of[fid]]].append(fid)
     persons = {r[0] for r in w.execute("SELECT id FROM persons WHERE kind = 'person'")}
-    old = defaultdict(set)
-    for fid, _, _, pid, link in rows:
-        if link == "cluster":
-            old[pid].add(fid)
+    old_of = {fid: pid for fid, _, _, pid, link in rows if link == "cluster"}
+    old = set(old_of.values())
     w.execute("UPDATE faces SET person_id = NULL, link = NULL WHERE link IN ('suggested', 'cluster')")
     suggested = clustered = 0
     reused: set[int] = set()
@@ -102,8 +100,8 @@ def run_clustering(conn: sqlite3.Connection, w: sqlite3.Connection, knn: tuple[n
             continue
         # keep the id of the old cluster this group mostly continues, so the analyst's
         # view (and any rejection against that cluster) carries over
-        overlap = sorted(((len(old[c] & set(fids)), c) for c in old if c not in reused), reverse=True)
-        cid = overlap[0][1] if overlap and overlap[0][0] > 0 else None
+        votes = Counter(old_of[f] for f in fids if f in old_of and old_of[f] not in reused)
+        cid = votes.most_common(1)[0][0] if votes else None
         if cid is None:
             cid = w.execute("INSERT INTO persons (kind, created_utc, created_by) VALUES ('cluster', ?, ?)",
                             (now, examiner)).lastrowid

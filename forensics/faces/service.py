@@ -147,7 +147,7 @@ class FaceService(FaceViews):
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
         with self.store.write() as w:
-            run = P.run_clustering(self.store.read, w, knn, threshold, self.case.examiner)
+            run = P.run_clustering(w, knn, threshold, self.case.examiner)
             result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
             self._audit(w, "faces.cluster", {"threshold": threshold, "k": k}, result)
         return result
