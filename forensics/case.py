@@ -158,6 +158,37 @@ class Case:
         source_ids = [self.add_source(s) for s in sources]
         return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed)
 
+    def analyse(self, progress: Callable[[Progress], None] | None = None,
+                cancel: threading.Event | None = None) -> dict:
+        """Bring the case-wide results up to date after new evidence: hash-set matches,
+        copy groups, and face clusters (new faces are suggested to named persons, never
+        confirmed). Each step is audited by its service; a failing step is recorded and
+        the others still run."""
+        from forensics.model import Cancelled
+
+        def faces() -> dict:
+            if not self.store.scalar("SELECT COUNT(*) FROM faces"):
+                return {"skipped": "no faces in the case"}
+            return self.faces.cluster()
+
+        steps = [
+            ("hashsets", lambda: self.hashsets.match() if self.hashsets.sets() else {"skipped": "no hash sets imported"}),
+            ("copies", lambda: self.copies.group(progress, cancel)),
+            ("faces", faces),
+        ]
+        out: dict[str, Any] = {}
+        for name, step in steps:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            try:
+                out[name] = step()
+            except Cancelled:
+                raise
+            except Exception as exc:  # one broken step must not hide the others' results
+                out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                self.log("analyse.error", {"step": name}, out[name])
+        return out
+
     # -- items -----------------------------------------------------------
     def item(self, item_id: int) -> dict | None:
         row = self.store.read.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()

@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detect and embed faces during ingest (default: on)")
     p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
+    p.add_argument("--no-analysis", action="store_true",
+                   help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
     add_json(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -100,12 +102,28 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, as_json: bool) -> dict:
-    from forensics.ingest.pipeline import IngestOptions  # noqa: F401  (keeps the import local)
-
+def run_ingest_cli(case, sources, options, analysis: bool = True) -> dict:
     cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar(), cancel=cancel)
-    return summary.as_dict()
+    summary = case.ingest(sources, options, progress=ProgressBar(), cancel=cancel).as_dict()
+    if analysis:
+        print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
+        summary["analysis"] = case.analyse(cancel=cancel)
+    return summary
+
+
+def _analysis_text(a: dict | None) -> str:
+    if not a:
+        return ""
+    parts = []
+    for step, r in a.items():
+        if "error" in r:
+            parts.append(f"{step}: FAILED ({r['error']})")
+        elif "skipped" in r:
+            parts.append(f"{step}: {r['skipped']}")
+        else:
+            keys = [k for k in ("groups", "matched_items", "clusters", "persons", "suggested") if k in r]
+            parts.append(f"{step}: " + (", ".join(f"{k} {r[k]}" for k in keys) or "done"))
+    return "\nanalysis: " + "; ".join(parts)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -114,9 +132,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
                          scene_changes=not args.no_scene_changes)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, args.json)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis)
     emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
-                  f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s")
+                  f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s" + _analysis_text(s.get("analysis")))
     return 0
 
 
@@ -181,9 +199,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         case = Case.create(case_dir, name="Demo case", number="DEMO-0001", examiner="Demo Examiner",
                            authority="Sample material only: no legal authority needed (demonstration)")
-    s = run_ingest_cli(case, [evidence], IngestOptions(faces=not args.no_faces), args.json)
+    s = run_ingest_cli(case, [evidence], IngestOptions(faces=not args.no_faces))
     st = case.stats()
     emit(args, {"case_dir": str(case_dir), "ingest": s, "info": st},
          _info_text(st) + f"\n\ningest: {s['added']} added, {s['skipped']} already there, {s['frames']} frames, {s['faces']} faces"
+         + _analysis_text(s.get("analysis"))
          + f"\ncase folder: {case_dir}\nnext: forensics items {case_dir}   |   forensics-gui {case_dir}")
     return 0
