@@ -55,20 +55,12 @@ class DecodedImage:
     frames: int = 1
 
 
-def _strict_load(im: Image.Image) -> None:
+def _load(im: Image.Image, accept_truncated: bool) -> None:
+    """Load pixels with Pillow's process-wide truncation switch set as we say, not as
+    whichever library last touched it left it."""
     with _LOAD_LOCK:
         prev = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = False
-        try:
-            im.load()
-        finally:
-            ImageFile.LOAD_TRUNCATED_IMAGES = prev
-
-
-def _lenient_load(im: Image.Image) -> None:
-    with _LOAD_LOCK:
-        prev = ImageFile.LOAD_TRUNCATED_IMAGES
-        ImageFile.LOAD_TRUNCATED_IMAGES = True
+        ImageFile.LOAD_TRUNCATED_IMAGES = accept_truncated
         try:
             im.load()
         finally:
@@ -128,14 +120,14 @@ def open_image(data: bytes, draft: int | None = HASH_DRAFT) -> DecodedImage:
     draft reduction for JPEG when `draft` is given, EXIF orientation, alpha flattened."""
     im, flags, width, height, fmt, orientation, frames = _open(data, draft)
     try:
-        _strict_load(im)
+        _load(im, accept_truncated=False)
     except Exception as exc:
         if not _is_truncation(exc):
             raise ImageDecodeError("undecodable", f"image data is corrupt: {exc}") from exc
         flags.append("truncated")
         im, _, *_ = _open(data, draft)
         try:
-            _lenient_load(im)
+            _load(im, accept_truncated=True)
         except Exception as exc2:
             raise ImageDecodeError("truncated", f"image file is truncated and no pixels decode: {exc2}") from exc2
     try:
