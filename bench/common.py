@@ -33,6 +33,22 @@ def peak_rss_children_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """CPU time (user + system) of this process and of its waited-for children so far.
+    Unlike wall time it hardly moves when other jobs share the machine."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    ch = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, ch.ru_utime + ch.ru_stime
+
+
+def load_average() -> float:
+    """One-minute load average: how busy the machine was while measuring."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
 @dataclass
 class Timing:
     seconds: float = 0.0

@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 SHARED_VIDEO = ROOT / ".." / "shared" / "data" / "video"
 
-from common import (MIB, machine_line, peak_rss_children_mib, peak_rss_self_mib,  # noqa: E402
-                    rate, run_isolated, table, timed)
+from common import (MIB, cpu_seconds, load_average, machine_line, peak_rss_children_mib,  # noqa: E402
+                    peak_rss_self_mib, rate, run_isolated, table, timed)
 
 WIDTH, HEIGHT = 4000, 3000
 PHONES = (("Apple", "iPhone 13"), ("samsung", "SM-G991B"), ("Google", "Pixel 7"), ("Xiaomi", "2201117TG"))
@@ -165,14 +165,17 @@ def measure_ingest(folder: str, workers: int) -> dict:
     rss_before = peak_rss_self_mib()
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         case = Case.create(Path(tmp) / "case", name="bench", number="B-1", examiner="bench", authority="benchmark")
+        cpu0, load0 = cpu_seconds(), load_average()
         with timed() as t:
             s = case.ingest([folder], IngestOptions(workers=workers, faces=False))
+        cpu1 = cpu_seconds()
         errors = case.store.scalar("SELECT count(*) FROM item_errors")
         thumbs = case.store.scalar("SELECT count(*) FROM items WHERE thumb IS NOT NULL")
         case.close()
     return {"files": s.added, "failed": s.failed, "frames": s.frames, "errors": errors, "thumbs": thumbs,
             "bytes": nbytes, "seconds": t.seconds, "main_mib_at_start": rss_before,
-            "main_peak_mib": peak_rss_self_mib(), "worker_peak_mib": peak_rss_children_mib()}
+            "main_peak_mib": peak_rss_self_mib(), "worker_peak_mib": peak_rss_children_mib(),
+            "cpu_main": cpu1[0] - cpu0[0], "cpu_workers": cpu1[1] - cpu0[1], "load": max(load0, load_average())}
 
 
 def measure_startup(tiny_jpeg: str, workers: int) -> dict:
@@ -238,6 +241,7 @@ def naive_video(path: str) -> int:
 
 def measure_baseline(files: list[str], video: bool) -> dict:
     frames = 0
+    cpu0, load0 = cpu_seconds(), load_average()
     with timed() as t:
         for f in files:
             if video:
@@ -245,7 +249,8 @@ def measure_baseline(files: list[str], video: bool) -> dict:
             else:
                 naive_image(f)
     return {"files": len(files), "frames": frames, "bytes": sum(os.path.getsize(f) for f in files),
-            "seconds": t.seconds, "main_peak_mib": peak_rss_self_mib()}
+            "seconds": t.seconds, "main_peak_mib": peak_rss_self_mib(),
+            "cpu_main": cpu_seconds()[0] - cpu0[0], "cpu_workers": 0.0, "load": max(load0, load_average())}
 
 
 # -- the driver ----------------------------------------------------------------------
@@ -256,10 +261,13 @@ def _child(args: list[str]) -> dict:
 def _row(label: str, m: dict, workers: str) -> list[str]:
     return [label, workers, f"{m['files']}", f"{m['seconds']:.2f}", f"{rate(m['files'], m['seconds']):.1f}",
             f"{rate(m['bytes'] / MIB, m['seconds']):.1f}", f"{m['main_peak_mib']:.0f}",
-            f"{m['worker_peak_mib']:.0f}" if "worker_peak_mib" in m else "-"]
+            f"{m['worker_peak_mib']:.0f}" if "worker_peak_mib" in m else "-",
+            f"{1000 * m['cpu_main'] / m['files']:.1f}", f"{1000 * m['cpu_workers'] / m['files']:.1f}",
+            f"{m['load']:.1f}"]
 
 
-HEADER = ["run", "workers", "files", "seconds", "files/s", "MB/s", "main MiB", "worker MiB"]
+HEADER = ["run", "workers", "files", "seconds", "files/s", "MB/s", "main MiB", "worker MiB",
+          "CPU ms/file main", "CPU ms/file workers", "load"]
 
 
 def main() -> int:
@@ -335,11 +343,19 @@ def main() -> int:
     full, base = res["ingest_full"], res["baseline"]
     img_rate = rate(full["files"], full["seconds"])
     base_rate = rate(base["files"], base["seconds"])
-    steady = rate(full["files"], full["seconds"] - res["startup"]["seconds"])
+    net = full["seconds"] - res["startup"]["seconds"]
+    steady = f"{full['files'] / net:.1f} files/s" if net > 0 else "n/a (run shorter than start-up)"
     res["images_per_s"], res["baseline_per_s"], res["ratio"] = img_rate, base_rate, img_rate / base_rate
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpu_per_file = (full["cpu_main"] + full["cpu_workers"]) / full["files"]
+    res["cpu_ms_per_file"] = 1000 * cpu_per_file
+    base_cpu = base["cpu_main"] / base["files"]
     print()
+    print(f"CPU per image: pipeline {1000 * cpu_per_file:.1f} ms (main + workers, start-up included), naive "
+          f"{1000 * base_cpu:.1f} ms = {base_cpu / cpu_per_file:.1f}x; on {cores} otherwise idle cores that is "
+          f"{cores / cpu_per_file:.0f} images/s (the load column shows how busy the machine was)")
     print(f"pool start-up (spawn {a.workers} workers, imports, first tiny file): {res['startup']['seconds']:.2f} s; "
-          f"pipeline excluding it: {steady:.1f} files/s")
+          f"pipeline excluding it: {steady}")
     print(f"images: pipeline {img_rate:.1f} files/s vs naive {base_rate:.2f} files/s = {img_rate / base_rate:.1f}x "
           f"(targets: >= 50 files/s on 2 cores, >= 10x)")
     print(f"per-worker peak RSS: {res['ingest_half']['worker_peak_mib']:.0f} MiB at {half} files, "
