@@ -240,6 +240,13 @@ def naive_video(path: str) -> int:
 
 
 def measure_baseline(files: list[str], video: bool) -> dict:
+    import hashlib  # noqa: F401  imports are not the naive script's per-file cost: load them first
+    import scipy.fftpack  # noqa: F401  (imagehash.phash imports it on first use)
+
+    import av  # noqa: F401
+    import exifread  # noqa: F401
+    import imagehash  # noqa: F401
+
     frames = 0
     cpu0, load0 = cpu_seconds(), load_average()
     with timed() as t:
@@ -253,6 +260,42 @@ def measure_baseline(files: list[str], video: bool) -> dict:
             "cpu_main": cpu_seconds()[0] - cpu0[0], "cpu_workers": 0.0, "load": max(load0, load_average())}
 
 
+def measure_stages(files: list[str]) -> dict[str, float]:
+    """CPU milliseconds per file of each step of the image path, in this process (where time goes)."""
+    import time
+
+    from forensics.exif import read_exif
+    from forensics.hashing.digests import digest_stream
+    from forensics.hashing.perceptual import image_hashes, is_blank
+    from forensics.ingest.records import FileTask, IngestOptions
+    from forensics.ingest.worker import process_file
+    from forensics.media.image import open_image, thumbnail_jpeg
+
+    datas = [Path(f).read_bytes() for f in files]
+    decoded = [open_image(d).image for d in datas]
+    opts = IngestOptions(workers=1)
+    steps = {
+        "read + MD5/SHA-1/SHA-256": lambda i: digest_stream(open(files[i], "rb", buffering=0), keep_up_to=1 << 30),
+        "EXIF (exifread)": lambda i: read_exif(datas[i]),
+        "decode (draft >= 256 px)": lambda i: open_image(datas[i]),
+        "pHash + dHash": lambda i: image_hashes(decoded[i]),
+        "blank check": lambda i: is_blank(decoded[i]),
+        "thumbnail 256 px JPEG": lambda i: thumbnail_jpeg(decoded[i]),
+        "process_file (all of it)": lambda i: process_file(FileTask(1, files[i].encode(), b""), opts),
+    }
+    out = {}
+    for name, fn in steps.items():
+        fn(0)
+        best = float("inf")
+        for _ in range(2):  # best of two: other jobs on the machine only ever add time
+            t0 = time.process_time()
+            for i in range(len(files)):
+                fn(i)
+            best = min(best, (time.process_time() - t0) / len(files))
+        out[name] = 1000 * best
+    return out
+
+
 # -- the driver ----------------------------------------------------------------------
 def _child(args: list[str]) -> dict:
     return run_isolated([str(Path(__file__).resolve()), "--measure", *args])
@@ -261,7 +304,7 @@ def _child(args: list[str]) -> dict:
 def _row(label: str, m: dict, workers: str) -> list[str]:
     return [label, workers, f"{m['files']}", f"{m['seconds']:.2f}", f"{rate(m['files'], m['seconds']):.1f}",
             f"{rate(m['bytes'] / MIB, m['seconds']):.1f}", f"{m['main_peak_mib']:.0f}",
-            f"{m['worker_peak_mib']:.0f}" if "worker_peak_mib" in m else "-",
+            f"{m['worker_peak_mib']:.0f}" if m.get("worker_peak_mib") else "-",
             f"{1000 * m['cpu_main'] / m['files']:.1f}", f"{1000 * m['cpu_workers'] / m['files']:.1f}",
             f"{m['load']:.1f}"]
 
@@ -288,6 +331,8 @@ def main() -> int:
         kind, *rest = a.measure
         if kind == "ingest":
             out = measure_ingest(rest[0], int(rest[1]))
+        elif kind == "stages":
+            out = measure_stages(rest)
         elif kind == "startup":
             out = measure_startup(rest[0], int(rest[1]))
         else:
@@ -316,6 +361,7 @@ def main() -> int:
           f"mean {sum(sizes) / len(sizes) / MIB:.2f} MiB, total {sum(sizes) / MIB:.0f} MiB")
 
     res: dict = {"machine": machine_line(), "argv": sys.argv[1:], "workers": a.workers}
+    res["stages"] = _child(["stages", *map(str, paths[: min(len(paths), 4 if a.quick else 20)])])
     res["startup"] = _child(["startup", str(tiny), str(a.workers)])
     res["ingest_half"] = _child(["ingest", str(sets[half]), str(a.workers)])
     res["ingest_full"] = _child(["ingest", str(sets[a.files]), str(a.workers)])
@@ -340,6 +386,8 @@ def main() -> int:
 
     print()
     print(table(rows, HEADER))
+    print()
+    print(table([[k, f"{v:.2f}"] for k, v in res["stages"].items()], ["image step (one process)", "CPU ms/file"]))
     full, base = res["ingest_full"], res["baseline"]
     img_rate = rate(full["files"], full["seconds"])
     base_rate = rate(base["files"], base["seconds"])
