@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from forensics.cli import add_case, add_json, emit, open_case
@@ -24,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--detect-size", type=int, help="long side of the copy detection runs on (default 1280; 0 = full size)")
     a.add_argument("--upsample", type=int, help="detector upsampling (default 1)")
     a.add_argument("--min-face", type=int, help="faces smaller than this many pixels are flagged low quality (default 40)")
+    a.add_argument("--workers", type=int, default=0, help="worker processes for photos (default: one per core)")
     add_json(a)
     a.set_defaults(func=cmd_analyze)
 
@@ -99,7 +101,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     case = open_case(args)
     opts = {"detect_long_side": args.detect_size, "upsample": args.upsample, "min_face_size": args.min_face}
-    res = case.faces.analyze(args.items, progress=_progress, options={k: v for k, v in opts.items() if v is not None})
+    workers = args.workers or os.cpu_count() or 1
+    res = case.faces.analyze(args.items, progress=_progress, options={k: v for k, v in opts.items() if v is not None},
+                             workers=workers)
     print(file=sys.stderr)
     emit(args, res, f"analysed {res['analysed']} of {res['items']} items: {res['faces']} faces, {res['failed']} failed,"
                     f" {res['seconds']}s")

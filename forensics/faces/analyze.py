@@ -49,12 +49,54 @@ def _video_frames(path: bytes, indices: set[int]):
         container.close()
 
 
-def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict | None = None,
-                  progress: Callable[[Progress], None] | None = None,
-                  cancel: threading.Event | None = None) -> dict:
-    """Detect and store faces for pending items; a bad file is recorded and skipped."""
+def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, object]:
+    """("ok", faces) or ("error", message) for one image file, opened read-only."""
     from forensics.media.image import open_image
 
+    try:
+        if path is None:
+            raise FileNotFoundError("the item has no file path")
+        with open(path, "rb") as f:  # evidence is only ever opened read-only
+            data = f.read()
+        return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
+    except Exception as exc:
+        return "error", f"face analysis failed: {type(exc).__name__}: {exc}"
+
+
+def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callable, cancel) -> bool:
+    """Detect in worker processes, write here. A worker that dies takes only the items it
+    had in flight with it (recorded as failed); the run goes on with a fresh pool."""
+    import concurrent.futures as cf
+    import multiprocessing
+
+    pending = list(reversed(jobs))
+    while pending:
+        # spawn, not fork: analysis may run from a GUI thread
+        with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            in_flight: dict = {}
+            try:
+                while pending or in_flight:
+                    if cancel is not None and cancel.is_set():
+                        for fut in in_flight:
+                            fut.cancel()
+                        return True
+                    while pending and len(in_flight) < workers * 3:
+                        item_id, path = pending.pop()
+                        in_flight[pool.submit(detect_file, path, options)] = item_id
+                    done_now, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                    for fut in done_now:
+                        store(in_flight.pop(fut), fut.result())
+            except cf.process.BrokenProcessPool:
+                for item_id in in_flight.values():
+                    store(item_id, ("error", "face analysis crashed the worker process"))
+    return False
+
+
+def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict | None = None,
+                  progress: Callable[[Progress], None] | None = None,
+                  cancel: threading.Event | None = None, workers: int = 1) -> dict:
+    """Detect and store faces for pending items; a bad file is recorded and skipped.
+    Images go to `workers` processes (1 = in this process); video frames are decoded here."""
     rows = pending_items(case, item_ids)
     total, done, failed, found = len(rows), 0, 0, 0
     start = time.monotonic()
@@ -72,24 +114,28 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
             progress(Progress(done, total, failed, rate, (total - done) / rate if rate else None, msg))
 
     cancelled = False
-    for item_id in images:
-        if cancel is not None and cancel.is_set():
-            cancelled = True
-            break
-        path = case.item_file(item_id)
-        try:
-            with open(path, "rb") as f:  # evidence is only ever opened read-only
-                data = f.read()
-            faces = detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
-        except Exception as exc:
-            failed += 1
-            with case.store.write() as w:
-                record_failure(w, item_id, f"face analysis failed: {type(exc).__name__}: {exc}")
-        else:
-            with case.store.write() as w:
-                found += len(write_faces(w, item_id, faces))
+
+    def store(item_id: int, outcome: tuple[str, object]) -> None:
+        nonlocal done, failed, found
+        kind, value = outcome
+        with case.store.write() as w:
+            if kind == "ok":
+                found += len(write_faces(w, item_id, value))  # type: ignore[arg-type]
+            else:
+                failed += 1
+                record_failure(w, item_id, str(value))
         done += 1
-        tick(os.fsdecode(path or b"")[-80:])
+        tick(f"item {item_id}")
+
+    jobs = [(item_id, case.item_file(item_id)) for item_id in images]
+    if workers > 1 and len(jobs) > 1:
+        cancelled = _run_parallel(jobs, options, workers, store, cancel)
+    else:
+        for item_id, path in jobs:
+            if cancel is not None and cancel.is_set():
+                cancelled = True
+                break
+            store(item_id, detect_file(path, options))
     for video_id, frames in videos.items():
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True

@@ -172,17 +172,16 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
     shapes = dlib.full_object_detections(
         [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
     descriptors = m.encoder.compute_face_descriptor(full, shapes, int(opts["num_jitters"]))
-    gray = None
     out: list[FaceRecord] = []
     for box, score, desc in zip(boxes, kept_scores, descriptors):
         top, right, bottom, left = box
         size = min(bottom - top, right - left)
-        if gray is None:
-            gray = (full[..., 0] * 0.299 + full[..., 1] * 0.587 + full[..., 2] * 0.114).astype(np.uint8)
+        crop = full[top:bottom, left:right]
+        gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
         vec = np.asarray(desc, dtype="<f4")
         out.append(FaceRecord(
             top=top, right=right, bottom=bottom, left=left, det_score=round(score, 4), size=size,
-            sharpness=round(sharpness(gray[top:bottom, left:right]), 2),
+            sharpness=round(sharpness(gray), 2),
             low_quality=size < int(opts["min_face_size"]),
             embedding=vec.tobytes(), model=m.version,
             thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),

@@ -52,12 +52,13 @@ class FaceService(FaceViews):
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,
-                cancel: threading.Event | None = None, options: dict | None = None) -> dict:
-        """Detect and embed faces in catalogued images and frames that lack them (resumable)."""
+                cancel: threading.Event | None = None, options: dict | None = None, workers: int = 1) -> dict:
+        """Detect and embed faces in catalogued images and frames that lack them (resumable).
+        `workers` > 1 detects images in that many processes."""
         from forensics.faces.analyze import analyze_items
 
         self._require_authority()
-        result = analyze_items(self.case, item_ids, options, progress, cancel)
+        result = analyze_items(self.case, item_ids, options, progress, cancel, workers)
         self.case.log("faces.analyze", {"items": item_ids, "options": options or {}, "model": model_version()}, result)
         return result
 

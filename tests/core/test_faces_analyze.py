@@ -78,8 +78,9 @@ def test_cli_analyze_search_cluster_persons_json(tmp_path, evidence, capsys):
         out = capsys.readouterr().out
         return json.loads(out)  # exactly one JSON document on stdout
 
-    res = run("faces", "analyze", cdir, "--json")
-    assert res["faces"] >= 3
+    (evidence / "d_blank.png").write_bytes(b"not a png any more")  # changed after ingest
+    res = run("faces", "analyze", cdir, "--workers", "2", "--json")  # detection in worker processes
+    assert res["faces"] >= 3 and res["failed"] == 1 and res["analysed"] == 4
     res = run("faces", "search", cdir, "--image", str(evidence / "a.png"), "--json")
     paths = {m["path"].rsplit("/", 1)[1] for m in res["matches"]}
     assert {"a.png", "b_rotated.jpg", "c_small.jpg"} <= paths
