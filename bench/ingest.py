@@ -309,7 +309,7 @@ def _row(label: str, m: dict, workers: str) -> list[str]:
             f"{m['load']:.1f}"]
 
 
-HEADER = ["run", "workers", "files", "seconds", "files/s", "MB/s", "main MiB", "worker MiB",
+HEADER = ["run", "workers", "files", "seconds", "files/s", "MiB/s", "main MiB", "worker MiB",
           "CPU ms/file main", "CPU ms/file workers", "load"]
 
 
