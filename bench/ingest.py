@@ -283,6 +283,27 @@ def measure_stages(files: list[str]) -> dict[str, float]:
         "thumbnail 256 px JPEG": lambda i: thumbnail_jpeg(decoded[i]),
         "process_file (all of it)": lambda i: process_file(FileTask(1, files[i].encode(), b""), opts),
     }
+    full: list = [None] * len(files)
+
+    def naive_decode(i: int) -> None:
+        from PIL import Image
+
+        im = Image.open(io.BytesIO(datas[i]))
+        im.load()
+        full[i] = im.convert("RGB")
+
+    def naive_thumb(i: int) -> None:
+        th = full[i].copy()
+        th.thumbnail((256, 256))
+        th.save(io.BytesIO(), "JPEG", quality=82)
+
+    import imagehash
+
+    steps |= {
+        "naive: full decode": naive_decode,
+        "naive: imagehash.phash on full image": lambda i: imagehash.phash(full[i]),
+        "naive: thumbnail from full image": naive_thumb,
+    }
     out = {}
     for name, fn in steps.items():
         fn(0)
@@ -361,7 +382,7 @@ def main() -> int:
           f"mean {sum(sizes) / len(sizes) / MIB:.2f} MiB, total {sum(sizes) / MIB:.0f} MiB")
 
     res: dict = {"machine": machine_line(), "argv": sys.argv[1:], "workers": a.workers}
-    res["stages"] = _child(["stages", *map(str, paths[: min(len(paths), 4 if a.quick else 20)])])
+    res["stages"] = _child(["stages", *map(str, paths[: min(len(paths), 2 if a.quick else 10)])])
     res["startup"] = _child(["startup", str(tiny), str(a.workers)])
     res["ingest_half"] = _child(["ingest", str(sets[half]), str(a.workers)])
     res["ingest_full"] = _child(["ingest", str(sets[a.files]), str(a.workers)])
