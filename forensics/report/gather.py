@@ -103,6 +103,11 @@ def summary(case, unavailable: Unavailable) -> dict:
     out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(case), None)
     hs = unavailable.guard("hash-set matches", lambda: case.hashsets.match_summary(), None)
     out["hashsets"] = _match_rows(hs) if hs is not None else None
+    cats = case.categories()
+    by_cat = (hs or {}).get("known_bad_by_category") if isinstance(hs, dict) else None
+    out["hashset_categories"] = [
+        {"category": k, "name": cats.get(int(k)) if str(k).isdigit() else "no category", "items": v}
+        for k, v in (by_cat or {}).items()]
     return out
 
 

@@ -9,8 +9,8 @@ embedded thumbnails, which are scaled down to keep that moderate.
 from __future__ import annotations
 
 import importlib.util
-import io
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,9 @@ from xml.sax.saxutils import escape
 from forensics.report.gather import human_size
 from forensics.report.people import format_seconds
 
-PDF_THUMB_PX = 200  # long side of thumbnails embedded in the PDF
-ROWS_PER_TABLE = 40  # long tables are cut into pieces so splitting stays cheap
+PDF_THUMB_PX = 160  # long side of thumbnails embedded in the PDF (38 mm wide: ~107 dpi)
+ROWS_PER_TABLE = 40
+NOTE_CHARS = 1500  # longer notes continue below the item table (a cell cannot span pages)  # long tables are cut into pieces so splitting stays cheap
 
 
 class _LazyStory(list):
@@ -65,6 +66,8 @@ class _Builder:
 
         self.ctx = ctx
         self.colors = colors
+        self.scratch = ""  # folder for scaled thumbnails, set by write_pdf
+        self._n = 0
         regular, bold, mono = _fonts()
         ss = getSampleStyleSheet()
         self.s = {
@@ -76,8 +79,10 @@ class _Builder:
                                     textColor=colors.HexColor("#555555")),
             "cell": ParagraphStyle("c", parent=ss["Normal"], fontName=regular, fontSize=7.5, leading=9.2),
             "th": ParagraphStyle("th", parent=ss["Normal"], fontName=bold, fontSize=7.5, leading=9.2),
-            # CJK wrapping breaks anywhere, so hashes and long paths fold inside their cell.
-            "mono": ParagraphStyle("mono", parent=ss["Normal"], fontName=mono, fontSize=7, leading=8.8, wordWrap="CJK"),
+            # CJK wrapping ("monowrap") breaks anywhere, so long paths fold inside their cell.
+            "monowrap": ParagraphStyle("mw", parent=ss["Normal"], fontName=mono, fontSize=7, leading=8.8, wordWrap="CJK"),
+            # Hashes fit their column unbroken; plain wrapping is several times cheaper than CJK.
+            "mono": ParagraphStyle("mono", parent=ss["Normal"], fontName=mono, fontSize=7, leading=8.8),
         }
         self.regular = regular
 
@@ -119,7 +124,12 @@ class _Builder:
             yield self.table([head, *buf], widths)
 
     def image(self, path: str | None, max_w: float, max_h: float):
-        """A thumbnail scaled down to PDF_THUMB_PX and re-encoded, or None."""
+        """A thumbnail as a platypus Image, or None if it is missing or undecodable.
+
+        reportlab copies a JPEG *file* into the PDF as it is (DCTDecode), but decodes
+        anything else, in-memory JPEGs included, to raw RGB. So thumbnails are scaled to
+        PDF_THUMB_PX into small JPEG files in a scratch folder and placed from there: fast,
+        and about 5 KB per image held until the PDF is saved."""
         from PIL import Image as PILImage
         from reportlab.platypus import Image
 
@@ -129,13 +139,13 @@ class _Builder:
             with PILImage.open(path) as im:
                 im.thumbnail((PDF_THUMB_PX, PDF_THUMB_PX))
                 w, h = im.size
-                buf = io.BytesIO()
-                im.convert("RGB").save(buf, "JPEG", quality=80)
+                self._n += 1
+                scaled = os.path.join(self.scratch, f"{self._n}.jpg")
+                im.convert("RGB").save(scaled, "JPEG", quality=80)
         except Exception:
             return None
         scale = min(max_w / w, max_h / h)
-        buf.seek(0)
-        return Image(buf, width=w * scale, height=h * scale)
+        return Image(scaled, width=w * scale, height=h * scale)
 
     # -- the story -------------------------------------------------------------
     def story(self) -> Iterator[Any]:
@@ -160,7 +170,7 @@ class _Builder:
 
         yield self.P("2. Evidence sources", "h2")
         yield self.table([[self.P(x, "th") for x in ("#", "Source path", "Files", "Total size", "Added", "Verification")]] + [
-            [s["id"], self.P(s["path"], "mono"), s["files"], human_size(s["bytes"]), f"{s['added_utc']} {s['added_by']}",
+            [s["id"], self.P(s["path"], "monowrap"), s["files"], human_size(s["bytes"]), f"{s['added_utc']} {s['added_by']}",
              s["verification"]] for s in c["sources"]] or [["", "no evidence sources", "", "", "", ""]],
             [8 * mm, 52 * mm, 13 * mm, 27 * mm, 30 * mm, W - 130 * mm])
 
@@ -177,14 +187,18 @@ class _Builder:
         if sm["hashsets"] is None:
             yield self.P("Hash-set matching unavailable in this case.", "muted")
         elif not sm["hashsets"]:
-            yield self.P("No matches.", "muted")
+            yield self.P("No hash sets imported.", "muted")
         else:
             yield from self.chunked(["Hash set", "Kind", "Category", "Items"], (
                 [m["set"], m["kind"], m["category"], m["items"]] for m in sm["hashsets"]),
                 [W - 90 * mm, 30 * mm, 30 * mm, 30 * mm])
+            if sm.get("hashset_categories"):
+                yield from self.chunked(["Known-bad matches by category", "Items"], (
+                    [f"{m['category']} ({m['name']})", m["items"]] for m in sm["hashset_categories"]),
+                    [W - 30 * mm, 30 * mm])
         if sm["flags"]:
             yield self.P("File flags", "h3")
-            yield self.table([["Flag", "Files"]] + [[k, v] for k, v in sorted(sm["flags"].items())], [W - 30 * mm, 30 * mm])
+            yield self.table([[self.P("Flag", "th"), self.P("Files", "th")]] + [[k, v] for k, v in sorted(sm["flags"].items())], [W - 30 * mm, 30 * mm])
 
         yield self.P(f"4. Selected items ({r['item_count']})", "h2")
         yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
@@ -211,7 +225,7 @@ class _Builder:
                 t.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)]))
                 yield t
             yield from self.chunked(["Appearance", "Item", "File", "Time span", "Frame"], (
-                [a["kind"], a["item_id"], self.P(a["path"], "mono"),
+                [a["kind"], a["item_id"], self.P(a["path"], "monowrap"),
                  f"{format_seconds(a['start'])} – {format_seconds(a['end'])}" if a["kind"] == "video" else "",
                  self.image(a.get("frame_src"), 24 * mm, 16 * mm) or (f"frame item {a['frame_item_id']}" if a.get("frame_item_id") else "")]
                 for a in p["appearances"]), [20 * mm, 12 * mm, W - 100 * mm, 40 * mm, 28 * mm])
@@ -219,7 +233,7 @@ class _Builder:
         yield self.P(f"6. Files that failed to process ({r['failed_files']})", "h2")
         any_err = False
         for t in self.chunked(["Item", "Path", "Stage", "Error", "Time"], (
-                [e["item_id"], self.P(e["path"], "mono"), e["stage"], e["message"], e["time_utc"]] for e in c["errors"]),
+                [e["item_id"], self.P(e["path"], "monowrap"), e["stage"], e["message"], e["time_utc"]] for e in c["errors"]),
                 [12 * mm, 60 * mm, 16 * mm, W - 120 * mm, 32 * mm]):
             any_err = True
             yield t
@@ -230,7 +244,7 @@ class _Builder:
         yield self.P("Every change to and search of the case, in order. Each entry's hash covers its content and "
                      "the previous entry's hash.", "muted")
         yield from self.chunked(["#", "Time (UTC)", "Examiner", "Action", "Parameters", "Result"], (
-            [a["seq"], a["time_utc"], a["examiner"], a["action"], self.P(a["params"], "mono"), self.P(a["result"], "mono")]
+            [a["seq"], a["time_utc"], a["examiner"], a["action"], self.P(a["params"], "monowrap"), self.P(a["result"], "monowrap")]
             for a in c["audit"]), [9 * mm, 25 * mm, 20 * mm, 22 * mm, (W - 76 * mm) / 2, (W - 76 * mm) / 2])
 
         yield self.P("8. Integrity and how to check this report", "h2")
@@ -260,6 +274,7 @@ class _Builder:
         yield self.P(f"End of report. {h['tool']}, {r['generated_utc']}.", "muted")
 
     def item(self, it: dict) -> Iterator[Any]:
+        """One selected item: a single table, the thumbnail spanning the left column."""
         from reportlab.lib.units import mm
         from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
@@ -270,51 +285,68 @@ class _Builder:
                                            format_seconds(it["duration"]) if it.get("duration") else None) if x)
         if it.get("flags"):
             kind += f" [{', '.join(it['flags'])}]"
-        fixed = [("Path", it["path"] + where), ("Type", kind), ("Size", human_size(it["size"])),
-                 ("MD5", it.get("md5") or ""), ("SHA-1", it.get("sha1") or ""), ("SHA-256", it.get("sha256") or "")]
-        if it.get("phash"):
-            fixed.append(("pHash / dHash", f"{it['phash']} / {it['dhash']}"))
         cat = f"{it['category']} ({it['category_name']})" if it.get("category") is not None else "none"
-        fixed.append(("Category", cat + ("; bookmarked" if it.get("bookmarked") else "")))
-        thumb = self.image(it.get("thumb_src"), 38 * mm, 38 * mm) or self.P("no thumbnail", "muted")
-        props = self.kv(fixed, W - 42 * mm, key_w=22, mono=("Path", "MD5", "SHA-1", "SHA-256", "pHash / dHash"))
-        top = Table([[[thumb, self.P(f"Item {it['id']}", "th")], props]], colWidths=[42 * mm, W - 42 * mm])
-        top.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                                 ("BOX", (0, 0), (-1, -1), 0.8, self.colors.HexColor("#999999")),
-                                 ("TOPPADDING", (0, 0), (-1, -1), 3)]))
-        extra = [("File times", f"modified {it.get('mtime_utc') or '?'}" + (f", changed {it['ctime_utc']}" if it.get("ctime_utc") else ""))]
+        rows: list[tuple[str, Any, str]] = [
+            ("Path", it["path"] + where, "monowrap"), ("Type", kind, "cell"), ("Size", human_size(it["size"]), "cell"),
+            ("MD5", it.get("md5") or "", "mono"), ("SHA-1", it.get("sha1") or "", "mono"),
+            ("SHA-256", it.get("sha256") or "", "mono")]
+        if it.get("phash"):
+            rows.append(("pHash / dHash", f"{it['phash']} / {it['dhash']}", "mono"))
+        rows.append(("Category", cat + ("; bookmarked" if it.get("bookmarked") else ""), "cell"))
+        rows.append(("File times", f"modified {it.get('mtime_utc') or '?'}"
+                     + (f", changed {it['ctime_utc']}" if it.get("ctime_utc") else ""), "cell"))
         exif = "; ".join(x for x in (f"camera {it['camera']}" if it.get("camera") else "",
                                      f"taken {it['taken_time']}" if it.get("taken_time") else "",
                                      f"GPS {it['gps_text']}" if it.get("gps_text") else "") if x)
         if exif:
-            extra.append(("EXIF", exif))
+            rows.append(("EXIF", exif, "cell"))
         if it.get("tags"):
-            extra.append(("Tags", ", ".join(it["tags"])))
-        if it.get("note"):
-            extra.append(("Notes", it["note"]))
+            rows.append(("Tags", ", ".join(it["tags"]), "cell"))
         if it.get("faces"):
-            extra.append(("Faces", it["faces"]))
+            rows.append(("Faces", it["faces"], "cell"))
         for m in it.get("hash_matches") or []:
-            extra.append(("Hash-set match", f"{m['set']}" + (f" ({m['kind']})" if m.get("kind") else "")
-                          + (f", category {m['category']}" if m.get("category") is not None else "")
-                          + (f", by {m['hash']}" if m.get("hash") else "")
-                          + (f" distance {m['distance']}" if m.get("distance") else "")))
+            rows.append(("Hash-set match", f"{m['set']}" + (f" ({m['kind']})" if m.get("kind") else "")
+                         + (f", category {m['category']}" if m.get("category") is not None else "")
+                         + (f", by {m['hash']}" if m.get("hash") else "")
+                         + (f" distance {m['distance']}" if m.get("distance") else ""), "cell"))
         g = it.get("copy_group")
         if g:
             members = "; ".join(f"item {m['id']}: {m['path']}" for m in g["members"])
-            extra.append(("Copy group", f"group {g['id']} ({g['kind']}, {g['size']} files): {members}"
-                          + (f" ... and {g['more']} more" if g["more"] else "")))
+            rows.append(("Copy group", f"group {g['id']} ({g['kind']}, {g['size']} files): {members}"
+                         + (f" ... and {g['more']} more" if g["more"] else ""), "monowrap"))
         for e in it.get("errors") or []:
-            extra.append(("Error", f"{e['stage']}: {e['message']}"))
-        yield KeepTogether([top, self.kv(extra, W, key_w=30), Spacer(1, 7)])
+            rows.append(("Error", f"{e['stage']}: {e['message']}"[:NOTE_CHARS], "cell"))
+        note = it.get("note") or ""
+        if note:
+            rows.append(("Notes", note if len(note) <= NOTE_CHARS else note[:NOTE_CHARS] + " [continued below]", "cell"))
+        thumb = self.image(it.get("thumb_src"), 38 * mm, 38 * mm) or self.P("no thumbnail", "muted")
+        cells = [[[thumb, self.P(f"Item {it['id']}", "th")] if i == 0 else "", self.P(k, "th"), self.P(v, st)]
+                 for i, (k, v, st) in enumerate(rows)]
+        t = Table(cells, colWidths=[42 * mm, 24 * mm, W - 66 * mm])
+        t.setStyle(TableStyle([
+            ("SPAN", (0, 0), (0, -1)), ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("GRID", (1, 0), (-1, -1), 0.4, self.colors.HexColor("#BBBBBB")),
+            ("BOX", (0, 0), (-1, -1), 0.8, self.colors.HexColor("#999999")),
+            ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+            ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]))
+        yield KeepTogether([t, Spacer(1, 7)])
+        if len(note) > NOTE_CHARS:
+            # A cell cannot break across pages; a long note follows as ordinary paragraphs.
+            yield self.P(f"Notes on item {it['id']} (continued):", "th")
+            for para in note[NOTE_CHARS:].split("\n"):
+                yield self.P(para)
+            yield Spacer(1, 7)
 
 
 def write_pdf(out: Path, ctx: dict[str, Any]) -> None:
     """Lay out the report story into `out`."""
+    from reportlab import rl_config
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.units import mm
     from reportlab.platypus import SimpleDocTemplate
 
+    # Images go in binary, not ASCII85: a quarter smaller and no slow pure-Python encoding.
+    rl_config.useA85 = 0
     b = _Builder(ctx)
     doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=16 * mm,
                             bottomMargin=16 * mm, title=ctx["report"]["title"], author=ctx["h"]["examiner"],
@@ -332,4 +364,6 @@ def write_pdf(out: Path, ctx: dict[str, Any]) -> None:
         canvas.drawRightString(A4[0] - 15 * mm, 9 * mm, f"Page {d.page}")
         canvas.restoreState()
 
-    doc.build(_LazyStory(b.story()), onFirstPage=decorate, onLaterPages=decorate)
+    with tempfile.TemporaryDirectory(prefix="forensics-report-") as scratch:
+        b.scratch = scratch
+        doc.build(_LazyStory(b.story()), onFirstPage=decorate, onLaterPages=decorate)

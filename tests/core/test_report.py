@@ -320,3 +320,23 @@ def test_cli_report_json_and_preview(case, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["items"] == 2
     assert main(["report", case_dir, "--out", str(tmp_path / "x.html"), "--selection", "nonsense", "--json"]) == 1
     assert "unknown selection" in json.loads(capsys.readouterr().out)["error"]
+
+
+def test_hash_set_matches_appear_per_item_and_in_summary(case, tmp_path):
+    hop = _by_name(case, "IMG_0002.jpg")
+    hl = tmp_path / "known.txt"
+    hl.write_text(f"{hop['md5']}  IMG_0002.jpg\n")
+    case.hashsets.import_file(hl, "Known series A", kind="known-bad", category=1)
+    case.tag_items([hop["id"]], bookmarked=True)
+    out = tmp_path / "r.html"
+    case.reports.export(out, selection="bookmarked")
+    text, _ = _parse(out)
+    assert "Known series A (known-bad), category 1, by md5" in text
+    assert "1 (Child abuse material)" in text
+    pdf = tmp_path / "r.pdf"
+    case.reports.export(pdf, selection="bookmarked")
+    assert "Known series A" in _pdf_text(pdf)
+    csv_out = tmp_path / "r.csv"
+    case.reports.export(csv_out, selection="bookmarked")
+    row = next(csv.DictReader(open(csv_out, encoding="utf-8-sig", newline="")))
+    assert row["hash_set_matches"] == "Known series A (category 1)"
