@@ -25,5 +25,6 @@ def test_bench_ingest_quick(tmp_path):
         assert 0 < res[run]["worker_peak_mib"] < 2048
     assert res["baseline"]["files"] == 2 and res["baseline"]["seconds"] > 0
     assert res["startup"]["ok"]
+    assert res["stages"]["process_file (all of it)"] > 0 and res["stages"]["naive: full decode"] > 0
     if "video" in res:  # ../shared present
         assert res["video"]["files"] == 1 and res["video"]["frames"] > 0 and res["video_baseline"]["frames"] > 0
