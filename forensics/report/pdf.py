@@ -179,38 +179,23 @@ class _Builder:
         def flat(d): return "unavailable" if d is None else "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in d.items())
         persons = "unavailable" if sm["persons"] is None else f"{sm['persons']['total']} ({sm['persons']['named']} named)"
         yield self.kv([("Files", f"{sm['files']} ({human_size(sm['bytes'])})"), ("Items by kind", flat(sm["by_kind"])),
+                       ("Files by type", ", ".join(f"{t}: {n}" for t, n in sm["by_type"].items())),
+                       *([("File flags", ", ".join(f"{k}: {v}" for k, v in sorted(sm["flags"].items())))] if sm["flags"] else []),
                        ("Files with errors", sm["errors"]), ("Faces", flat(sm["faces"])), ("Persons", persons),
                        ("Copy groups", flat(sm["copies"])), ("Audit entries", sm["audit_entries"])], W)
-        yield self.P("Files by type", "h3")
-        yield from self.chunked(["Type", "Files"], ([t, n] for t, n in sm["by_type"].items()), [W - 30 * mm, 30 * mm])
         yield self.P("Known-hash set matches", "h3")
         if sm["hashsets"] is None:
             yield self.P("Hash-set matching unavailable in this case.", "muted")
         elif not sm["hashsets"]:
             yield self.P("No hash sets imported.", "muted")
         else:
-            yield from self.chunked(["Hash set", "Kind", "Category", "Items"], (
-                [m["set"], m["kind"], m["category"], m["items"]] for m in sm["hashsets"]),
-                [W - 90 * mm, 30 * mm, 30 * mm, 30 * mm])
+            yield from self.chunked(["Hash set", "Kind", "Items matched"], (
+                [m["set"], m["kind"], m["items"]] for m in sm["hashsets"]), [W - 60 * mm, 30 * mm, 30 * mm])
             if sm.get("hashset_categories"):
                 yield from self.chunked(["Known-bad matches by category", "Items"], (
                     [f"{m['category']} ({m['name']})", m["items"]] for m in sm["hashset_categories"]),
                     [W - 30 * mm, 30 * mm])
-        if sm["flags"]:
-            yield self.P("File flags", "h3")
-            yield self.table([[self.P("Flag", "th"), self.P("Files", "th")]] + [[k, v] for k, v in sorted(sm["flags"].items())], [W - 30 * mm, 30 * mm])
-
-        yield self.P(f"4. Selected items ({r['item_count']})", "h2")
-        yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
-                     "times are UTC as recorded.", "muted")
-        any_item = False
-        for it in c["items"]:
-            any_item = True
-            yield from self.item(it)
-        if not any_item:
-            yield self.P("The selection contains no items.", "muted")
-
-        yield self.P("5. Persons", "h2")
+        yield self.P("4. Persons", "h2")
         if c["persons_unavailable"]:
             yield self.P(c["persons_unavailable"], "muted")
         if not c["persons"]:
@@ -228,7 +213,17 @@ class _Builder:
                 [a["kind"], a["item_id"], self.P(a["path"], "monowrap"),
                  f"{format_seconds(a['start'])} – {format_seconds(a['end'])}" if a["kind"] == "video" else "",
                  self.image(a.get("frame_src"), 24 * mm, 16 * mm) or (f"frame item {a['frame_item_id']}" if a.get("frame_item_id") else "")]
-                for a in p["appearances"]), [20 * mm, 12 * mm, W - 100 * mm, 40 * mm, 28 * mm])
+                for a in p["appearances"]), [18 * mm, 12 * mm, W - 88 * mm, 30 * mm, 28 * mm])
+
+        yield self.P(f"5. Selected items ({r['item_count']})", "h2")
+        yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
+                     "times are UTC as recorded.", "muted")
+        any_item = False
+        for it in c["items"]:
+            any_item = True
+            yield from self.item(it)
+        if not any_item:
+            yield self.P("The selection contains no items.", "muted")
 
         yield self.P(f"6. Files that failed to process ({r['failed_files']})", "h2")
         any_err = False
