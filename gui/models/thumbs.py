@@ -17,6 +17,7 @@ from PyQt6.QtCore import QObject, QRunnable, QSize, QThreadPool, Qt, pyqtSignal
 from PyQt6.QtGui import QImage, QImageReader
 
 MAX_PENDING = 512
+IDLE_SECONDS = 2.0
 
 
 def load_scaled(path: str | Path, size: int) -> QImage | None:
@@ -59,9 +60,11 @@ class ThumbnailCache(QObject):
         self._bytes = 0
         self._failed: set[Hashable] = set()
         self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
         self._pending: OrderedDict[Hashable, str] = OrderedDict()  # newest last
         self._requested: set[Hashable] = set()
         self._workers = 0
+        self._idle = 0  # workers waiting for a request
         self._generation = 0
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(threads)
@@ -108,7 +111,10 @@ class ThumbnailCache(QObject):
                 while len(self._pending) > MAX_PENDING:
                     old, _ = self._pending.popitem(last=False)
                     self._requested.discard(old)  # asked again if it comes back on screen
-            start = self._workers < self.pool.maxThreadCount() and bool(self._pending)
+            self._wake.notify()
+            # Workers linger briefly when idle (see _work), so a scroll does not pay for
+            # starting a pool runnable on every step.
+            start = self._workers < self.pool.maxThreadCount() and len(self._pending) > self._idle
             if start:
                 self._workers += 1
         if start:
@@ -121,6 +127,8 @@ class ThumbnailCache(QObject):
         return self._bytes
 
     def wait(self, msecs: int = -1) -> bool:
+        with self._lock:
+            self._wake.notify_all()  # idle workers exit at once when nothing is pending
         return self.pool.waitForDone(msecs)
 
     def _store(self, key: Hashable, generation: int, img: QImage | None) -> None:
@@ -145,6 +153,10 @@ class ThumbnailCache(QObject):
     def _work(self) -> None:
         while True:
             with self._lock:
+                if not self._pending:
+                    self._idle += 1
+                    self._wake.wait(IDLE_SECONDS)
+                    self._idle -= 1
                 if not self._pending:
                     self._workers -= 1
                     return

@@ -209,8 +209,12 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(False)
         self._update_title()
         self.refresh_gallery()
-        self.refresh_facets()
+        # Filter choices are counted after the first screenful is up, not competing with it.
+        self.gallery_refreshed.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
+
+    def _first_facets(self) -> None:
+        self.refresh_facets()
 
     def close_case(self) -> None:
         if self.case is None:

@@ -13,6 +13,9 @@ CATEGORY_COLOURS = ["#8a8a8a", "#d62728", "#ff7f0e", "#9467bd", "#1f77b4",
                     "#2ca02c", "#17becf", "#bcbd22", "#e377c2", "#7f7f7f"]
 
 
+_PLACEHOLDER = QColor(215, 215, 215)
+
+
 def category_colour(cat: int) -> QColor:
     return QColor(CATEGORY_COLOURS[cat % 10])
 
@@ -48,7 +51,7 @@ class ThumbDelegate(QStyledItemDelegate):
             y = box.y() + (box.height() - img.height()) // 2
             p.drawImage(x, y, img)
         else:
-            p.fillRect(box, QColor(60, 60, 60, 40))
+            p.fillRect(box, _PLACEHOLDER)  # opaque: no blending while thumbnails arrive
         row = index.data(ROW_ROLE)
         if row:
             self._badges(p, box, row)

@@ -1,0 +1,191 @@
+"""Gallery benchmark: open a generated case of 100,000 items and measure time to first
+paint, the GUI-thread block of each scroll step from top to bottom, and peak memory.
+
+    uv run python bench/gui.py [--items 100000] [--thumbs 3000] [--case DIR]
+
+The case is generated once (rows inserted directly through `case.store.write()`, with a
+few thousand small JPEG thumbnails shared among the items) in a child process, so its
+memory does not count against the GUI, and reused on later runs. Runs offscreen unless
+QT_QPA_PLATFORM says otherwise. Targets: first paint < 1 s, no scroll step > 50 ms,
+peak memory well under 1 GB.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def generate(path: Path, n_items: int, n_thumbs: int) -> None:
+    """A case with `n_items` image rows and `n_thumbs` thumbnail files shared among them."""
+    from PIL import Image, ImageDraw
+
+    from forensics.case import Case
+
+    rnd = random.Random(1)
+    case = Case.create(path, name="GUI benchmark", number="BENCH-1", examiner="bench", authority="benchmark data")
+    tdir = case.thumbs_dir / "bench"
+    tdir.mkdir(parents=True, exist_ok=True)
+    for t in range(n_thumbs):
+        w, h = rnd.choice([(256, 192), (192, 256), (256, 256), (256, 144)])
+        im = Image.new("RGB", (w, h), tuple(rnd.randrange(256) for _ in range(3)))
+        d = ImageDraw.Draw(im)
+        for _ in range(6):
+            x, y = rnd.randrange(w), rnd.randrange(h)
+            d.ellipse((x, y, x + rnd.randrange(20, 120), y + rnd.randrange(20, 120)),
+                      fill=tuple(rnd.randrange(256) for _ in range(3)))
+        im.save(tdir / f"{t}.jpg", quality=80)
+    cameras = [None, "iPhone 12", "SM-G991B", "Pixel 7", "EOS 80D"]
+    with case.store.write() as w:
+        w.execute("INSERT INTO sources (path, path_raw, added_utc, added_by) VALUES ('/evidence', X'2F65766964656E6365', 'now', 'bench')")
+        rows = []
+        for i in range(n_items):
+            day = 1 + i % 28
+            rows.append((
+                "video" if i % 97 == 0 else "image", 1, f"folder{i // 1000:03d}/IMG_{i:06d}.jpg",
+                f"folder{i // 1000:03d}/IMG_{i:06d}.jpg".encode(), rnd.randrange(20_000, 8_000_000),
+                f"2023-{1 + i % 12:02d}-{day:02d}T10:00:00Z", f"{i:032x}", 4000, 3000,
+                f"2023:{1 + i % 12:02d}:{day:02d} 10:{i % 60:02d}:00", cameras[i % 5],
+                51.5 if i % 7 == 0 else None, -0.1 if i % 7 == 0 else None, f"bench/{i % n_thumbs}.jpg",
+                "now", (i % 10) if i % 13 == 0 else None, 1 if i % 101 == 0 else 0,
+                12.5 if i % 97 == 0 else None))
+        w.executemany(
+            "INSERT INTO items (kind, source_id, relpath, relpath_raw, size, mtime_utc, sha256, width, height,"
+            " taken_time, camera_model, gps_lat, gps_lon, thumb, ingested_utc, category, bookmarked, duration)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    case.close()
+
+
+def measure(path: Path, steps_limit: int | None) -> dict:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QEvent, QEventLoop, QObject, QPoint, QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from gui.views.main_window import MainWindow
+
+    app = QApplication(["bench"])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(settings)
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+
+    painted: list[float] = []
+
+    class PaintWatch(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802 - Qt name
+            if ev.type() == QEvent.Type.Paint and win.model is not None and win.model.rowCount() > 0:
+                painted.append(time.perf_counter())
+            return False
+
+    watch = PaintWatch()
+    t0 = time.perf_counter()
+    win.open_case(path)
+    win.gallery.list.viewport().installEventFilter(watch)
+    while not painted:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    first_paint = painted[0] - t0
+    rows = win.model.rowCount()
+    lst = win.gallery.list
+
+    def visible_loaded() -> bool:
+        top = lst.indexAt(QPoint(20, 20)).row()
+        return top >= 0 and all(win.thumbs.has(win.model.id_at(r)) for r in range(top, min(rows, top + 20)))
+
+    while not visible_loaded():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    thumbs_on_screen = time.perf_counter() - t0
+
+    bar = lst.verticalScrollBar()
+    step = bar.pageStep()
+    blocks: list[float] = []
+    cpu: list[float] = []  # GUI-thread CPU time per step: the block without other processes' load
+    slow: list[tuple[int, float, int]] = []
+    fetches0 = win.model.fetches
+    t_scroll = time.perf_counter()
+    value = 0
+    while value < bar.maximum():
+        value = min(bar.maximum(), value + step)
+        s = time.perf_counter()
+        c = time.thread_time()
+        bar.setValue(value)
+        lst.viewport().repaint()  # paint now, synchronously: the cost a user would feel
+        app.processEvents()  # deliver loaded thumbnails and queued signals
+        blocks.append(time.perf_counter() - s)
+        cpu.append(time.thread_time() - c)
+        if blocks[-1] > 0.03:
+            slow.append((len(blocks), round(blocks[-1] * 1000, 1), win.model.fetches))
+        if steps_limit and len(blocks) >= steps_limit:
+            break
+    scroll_total = time.perf_counter() - t_scroll
+    blocks_sorted = sorted(blocks)
+    result = {
+        "items": rows,
+        "first_paint_s": round(first_paint, 3),
+        "visible_thumbnails_s": round(thumbs_on_screen, 3),
+        "scroll_steps": len(blocks),
+        "scroll_step_px": step,
+        "scroll_total_s": round(scroll_total, 2),
+        "scroll_step_max_ms": round(max(blocks) * 1000, 1),
+        "scroll_step_p99_ms": round(blocks_sorted[int(len(blocks) * 0.99) - 1] * 1000, 1),
+        "scroll_step_median_ms": round(blocks_sorted[len(blocks) // 2] * 1000, 2),
+        "scroll_step_cpu_max_ms": round(max(cpu) * 1000, 1),
+        "scroll_step_cpu_p99_ms": round(sorted(cpu)[int(len(cpu) * 0.99) - 1] * 1000, 1),
+        "scroll_step_cpu_median_ms": round(sorted(cpu)[len(cpu) // 2] * 1000, 2),
+        "load_average_1min": round(os.getloadavg()[0], 2),
+        "row_batches_fetched": win.model.fetches - fetches0,
+        "thumbnail_cache_mb": round(win.thumbs.cached_bytes() / 2**20, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    # A filter change over 100,000 items (runs off the GUI thread; time until shown).
+    f = win.gallery.filters
+    done: list[float] = []
+    win.gallery_refreshed.connect(lambda: done.append(time.perf_counter()))
+    s = time.perf_counter()
+    f.gps.setCurrentIndex(f.gps.findData(True))
+    while not done:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    result["filter_has_gps_s"] = round(done[0] - s, 3)
+    result["filter_has_gps_items"] = win.model.rowCount()
+    win.close()
+    if os.environ.get("BENCH_VERBOSE"):
+        print("slow steps (step, ms, batches fetched so far):", slow, file=sys.stderr)
+    return result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--items", type=int, default=100_000)
+    ap.add_argument("--thumbs", type=int, default=3000)
+    ap.add_argument("--case", type=Path, default=None, help="case folder (generated if missing)")
+    ap.add_argument("--steps", type=int, default=None, help="stop scrolling after this many steps")
+    ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    path = args.case or Path(tempfile.gettempdir()) / f"forensics-bench-gui-{args.items}"
+    if args.generate_only:
+        generate(path, args.items, args.thumbs)
+        return 0
+    if not (path / "case.sqlite").exists():
+        t = time.perf_counter()
+        subprocess.run([sys.executable, __file__, "--generate-only", "--items", str(args.items),
+                        "--thumbs", str(args.thumbs), "--case", str(path)], check=True)
+        print(f"generated {args.items:,} items in {time.perf_counter() - t:.1f} s at {path}", file=sys.stderr)
+    r = measure(path, args.steps)
+    for k, v in r.items():
+        print(f"{k:26} {v}")
+    ok = r["first_paint_s"] < 1.0 and r["scroll_step_max_ms"] <= 50 and r["peak_rss_mb"] < 1024
+    print("targets (first paint < 1 s, scroll step <= 50 ms, memory < 1 GB):", "met" if ok else "NOT met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
