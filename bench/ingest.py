@@ -120,20 +120,20 @@ def generate_one(path: str, seed: int, width: int = WIDTH, height: int = HEIGHT)
     return os.path.getsize(path)
 
 
-def _gen_star(args: tuple[str, int]) -> int:
+def _gen_star(args: tuple[str, int, int, int]) -> int:
     return generate_one(*args)
 
 
-def ensure_images(cache: Path, count: int, workers: int) -> list[Path]:
+def ensure_images(cache: Path, count: int, workers: int, width: int = WIDTH, height: int = HEIGHT) -> list[Path]:
     """The first `count` generated JPEGs in `cache`, generating the missing ones in parallel."""
     import concurrent.futures as cf
     import multiprocessing
 
     cache.mkdir(parents=True, exist_ok=True)
     paths = [cache / f"IMG_{i:05d}.jpg" for i in range(count)]
-    missing = [(str(p), i) for i, p in enumerate(paths) if not p.is_file()]
+    missing = [(str(p), i, width, height) for i, p in enumerate(paths) if not p.is_file()]
     if missing:
-        print(f"generating {len(missing)} JPEGs of {WIDTH}x{HEIGHT} into {cache} ...", file=sys.stderr, flush=True)
+        print(f"generating {len(missing)} JPEGs of {width}x{height} into {cache} ...", file=sys.stderr, flush=True)
         with timed() as t, cf.ProcessPoolExecutor(max(1, workers), mp_context=multiprocessing.get_context("spawn")) as pool:
             for _ in pool.map(_gen_star, missing, chunksize=4):
                 pass
@@ -343,7 +343,8 @@ def main() -> int:
     ap.add_argument("--baseline-files", type=int, default=40,
                     help="files the naive baseline processes (it is slow; its rate is per file)")
     ap.add_argument("--no-video", action="store_true", help="skip the shared videos")
-    ap.add_argument("--quick", action="store_true", help="smoke run: 4 files, 2 baseline files, the smallest video")
+    ap.add_argument("--quick", action="store_true",
+                    help="smoke run: 4 files of 3 MP, 2 baseline files, the smallest video")
     ap.add_argument("--json", dest="json_out", help="also write the figures to this file")
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)  # internal: one isolated measurement
     a = ap.parse_args()
@@ -365,7 +366,9 @@ def main() -> int:
         a.files, a.baseline_files = min(a.files, 4), min(a.baseline_files, 2)
     half = max(1, a.files // 2)
     work = Path(a.workdir)
-    paths = ensure_images(work / f"jpeg_{WIDTH}x{HEIGHT}", a.files, a.workers)
+    # The smoke run uses 3 MP images: it checks the script end to end, its figures are not quoted.
+    width, height = (2000, 1500) if a.quick else (WIDTH, HEIGHT)
+    paths = ensure_images(work / f"jpeg_{width}x{height}", a.files, a.workers, width, height)
     sets = {n: link_set(paths[:n], work / f"set_{n}") for n in (half, a.files)}
     tiny = work / "tiny.jpg"
     if not tiny.is_file():
@@ -378,7 +381,7 @@ def main() -> int:
     print(f"machine: {machine_line()}")
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     sizes = [p.stat().st_size for p in paths]
-    print(f"images: {len(paths)} x {WIDTH}x{HEIGHT} JPEG, {min(sizes) / MIB:.1f}-{max(sizes) / MIB:.1f} MiB, "
+    print(f"images: {len(paths)} x {width}x{height} JPEG, {min(sizes) / MIB:.1f}-{max(sizes) / MIB:.1f} MiB, "
           f"mean {sum(sizes) / len(sizes) / MIB:.2f} MiB, total {sum(sizes) / MIB:.0f} MiB")
 
     res: dict = {"machine": machine_line(), "argv": sys.argv[1:], "workers": a.workers}
