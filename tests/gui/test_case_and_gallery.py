@@ -67,7 +67,7 @@ def test_filters_and_sort(opened, ids, qtbot) -> None:
     assert w.model.rowCount() == browse.count(case)
     f.videos.setChecked(False)
     qtbot.waitUntil(lambda: all(w.model.row_data(r)["kind"] == "image" for r in range(w.model.rowCount())), timeout=5000)
-    assert w.model.ids() == browse.item_ids(case, ItemFilter(kinds=("image",)), "date")
+    assert w.model.ids() == browse.item_ids(case, ItemFilter(kinds=("image",)), "id")  # default: order added
     f.videos.setChecked(True)
     f.faces.setCurrentIndex(f.faces.findData(True))
     qtbot.waitUntil(lambda: set(w.model.ids()) == set(browse.item_ids(case, ItemFilter(has_faces=True))), timeout=5000)
