@@ -59,7 +59,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                              f"{data['audit_entries']} audit entries, {data['failed_files']} failed files")
             return 0
         res = case.reports.export(args.out, args.format, args.selection,
-                                  progress=_Bar("report") if sys.stderr.isatty() or not args.json else None)
+                                  progress=_Bar("report") if sys.stderr.isatty() else None)
         text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
                 f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
         if res["unavailable"]:
