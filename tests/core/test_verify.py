@@ -168,3 +168,16 @@ def test_report_says_not_verified_before_any_verify(case, tmp_path):
     case.reports.verify()
     case.reports.export(out, selection="all")
     assert "intact at" in out.read_text(encoding="utf-8")
+
+
+def test_file_replaced_by_directory_or_fifo_is_changed_without_blocking(case, tmp_path):
+    ev = tmp_path / "evidence"
+    (ev / "photo_0.jpg").unlink()
+    (ev / "photo_0.jpg").mkdir()
+    (ev / "photo_2.jpg").unlink()
+    os.mkfifo(ev / "photo_2.jpg")  # opening a FIFO for reading would block forever
+    res = case.reports.verify()
+    bad = {p["path"].rsplit("/", 1)[-1]: p for p in res["problems"]}
+    assert set(bad) == {"photo_0.jpg", "photo_2.jpg"}
+    assert all(p["status"] == "changed" and "regular file" in p["detail"] for p in bad.values())
+    assert res["ok"] == res["files"] - 2
