@@ -6,10 +6,16 @@ records each holding a "Media" list. A Media record is keyed by MD5 and carries 
 Category, Series, VictimIdentified, MediaSize, Tags, MediaFiles (names, paths, times),
 Exifs (PropertyName/PropertyValue) and AlternativeHashes (HashName/HashValue). Producers
 write booleans and numbers as strings too ("true", "1"); both are accepted.
+
+Field names follow what VICS 2.0 producers write (sources in docs/vics.md): the Case
+record carries CaseID (a GUID), CaseNumber, ContactName/ContactEmail/ContactPhone/
+ContactTitle/ContactOrganization, SourceApplicationName/Version and Media; MediaFiles,
+Exifs and AlternativeHashes entries each repeat their Media record's MD5.
 """
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +33,7 @@ FILE_NAME, FILE_PATH, CREATED, WRITTEN, ACCESSED = "FileName", "FilePath", "Crea
 PROPERTY_NAME, PROPERTY_VALUE = "PropertyName", "PropertyValue"
 HASH_NAME, HASH_VALUE = "HashName", "HashValue"
 # Case fields
-CASE_ID, CASE_NUMBER, CASE_NAME, CONTACT_NAME = "CaseID", "CaseNumber", "CaseName", "ContactName"
+CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
 PHASH_NAMES = {"phash", "p-hash", "imagehash.phash"}
 DHASH_NAME = "dHash"
@@ -151,8 +157,10 @@ def export_case(case, out: Path) -> dict:
     n_media = n_files = 0
     tmp = out.with_name(out.name + ".part")
     with open(tmp, "w", encoding="utf-8") as f:
-        head = {CASE_ID: info["number"], CASE_NUMBER: info["number"], CASE_NAME: info["name"],
-                CONTACT_NAME: info["examiner"], SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
+        # CaseID is a GUID in VICS 2.0; derive a stable one so re-exports of a case agree.
+        case_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"forensics-case:{info['number']}:{info['created_utc']}"))
+        head = {CASE_ID: case_guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
+                SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
         f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
         f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
         cur = cats.execute(
@@ -167,22 +175,23 @@ def export_case(case, out: Path) -> dict:
             tags = sorted({t for r in rows for t in case.store.query(
                 "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ?", (r["id"],))
                 for t in t})
+            md5 = first["md5"]
             alt = []
             if first["sha256"]:
-                alt.append({HASH_NAME: "SHA256", HASH_VALUE: first["sha256"]})
+                alt.append({MD5: md5, HASH_NAME: "SHA256", HASH_VALUE: first["sha256"]})
             if first["phash"] is not None:
-                alt.append({HASH_NAME: "pHash", HASH_VALUE: to_hex(first["phash"])})
+                alt.append({MD5: md5, HASH_NAME: "pHash", HASH_VALUE: to_hex(first["phash"])})
             if first["dhash"] is not None:
-                alt.append({HASH_NAME: DHASH_NAME, HASH_VALUE: to_hex(first["dhash"])})
+                alt.append({MD5: md5, HASH_NAME: DHASH_NAME, HASH_VALUE: to_hex(first["dhash"])})
             exifs = []
             for k, label in (("camera_make", "Make"), ("camera_model", "Model"), ("taken_time", "DateTimeOriginal")):
                 if first[k]:
-                    exifs.append({PROPERTY_NAME: label, PROPERTY_VALUE: str(first[k])})
+                    exifs.append({MD5: md5, PROPERTY_NAME: label, PROPERTY_VALUE: str(first[k])})
             cat = next((r["category"] for r in rows if r["category"] is not None), None)
             media = {MEDIA_ID: n_media + 1, MD5: first["md5"], SHA1: first["sha1"], CATEGORY: cat,
                      MEDIA_SIZE: first["size"], MIME_TYPE: first["mime"], TAGS: tags,
                      COMMENTS: next((r["note"] for r in rows if r["note"]), None),
-                     MEDIA_FILES: [{FILE_NAME: os.path.basename(r["relpath"]) or r["relpath"],
+                     MEDIA_FILES: [{MD5: md5, FILE_NAME: os.path.basename(r["relpath"]) or r["relpath"],
                                     FILE_PATH: case.item_path_display({"source_id": r["source_id"], "relpath": r["relpath"]}),
                                     CREATED: r["ctime_utc"], WRITTEN: r["mtime_utc"], ACCESSED: r["atime_utc"]} for r in rows],
                      EXIFS: exifs, ALTERNATIVE_HASHES: alt}

@@ -6,6 +6,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -107,7 +108,12 @@ def test_vics_export_round_trip(case: Case, tmp_path: Path) -> None:
     m0 = media[it["f0.bin"]["md5"]]
     assert m0["SHA1"] == it["f0.bin"]["sha1"] and m0["Category"] == 1 and m0["Tags"] == ["seen", "series-a"]
     assert m0["MediaFiles"][0]["FilePath"].endswith("f0.bin") and m0["MediaSize"] == it["f0.bin"]["size"]
-    assert {"HashName": "SHA256", "HashValue": it["f0.bin"]["sha256"]} in m0["AlternativeHashes"]
+    assert {"MD5": m0["MD5"], "HashName": "SHA256", "HashValue": it["f0.bin"]["sha256"]} in m0["AlternativeHashes"]
+    # VICS 2.0 Case record (docs/vics.md): CaseID is a GUID, the number and contact apart.
+    head = doc["value"][0]
+    assert set(head) == {"CaseID", "CaseNumber", "ContactName", "SourceApplicationName", "SourceApplicationVersion", "Media"}
+    assert str(uuid.UUID(head["CaseID"])) == head["CaseID"] and head["CaseNumber"] == "N-1" and head["ContactName"] == "ex"
+    assert all(f["MD5"] == m["MD5"] for m in doc["value"][0]["Media"] for f in m["MediaFiles"] + m["AlternativeHashes"] + m["Exifs"])
     # Re-import into the same case: every exported file matches, with its category.
     r = case.hashsets.import_file(out, "round trip")
     assert (r["format"], r["entries"], r["rejected"], r["matched_items"]) == ("vics-2.0", 4, 0, 4)
