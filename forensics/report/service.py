@@ -111,10 +111,14 @@ class ReportService:
     def _context(self, sel: Selection, filename: str, unavailable: gather.Unavailable, data_uri: bool,
                  on_item: Callable[[int], None]) -> dict[str, Any]:
         case = self.case
+        # Services may bring themselves up to date (and audit that) when first asked, so
+        # they are asked before the chain head the report cites is taken.
+        header = gather.header(case, unavailable)
+        summary = gather.summary(case, unavailable)
+        persons, persons_note = selected_persons(case, sel)
         chain = case.verify_audit()
         head_seq = case.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
         c = gather.counts(case)
-        persons, persons_note = selected_persons(case, sel)
         for p in persons:
             self._decorate_person(p, data_uri)
         info = case.info
@@ -125,9 +129,9 @@ class ReportService:
                        "chain_ok": chain.ok, "chain_reason": chain.reason if chain.ok else
                        f"BROKEN at entry {chain.first_broken}: {chain.reason}",
                        "audit_entries": head_seq, "failed_files": c["failed_files"], "filename": filename},
-            "h": gather.header(case, unavailable),
+            "h": header,
             "sources": gather.sources(case),
-            "summary": gather.summary(case, unavailable),
+            "summary": summary,
             "items": gather.items(case, sel.item_ids, unavailable, data_uri, on_item),
             "persons": persons,
             "persons_unavailable": persons_note,
