@@ -123,13 +123,17 @@ class CopyService:
         return result
 
     def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
-        """Drop candidates whose fine (256-bit, border-trimmed) hash disagrees."""
-        from forensics.copies.verify import FINE_MAX, FINE_MAX_VARIANT, FineHashes, fine_distance, fine_hash
+        """Drop candidates whose fine (256-bit) hash disagrees: trimmed or untrimmed within
+        FINE_MAX (FINE_MAX_VARIANT for turned/mirrored variants), or, for the upright query,
+        one of its 5 %-cut versions within FINE_MAX_CROP (cropped copies)."""
+        from forensics.copies.verify import (FINE_MAX, FINE_MAX_CROP, FINE_MAX_VARIANT, FineHashes, crop_distance,
+                                             crop_hashes, fine_distance, fine_hash)
 
         if not verify or not hits:
             return hits, 0, {}
         stored = FineHashes(self.case).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
         query_fine: dict[int, np.ndarray | None] = {}
+        crops: np.ndarray | None = None
         kept, fine = [], {}
         for h in hits:
             if h.variant not in query_fine:
@@ -139,6 +143,14 @@ class CopyService:
             fine[h.item_id] = d
             if d is None or d <= (FINE_MAX if h.variant == 0 else FINE_MAX_VARIANT):
                 kept.append(h)
+                continue
+            if h.variant == 0 and q.image is not None:
+                if crops is None:
+                    crops = crop_hashes(q.image)
+                dc = crop_distance(crops, stored.get(h.item_id))
+                if dc is not None and dc <= FINE_MAX_CROP:
+                    fine[h.item_id] = dc
+                    kept.append(h)
         return kept, len(hits) - len(kept), fine
 
     def _describe(self, hits, q: QueryHashes, fine: dict | None = None) -> list[dict]:
