@@ -141,3 +141,23 @@ def test_shared_obama_copies_and_no_cross_person_groups(tmp_path: Path) -> None:
         people = {"obama" if p.endswith("obama-1080p.jpg") else p for p in people}
         assert len(people) == 1, grp
     c.close()
+
+
+def test_fine_distance_nearer_of_trimmed_and_untrimmed_and_crop_cuts() -> None:
+    from forensics.copies.verify import FINE_MAX_CROP, crop_distance, crop_hashes, fine_distance, fine_hash
+
+    a = np.zeros(8, np.uint64)
+    b = a.copy()
+    b[:4] = np.uint64(2**64 - 1)  # trimmed halves 256 bits apart, untrimmed identical
+    assert fine_distance(a, b) == 0
+    b[4] = np.uint64(7)
+    assert fine_distance(a, b) == 3
+    assert fine_distance(a, None) is None
+    # A copy cut by 5 % on one side is near one of the query's nine cuts; another picture is not.
+    im = _scene(3)
+    w, h = im.size
+    cropped = im.crop((round(w * 0.05), 0, w, h - round(h * 0.05)))
+    near = crop_distance(crop_hashes(im), fine_hash(cropped))
+    far = crop_distance(crop_hashes(im), fine_hash(_scene(4)))
+    assert near is not None and far is not None
+    assert near <= FINE_MAX_CROP < far
