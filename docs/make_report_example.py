@@ -46,13 +46,16 @@ def main() -> None:
         elif "hopper" in paths or "IMG_0002" in paths:
             case.faces.name_person(cl["id"], "Grace Hopper")
     known = work / "known-bad.txt"
-    known.write_text(f"{by_name['IMG_0002.jpg']['md5']}  series-17/0001.jpg\n")
+    # The known-bad match is a generated abstract picture: sample material never puts a
+    # real person's photograph under an abuse category.
+    known.write_text(f"{by_name['IMG_0012.jpg']['md5']}  series-17/0001.jpg\n")
     case.hashsets.import_file(known, "Sample known-bad list", kind="known-bad", category=2)
     case.tag_items([by_name["IMG_0001.jpg"]["id"], by_name["camera1_2024-05-01.mp4"]["id"]], category=4,
                    add_tags=["subject A"], bookmarked=True,
                    note="Subject A appears on the phone and in the CCTV footage of 1 May 2024.")
-    case.tag_items([by_name["IMG_0002.jpg"]["id"]], category=2, add_tags=["hash match"], bookmarked=True,
-                   whole_copy_group=True)
+    case.tag_items([by_name["IMG_0012.jpg"]["id"]], add_tags=["hash match"], bookmarked=True)
+    case.tag_items([by_name["IMG_0002.jpg"]["id"]], category=0, add_tags=["copies"], bookmarked=True,
+                   note="Public photograph; present three times (two visual copies).", whole_copy_group=True)
     case.tag_items([by_name["invoice.txt"]["id"]], add_tags=["disguised"],
                    note="JPEG image saved with a .txt extension.")
     case.reports.verify()

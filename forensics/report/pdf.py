@@ -217,7 +217,7 @@ class _Builder:
 
         yield self.P(f"5. Selected items ({r['item_count']})", "h2")
         yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
-                     "times are UTC as recorded.", "muted")
+                     "file-system times are UTC; capture times (EXIF, video) are as the device recorded them, usually its local time.", "muted")
         any_item = False
         for it in c["items"]:
             any_item = True
