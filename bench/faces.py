@@ -175,7 +175,7 @@ def main() -> int:
             print("Detection skipped: ../shared/data is not present beside the project")
     print("Search (synthetic face-like 128-d vectors, k=10, 1 thread per query, exact re-rank included):")
     efs = [int(e) for e in args.ef.split(",")]
-    out["search"] = [bench_search(int(n), args.queries, efs) for n in args.sizes.split(",")]
+    out["search"] = [bench_search(int(n), args.queries, efs) for n in args.sizes.split(",") if n]
     print("Clustering:")
     out["cluster"] = bench_cluster(args.cluster_n)
     if args.json:
