@@ -92,7 +92,9 @@ class FaceService(FaceViews):
             if row is None:
                 raise CaseError(f"no face {face_id} in this case")
             vec = embedding_array(row[0])
-            exclude = {face_id}
+            # the query itself, and the rest of its own video track, are not "other appearances"
+            exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
+                                   if row[1] is not None else set())
             query = {"face_id": face_id}
         else:
             sha, faces = self.query_faces(image_path)

@@ -108,6 +108,10 @@ def test_lin_manuel_miranda_is_found_in_the_video_with_a_time_span(case):
     assert frame["kind"] == "frame" and frame["parent_id"] == best["item_id"]
     tracks = case.faces.tracks_of_video(best["item_id"])
     assert best["track_id"] in {t["id"] for t in tracks}
+    # searching from the video face finds the portrait, and not its own track again
+    back = case.faces.search(face_id=best["best_face_id"])
+    assert any(m["path"].endswith("lin-manuel-miranda.png") for m in back["matches"])
+    assert best["track_id"] not in {m.get("track_id") for m in back["matches"]}
 
 
 def test_clustering_labeled_and_johns_bcubed(case):
