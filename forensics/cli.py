@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     import forensics.commands as pkg
 
-    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+    # Case and ingest commands first in --help, then the rest by module name.
+    for mod in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: (m.name != "core", m.name)):
         importlib.import_module(f"forensics.commands.{mod.name}").register(sub)
     return parser
 
