@@ -53,6 +53,29 @@ def main() -> int:
             xvfb.wait(5)
 
 
+def name_clusters(case) -> None:
+    """Play the analyst: name each cluster after the labelled folder most of its photos
+    come from (the sample's astronaut is Eileen Collins)."""
+    from collections import Counter
+
+    for c in case.faces.clusters():
+        p = case.faces.person(c["id"])
+        votes = Counter()
+        for ph in p["photos"]:
+            parts = Path(ph["path"]).parts
+            if "labeled" in parts:
+                votes[parts[parts.index("labeled") + 1].replace("_", " ").title()] += 1
+            elif "DCIM" in parts and ph["path"].endswith(("IMG_0001.jpg", "IMG_0003.heic")):
+                votes["Eileen Collins"] += 1
+        for v in p["videos"]:
+            if "hamilton" in (v["path"] or ""):
+                votes["Lin Manuel Miranda"] += 1
+        if votes:
+            name, n = votes.most_common(1)[0]
+            if name not in {x["name"] for x in case.faces.persons()}:
+                case.faces.name_person(c["id"], name)
+
+
 def shoot(out: Path) -> int:
     from PyQt6.QtCore import QEventLoop, QSettings
     from PyQt6.QtWidgets import QApplication
@@ -92,22 +115,31 @@ def shoot(out: Path) -> int:
 
     case = win.create_case(str(work / "case"), name="Operation Larch", number="2024-0117", examiner="DC A. Smith",
                            authority="Search warrant 24/117, Westminster Magistrates")
+    sources = [str(evidence)]
+    # Real faces make the people and search views worth looking at: the project's
+    # reference photos, read in place from ../shared/data when it is there.
+    shared = (ROOT / ".." / "shared" / "data").resolve()
+    if (shared / "faces" / "labeled").is_dir():
+        sources += [str(shared / "faces" / "labeled"), str(shared / "faces" / "scenes")]
+        if (shared / "video" / "short_hamilton_clip.mp4").is_file():
+            sources.append(str(shared / "video" / "short_hamilton_clip.mp4"))
     done: list = []
     win.ingest_finished.connect(done.append)
-    win.ingest([str(evidence)], faces=True)
-    wait(lambda: done, 600, "ingest")
+    win.ingest(sources, faces=True)
+    wait(lambda: done, 900, "ingest")
     case.faces.cluster()
-    people = case.faces.clusters()
-    if people:
-        case.faces.name_person(people[0]["id"], "Eileen Collins")
+    name_clusters(case)
     # Some categorising, so the gallery shows badges.
     ids = {r["relpath"].rsplit("/", 1)[-1]: r["id"] for r in browse.item_rows(case, browse.item_ids(case))}
     case.tag_items([ids["IMG_0001.jpg"], ids["IMG_0003.heic"]], category=4, add_tags=["astronaut"], bookmarked=True)
     case.tag_items([ids["IMG_0002.jpg"]], category=1, bookmarked=True)
     case.tag_items([ids["IMG_0010.jpg"], ids["IMG_0011.jpg"]], category=0)
-    win.refresh_gallery()
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    f = win.gallery.filters
+    f.sort.setCurrentIndex(f.sort.findData("path"))  # refreshes the gallery
+    wait(lambda: refreshed, 30, "gallery")
     win.refresh_facets()
-    wait(lambda: win.model.rowCount() > 10, 30, "gallery")
     win.gallery.select_ids([ids["IMG_0002.jpg"]])
     wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
     save("gallery.png")
@@ -116,7 +148,8 @@ def shoot(out: Path) -> int:
     wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == ids["IMG_0001.jpg"], 30, "item")
     save("item_faces.png")
 
-    video = next(i for n, i in ids.items() if n.endswith(".mp4") and "camera1" in n)
+    videos = [i for n, i in ids.items() if n.endswith(".mp4") and case.item(i)["status"] == "ok"]
+    video = max(videos, key=lambda v: (len(case.faces.tracks_of_video(v)), case.item(v)["duration"] or 0))
     win.show_item(video)
     wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == video, 30, "video")
     settle()
@@ -132,8 +165,14 @@ def shoot(out: Path) -> int:
     wait(lambda: win.people.faces_model.rowCount() > 0, 30, "faces of a person")
     save("people.png")
 
-    face = case.faces.faces_of_item(ids["IMG_0001.jpg"])
-    face = max(face, key=lambda f: f["size"])
+    # Search for the person with the most appearances (a real face when ../shared is there).
+    persons = sorted(case.faces.persons(), key=lambda p: (not case.faces.person(p["id"])["videos"], -p["faces"]))
+    if persons:  # query with a photo of the person: results then show photos and video tracks
+        p = case.faces.person(persons[0]["id"])
+        stills = [ph for ph in p["photos"] if not ph["path"].lower().endswith((".mp4", ".avi"))]
+        face = {"id": stills[0]["face_id"] if stills else p["representative_face_ids"][0]}
+    else:
+        face = max(case.faces.faces_of_item(ids["IMG_0001.jpg"]), key=lambda f: f["size"])
     win.find_person(face["id"])
     wait(lambda: win.face_search.model.rowCount() > 0, 60, "face search")
     save("face_search.png")

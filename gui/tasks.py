@@ -72,17 +72,31 @@ class Task(QObject):
         try:
             result = self.fn(self)
         except Cancelled:
+            self.finished = True
             self.cancelled.emit()
         except BaseException as exc:  # noqa: BLE001 - a job must never kill the pool thread
             self.error = TaskError(readable(exc), traceback.format_exc(), exc)
+            self.finished = True
             self.failed.emit(self.error)
         else:
             self.result = result
+            # Set here, on the worker, so the GUI can tell the job is over even before
+            # the queued signals below have been delivered.
+            self.finished = True
             if self.cancel.is_set() and result is None:
                 self.cancelled.emit()
             else:
                 self.succeeded.emit(result)
         self.ended.emit()
+
+
+def _guarded(cb: Callable[[Any], None], owner: QObject) -> Callable[[Any], None]:
+    from PyQt6 import sip
+
+    def call(value: Any) -> None:
+        if not sip.isdeleted(owner):
+            cb(value)
+    return call
 
 
 class _Runnable(QRunnable):
@@ -116,14 +130,16 @@ class TaskRunner(QObject):
     def run(self, label: str, fn: Callable[[Task], Any], *, writer: bool = True, long: bool = False,
             on_done: Callable[[Any], None] | None = None,
             on_error: Callable[[TaskError], None] | None = None,
-            on_progress: Callable[[Progress], None] | None = None) -> Task:
+            on_progress: Callable[[Progress], None] | None = None,
+            owner: QObject | None = None) -> Task:
+        """Start `fn(task)` on the writer executor (default), the read pool
+        (`writer=False`) or the long-job pool (`long=True`). Callbacks run on the GUI
+        thread; with `owner`, they are dropped once that widget has been deleted (a
+        result may arrive after its view was closed)."""
         task = Task(label, fn, self)
-        if on_done:
-            task.succeeded.connect(on_done)
-        if on_error:
-            task.failed.connect(on_error)
-        if on_progress:
-            task.progress.connect(on_progress)
+        for signal, cb in ((task.succeeded, on_done), (task.failed, on_error), (task.progress, on_progress)):
+            if cb is not None:
+                signal.connect(_guarded(cb, owner) if owner is not None else cb)
         task.ended.connect(lambda t=task: self._ended(t))
         self._active.add(task)
         self.task_started.emit(task)

@@ -78,7 +78,7 @@ class ReportDialog(QDialog):
         spec = self.spec()
         self.counts.setText("counting…")
         self.tasks.run("Report preview", lambda t: self.case.reports.preview(spec), writer=False,
-                       on_done=self._previewed, on_error=lambda e: self.counts.setText(f"⚠ {e.message}"))
+                       on_done=self._previewed, on_error=lambda e: self.counts.setText(f"⚠ {e.message}"), owner=self)
 
     def _previewed(self, p: dict) -> None:
         faces = "unknown" if p.get("faces") is None else p["faces"]
@@ -94,7 +94,7 @@ class ReportDialog(QDialog):
         self.bar.setRange(0, 0)
         self.task = self.tasks.run(
             "Export report", lambda t: self.case.reports.export(out, fmt, spec, progress=t.report, cancel=t.cancel),
-            long=True, on_done=self._done, on_error=self._failed, on_progress=self._progress)
+            long=True, on_done=self._done, on_error=self._failed, on_progress=self._progress, owner=self)
         self.task.cancelled.connect(lambda: self._ended("Export cancelled; no partial file was left."))
 
     def _progress(self, p: Progress) -> None:

@@ -75,7 +75,7 @@ class CardDelegate(QStyledItemDelegate):
         self.font.setPointSizeF(8.0)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
-        return QSize(max(self.size, 110) + 8, self.size + 40)
+        return QSize(max(self.size, 150) + 8, self.size + 40)
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         r = option.rect

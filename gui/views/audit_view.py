@@ -81,7 +81,7 @@ class AuditView(QWidget):
     def refresh(self) -> None:
         prefix = self.filter.text().strip() or None
         self.tasks.run("Audit log", lambda t: self.case.audit_entries(prefix), writer=False,
-                       on_done=self._show, on_error=self._error)
+                       on_done=self._show, on_error=self._error, owner=self)
 
     def _show(self, entries: list) -> None:
         self.model.set_entries(entries)
@@ -89,7 +89,7 @@ class AuditView(QWidget):
 
     def verify(self) -> None:
         self.tasks.run("Verify audit chain", lambda t: self.case.verify_audit(), writer=False,
-                       on_done=self._verified, on_error=self._error)
+                       on_done=self._verified, on_error=self._error, owner=self)
 
     def _verified(self, report) -> None:
         if report.ok:

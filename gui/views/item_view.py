@@ -12,12 +12,14 @@ from typing import Any
 
 from PyQt6.QtCore import QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QIcon, QImage, QPixmap
-from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
-                             QListWidgetItem, QMenu, QPushButton, QSplitter, QTextBrowser, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListView,
+                             QListWidget, QListWidgetItem, QMenu, QPushButton, QSplitter, QTextBrowser, QVBoxLayout,
+                             QWidget)
 
 from forensics import browse
 from forensics.case import Case
-from gui.models.thumbs import load_scaled
+from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
+from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskRunner
 from gui.widgets.face_image import FaceImage
 from gui.widgets.thumb_delegate import format_duration
@@ -104,6 +106,13 @@ def metadata_html(d: dict) -> str:
     return f"<table cellspacing=2>{body}</table>"
 
 
+class _FrameDelegate(CardDelegate):
+    """Filmstrip cells: a frame thumbnail over its time."""
+
+    def sizeHint(self, option, index) -> QSize:
+        return QSize(self.size * 4 // 3 + 8, self.size + 26)
+
+
 class ItemView(QWidget):
     find_person = pyqtSignal(int)  # face id
     find_similar = pyqtSignal(int)  # item id
@@ -125,11 +134,18 @@ class ItemView(QWidget):
         self.image.face_context.connect(self._face_menu)
         self.title = QLabel("")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.filmstrip = QListWidget()
-        self.filmstrip.setFlow(QListWidget.Flow.LeftToRight)
-        self.filmstrip.setIconSize(QSize(96, 72))
-        self.filmstrip.setFixedHeight(110)
-        self.filmstrip.itemClicked.connect(lambda it: self.show_frame(it.data(Qt.ItemDataRole.UserRole)))
+        # An hour of video sampled each second is 3,600 frames: their thumbnails load
+        # lazily, only as the strip scrolls to them.
+        self.frame_thumbs = ThumbnailCache(72, budget_bytes=16 << 20, parent=self)
+        self.frames_model = CardModel(self.frame_thumbs, self)
+        self.filmstrip = QListView()
+        self.filmstrip.setFlow(QListView.Flow.LeftToRight)
+        self.filmstrip.setWrapping(False)
+        self.filmstrip.setUniformItemSizes(True)
+        self.filmstrip.setItemDelegate(_FrameDelegate(72, self.filmstrip))
+        self.filmstrip.setModel(self.frames_model)
+        self.filmstrip.setFixedHeight(112)
+        self.filmstrip.clicked.connect(lambda i: self.show_frame(i.data(DATA_ROLE).data["id"]))
         self.timeline = TrackTimeline()
         self.timeline.seek.connect(self.seek)
         self.faces_list = QListWidget()
@@ -193,7 +209,7 @@ class ItemView(QWidget):
         self.item_id = item_id
         self.tasks.run("Open item", lambda t: gather(self.case, item_id), writer=False,
                        on_done=lambda d, r=req: self._show(d, r),
-                       on_error=lambda e: self.title.setText(f"Cannot show item {item_id}: {e.message}"))
+                       on_error=lambda e: self.title.setText(f"Cannot show item {item_id}: {e.message}"), owner=self)
 
     def _show(self, d: dict, req: int) -> None:
         if req != self._request:
@@ -238,32 +254,25 @@ class ItemView(QWidget):
         self.faces_list.setVisible(bool(faces))
 
     def _fill_filmstrip(self, frames: list[dict]) -> None:
-        self.filmstrip.clear()
-        for fr in frames:
-            item = QListWidgetItem(format_duration(fr.get("frame_time")))
-            item.setData(Qt.ItemDataRole.UserRole, fr["id"])
-            item.setData(Qt.ItemDataRole.UserRole + 1, fr.get("frame_time") or 0.0)
-            tp = self.case.thumbs_dir / fr["thumb"] if fr.get("thumb") else None
-            if tp is not None and tp.exists():
-                img = load_scaled(tp, 96)
-                if img is not None:
-                    item.setIcon(QIcon(QPixmap.fromImage(img)))
-            self.filmstrip.addItem(item)
+        self.frames_model.set_cards([
+            Card(("frame", fr["id"]), str(self.case.thumbs_dir / fr["thumb"]) if fr.get("thumb") else None,
+                 format_duration(fr.get("frame_time")) + f".{int((fr.get('frame_time') or 0) * 10) % 10}",
+                 "", {"id": fr["id"], "time": fr.get("frame_time") or 0.0})
+            for fr in frames])
 
     def show_frame(self, frame_id: int) -> None:
         self.show_item(frame_id)
 
     def seek(self, seconds: float) -> None:
         """Show the sampled frame nearest to `seconds` (from the timeline)."""
-        best, best_d = None, None
-        for n in range(self.filmstrip.count()):
-            it = self.filmstrip.item(n)
-            dist = abs(it.data(Qt.ItemDataRole.UserRole + 1) - seconds)
-            if best_d is None or dist < best_d:
-                best, best_d = it, dist
-        if best is not None:
-            self.filmstrip.setCurrentItem(best)
-            self.show_frame(best.data(Qt.ItemDataRole.UserRole))
+        cards = self.frames_model.cards
+        if not cards:
+            return
+        row = min(range(len(cards)), key=lambda n: abs(cards[n].data["time"] - seconds))
+        idx = self.frames_model.index(row)
+        self.filmstrip.setCurrentIndex(idx)
+        self.filmstrip.scrollTo(idx)
+        self.show_frame(cards[row].data["id"])
 
     # -- actions ------------------------------------------------------------------
     def _face_clicked(self, face_id: int) -> None:

@@ -202,6 +202,13 @@ class MainWindow(QMainWindow):
                          (self.face_search, "Face search"), (self.similar, "Similar images"), (self.audit, "Audit log")):
             self.tabs.addTab(w, label)
         self.tabs.currentChanged.connect(self._tab_changed)
+        # The legal basis stays in sight on every tab (window managers may hide the title).
+        info = case.info
+        self.authority_label = QLabel(f"  ⚖ {info['name']} [{info['number']}] · Authority: {info['authority']}  ")
+        self.authority_label.setStyleSheet("background: #fff3cd; color: #5c4400; border: 1px solid #e0c36a;"
+                                           " border-radius: 3px; font-weight: bold")
+        self.authority_label.setToolTip(f"Examiner: {case.examiner}\nCase folder: {case.path}")
+        self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
         for act in self.case_actions:
             act.setEnabled(True)
@@ -258,7 +265,7 @@ class MainWindow(QMainWindow):
         case = self.case
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
         self.tasks.run("Filter", lambda t: browse.item_ids(case, filt, sort, desc), writer=False,
-                       on_done=lambda ids: self._set_ids(ids, serial, keep), on_error=self._task_error)
+                       on_done=lambda ids: self._set_ids(ids, serial, keep), on_error=self._task_error, owner=self)
 
     def _set_ids(self, ids: list[int], serial: int, keep) -> None:
         if serial != self._query_serial or self.model is None:
@@ -273,7 +280,7 @@ class MainWindow(QMainWindow):
             return
         case = self.case
         self.tasks.run("Facets", lambda t: browse.facets(case), writer=False,
-                       on_done=lambda f: self.gallery and self.gallery.filters.set_facets(f), on_error=self._task_error)
+                       on_done=lambda f: self.gallery and self.gallery.filters.set_facets(f), on_error=self._task_error, owner=self)
 
     def _update_counts(self, *args) -> None:
         if self.model is not None:
@@ -331,7 +338,7 @@ class MainWindow(QMainWindow):
             return
         case = self.case
         self.tasks.run(label, lambda t: case.tag_items(ids, **kw), writer=True,
-                       on_done=lambda before: self._edited(label, before), on_error=self._task_error)
+                       on_done=lambda before: self._edited(label, before), on_error=self._task_error, owner=self)
 
     def _edited(self, label: str, before: dict) -> None:
         self.undo_stack.append((label, before))
@@ -356,7 +363,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setText(f"&Undo {self.undo_stack[-1][0]}" if self.undo_stack else "&Undo")
         case = self.case
         self.tasks.run(f"Undo {label}", lambda t: case.restore_items(before), writer=True,
-                       on_done=lambda _: self._after_edit(list(before)), on_error=self._task_error)
+                       on_done=lambda _: self._after_edit(list(before)), on_error=self._task_error, owner=self)
 
     # -- ingest ----------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
@@ -401,7 +408,7 @@ class MainWindow(QMainWindow):
 
         self.ingest_panel.start(f"Ingest {len(paths)} source(s)")
         self.ingest_task = self.tasks.run("Ingest", job, long=True, on_progress=self.ingest_panel.update_progress,
-                                          on_done=self._ingest_done, on_error=self._ingest_failed)
+                                          on_done=self._ingest_done, on_error=self._ingest_failed, owner=self)
         self.ingest_task.cancelled.connect(lambda: self._ingest_done(None))
 
     def cancel_ingest(self) -> None:
@@ -424,7 +431,7 @@ class MainWindow(QMainWindow):
         case, serial = self.case, self._query_serial
         self.tasks.run("New items", lambda t: browse.item_ids(case, replace(filt, ids=ids), sort, desc), writer=False,
                        on_done=lambda new: serial == self._query_serial and self.model and self.model.append_ids(new),
-                       on_error=self._task_error)
+                       on_error=self._task_error, owner=self)
 
     def _ingest_done(self, summary) -> None:
         self.ingest_panel.finish()
@@ -486,7 +493,7 @@ class MainWindow(QMainWindow):
             if then:
                 then()
 
-        task = self.tasks.run(label, lambda t: fn(t, case), long=True, on_done=done, on_error=self._task_error)
+        task = self.tasks.run(label, lambda t: fn(t, case), long=True, on_done=done, on_error=self._task_error, owner=self)
         DelayedProgress(task, self, label)
 
     def export_report(self) -> None:

@@ -177,7 +177,7 @@ class PeopleView(QWidget):
     # -- loading --------------------------------------------------------------
     def refresh(self) -> None:
         self.tasks.run("Load people", lambda t: load_people(self.case), writer=False,
-                       on_done=self._fill, on_error=self._error)
+                       on_done=self._fill, on_error=self._error, owner=self)
 
     def _fill(self, groups: list[dict]) -> None:
         current = self.current_group_id()
@@ -215,12 +215,12 @@ class PeopleView(QWidget):
                                  "yellow: suggested, blue: cluster)")
         self.tasks.run("Load faces", lambda t: load_faces(self.case, pid), writer=False,
                        on_done=lambda cards: pid == self.current_group_id() and self.faces_model.set_cards(cards),
-                       on_error=self._error)
+                       on_error=self._error, owner=self)
 
     # -- edits ----------------------------------------------------------------
     def _edit(self, label: str, fn) -> None:
         self.tasks.run(label, lambda t: fn(self.case.faces), writer=True,
-                       on_done=self._edited, on_error=self._error)
+                       on_done=self._edited, on_error=self._error, owner=self)
 
     def _edited(self, result) -> None:
         self.refresh()

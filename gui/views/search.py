@@ -35,7 +35,7 @@ def face_cards(case: Case, result: dict) -> list[Card]:
             thumb = None
         who = f" · {m['person_name']}" if m.get("person_name") else ""
         if m["kind"] == "video":
-            detail = f"d={m['distance']:.3f} · {m['start']:.1f}–{m['end']:.1f} s{who}"
+            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
             target = m.get("frame_item_id") or m["item_id"]
         else:
             detail = f"d={m['distance']:.3f}{who}"
@@ -142,7 +142,7 @@ class _SearchPanel(QWidget):
         self.status.setText("Searching…")
         self.tasks.run(label, lambda t: fn(), writer=False,
                        on_done=lambda r: serial == self._serial and self._got(r),
-                       on_error=lambda e: serial == self._serial and self._failed(e))
+                       on_error=lambda e: serial == self._serial and self._failed(e), owner=self)
 
     def _failed(self, err: TaskError) -> None:
         self.result = None
@@ -200,7 +200,8 @@ class FaceSearchView(_SearchPanel):
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
         self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "
-                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; model {self.result.get('model', '')}")
+                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
+        self.status.setToolTip(f"model {self.result.get('model', '')}")
         self.results_shown.emit(len(shown))
 
 

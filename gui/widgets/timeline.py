@@ -69,7 +69,7 @@ class TrackTimeline(QWidget):
             s = self.duration * i / steps
             x = int(self._x(s))
             p.drawLine(x, 10, x, 14)
-            p.drawText(x + 2, 10, format_duration(s))
+            p.drawText(x + 2, 10, format_duration(s) if self.duration >= 60 else f"{s:.1f} s")
         for r, t in self._rects():
             colour = QColor(BOX_COLOURS[(t.get("person_id") or t["id"]) % len(BOX_COLOURS)])
             p.fillRect(r, colour)

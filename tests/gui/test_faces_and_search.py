@@ -42,7 +42,7 @@ def test_video_timeline_click_jumps_to_the_track(opened, ids, qtbot) -> None:
     with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
         w.show_item(video)
     view = w.item_view
-    assert view.filmstrip.count() == len(case.frames(video)) > 0
+    assert view.frames_model.rowCount() == len(case.frames(video)) > 0
     tracks = view.timeline.tracks
     assert tracks, "the sample video shows a face"
     rect, track = view.timeline._rects()[0]
