@@ -161,3 +161,23 @@ def test_fine_distance_nearer_of_trimmed_and_untrimmed_and_crop_cuts() -> None:
     far = crop_distance(crop_hashes(im), fine_hash(_scene(4)))
     assert near is not None and far is not None
     assert near <= FINE_MAX_CROP < far
+
+
+def test_bucket_pairs_find_near_hashes_and_stay_linear_on_identical_ones() -> None:
+    from forensics.copies.grouping import bucket_pairs, components
+
+    rng = np.random.default_rng(5)
+    n = 5000
+    p = rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)
+    d = rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)
+    # Rows 0-49 get a copy in rows 50-99, 3 bits off in pHash and 3 in dHash.
+    flips = np.array([sum(1 << int(b) for b in rng.choice(64, 3, replace=False)) for _ in range(100)], np.uint64)
+    p[50:100] = (p[:50].view(np.uint64) ^ flips[:50]).view(np.int64)
+    d[50:100] = (d[:50].view(np.uint64) ^ flips[50:]).view(np.int64)
+    # 1,000 identical hashes: pairs must stay linear in the bucket size, not quadratic.
+    p[1000:2000], d[1000:2000] = p[1000], d[1000]
+    a, b = bucket_pairs(HashMatrix(np.arange(n), p, d), tables=80, bits=24)
+    labels = components(n, a, b)
+    assert (labels[:50] == labels[50:100]).all()
+    assert len(set(labels[1000:2000].tolist())) == 1
+    assert len(a) <= 80 * 3 * 1100
