@@ -162,7 +162,8 @@ def item_rows(case: "Case", ids: list[int]) -> list[dict]:
         sql = (f"SELECT {ROW_COLUMNS},"
                " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"
                " (SELECT group_concat(t.name, char(31)) FROM item_tags it JOIN tags t ON t.id = it.tag_id"
-               f" WHERE it.item_id = i.id) AS tag_list{face_col}"
+               f" WHERE it.item_id = i.id) AS tag_list{face_col},"
+               " (SELECT s.path FROM sources s WHERE s.id = i.source_id) AS source_path"
                f" FROM items i WHERE i.id IN ({marks})")
         for r in conn.execute(sql, chunk):
             d = dict(r)
@@ -172,7 +173,9 @@ def item_rows(case: "Case", ids: list[int]) -> list[dict]:
             d["flags"] = d["flags"].split() if d["flags"] else []
             tl = d.pop("tag_list")
             d["tags"] = sorted(tl.split("\x1f")) if tl else []
-            d["name"] = d["relpath"].rsplit("/", 1)[-1] or d["relpath"]
+            # A file added on its own is its source: its relpath is empty.
+            d["name"] = d["relpath"].rsplit("/", 1)[-1] or d.pop("source_path").rstrip("/").rsplit("/", 1)[-1]
+            d.pop("source_path", None)
             out[d["id"]] = d
     return [out[i] for i in ids if i in out]
 

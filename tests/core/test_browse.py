@@ -162,3 +162,11 @@ def test_item_exif(case: Case, items: list[int]) -> None:
         w.execute("UPDATE items SET exif_json = ? WHERE id = ?", ('{"Image Model": "Pixel 4"}', items[0]))
     assert browse.item_exif(case, items[0]) == {"Image Model": "Pixel 4"}
     assert browse.item_exif(case, items[1]) == {}
+
+
+def test_a_file_added_as_its_own_source_is_named_after_it(case: Case) -> None:
+    with case.store.write() as w:
+        w.execute("INSERT INTO sources (path, path_raw, added_utc, added_by) VALUES ('/ev/clip.mp4', X'00', 'now', 'x')")
+        sid = w.execute("SELECT id FROM sources WHERE path = '/ev/clip.mp4'").fetchone()[0]
+        w.execute("INSERT INTO items (kind, source_id, relpath, relpath_raw, ingested_utc) VALUES ('video', ?, '', X'', 'now')", (sid,))
+    assert [r["name"] for r in browse.item_rows(case, browse.item_ids(case))] == ["clip.mp4"]

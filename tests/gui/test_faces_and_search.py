@@ -85,9 +85,16 @@ def test_face_search_results_and_live_threshold(opened, ids, qtbot) -> None:
 
 def test_face_search_by_dropped_photo(opened, sample_evidence, qtbot) -> None:
     w = opened
+    from PyQt6.QtCore import QMimeData, QPointF, QUrl
+    from PyQt6.QtGui import QDropEvent
+
     photo = next(Path(sample_evidence).rglob("IMG_0001.jpg"))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    drop = QDropEvent(QPointF(20, 20), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                      Qt.KeyboardModifier.NoModifier)
     with qtbot.waitSignal(w.face_search.results_shown, timeout=60_000):
-        w.face_search.search_file(str(photo))
+        w.face_search.results.dropEvent(drop)  # an outside photo dropped on the results panel
     assert w.face_search.model.rowCount() >= 2
     assert w.face_search.result["query"]["image"] == str(photo)
     # A photo without a face is a readable message, not a crash.
