@@ -105,6 +105,17 @@ def measure(path: Path, steps_limit: int | None) -> dict:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     thumbs_on_screen = time.perf_counter() - t0
 
+    import gc
+
+    gc_pauses: list[float] = []
+    gc_start: list[float] = []
+
+    def gc_watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_start.append(time.perf_counter())
+        elif gc_start:
+            gc_pauses.append(time.perf_counter() - gc_start.pop())
+    gc.callbacks.append(gc_watch)
     bar = lst.verticalScrollBar()
     step = bar.pageStep()
     blocks: list[float] = []
@@ -141,6 +152,8 @@ def measure(path: Path, steps_limit: int | None) -> dict:
         "scroll_step_cpu_max_ms": round(max(cpu) * 1000, 1),
         "scroll_step_cpu_p99_ms": round(sorted(cpu)[int(len(cpu) * 0.99) - 1] * 1000, 1),
         "scroll_step_cpu_median_ms": round(sorted(cpu)[len(cpu) // 2] * 1000, 2),
+        "gc_pause_max_ms": round(max(gc_pauses, default=0) * 1000, 1),
+        "gc_collections": len(gc_pauses),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "row_batches_fetched": win.model.fetches - fetches0,
         "thumbnail_cache_mb": round(win.thumbs.cached_bytes() / 2**20, 1),

@@ -2,6 +2,7 @@
 images, audit log), keyboard categorising with undo, and ingest in the background."""
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -221,6 +222,10 @@ class MainWindow(QMainWindow):
         self.case_opened.emit()
 
     def _first_facets(self) -> None:
+        # Everything built so far (Qt wrappers, modules, the id list) lives as long as the
+        # case: move it out of the cycle collector's sight, so full collections, which
+        # run on the GUI thread while scrolling, stay short.
+        gc.freeze()
         self.refresh_facets()
 
     def close_case(self) -> None:
