@@ -89,7 +89,7 @@ def metadata_html(d: dict) -> str:
     matches = d.get("hash_matches") or []
     if isinstance(matches, list) and matches:
         rows.append(("Hash sets", "; ".join(
-            f"{m.get('set_name') or m.get('set') or m.get('set_id')} ({m.get('hash', '')}"
+            f"{m.get('set_name') or m.get('set_id')} ({m.get('kind', '')}, {m.get('hash', '')}"
             + (f", category {m['category']}" if m.get("category") is not None else "") + ")" for m in matches)))
     group = d.get("copy_group")
     if isinstance(group, dict) and group.get("id"):
