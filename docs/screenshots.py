@@ -128,6 +128,7 @@ def shoot(out: Path) -> int:
     win.ingest(sources, faces=True)
     wait(lambda: done, 900, "ingest")
     case.faces.cluster()
+    case.copies.group()
     name_clusters(case)
     # Some categorising, so the gallery shows badges.
     ids = {r["name"]: r["id"] for r in browse.item_rows(case, browse.item_ids(case))}
@@ -165,8 +166,8 @@ def shoot(out: Path) -> int:
     wait(lambda: win.people.faces_model.rowCount() > 0, 30, "faces of a person")
     save("people.png")
 
-    # Search for the person with the most appearances (a real face when ../shared is there).
-    persons = sorted(case.faces.persons(), key=lambda p: (not case.faces.person(p["id"])["videos"], -p["faces"]))
+    # Search for the person who appears in the most items (a real face when ../shared is there).
+    persons = sorted(case.faces.persons(), key=lambda p: -p["items"])
     if persons:  # query with a photo of the person: results then show photos and video tracks
         p = case.faces.person(persons[0]["id"])
         stills = [ph for ph in p["photos"] if not ph["path"].lower().endswith((".mp4", ".avi"))]

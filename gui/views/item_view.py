@@ -144,7 +144,7 @@ class ItemView(QWidget):
         self.filmstrip.setUniformItemSizes(True)
         self.filmstrip.setItemDelegate(_FrameDelegate(72, self.filmstrip))
         self.filmstrip.setModel(self.frames_model)
-        self.filmstrip.setFixedHeight(112)
+        self.filmstrip.setFixedHeight(128)
         self.filmstrip.clicked.connect(lambda i: self.show_frame(i.data(DATA_ROLE).data["id"]))
         self.timeline = TrackTimeline()
         self.timeline.seek.connect(self.seek)

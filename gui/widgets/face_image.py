@@ -72,12 +72,13 @@ class FaceImage(QWidget):
         font.setBold(True)
         p.setFont(font)
         for n, f in enumerate(self.faces):
-            colour = QColor(BOX_COLOURS[(f.get("person_id") or n) % len(BOX_COLOURS)])
+            colour = QColor(BOX_COLOURS[n % len(BOX_COLOURS)])
             r = self.face_rect(f)
             p.setPen(QPen(colour, 4 if f.get("id") == self.selected_face else 2))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(r)
-            label = f.get("person_name") or (f"person {f['person_id']}" if f.get("person_id") else "")
+            label = f.get("person_name") or (f"{f.get('person_kind') or 'person'} {f['person_id']}"
+                                             if f.get("person_id") else "")
             if label:
                 metrics = p.fontMetrics()
                 lw = metrics.horizontalAdvance(label) + 8

@@ -94,7 +94,7 @@ class ThumbDelegate(QStyledItemDelegate):
         if row.get("faces"):
             x += self._badge(p, x, y, f"☺ {row['faces']}", QColor(20, 90, 160, 200)) + 2
         if row.get("copy_group"):
-            self._badge(p, x, y, "⧉", QColor(70, 70, 70, 200))
+            self._badge(p, x, y, "copy", QColor(70, 70, 70, 200))  # plain text: symbol fonts vary
         if row.get("tags"):
             t = ", ".join(row["tags"])
             p.setFont(self._font)
