@@ -89,9 +89,9 @@ class GalleryView(QWidget):
     def set_thumb_size(self, size: int) -> None:
         self.model.thumbs.set_size(size)
         self.delegate.size = size
-        # Uniform sizes are cached by the view; re-setting the delegate re-measures.
-        self.list.setItemDelegate(self.delegate)
-        self.list.doItemsLayout()
+        # Uniform sizes are cached by the view: lay the cells out again at the new size.
+        self.list.scheduleDelayedItemsLayout()
+        self.list.viewport().update()
 
     def current_filter(self) -> tuple[ItemFilter, str, bool]:
         sort, desc = self.filters.sort_key()

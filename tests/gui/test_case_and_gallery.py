@@ -199,3 +199,46 @@ def test_ingest_cancel_keeps_committed_items(window, qtbot, tmp_path, sample_evi
     again = sig.args[0]
     assert again.skipped == kept and kept < again.found  # the cancelled run stopped early
     assert browse.count(case, ItemFilter(kinds=("image", "video", "other"))) == again.found
+
+
+def test_thumbnail_size_slider_resizes_cells(opened, qtbot) -> None:
+    w = opened
+    lst = w.gallery.list
+    qtbot.waitUntil(lambda: lst.visualRect(w.model.index(0)).width() > 0, timeout=5000)
+    before = lst.visualRect(w.model.index(0)).width()
+    w.gallery.filters.size.setValue(96)
+    qtbot.waitUntil(lambda: lst.visualRect(w.model.index(0)).width() < before, timeout=5000)
+    assert w.thumbs.size == 96
+    qtbot.waitUntil(lambda: w.thumbs.cached_bytes() > 0, timeout=10_000)  # reloaded at the new size
+
+
+def test_item_view_save_edits_category_tags_note(opened, ids, qtbot) -> None:
+    w, case = opened, opened.case
+    item = ids["IMG_0012.jpg"]
+    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
+        w.show_item(item)
+    v = w.item_view
+    v.category.setCurrentIndex(v.category.findData(5))
+    v.tags.setText("car, plate")
+    v.note.setText("seen at 10:02")
+    v.bookmark.setChecked(True)
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        v._save()
+    it = case.item(item)
+    assert (it["category"], it["tags"], it["note"], it["bookmarked"]) == (5, ["car", "plate"], "seen at 10:02", True)
+    with qtbot.waitSignal(w.edit_done, timeout=5000):
+        w.undo()
+    assert case.item(item)["category"] is None and case.item(item)["tags"] == []
+
+
+def test_analyse_menu_jobs_and_recent_cases(opened, qtbot) -> None:
+    w, case = opened, opened.case
+    before = len(case.audit_entries("copies.group"))
+    w.group_copies()
+    qtbot.waitUntil(lambda: len(case.audit_entries("copies.group")) > before, timeout=60_000)
+    before = len(case.audit_entries("faces.cluster"))
+    w.cluster_faces()
+    qtbot.waitUntil(lambda: len(case.audit_entries("faces.cluster")) > before, timeout=60_000)
+    assert str(case.path.resolve()) in w.recent()
+    w._fill_recent()
+    assert any(str(case.path.resolve()) == a.text() for a in w.recent_menu.actions())
