@@ -236,7 +236,13 @@ class MainWindow(QMainWindow):
         self.thumbs.wait()
         self.case.close()
         self.case = None
-        self.setCentralWidget(self._welcome())
+        self.setCentralWidget(self._welcome())  # deletes the case's views
+        if self.model is not None:
+            self.thumbs.loaded.disconnect(self.model._thumb_loaded)
+            self.model.deleteLater()
+        self.model = self.gallery = None
+        for act in self.case_actions:
+            act.setEnabled(False)
         self._update_title()
 
     def closeEvent(self, e) -> None:
@@ -311,6 +317,8 @@ class MainWindow(QMainWindow):
 
     # -- categorising ----------------------------------------------------------------------
     def selection(self) -> list[int]:
+        if self.case is None:
+            return []
         if self.tabs.currentWidget() is getattr(self, "item_view", None) and self.item_view.item_id:
             return [self.item_view.item_id]
         return self.gallery.selected_ids() if self.gallery else []

@@ -242,3 +242,15 @@ def test_analyse_menu_jobs_and_recent_cases(opened, qtbot) -> None:
     assert str(case.path.resolve()) in w.recent()
     w._fill_recent()
     assert any(str(case.path.resolve()) == a.text() for a in w.recent_menu.actions())
+
+
+def test_close_case_then_open_another(opened, case_dir, qtbot, tmp_path) -> None:
+    w = opened
+    w.close_case()
+    assert w.case is None and w.model is None and "No case open" in w.centralWidget().findChild(
+        type(w.count_label)).text()
+    w.categorise(1)  # no case: nothing happens, nothing raises
+    assert not w.case_actions[0].isEnabled()
+    with qtbot.waitSignal(w.gallery_refreshed, timeout=10_000):
+        w.open_case(case_dir)
+    assert w.model.rowCount() > 0 and w.case_actions[0].isEnabled()
