@@ -228,3 +228,14 @@ def test_face_image_click_selects_face(qtbot) -> None:
     with qtbot.waitSignal(w.face_clicked, timeout=1000) as sig:
         qtbot.mouseClick(w, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
     assert sig.args == [7]
+
+
+def test_item_view_shows_recorded_errors(opened, ids, qtbot) -> None:
+    w, case = opened, opened.case
+    item = ids["truncated.jpg"]
+    errors = case.item(item)["errors"]
+    assert errors
+    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
+        w.show_item(item)
+    text = w.item_view.meta.toPlainText()
+    assert "Errors" in text and errors[0]["message"][:30] in text
