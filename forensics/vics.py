@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from forensics.hashing.digests import sha256_file
 from forensics.hashsets.formats import BOM, BadRecord, HashRecord, norm_hex
 
 VICS2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
@@ -208,9 +209,7 @@ def export_case(case, out: Path) -> dict:
             emit(group)
         f.write("]}]}\n")
     os.replace(tmp, out)
-    import hashlib
-
-    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    digest = sha256_file(out)
     result = {"out": str(out), "media": n_media, "files": n_files, "sha256": digest, "version": "2.0"}
     case.log("export.vics", {"out": str(out.resolve())}, result)
     return result

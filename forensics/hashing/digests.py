@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -52,3 +53,12 @@ def digest_stream(f: BinaryIO, keep_up_to: int = 0) -> tuple[Digests, bytes | No
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | bytes | os.PathLike) -> str:
+    """SHA-256 of a file read in 1 MiB blocks (query images, hash-set files, reports)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()

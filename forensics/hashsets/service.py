@@ -1,7 +1,6 @@
 """`case.hashsets`: import known-hash sets, match them against the case, apply categories."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -9,6 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from forensics.hashing.digests import sha256_file
 from forensics import audit
 from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.model import CaseError, Progress
@@ -56,7 +56,7 @@ class HashSetService:
             records = read_nsrl(path)
         else:
             records = read_vics(path, info)
-        source_sha = _sha256_file(path)
+        source_sha = sha256_file(path)
         with self.case.store.write() as w:
             set_id = w.execute(
                 "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by)"
@@ -248,10 +248,3 @@ def _row(set_id: int, r: HashRecord) -> tuple:
             json.dumps(list(r.alt_hashes)) if r.alt_hashes else None,
             json.dumps(r.extra, default=str, ensure_ascii=False) if r.extra else None)
 
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -6,7 +6,6 @@ audit chain head at the time of export and how to check both.
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -14,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from forensics.hashing.digests import sha256_file
 from forensics.audit import utc_now
 from forensics.report import gather
 from forensics.report.people import selected_persons
@@ -99,7 +99,7 @@ class ReportService:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        digest = _sha256_file(out)
+        digest = sha256_file(out)
         result = {"path": str(out.resolve()), "format": fmt, "sha256": digest, "bytes": out.stat().st_size,
                   "selection": sel.spec, "items": total, "persons": len(persons),
                   "seconds": round(time.monotonic() - t0, 3), "unavailable": list(unavailable)}
@@ -166,10 +166,3 @@ class ReportService:
 
         return verify_evidence(self.case, progress, cancel)
 
-
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
