@@ -88,12 +88,12 @@ def _models() -> _Models:
     with _MODEL_LOCK:
         from PIL import ImageFile
 
-        # Importing face_recognition sets LOAD_TRUNCATED_IMAGES = True process-wide;
-        # forensics.media.image needs strict loads to notice truncated evidence.
-        prev = ImageFile.LOAD_TRUNCATED_IMAGES
+        # Importing face_recognition sets LOAD_TRUNCATED_IMAGES = True process-wide.
+        # The project's policy is False (forensics.media.image loads strictly, and only
+        # then, knowingly, recovers partial pixels), whatever imported it first.
         import face_recognition.api as fr
 
-        ImageFile.LOAD_TRUNCATED_IMAGES = prev
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
         return _Models(fr.face_detector, fr.pose_predictor_5_point, fr.face_encoder, model_version())
 
 

@@ -87,12 +87,14 @@ def test_unreadable_file_is_an_error_not_a_crash():
 
 
 def test_truncation_noticed_even_after_face_recognition_import(monkeypatch):
-    import face_recognition  # noqa: F401  - sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True
     from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", False)  # restored to the policy afterwards
+    import face_recognition  # noqa: F401  - sets PIL.ImageFile.LOAD_TRUNCATED_IMAGES = True
 
     from forensics.media.image import open_image
 
-    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as face_recognition leaves it
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as face_recognition leaves it on a first import
     good = _jpeg(9, (640, 480))
     dec = open_image(good[: len(good) * 2 // 3])
     assert "truncated" in dec.flags
