@@ -8,6 +8,7 @@ import importlib
 import json
 import pkgutil
 import sys
+import time
 from typing import Any
 
 from forensics import __version__
@@ -21,6 +22,41 @@ def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
         sys.stdout.write("\n")
     else:
         sys.stdout.write(text.rstrip("\n") + "\n")
+
+
+class ProgressBar:
+    """The one progress display of the CLI: a line on stderr (never stdout) with count, rate,
+    ETA and failures; redrawn in place on a terminal, a line every few seconds in a log."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.tty = sys.stderr.isatty()
+        self.last = 0.0
+
+    def __call__(self, p) -> None:
+        now = time.monotonic()
+        final = bool(p.total) and p.done >= p.total
+        if not final and now - self.last < (0.2 if self.tty else 5.0):
+            return
+        self.last = now
+        if p.total:
+            frac = min(p.done / p.total, 1.0)
+            bar = "#" * int(frac * 30)
+            line = f"{self.label} [{bar:<30}] {p.done:,}/{p.total:,}"
+        else:
+            line = f"{self.label} {p.done:,}"
+        if p.rate:
+            line += f" {p.rate:6.1f}/s"
+        if p.eta is not None and p.total:
+            line += f" ETA {p.eta:5.0f}s"
+        if p.failed:
+            line += f" failed {p.failed}"
+        if p.message:
+            line += f"  {p.message[-50:]}"
+        sys.stderr.write(("\r" + line + "   ") if self.tty else line + "\n")
+        if self.tty and final:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
 
 
 def add_json(p: argparse.ArgumentParser) -> None:

@@ -4,11 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forensics.cli import add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
 
-
-def _progress(p) -> None:
-    print(f"\r{p.message} {p.done:,}" + (f"/{p.total:,}" if p.total else ""), end="", file=sys.stderr, flush=True)
 
 
 def cmd_copies(args: argparse.Namespace) -> int:
@@ -16,7 +13,7 @@ def cmd_copies(args: argparse.Namespace) -> int:
         last = case.copies.last_run()
         run = None
         if args.regroup or last is None or last["stale"]:
-            run = case.copies.group(progress=_progress)
+            run = case.copies.group(progress=ProgressBar("copies"))
             print(file=sys.stderr)
         groups = case.copies.groups(kind=args.kind, limit=args.limit)
         data = {"run": run or (last or {}).get("result"), "groups": groups}
@@ -39,7 +36,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def cmd_hashsets_import(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        r = case.hashsets.import_file(args.file, args.name, kind=args.kind, category=args.category, progress=_progress)
+        r = case.hashsets.import_file(args.file, args.name, kind=args.kind, category=args.category, progress=ProgressBar("hash set"))
         print(file=sys.stderr)
         emit(args, r, f"imported {r['entries']:,} hashes ({r['rejected']:,} rejected) as {r['name']} [{r['format']}];"
                       f" {r['matched_items']} items match, {r['categorised_items']} categorised")

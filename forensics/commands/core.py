@@ -4,10 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-import time
 
-from forensics.cli import add_case, add_json, emit, open_case
-from forensics.model import Progress
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -69,30 +67,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-class ProgressBar:
-    """A one-line progress bar with rate and ETA on stderr (never on stdout)."""
-
-    def __init__(self, label: str = "ingest") -> None:
-        self.label = label
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def __call__(self, p: Progress) -> None:
-        now = time.monotonic()
-        if not self.tty and now - self.last < 5 and p.done != p.total:
-            return
-        self.last = now
-        width = 30
-        frac = p.done / p.total if p.total else 1.0
-        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
-        eta = f"{p.eta:6.0f}s" if p.eta is not None else "     -"
-        line = f"{self.label} [{bar}] {p.done}/{p.total} {p.rate:6.1f} files/s ETA {eta} errors {p.failed}"
-        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and p.done == p.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def cmd_case_create(args: argparse.Namespace) -> int:
     from forensics.case import Case
 
@@ -104,7 +78,7 @@ def cmd_case_create(args: argparse.Namespace) -> int:
 
 def run_ingest_cli(case, sources, options, analysis: bool = True) -> dict:
     cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar(), cancel=cancel).as_dict()
+    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel).as_dict()
     if analysis:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
         summary["analysis"] = case.analyse(cancel=cancel)

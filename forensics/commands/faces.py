@@ -6,13 +6,8 @@ import argparse
 import os
 import sys
 
-from forensics.cli import add_case, add_json, emit, open_case
-from forensics.model import Progress
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
 
-
-def _progress(p: Progress) -> None:
-    eta = f", {p.eta:.0f}s left" if p.eta else ""
-    print(f"\r{p.done}/{p.total} items ({p.failed} failed{eta}) {p.message[-60:]:<60}", end="", file=sys.stderr, flush=True)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -102,7 +97,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     case = open_case(args)
     opts = {"detect_long_side": args.detect_size, "upsample": args.upsample, "min_face_size": args.min_face}
     workers = args.workers or os.cpu_count() or 1
-    res = case.faces.analyze(args.items, progress=_progress, options={k: v for k, v in opts.items() if v is not None},
+    res = case.faces.analyze(args.items, progress=ProgressBar("faces"), options={k: v for k, v in opts.items() if v is not None},
                              workers=workers)
     print(file=sys.stderr)
     emit(args, res, f"analysed {res['analysed']} of {res['items']} items: {res['faces']} faces, {res['failed']} failed,"

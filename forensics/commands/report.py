@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 
-from forensics.cli import add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -30,26 +28,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.set_defaults(func=cmd_verify)
 
 
-class _Bar:
-    """A one-line progress bar on stderr, drawn at most a few times a second."""
-
-    def __init__(self, label: str) -> None:
-        self.label, self.last = label, 0.0
-
-    def __call__(self, p) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and p.done != p.total:
-            return
-        self.last = now
-        frac = p.done / p.total if p.total else 1.0
-        bar = "#" * int(frac * 30)
-        eta = f" eta {p.eta:.0f}s" if p.eta else ""
-        sys.stderr.write(f"\r{self.label} [{bar:<30}] {p.done}/{p.total}{eta}   ")
-        if p.done == p.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         if args.preview:
@@ -59,7 +37,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                              f"{data['audit_entries']} audit entries, {data['failed_files']} failed files")
             return 0
         res = case.reports.export(args.out, args.format, args.selection,
-                                  progress=_Bar("report") if sys.stderr.isatty() else None)
+                                  progress=ProgressBar("report"))
         text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
                 f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
         if res["unavailable"]:
@@ -70,7 +48,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        res = case.reports.verify(progress=_Bar("verify") if sys.stderr.isatty() else None)
+        res = case.reports.verify(progress=ProgressBar("verify"))
         lines = [f"{res['status'].upper()}: {res['checked']} of {res['files']} files checked, {res['ok']} ok, "
                  f"{res['changed']} changed, {res['missing']} missing, {res['unreadable']} unreadable, "
                  f"{res['unverifiable']} without recorded hash"]

@@ -7,13 +7,12 @@ import os
 from pathlib import Path
 
 from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
-from PyQt6.QtGui import QAction, QActionGroup, QDragEnterEvent, QDropEvent, QKeySequence
+from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel,
                              QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
 
 from forensics import browse
 from forensics.case import Case
-from forensics.model import Progress
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
 from gui.models.thumbs import ThumbnailCache
