@@ -171,9 +171,15 @@ class Case:
                 return {"skipped": "no faces in the case"}
             return self.faces.cluster()
 
+        def copies() -> dict:
+            last = self.copies.last_run()
+            if last is not None and not last["stale"]:
+                return {"skipped": "copy groups are up to date", **last["result"]}
+            return self.copies.group(progress, cancel)
+
         steps = [
             ("hashsets", lambda: self.hashsets.match() if self.hashsets.sets() else {"skipped": "no hash sets imported"}),
-            ("copies", lambda: self.copies.group(progress, cancel)),
+            ("copies", copies),
             ("faces", faces),
         ]
         out: dict[str, Any] = {}

@@ -92,7 +92,7 @@ def _analysis_text(a: dict | None) -> str:
     for step, r in a.items():
         if "error" in r:
             parts.append(f"{step}: FAILED ({r['error']})")
-        elif "skipped" in r:
+        elif "skipped" in r and "groups" not in r:
             parts.append(f"{step}: {r['skipped']}")
         else:
             keys = [k for k in ("groups", "matched_items", "clusters", "persons", "suggested") if k in r]
