@@ -7,7 +7,6 @@ reached from here (`case.faces`, `case.copies`, `case.hashsets`, `case.reports`)
 """
 from __future__ import annotations
 
-import json
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -45,6 +44,7 @@ class Case:
             raise CaseError(f"{self.path} has no case record")
         self._info = dict(row)
         self.examiner = examiner or self._info["examiner"]
+        self._source_paths: dict[int, str] = {}  # sources never move once added
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
@@ -251,10 +251,6 @@ class Case:
             return None
         return os.path.join(row[0], row[1]) if row[1] else row[0]
 
-    @cached_property
-    def _source_paths(self) -> dict[int, str]:
-        return {}
-
     def _source_path(self, source_id: int) -> str:
         if source_id not in self._source_paths:
             self._source_paths[source_id] = self.store.scalar("SELECT path FROM sources WHERE id = ?", (source_id,))
@@ -381,7 +377,3 @@ class Case:
         from forensics.report.service import ReportService
 
         return ReportService(self)
-
-
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, indent=2, ensure_ascii=False, default=str)

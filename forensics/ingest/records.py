@@ -59,4 +59,3 @@ class FileResult:
     frames: list[FrameRecord] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (stage, message)
     faces: list | None = None  # None = not analysed
-    seconds: float = 0.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qt_helpers import show_item
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication, QDialogButtonBox, QMessageBox
 
@@ -215,8 +216,7 @@ def test_thumbnail_size_slider_resizes_cells(opened, qtbot) -> None:
 def test_item_view_save_edits_category_tags_note(opened, ids, qtbot) -> None:
     w, case = opened, opened.case
     item = ids["IMG_0012.jpg"]
-    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
-        w.show_item(item)
+    show_item(w, qtbot, item)
     v = w.item_view
     v.category.setCurrentIndex(v.category.findData(5))
     v.tags.setText("car, plate")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qt_helpers import show_item
 from PyQt6.QtCore import QPoint, Qt
 
 
@@ -18,8 +19,7 @@ def _face_person(case, face_id: int):
 def test_item_view_draws_face_boxes(opened, ids, qtbot) -> None:
     w, case = opened, opened.case
     item = ids["IMG_0001.jpg"]
-    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
-        w.show_item(item)
+    show_item(w, qtbot, item)
     view = w.item_view
     db_faces = case.store.scalar("SELECT COUNT(*) FROM faces WHERE item_id = ?", (item,))
     assert db_faces >= 1
@@ -39,8 +39,7 @@ def test_item_view_draws_face_boxes(opened, ids, qtbot) -> None:
 def test_video_timeline_click_jumps_to_the_track(opened, ids, qtbot) -> None:
     w, case = opened, opened.case
     video = ids["camera1_2024-05-01.mp4"]
-    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
-        w.show_item(video)
+    show_item(w, qtbot, video)
     view = w.item_view
     assert view.frames_model.rowCount() == len(case.frames(video)) > 0
     tracks = view.timeline.tracks
@@ -235,7 +234,6 @@ def test_item_view_shows_recorded_errors(opened, ids, qtbot) -> None:
     item = ids["truncated.jpg"]
     errors = case.item(item)["errors"]
     assert errors
-    with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
-        w.show_item(item)
+    show_item(w, qtbot, item)
     text = w.item_view.meta.toPlainText()
     assert "Errors" in text and errors[0]["message"][:30] in text
