@@ -44,7 +44,7 @@ class Case:
             raise CaseError(f"{self.path} has no case record")
         self._info = dict(row)
         self.examiner = examiner or self._info["examiner"]
-        self._source_paths: dict[int, str] = {}  # sources never move once added
+        self._source_paths: dict[int, tuple[str, str]] = {}  # sources never move once added
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
@@ -135,17 +135,29 @@ class Case:
                 (display_path(raw), raw, audit.utc_now(), self.examiner),
             )
             sid = SourceId(cur.lastrowid)
-            audit.append(w, self.examiner, "source.add", {"path": display_path(raw)}, {"source_id": sid})
+            from forensics.evidence.images import image_format
+
+            fmt = image_format(os.fsdecode(raw))
+            result: dict[str, Any] = {"source_id": sid}
+            if fmt is not None:  # a disk image: read through its file systems, not as one file
+                from forensics.ingest.images import register_image
+
+                img = register_image(w, sid, os.fsdecode(raw), fmt, self.examiner)
+                result.update(kind="image", format=img["format"], segments=img["segments"],
+                              media_size=img["media_size"], stored_md5=img["stored_md5"], stored_sha1=img["stored_sha1"])
+            audit.append(w, self.examiner, "source.add", {"path": display_path(raw)}, result)
             return sid
 
     def sources(self) -> list[dict]:
         rows = self.store.query(
-            "SELECT s.id, s.path, s.label, s.added_utc, s.added_by,"
+            "SELECT s.id, s.path, s.kind, s.label, s.added_utc, s.added_by,"
             " (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id AND i.parent_id IS NULL) AS files,"
             " (SELECT COALESCE(SUM(size), 0) FROM items i WHERE i.source_id = s.id AND i.parent_id IS NULL) AS bytes"
             " FROM sources s ORDER BY s.id"
         )
-        return [dict(r) for r in rows]
+        from forensics.ingest.images import source_details
+
+        return [source_details(self.store, dict(r)) for r in rows]
 
     def ingest(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                progress: Callable[[Progress], None] | None = None,
@@ -237,23 +249,52 @@ class Case:
         return d
 
     def item_path_display(self, item: dict) -> str:
-        src = self._source_path(item["source_id"])
+        """Where an item is, for people: its host path, or for a file inside a disk image the
+        image, then the partition and the path inside it ('/ev/disk.E01 :: partition 1 (FAT32)/DCIM/x.jpg')."""
+        src, kind = self._source_path(item["source_id"])
+        if kind == "image":
+            return f"{src} :: {item['relpath']}"
         return os.path.join(src, item["relpath"]) if item["relpath"] not in ("", ".") else src
 
-    def item_file(self, item_id: int) -> bytes | None:
-        """Exact on-disk path (bytes) of a file item, or of a frame's video."""
+    def item_location(self, item_id: int) -> dict | None:
+        """For an image-backed item: image, partition, path inside the file system and the
+        file-system reference (inode/MFT entry, attribute); None for a host file."""
         row = self.store.read.execute(
-            "SELECT s.path_raw, COALESCE(i.relpath_raw, p.relpath_raw) FROM items i"
-            " LEFT JOIN items p ON p.id = i.parent_id JOIN sources s ON s.id = i.source_id WHERE i.id = ?",
-            (item_id,),
-        ).fetchone()
-        if row is None or row[1] is None:
+            "SELECT s.path, i.relpath, r.partition, r.part_offset, r.fs_type, r.inode, r.attr_type, r.attr_id,"
+            " r.allocated, r.crtime_utc FROM items i JOIN item_image_refs r ON r.item_id = COALESCE(i.parent_id, i.id)"
+            " JOIN sources s ON s.id = i.source_id WHERE i.id = ?", (item_id,)).fetchone()
+        if row is None:
             return None
-        return os.path.join(row[0], row[1]) if row[1] else row[0]
+        d = dict(row)
+        d["image"] = d.pop("path")
+        d["path_in_image"] = d["relpath"].split("/", 1)[1] if "/" in d["relpath"] else d["relpath"]
+        d["allocated"] = bool(d["allocated"])
+        return d
 
-    def _source_path(self, source_id: int) -> str:
+    @cached_property
+    def evidence(self):
+        """The one read-only evidence opener (host files and files inside disk images)."""
+        from forensics.evidence.opener import EvidenceOpener
+
+        return EvidenceOpener(self.store)
+
+    def item_file(self, item_id: int) -> bytes | None:
+        """Exact on-disk path (bytes) of a file item, or of a frame's video; None for an item
+        inside a disk image (open those with `open_item`)."""
+        return self.evidence.host_path(item_id)
+
+    def item_locator(self, item_id: int):
+        """What a worker process needs to open the item (a host path, or an ImageRef)."""
+        return self.evidence.locate(item_id)
+
+    def open_item(self, item_id: int):
+        """The item's bytes as a read-only binary stream, wherever they live."""
+        return self.evidence.open_item(item_id)
+
+    def _source_path(self, source_id: int) -> tuple[str, str]:
         if source_id not in self._source_paths:
-            self._source_paths[source_id] = self.store.scalar("SELECT path FROM sources WHERE id = ?", (source_id,))
+            row = self.store.read.execute("SELECT path, kind FROM sources WHERE id = ?", (source_id,)).fetchone()
+            self._source_paths[source_id] = (row[0], row[1])
         return self._source_paths[source_id]
 
     def thumb_path(self, item_id: int) -> Path | None:

@@ -122,6 +122,11 @@ def _info_text(st: dict) -> str:
         lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
     for s in st["sources"]:
         lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+        if s.get("kind") == "image":
+            from forensics.ingest.images import image_summary
+
+            lines += [f"    {line}" for line in image_summary(s)]
+        lines += [f"    ERROR ({e['stage']}): {e['message']}" for e in s.get("errors", [])]
     return "\n".join(lines)
 
 

@@ -75,9 +75,16 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     t_start = time.monotonic()
     tasks: list[FileTask] = []
     for sid in source_ids:
-        root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
+        root, kind = store.read.execute("SELECT path_raw, kind FROM sources WHERE id = ?", (sid,)).fetchone()
         done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
-        for task in walk_source(sid, root):
+        if kind == "image":
+            from forensics.ingest import images
+
+            images.ensure_media_hash(case, sid, progress, cancel)
+            if cancel is not None and cancel.is_set():
+                summary.cancelled = True
+                break
+        for task in (images.image_tasks(case, sid, root) if kind == "image" else walk_source(sid, root)):
             summary.found += 1
             if task.relpath in done:
                 summary.skipped += 1
@@ -241,6 +248,10 @@ class _Writer:
             return []
         item_id = ItemId(cur.lastrowid)
         ids = [item_id]
+        if res.task.ref is not None:
+            from forensics.ingest.images import write_ref
+
+            write_ref(w, item_id, res.task)
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
         s.added += 1

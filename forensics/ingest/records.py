@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from forensics.evidence.tsk import ImageRef
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,15 @@ class IngestOptions:
 
 @dataclass(frozen=True)
 class FileTask:
-    """One file to catalogue: its source and its path relative to it (exact bytes)."""
+    """One file to catalogue: its source and its path relative to it (exact bytes). For a
+    file inside a disk image, `root` is the image, `relpath` the path inside it
+    ('partition 1 (FAT32)/DCIM/...') and `ref` says where TSK finds its bytes."""
 
     source_id: int
     root: bytes  # absolute path of the source folder (or of the file, for a single-file source)
     relpath: bytes  # b"" when the source is the file itself
     kind_hint: str = "file"  # file, symlink, special, unreadable_dir
+    ref: "ImageRef | None" = None
 
     @property
     def path(self) -> bytes:

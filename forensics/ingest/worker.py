@@ -1,30 +1,25 @@
-"""The per-file ingest function: path in, records out. Pure (no database, no case folder),
+"""The per-file ingest function: a file reference in (a host path, or a file inside a disk
+image), records out. Pure (no database, no case folder),
 so a process pool here, or a distributed engine later, can run it anywhere."""
 from __future__ import annotations
 
 import os
 import stat
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING, BinaryIO
 
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import sniff
 
-# O_NOATIME keeps the evidence's access time as it was (allowed for the owner or root).
-_NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
+if TYPE_CHECKING:
+    from forensics.evidence.tsk import ImageRef
 
 def open_evidence(path: bytes) -> int:
     """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        return os.open(path, flags | _NOATIME)
-    except PermissionError:
-        return os.open(path, flags)
+    from forensics.evidence.opener import open_host
+
+    return open_host(path)
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -52,20 +47,56 @@ def _is_utf8(b: bytes) -> bool:
         return False
 
 
+class HostFile:
+    """A file on the examiner's file system, opened read-only without touching its atime."""
+
+    def __init__(self, path: bytes) -> None:
+        self.path = path
+
+    def open(self) -> BinaryIO:
+        return os.fdopen(open_evidence(self.path), "rb", buffering=0)
+
+    def video_input(self) -> bytes:
+        return self.path  # PyAV reads a path with its own buffered I/O
+
+
+class ImageFile:
+    """A file inside a disk image, read through The Sleuth Kit from its evidence reference."""
+
+    def __init__(self, ref: "ImageRef") -> None:
+        self.ref = ref
+
+    def open(self) -> BinaryIO:
+        from forensics.evidence.opener import open_locator
+
+        return open_locator(self.ref)
+
+    def video_input(self) -> BinaryIO:
+        return self.open()
+
+
 def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
     item = res.item
-    path = task.path
     if task.kind_hint == "unreadable_dir":
         flags.append("unreadable_dir")
         item["status"] = "error"
         res.errors.append(("read", "folder cannot be listed (permission denied or I/O error); its contents are not catalogued"))
         return
+    source = _image_source(task, res, flags) if task.ref is not None else _host_source(task, res, flags)
+    if source is not None:
+        analyse(source, options, res, flags, rel)
+
+
+def _host_source(task: FileTask, res: FileResult, flags: list[str]) -> HostFile | None:
+    """Metadata of a host file; the byte source to analyse, or None when it is not a regular file."""
+    item = res.item
+    path = task.path
     try:
         st = os.lstat(path)
     except OSError as exc:
         item["status"] = "error"
         res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
-        return
+        return None
     item.update(size=st.st_size, mtime_utc=_utc(st.st_mtime), ctime_utc=_utc(st.st_ctime), atime_utc=_utc(st.st_atime))
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
@@ -73,28 +104,67 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
             item["link_target"] = os.readlink(path).decode("utf-8", "backslashreplace")
         except OSError as exc:
             res.errors.append(("read", f"cannot read link: {exc.strerror}"))
-        return
+        return None
     if not stat.S_ISREG(st.st_mode):
         flags.append("special_file")
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
-        return
+        return None
+    return HostFile(path)
+
+
+def _image_source(task: FileTask, res: FileResult, flags: list[str]) -> ImageFile | None:
+    """Metadata of a file inside a disk image, as its file system records it (TSK, UTC)."""
+    ref = task.ref
+    item = res.item
+    item.update(size=ref.size, mtime_utc=ref.mtime, ctime_utc=ref.ctime, atime_utc=ref.atime)
+    flags.extend(ref.flags)
+    res.errors.extend(ref.notes)
+    if task.kind_hint == "symlink":
+        flags.append("symlink")
+        try:
+            with ImageFile(ref).open() as f:
+                item["link_target"] = f.read(4096).decode("utf-8", "backslashreplace")
+        except Exception as exc:
+            res.errors.append(("read", f"cannot read link: {exc}"))
+        return None
+    if task.kind_hint == "special":
+        flags.append("special_file")
+        res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
+        return None
+    return ImageFile(ref)
+
+
+def analyse(source: "HostFile | ImageFile", options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
+    """Hashes, type by content, and the image or video analysis of one readable byte source:
+    the same code for a file in a folder and a file inside a disk image."""
+    item = res.item
     try:
-        fd = open_evidence(path)
+        f = source.open()
     except OSError as exc:
         item["status"] = "error"
         flags.append("unreadable")
         res.errors.append(("read", f"cannot open for reading: {exc.strerror or exc}"))
         return
-    try:
-        with os.fdopen(fd, "rb", buffering=0) as f:
-            digests, data = digest_stream(f, keep_up_to=options.max_image_bytes)
-    except OSError as exc:
+    except Exception as exc:  # ImageError: the entry is gone or the image is damaged there
         item["status"] = "error"
         flags.append("unreadable")
-        res.errors.append(("read", f"read failed: {exc.strerror or exc}"))
+        res.errors.append(("read", f"cannot open for reading: {exc}"))
+        return
+    try:
+        with f:
+            digests, data = digest_stream(f, keep_up_to=options.max_image_bytes)
+            head = data[: sniff.HEAD_BYTES * 4] if data is not None else _head(f)
+    except Exception as exc:
+        item["status"] = "error"
+        flags.append("unreadable")
+        res.errors.append(("read", f"read failed: {getattr(exc, 'strerror', None) or exc}"))
         return
     item.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256, size=digests.size)
-    head = data[: sniff.HEAD_BYTES * 4] if data is not None else _head(path)
+    expected = source.ref.size if isinstance(source, ImageFile) else None
+    if expected is not None and digests.size != expected:
+        flags.append("short_read")
+        res.errors.append(("read", f"the file system records {expected:,} bytes but only {digests.size:,} could be"
+                           " read through it (sparse, damaged or unrecoverable): hashes cover what was read"))
     ftype = sniff.sniff(head)
     item["mime"] = ftype.mime
     if digests.size == 0:
@@ -113,15 +183,12 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
         _image(data, options, res, flags)
     elif ftype.kind == "video":
         item["kind"] = "video"
-        _video(path, ftype.mime, options, res, flags)
+        _video(source, ftype.mime, options, res, flags)
 
 
-def _head(path: bytes) -> bytes:
-    fd = open_evidence(path)
-    try:
-        return os.read(fd, sniff.HEAD_BYTES * 4)
-    finally:
-        os.close(fd)
+def _head(f: BinaryIO) -> bytes:
+    f.seek(0)
+    return f.read(sniff.HEAD_BYTES * 4)
 
 
 def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
@@ -189,7 +256,7 @@ def _header_size(data: bytes, item: dict) -> None:
         pass
 
 
-def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
+def _video(source: "HostFile | ImageFile", mime: str, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
     import numpy as np
 
     from forensics.hashing.perceptual import image_hashes, is_blank
@@ -197,9 +264,13 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
     from forensics.media.video import VideoDecodeError, open_video, probe, sample_frames
 
     item = res.item
+    vin = None
     try:
-        container = open_video(path, mime)
-    except VideoDecodeError as exc:
+        vin = source.video_input()
+        container = open_video(vin, mime)
+    except (VideoDecodeError, OSError) as exc:
+        if hasattr(vin, "close"):
+            vin.close()
         item["status"] = "error"
         flags.append("video_corrupt")
         res.errors.append(("video", str(exc)))
@@ -232,5 +303,7 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
         res.errors.append(("video", str(exc)))
     finally:
         container.close()
+        if hasattr(vin, "close"):
+            vin.close()
     if res.frames:
         res.thumb = res.frames[len(res.frames) // 2].thumb if len(res.frames) > 2 else res.frames[0].thumb

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -37,12 +38,13 @@ class VideoDecodeError(Exception):
     pass
 
 
-def _open(path: str | bytes, fmt: str | None):
+def _open(path: "str | bytes | BinaryIO", fmt: str | None):
     import av
 
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "surrogateescape")
     try:
-        return av.open(path if isinstance(path, str) else path.decode("utf-8", "surrogateescape"),
-                       mode="r", format=fmt, metadata_errors="ignore")
+        return av.open(path, mode="r", format=fmt, metadata_errors="ignore")
     except Exception as exc:
         raise VideoDecodeError(f"cannot open as video: {exc}") from exc
 
@@ -147,6 +149,7 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
         info.frame_count = decoded
 
 
-def open_video(path: str | bytes, mime: str | None = None):
-    """Open a video read-only (PyAV opens files with O_RDONLY); raw H.264 needs its format named."""
+def open_video(path: "str | bytes | BinaryIO", mime: str | None = None):
+    """Open a video read-only (PyAV opens files with O_RDONLY), or read it from a seekable
+    binary stream (a file inside a disk image); raw H.264 needs its format named."""
     return _open(path, "h264" if mime == "video/h264" else None)
