@@ -42,6 +42,7 @@ class ItemFilter:
     has_gps: bool | None = None
     errors: bool | None = None
     bookmarked: bool | None = None
+    deleted: bool | None = None  # files recovered from unallocated entries of a disk image
     text: str | None = None  # substring of the path
     collapse_copies: bool = False  # show one representative per copy group
     ids: tuple[int, ...] | None = None  # only among these items (e.g. those an ingest just committed)
@@ -51,6 +52,9 @@ class ItemFilter:
 _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
           " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
           " WHERE fr.parent_id = i.id)))")
+# A frame is deleted when its video is.
+_DELETED = ("EXISTS (SELECT 1 FROM item_image_refs r WHERE r.item_id = COALESCE(i.parent_id, i.id)"
+            " AND r.allocated = 0)")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
 _KNOWN_GOOD = ("EXISTS (SELECT 1 FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
                " WHERE m.item_id = i.id AND s.kind = 'known-good')")
@@ -97,6 +101,8 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
     if f.errors is not None:
         cond = "(i.status = 'error' OR EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id))"
         clauses.append(cond if f.errors else f"NOT {cond}")
+    if f.deleted is not None:
+        clauses.append(_DELETED if f.deleted else f"NOT {_DELETED}")
     if f.bookmarked is not None:
         clauses.append("i.bookmarked = ?")
         args.append(int(f.bookmarked))

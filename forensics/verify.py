@@ -114,6 +114,71 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     return FileCheck(status="ok", actual_sha256=sha256, actual_size=size, **base)
 
 
+def check_image_item(row: dict, ref, display: str, cancel: threading.Event | None = None) -> FileCheck | None:
+    """Verify an item inside a disk image by reading it through the image (TSK) again."""
+    from forensics.evidence.opener import open_locator
+
+    base = {"item_id": row["id"], "source_id": row["source_id"], "path": display,
+            "expected_sha256": row["sha256"], "expected_size": row["size"]}
+    if row["link_target"] is not None:
+        return FileCheck(status="ok", detail="symbolic link inside the image (recorded, not followed)", **base)
+    if not row["sha256"]:
+        return FileCheck(status="unverifiable", detail="no hash was recorded at ingest (unreadable then)", **base)
+    try:
+        with open_locator(ref) as f:
+            hasher = MultiHasher()
+            while True:
+                chunk = f.read(CHUNK)
+                if not chunk:
+                    break
+                hasher.update(chunk)
+                if cancel is not None and cancel.is_set():
+                    return None
+    except Exception as exc:  # the image is gone, truncated or unreadable at this file
+        missing = isinstance(exc, FileNotFoundError) or "No such file" in str(exc)
+        return FileCheck(status="missing" if missing else "unreadable", detail=f"{type(exc).__name__}: {exc}", **base)
+    d = hasher.result()
+    mismatched = [name for name, now, then in (("MD5", d.md5, row["md5"]), ("SHA-1", d.sha1, row["sha1"]),
+                                               ("SHA-256", d.sha256, row["sha256"])) if then and now != then]
+    if d.size != row["size"] and row["size"] is not None:
+        mismatched.append("size")
+    if mismatched:
+        return FileCheck(status="changed", detail="read through the image, differs in " + ", ".join(mismatched),
+                         actual_sha256=d.sha256, actual_size=d.size, **base)
+    return FileCheck(status="ok", detail="read through the image", actual_sha256=d.sha256, actual_size=d.size, **base)
+
+
+def verify_images(case, progress: Callable[[Progress], None] | None = None,
+                  cancel: threading.Event | None = None) -> list[dict]:
+    """Re-hash the whole media of every disk-image source and compare it with the media hash
+    recorded at ingest and with the acquisition hash stored in the image."""
+    from forensics.ingest.images import ensure_media_hash, image_row
+
+    out = []
+    for (sid,) in case.store.query("SELECT id FROM sources WHERE kind = 'image' ORDER BY id"):
+        img = image_row(case.store, sid)
+        now = ensure_media_hash(case, sid, progress, cancel, force=True)
+        if now is None:
+            out.append({"source_id": sid, "status": "cancelled"})
+            continue
+        rec = {"source_id": sid, "image": img["segments"][0], "recorded_md5": img["media_md5"],
+               "stored_md5": img["stored_md5"], "stored_sha1": img["stored_sha1"]}
+        if "error" in now:
+            out.append(rec | {"status": "unreadable", "detail": now["error"]})
+            continue
+        rec |= {"md5": now["media_md5"], "sha1": now["media_sha1"], "sha256": now["media_sha256"]}
+        diffs = []
+        if img["media_sha256"] and now["media_sha256"] != img["media_sha256"]:
+            diffs.append("differs from the media hash recorded at ingest")
+        if now["hash_status"] == "mismatch":
+            diffs.append("differs from the acquisition hash stored in the image")
+        rec["status"] = "changed" if diffs else "ok"
+        rec["detail"] = "; ".join(diffs) or ("matches the acquisition hash stored in the image"
+                                             if now["hash_status"] == "verified" else "matches the media hash recorded at ingest")
+        out.append(rec)
+    return out
+
+
 def _file_rows(case) -> Iterator[dict]:
     """File items in id order, fetched in batches so the read transaction stays short."""
     last = 0
@@ -137,6 +202,9 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
     audit log as 'evidence.verify' even when the run was cancelled (marked as such)."""
     from forensics.case import display_path
 
+    from forensics.evidence.tsk import close_all
+
+    close_all()  # re-read the images from disk, never from what this process cached earlier
     total = case.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL") or 0
     started, t0 = _utc_now(), time.monotonic()
     counts = {"ok": 0, "changed": 0, "missing": 0, "unreadable": 0, "unverifiable": 0}
@@ -148,10 +216,14 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
         if cancel is not None and cancel.is_set():
             cancelled = True
             break
-        raw = case.item_file(row["id"])
-        path = os.fsencode(raw) if raw is not None else None
-        display = display_path(path) if path is not None else row["relpath"]
-        check = check_file(row, path, display, cancel)
+        ref = case.evidence.image_ref(row["id"])
+        if ref is not None:
+            check = check_image_item(row, ref, case.item_path_display(row), cancel)
+        else:
+            raw = case.item_file(row["id"])
+            path = os.fsencode(raw) if raw is not None else None
+            display = display_path(path) if path is not None else row["relpath"]
+            check = check_file(row, path, display, cancel)
         if check is None:
             cancelled = True
             break
@@ -166,8 +238,11 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
             rate = done / elapsed if elapsed > 0 else 0.0
             progress(Progress(done, total, counts["changed"] + counts["missing"] + counts["unreadable"], rate,
                               (total - done) / rate if rate else None, check.path))
+    images = [] if cancelled else verify_images(case, progress, cancel)
+    cancelled |= any(i["status"] == "cancelled" for i in images)
+    bad_images = [i for i in images if i["status"] in ("changed", "unreadable")]
     status = "incomplete" if cancelled or counts["unreadable"] else (
-        "altered" if counts["changed"] or counts["missing"] else "intact")
+        "altered" if counts["changed"] or counts["missing"] or bad_images else "intact")
     result = {
         "status": status,
         "cancelled": cancelled,
@@ -178,6 +253,7 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
         "seconds": round(time.monotonic() - t0, 3),
         "started_utc": started,
         "sources": {str(k): v for k, v in sorted(per_source.items())},
+        "images": images,
     }
     problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable")]
     case.log(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},

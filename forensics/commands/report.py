@@ -15,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="FILE", help="report file: .html, .pdf or .csv")
     p.add_argument("--format", choices=("html", "pdf", "csv"), help="format (default: from the file name)")
     p.add_argument("--selection", default="bookmarked",
-                   help="bookmarked (default), category:N, person:ID, all-tagged or all")
+                   help="bookmarked (default), category:N, person:ID, all-tagged, deleted or all")
     p.add_argument("--preview", action="store_true", help="only count what the report would include")
     add_json(p)
     p.set_defaults(func=cmd_report)
@@ -54,5 +54,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                  f"{res['unverifiable']} without recorded hash"]
         for p in res["problems"]:
             lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {p['path']}  ({p['detail']})")
+        for i in res.get("images", []):
+            lines.append(f"  image {i['status'].upper():10} source {i['source_id']}: {i.get('image', '')}  ({i.get('detail', '')})")
         emit(args, res, "\n".join(lines))
         return 3 if res["status"] != "intact" else 0

@@ -75,9 +75,8 @@ class CopyService:
         if row["phash"] is None:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
-            path = self.case.item_file(int(item_id))
             try:
-                with open(path, "rb") as f:
+                with self.case.open_item(int(item_id)) as f:
                     q = hashes_of_bytes(f.read())
                 if q.phash[0] == row["phash"] and q.dhash[0] == row["dhash"]:
                     return q

@@ -143,8 +143,7 @@ class FineHashes:
             return None
         try:
             if row[0] == "image":
-                path = self.case.item_file(item_id)
-                with open(path, "rb") as f:
+                with self.case.open_item(item_id) as f:
                     return fine_hash(open_image(f.read()).image)
             if row[1]:
                 return fine_hash(open_image((self.case.thumbs_dir / row[1]).read_bytes()).image)

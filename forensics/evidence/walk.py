@@ -50,8 +50,7 @@ class ImageWalk:
         if vs is None:
             yield from self._fs(0, "file system", None)
             if not self.volumes[-1].get("fs_type"):
-                self.errors.append(("volume", "no partition table and no file system TSK recognises"
-                                    f" ({self.volumes[-1]['error']})"))
+                self.errors.append(("volume", "no partition table and no file system TSK recognises"))
             return
         block = vs.info.block_size
         n = 0
@@ -60,8 +59,13 @@ class ImageWalk:
             for part in vs:
                 if int(part.flags) & pytsk3.TSK_VS_PART_FLAG_ALLOC:
                     parts.append((int(part.start), int(part.len), part.desc.decode("utf-8", "replace")))
+        size = img.get_size()
         for start, length, desc in parts:
             n += 1
+            if (start + length) * block > size:
+                self.errors.append(("volume", f"partition {n} ({desc}) ends at byte {(start + length) * block:,} but the"
+                                    f" image holds only {size:,} bytes: the image looks truncated, files beyond its end"
+                                    " cannot be read"))
             yield from self._fs(start * block, f"partition {n}", {"index": n, "start_sector": start,
                                                                   "sectors": length, "description": desc})
             vol = self.volumes[-1]
@@ -75,7 +79,7 @@ class ImageWalk:
         try:
             fs, lock = open_fs(self.fmt, self.segments, offset)
         except ImageError as exc:
-            vol["error"] = str(exc).split(": ", 1)[-1] if "recognises" not in str(exc) else "no file system TSK recognises"
+            vol["error"] = "no file system TSK recognises"
             return
         fs_type = fs_type_name(int(fs.info.ftype))
         vol.update(fs_type=fs_type, label=f"{label} ({fs_type})")
@@ -115,9 +119,13 @@ class _FsWalk:
                 if nm in (b".", b".."):
                     continue
                 path = rel + b"/" + nm if rel else nm
+                stale = False
                 if meta is None:
-                    self.owner.unreachable_deleted += not int(name.flags) & pytsk3.TSK_FS_NAME_FLAG_ALLOC
-                    continue
+                    f, meta = self._by_address(int(name.meta_addr))
+                    if meta is None:
+                        self.owner.unreachable_deleted += not int(name.flags) & pytsk3.TSK_FS_NAME_FLAG_ALLOC
+                        continue
+                    stale = True
                 mtype = int(meta.type)
                 if mtype in (pytsk3.TSK_FS_META_TYPE_DIR, pytsk3.TSK_FS_META_TYPE_VIRT_DIR):
                     if int(meta.addr) not in dirs:
@@ -131,18 +139,38 @@ class _FsWalk:
                 if in_orphans and int(meta.addr) in self.seen_inodes:
                     continue
                 self.seen_inodes.add(int(meta.addr))
-                yield from self._file(path, name, meta, f, mtype)
+                yield from self._file(path, name, meta, f, mtype, stale)
             stack.extend(reversed(subdirs))
         yield from self._judge_deleted()
 
-    def _file(self, path: bytes, name, meta, f, mtype: int) -> Iterator[Entry]:
+    def _by_address(self, addr: int):
+        """A name TSK would not pair with its metadata (deleted entry, or the metadata marked
+        free while the name survives): the metadata entry itself, if it still holds a file."""
+        import pytsk3
+
+        if not addr:
+            return None, None
+        try:
+            with self.lock:
+                f = self.fs.open_meta(inode=addr)
+        except OSError:
+            return None, None
+        meta = f.info.meta
+        if meta is None or int(meta.type) != pytsk3.TSK_FS_META_TYPE_REG:
+            return None, None
+        return f, meta
+
+    def _file(self, path: bytes, name, meta, f, mtype: int, stale: bool = False) -> Iterator[Entry]:
         import pytsk3
 
         name_alloc = bool(int(name.flags) & pytsk3.TSK_FS_NAME_FLAG_ALLOC)
         meta_alloc = bool(int(meta.flags) & pytsk3.TSK_FS_META_FLAG_ALLOC)
-        allocated = name_alloc and meta_alloc
+        allocated = name_alloc and meta_alloc and not stale
         flags: list[str] = []
         notes: list[tuple[str, str]] = []
+        if stale:
+            notes.append(("deleted", "the directory entry and its metadata entry no longer agree (freed or reused"
+                          " metadata): read from the metadata entry the name points to"))
         if self.fs_type in _LOCAL_TIME_FS:
             flags.append("fs_local_time")
         kind = "file" if mtype == pytsk3.TSK_FS_META_TYPE_REG else "symlink" if mtype == pytsk3.TSK_FS_META_TYPE_LNK else "special"

@@ -30,12 +30,14 @@ def pending_items(case: "Case", item_ids: list[int] | None = None) -> list[tuple
     return rows  # type: ignore[return-value]
 
 
-def _video_frames(path: bytes, indices: set[int]):
-    """Decode a video read-only and yield (frame_index, RGB array) for the wanted frames,
-    counting decoded frames the way ingest's sampler does."""
+def _video_frames(path, indices: set[int]):
+    """Decode a video read-only (host path or ImageRef) and yield (frame_index, RGB array)
+    for the wanted frames, counting decoded frames the way ingest's sampler does."""
+    from forensics.evidence.opener import video_input
     from forensics.media.video import open_video
 
-    container = open_video(path)
+    vin = video_input(path)
+    container = open_video(vin)
     try:
         vs = next(s for s in container.streams if s.type == "video")
         vs.thread_type = "AUTO"
@@ -47,16 +49,20 @@ def _video_frames(path: bytes, indices: set[int]):
                 break
     finally:
         container.close()
+        if hasattr(vin, "close"):
+            vin.close()
 
 
-def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, object]:
-    """("ok", faces) or ("error", message) for one image file, opened read-only."""
+def detect_file(path, options: dict | None) -> tuple[str, object]:
+    """("ok", faces) or ("error", message) for one image file (a host path or an ImageRef
+    locator, see forensics.evidence.opener), opened read-only."""
+    from forensics.evidence.opener import open_locator
     from forensics.media.image import open_image
 
     try:
         if path is None:
             raise FileNotFoundError("the item has no file path")
-        with open(path, "rb") as f:  # evidence is only ever opened read-only
+        with open_locator(os.fsencode(path) if isinstance(path, str) else path) as f:  # evidence is only ever opened read-only
             data = f.read()
         return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
     except Exception as exc:
@@ -127,7 +133,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         done += 1
         tick(f"item {item_id}")
 
-    jobs = [(item_id, case.item_file(item_id)) for item_id in images]
+    jobs = [(item_id, case.item_locator(item_id)) for item_id in images]
     if workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
@@ -140,7 +146,8 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        path = case.item_file(video_id)
+        path = case.item_locator(video_id)
+        label = case.item_path_display(case.item(video_id))[-60:]
         seen: set[int] = set()
         try:
             for index, rgb in _video_frames(path, set(frames)):
@@ -155,7 +162,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
                         found += len(write_faces(w, frames[index], faces))
                 seen.add(index)
                 done += 1
-                tick(f"{os.fsdecode(path)[-60:]} frame {index}")
+                tick(f"{label} frame {index}")
                 if cancel is not None and cancel.is_set():
                     break
         except Exception as exc:

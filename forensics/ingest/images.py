@@ -78,8 +78,8 @@ def ensure_media_hash(case, source_id: int, progress: Callable[[Progress], None]
     from forensics.evidence.images import ImageError, hash_media
 
     img = image_row(case.store, source_id)
-    if img is None or (img["media_md5"] and not force):
-        return None
+    if img is None or img["media_size"] is None or (img["media_md5"] and not force):
+        return None  # not an image, not openable (the error is on the source), or already hashed
     t0 = time.monotonic()
     label = f"hashing {os.path.basename(img['segments'][0])}"
 

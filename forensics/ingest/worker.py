@@ -15,6 +15,10 @@ from forensics.media import sniff
 if TYPE_CHECKING:
     from forensics.evidence.tsk import ImageRef
 
+def _utc(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def open_evidence(path: bytes) -> int:
     """Open an evidence file read-only (never for writing), preserving atime where permitted."""
     from forensics.evidence.opener import open_host

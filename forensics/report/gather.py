@@ -70,6 +70,10 @@ def sources(case) -> list[dict]:
     for s in case.sources():
         row = dict(s)
         per = (last or {}).get("sources", {}).get(str(s["id"]))
+        image_check = next((i for i in (last or {}).get("images", []) if i["source_id"] == s["id"]), None)
+        if image_check is not None and image_check["status"] in ("changed", "unreadable"):
+            per = dict(per or {}, changed=(per or {}).get("changed", 0) + 1)
+            row["image_verification"] = f"IMAGE {image_check['status'].upper()}: {image_check.get('detail', '')}"
         if last is None or per is None:
             row["verification"] = "not verified (run 'forensics verify')"
             row["verified_ok"] = None
@@ -85,6 +89,14 @@ def sources(case) -> list[dict]:
                 row["verification"] = (f"intact at {last['time_utc']}: {per.get('ok', 0)} files re-hashed and "
                                        f"identical (audit entry {last['seq']}){partial}")
                 row["verified_ok"] = not partial
+        if s.get("kind") == "image":  # the acquisition hash check belongs beside the verification
+            from forensics.ingest.images import image_summary
+
+            row["verification"] += " | " + "; ".join(image_summary(s))
+            if s.get("hash_mismatch"):
+                row["verified_ok"] = False
+        if s.get("errors"):
+            row["verification"] += " | errors: " + "; ".join(f"{e['stage']}: {e['message']}" for e in s["errors"])
         out.append(row)
     return out
 

@@ -1,11 +1,11 @@
-"""Which items a report covers: `bookmarked`, `category:N`, `person:ID`, `all-tagged`, `all`."""
+"""Which items a report covers: `bookmarked`, `category:N`, `person:ID`, `all-tagged`, `deleted`, `all`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from forensics.model import CaseError
 
-SELECTIONS = ("bookmarked", "category:N", "person:ID", "all-tagged", "all")
+SELECTIONS = ("bookmarked", "category:N", "person:ID", "all-tagged", "deleted", "all")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,9 @@ def resolve(case, spec: str) -> Selection:
         return Selection(spec, "Items the examiner categorised, tagged, annotated or bookmarked", _ids(
             case, "category IS NOT NULL OR bookmarked = 1 OR note IS NOT NULL"
                   " OR id IN (SELECT item_id FROM item_tags)"))
+    if kind == "deleted" and not arg:
+        return Selection(spec, "Deleted files recovered from disk images", _ids(
+            case, "parent_id IS NULL AND id IN (SELECT item_id FROM item_image_refs WHERE allocated = 0)"))
     if kind == "all" and not arg:
         return Selection(spec, "Every file in the case", _ids(case, "parent_id IS NULL"))
     raise CaseError(f"unknown selection {spec!r}; use one of: {', '.join(SELECTIONS)}")

@@ -63,6 +63,8 @@ class FilterPanel(QWidget):
         form.addRow("GPS", self.gps)
         self.errors = _tri("with errors", "without errors")
         form.addRow("Errors", self.errors)
+        self.deleted = _tri("deleted (recovered from a disk image)", "not deleted")
+        form.addRow("Deleted", self.deleted)
         self.bookmarked = QCheckBox("Bookmarked only")
         form.addRow("", self.bookmarked)
         self.collapse = QCheckBox("Collapse copy groups")
@@ -93,7 +95,7 @@ class FilterPanel(QWidget):
         for w in (self.images, self.videos, self.others, self.hide_known_good, self.bookmarked, self.collapse,
                   self.descending):
             w.toggled.connect(lambda *_: self.changed.emit())
-        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.sort):
+        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.deleted, self.sort):
             w.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self.size.valueChanged.connect(self.thumb_size_changed)
 
@@ -149,6 +151,7 @@ class FilterPanel(QWidget):
             camera_model=self.camera.currentData(),
             has_gps=self.gps.currentData(),
             errors=self.errors.currentData(),
+            deleted=self.deleted.currentData(),
             bookmarked=True if self.bookmarked.isChecked() else None,
             text=self.search.text().strip() or None,
             collapse_copies=self.collapse.isChecked(),
