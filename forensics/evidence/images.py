@@ -199,6 +199,8 @@ def describe(path: str | os.PathLike) -> ImageInfo:
     segs = segments(path, fmt)
     reader = open_media(fmt, segs)
     try:
+        if reader.size <= 0:
+            raise ImageError(f"{path} holds no media data (an empty, truncated or damaged image)")
         if isinstance(reader, EwfReader):
             md5, sha1, headers = reader.info()
             return ImageInfo(fmt, segs, reader.size, md5, sha1, headers)

@@ -161,7 +161,7 @@ def test_bad_images_give_clear_errors_and_the_rest_is_ingested(new_case, evidenc
     noise.write_bytes(os.urandom(di.MIB))
     s = new_case.ingest([truncated, broken_e01, noise, evidence[0]], IngestOptions(workers=1))
     by = {Path(x["path"]).name: x for x in new_case.sources()}
-    assert [e["stage"] for e in by["broken.E01"]["errors"]] == ["image"], by["broken.E01"]
+    assert [e["stage"] for e in by["broken.E01"]["errors"]] == ["image"], (by["broken.E01"]["image"], by["broken.E01"]["errors"])
     assert any("no partition table and no file system" in e["message"] for e in by["noise.img"]["errors"])
     assert by["files"]["files"] == 4  # the folder is still ingested
     trunc = [i for i in new_case.items(include_frames=False) if i["source_id"] == by["truncated.raw"]["id"]]
