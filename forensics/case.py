@@ -135,7 +135,7 @@ class Case:
                 (display_path(raw), raw, audit.utc_now(), self.examiner),
             )
             sid = SourceId(cur.lastrowid)
-            from forensics.evidence.images import image_format
+            from forensics.diskimage.images import image_format
 
             fmt = image_format(os.fsdecode(raw))
             result: dict[str, Any] = {"source_id": sid}
@@ -274,7 +274,7 @@ class Case:
     @cached_property
     def evidence(self):
         """The one read-only evidence opener (host files and files inside disk images)."""
-        from forensics.evidence.opener import EvidenceOpener
+        from forensics.diskimage.opener import EvidenceOpener
 
         return EvidenceOpener(self.store)
 

@@ -116,7 +116,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
 
 def check_image_item(row: dict, ref, display: str, cancel: threading.Event | None = None) -> FileCheck | None:
     """Verify an item inside a disk image by reading it through the image (TSK) again."""
-    from forensics.evidence.opener import open_locator
+    from forensics.diskimage.opener import open_locator
 
     base = {"item_id": row["id"], "source_id": row["source_id"], "path": display,
             "expected_sha256": row["sha256"], "expected_size": row["size"]}
@@ -202,7 +202,7 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
     audit log as 'evidence.verify' even when the run was cancelled (marked as such)."""
     from forensics.case import display_path
 
-    from forensics.evidence.tsk import close_all
+    from forensics.diskimage.tsk import close_all
 
     close_all()  # re-read the images from disk, never from what this process cached earlier
     total = case.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL") or 0

@@ -33,7 +33,7 @@ def pending_items(case: "Case", item_ids: list[int] | None = None) -> list[tuple
 def _video_frames(path, indices: set[int]):
     """Decode a video read-only (host path or ImageRef) and yield (frame_index, RGB array)
     for the wanted frames, counting decoded frames the way ingest's sampler does."""
-    from forensics.evidence.opener import video_input
+    from forensics.diskimage.opener import video_input
     from forensics.media.video import open_video
 
     vin = video_input(path)
@@ -55,8 +55,8 @@ def _video_frames(path, indices: set[int]):
 
 def detect_file(path, options: dict | None) -> tuple[str, object]:
     """("ok", faces) or ("error", message) for one image file (a host path or an ImageRef
-    locator, see forensics.evidence.opener), opened read-only."""
-    from forensics.evidence.opener import open_locator
+    locator, see forensics.diskimage.opener), opened read-only."""
+    from forensics.diskimage.opener import open_locator
     from forensics.media.image import open_image
 
     try:

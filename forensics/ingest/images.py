@@ -23,7 +23,7 @@ def register_image(w, source_id: int, path: str, fmt: str, examiner: str) -> dic
     """Record an image source's format, segments and stored acquisition hashes (inside the
     caller's write transaction). An image that cannot be opened is still registered, with
     the error on the source, so the examiner sees it in `info`."""
-    from forensics.evidence.images import ImageError, describe, segments
+    from forensics.diskimage.images import ImageError, describe, segments
 
     w.execute("UPDATE sources SET kind = 'image' WHERE id = ?", (source_id,))
     try:
@@ -75,7 +75,7 @@ def ensure_media_hash(case, source_id: int, progress: Callable[[Progress], None]
     None when cancelled or skipped."""
     import time
 
-    from forensics.evidence.images import ImageError, hash_media
+    from forensics.diskimage.images import ImageError, hash_media
 
     img = image_row(case.store, source_id)
     if img is None or img["media_size"] is None or (img["media_md5"] and not force):
@@ -121,7 +121,7 @@ def image_tasks(case, source_id: int, root: bytes) -> Iterator[FileTask]:
     """Every file TSK reaches in the image, as FileTasks carrying their ImageRef. When the
     walk ends, the volumes found and the source-level errors are recorded (replacing those of
     an earlier walk, so a re-run does not pile them up)."""
-    from forensics.evidence.walk import ImageWalk
+    from forensics.diskimage.walk import ImageWalk
 
     img = image_row(case.store, source_id)
     if img is None or img["media_size"] is None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from forensics.evidence.tsk import ImageRef
+    from forensics.diskimage.tsk import ImageRef
 
 
 @dataclass(frozen=True)

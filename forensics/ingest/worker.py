@@ -13,7 +13,7 @@ from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOp
 from forensics.media import sniff
 
 if TYPE_CHECKING:
-    from forensics.evidence.tsk import ImageRef
+    from forensics.diskimage.tsk import ImageRef
 
 def _utc(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -21,7 +21,7 @@ def _utc(ts: float) -> str:
 
 def open_evidence(path: bytes) -> int:
     """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    from forensics.evidence.opener import open_host
+    from forensics.diskimage.opener import open_host
 
     return open_host(path)
 
@@ -71,7 +71,7 @@ class ImageFile:
         self.ref = ref
 
     def open(self) -> BinaryIO:
-        from forensics.evidence.opener import open_locator
+        from forensics.diskimage.opener import open_locator
 
         return open_locator(self.ref)
 

@@ -8,7 +8,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from forensics.evidence.images import ImageError, open_media, tsk_image
+from forensics.diskimage.images import ImageError, open_media, tsk_image
 
 MAX_OPEN_IMAGES = 4  # per process: a case rarely has more images in flight than this
 

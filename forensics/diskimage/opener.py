@@ -12,7 +12,7 @@ import json
 import os
 from typing import BinaryIO, Union
 
-from forensics.evidence.tsk import ImageRef
+from forensics.diskimage.tsk import ImageRef
 
 Locator = Union[bytes, ImageRef]
 
@@ -33,7 +33,7 @@ def open_host(path: bytes | str) -> int:
 def open_locator(loc: Locator) -> BinaryIO:
     """A read-only binary stream over the located evidence."""
     if isinstance(loc, ImageRef):
-        from forensics.evidence.tsk import TskFile
+        from forensics.diskimage.tsk import TskFile
 
         return io.BufferedReader(TskFile(loc), buffer_size=1 << 20)
     return os.fdopen(open_host(loc), "rb")

@@ -11,8 +11,8 @@ import bisect
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-from forensics.evidence.images import ImageError
-from forensics.evidence.tsk import ImageRef, _tsk_msg, fs_type_name, image_handle, open_fs, tsk_time
+from forensics.diskimage.images import ImageError
+from forensics.diskimage.tsk import ImageRef, _tsk_msg, fs_type_name, image_handle, open_fs, tsk_time
 
 _LOCAL_TIME_FS = ("FAT12", "FAT16", "FAT32", "EXFAT", "ISO9660")  # times stored without a zone
 
