@@ -186,3 +186,18 @@ def image_summary(src: dict) -> list[str]:
     if src.get("deleted_files"):
         out.append(f"{src['deleted_files']} deleted files recovered")
     return out
+
+
+def source_alerts(store) -> list[str]:
+    """One line per problem with the evidence itself, for the workbench: an image whose
+    re-computed media hash does not match its stored acquisition hash, and every error
+    recorded against a source (unreadable image, unknown file system, damaged directory)."""
+    out = []
+    for r in store.query("SELECT s.id, s.path, si.stored_md5, si.stored_sha1, si.media_md5, si.media_sha1"
+                         " FROM sources s JOIN source_images si ON si.source_id = s.id"
+                         " WHERE si.hash_status = 'mismatch' ORDER BY s.id"):
+        out.append(f"source {r[0]} {r[1]}: ACQUISITION HASH MISMATCH (stored MD5 {r[2]}, computed {r[4]})")
+    for r in store.query("SELECT s.id, s.path, e.stage, e.message FROM source_errors e JOIN sources s ON s.id = e.source_id"
+                         " WHERE e.stage != 'hash' ORDER BY e.id"):
+        out.append(f"source {r[0]} {r[1]}: {r[2]}: {r[3]}")
+    return out

@@ -20,9 +20,18 @@ MAX_PENDING = 512
 IDLE_SECONDS = 2.0
 
 
-def load_scaled(path: str | Path, size: int) -> QImage | None:
-    """Decode an image file scaled to fit in size x size (None if it cannot be read)."""
-    reader = QImageReader(str(path))
+def load_scaled(path: str | Path | bytes, size: int) -> QImage | None:
+    """Decode an image file (or its bytes) scaled to fit in size x size (None if it cannot be read)."""
+    if isinstance(path, bytes):
+        from PyQt6.QtCore import QBuffer, QByteArray
+
+        buf = QBuffer()
+        buf.setData(QByteArray(path))
+        buf.open(QBuffer.OpenModeFlag.ReadOnly)
+        reader = QImageReader(buf)
+        reader._buf = buf  # the reader does not own the device: keep it alive while reading
+    else:
+        reader = QImageReader(str(path))
     reader.setAutoTransform(True)
     src = reader.size()
     if src.isValid() and (src.width() > size or src.height() > size):

@@ -28,6 +28,11 @@ from gui.widgets.timeline import TrackTimeline
 PREVIEW_MAX = 1600
 
 
+def _read_item(case: Case, item_id: int) -> bytes:
+    with case.open_item(item_id) as f:
+        return f.read()
+
+
 def _try(fn, default: Any) -> Any:
     """Optional services (faces, copies, hash sets) must not keep the item from showing."""
     try:
@@ -47,6 +52,9 @@ def gather(case: Case, item_id: int) -> dict:
         raw = case.item_file(item_id)
         if raw is not None and os.path.exists(raw):
             image = load_scaled(os.fsdecode(raw), PREVIEW_MAX)
+        elif raw is None and (item.get("size") or 0) <= 64 << 20:  # inside a disk image: read through it
+            data = _try(lambda: _read_item(case, item_id), None)
+            image = load_scaled(data, PREVIEW_MAX) if isinstance(data, bytes) else None
     if image is None:  # videos, frames, HEIC Qt cannot read, files gone: the cached thumbnail
         tp = case.thumb_path(item_id)
         if tp is not None and tp.exists():
@@ -56,6 +64,7 @@ def gather(case: Case, item_id: int) -> dict:
     if (item.get("orientation") or 1) in (5, 6, 7, 8):
         w, h = h, w  # boxes are in oriented pixels
     out["source_size"] = (w, h) if w and h else None
+    out["location"] = _try(lambda: case.item_location(item_id), None)
     out["faces"] = _try(lambda: case.faces.faces_of_item(item_id), [])
     out["hash_matches"] = _try(lambda: case.hashsets.matches(item_id), [])
     out["copy_group"] = _try(lambda: case.copies.group_of(item_id), None)
@@ -84,6 +93,12 @@ def metadata_html(d: dict) -> str:
         rows.append(("Camera", f"{it.get('camera_make') or ''} {it.get('camera_model') or ''}".strip()))
     if it.get("gps_lat") is not None:
         rows.append(("GPS", f"{it['gps_lat']:.6f}, {it['gps_lon']:.6f}" + (f", {it['gps_alt']:.0f} m" if it.get("gps_alt") is not None else "")))
+    loc = d.get("location")
+    if isinstance(loc, dict) and loc.get("image"):
+        rows.append(("Disk image", loc["image"]))
+        rows.append(("In image", f"{loc['partition']} at byte {loc['part_offset']:,} · {loc['path_in_image']}"))
+        rows.append(("FS entry", f"{loc['fs_type']} entry {loc['inode']}" + (f", attribute {loc['attr_type']}-{loc['attr_id']}"
+                     if loc.get("attr_type") is not None else "") + ("" if loc["allocated"] else " · DELETED (unallocated)")))
     if it.get("flags"):
         rows.append(("Flags", " ".join(it["flags"])))
     matches = d.get("hash_matches") or []

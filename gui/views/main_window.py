@@ -55,6 +55,10 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.ingest_panel)
         self.statusBar().addPermanentWidget(self.selection_label)
         self.statusBar().addPermanentWidget(self.count_label)
+        self.source_alert_label = QLabel("")
+        self.source_alert_label.setStyleSheet("background: #f8d7da; color: #721c24; font-weight: bold")
+        self.source_alert_label.setVisible(False)
+        self.statusBar().addWidget(self.source_alert_label)
         self._commit_timer = QTimer(self, singleShot=True, interval=400)
         self._commit_timer.timeout.connect(self._apply_commits)
         self._committed.connect(self._on_committed)
@@ -81,6 +85,7 @@ class MainWindow(QMainWindow):
         self.case_actions: list[QAction] = []
         for text, slot, key in (("Add evidence &folder…", self.add_folder_dialog, "Ctrl+I"),
                                 ("Add evidence &files…", self.add_files_dialog, None),
+                                ("Add &disk image (E01, dd, split)…", self.add_image_dialog, None),
                                 ("&Export report…", self.export_report, "Ctrl+E")):
             a = m.addAction(text, slot)
             if key:
@@ -216,6 +221,7 @@ class MainWindow(QMainWindow):
         self.undo_action.setEnabled(False)
         self._update_title()
         self.refresh_gallery()
+        self._show_source_alerts()
         # Filter choices are counted after the first screenful is up, not competing with it.
         self.gallery_refreshed.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
@@ -388,6 +394,26 @@ class MainWindow(QMainWindow):
         if files:
             self.ask_ingest(files)
 
+    def add_image_dialog(self) -> None:
+        f, _ = QFileDialog.getOpenFileName(
+            self, "Add disk image (opened read-only; choose the first segment)", "",
+            "Disk images (*.E01 *.e01 *.Ex01 *.ex01 *.dd *.raw *.img *.bin *.001);;All files (*)")
+        if f:
+            self.ask_ingest([f])
+
+    def _show_source_alerts(self) -> None:
+        """Problems with the evidence itself (an image whose media hash does not match its
+        acquisition hash, an unreadable image or partition) stay in sight in the status bar."""
+        from forensics.ingest.images import source_alerts
+
+        alerts = source_alerts(self.case.store) if self.case is not None else []
+        self.source_alert_label.setVisible(bool(alerts))
+        if alerts:
+            mismatch = any("MISMATCH" in a for a in alerts)
+            self.source_alert_label.setText(("  ⚠ ACQUISITION HASH MISMATCH  " if mismatch else "")
+                                            + f"  ⚠ {len(alerts)} evidence source problem(s)  ")
+            self.source_alert_label.setToolTip("\n".join(alerts))
+
     def ask_ingest(self, paths: list[str]) -> None:
         dlg = QDialog(self)
         dlg.setWindowTitle("Add evidence")
@@ -455,6 +481,7 @@ class MainWindow(QMainWindow):
                 f"{s.get('failed', 0)} with errors, {s.get('skipped', 0)} already in the case", 10000)
         self.refresh_gallery(keep_position=True)
         self.refresh_facets()
+        self._show_source_alerts()
         self.ingest_finished.emit(summary)
 
     def _ingest_failed(self, err: TaskError) -> None:

@@ -207,3 +207,23 @@ def test_killed_mid_image_resumes_with_one_record_per_file(tmp_path):
     for r in case.store.query("SELECT relpath, sha256 FROM items"):
         assert r[1] == _sha256(files / r[0].split("/", 1)[1])
     case.close()
+
+
+def test_acquisition_hash_mismatch_is_flagged_in_info_and_report(new_case, evidence, fat_e01, tmp_path):
+    import shutil
+
+    segs = [Path(shutil.copy(p, tmp_path / p.name)) for p in fat_e01[1]]
+    photo = evidence[1]["DCIM/2024/MAY/IMG_0002.JPG"].read_bytes()
+    di.flip_byte_in(segs, photo[100:164])  # altered after acquisition, before ingest
+    new_case.ingest([segs[0]], IngestOptions(workers=1))
+    (src,) = new_case.sources()
+    assert src["hash_mismatch"] and src["image"]["hash_status"] == "mismatch"
+    assert any(e["stage"] == "hash" and "does not match" in e["message"] for e in src["errors"])
+    from forensics.commands.core import _info_text
+    from forensics.ingest.images import source_alerts
+
+    assert "ACQUISITION HASH MISMATCH" in _info_text(new_case.stats())
+    assert any("MISMATCH" in a for a in source_alerts(new_case.store))
+    out = new_case.reports.export(tmp_path / "r.html", selection="all")
+    html = Path(out["path"]).read_text()
+    assert "ACQUISITION HASH MISMATCH" in html and "partition 1 (FAT16)/DCIM/2024/MAY/IMG_0002.JPG" in html
