@@ -74,16 +74,14 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     summary = IngestSummary(run_id)
     t_start = time.monotonic()
     tasks: list[FileTask] = []
+    media = MediaHashes()
     for sid in source_ids:
         root, kind = store.read.execute("SELECT path_raw, kind FROM sources WHERE id = ?", (sid,)).fetchone()
         done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
         if kind == "image":
             from forensics.ingest import images
 
-            images.ensure_media_hash(case, sid, progress, cancel)
-            if cancel is not None and cancel.is_set():
-                summary.cancelled = True
-                break
+            media.start(case, sid, cancel)
         for task in (images.image_tasks(case, sid, root) if kind == "image" else walk_source(sid, root)):
             summary.found += 1
             if task.relpath in done:
@@ -102,7 +100,7 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         elapsed = max(now - t_start, 1e-6)
         rate = state["done"] / elapsed
         eta = (total - state["done"]) / rate if rate > 0 else None
-        progress(Progress(state["done"], total, summary.failed, rate, eta))
+        progress(Progress(state["done"], total, summary.failed, rate, eta, media.status()))
 
     def handle(res: FileResult) -> None:
         writer.add(res)
@@ -119,9 +117,11 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                 handle(worker(task, options))
         else:
             _run_pool(tasks, options, workers, handle, cancel, worker)
+        media.wait(progress, cancel)
     except Cancelled:
         summary.cancelled = True
     finally:
+        media.stop()
         writer.flush()
         summary.seconds = round(time.monotonic() - t_start, 3)
         report(force=True)
@@ -131,6 +131,64 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
             audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()},
                          {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
     return summary
+
+
+class MediaHashes:
+    """Whole-media hashes of the disk images being ingested, computed in a background thread
+    while their files are processed: hashing is I/O plus C code that releases the GIL, so it
+    overlaps the workers instead of delaying them (one pass per image, recorded once)."""
+
+    def __init__(self) -> None:
+        self.threads: list[threading.Thread] = []
+        self.done_bytes = 0
+        self.total_bytes = 0
+        self._lock = threading.Lock()
+
+    def start(self, case, source_id: int, cancel: threading.Event | None) -> None:
+        from forensics.ingest.images import ensure_media_hash
+
+        def tick(p: Progress) -> None:
+            with self._lock:
+                self.done_bytes, self.total_bytes = p.done, p.total
+
+        def run() -> None:
+            try:
+                ensure_media_hash(case, source_id, tick, cancel)
+            except Exception as exc:  # recorded on the source; never takes the ingest down
+                from forensics.ingest.images import add_error
+
+                with case.store.write() as w:
+                    add_error(w, source_id, "hash", f"media hash failed: {type(exc).__name__}: {exc}")
+
+        # Threads run one after another (one image read at a time keeps the disk sequential).
+        prev = self.threads[-1] if self.threads else None
+        t = threading.Thread(target=lambda: (prev.join() if prev else None, run()), name=f"media-hash-{source_id}",
+                             daemon=True)
+        self.threads.append(t)
+        t.start()
+
+    def status(self) -> str:
+        if not self.threads or not any(t.is_alive() for t in self.threads):
+            return ""
+        with self._lock:
+            return f"image media hash {self.done_bytes:,}/{self.total_bytes:,} MiB"
+
+    def wait(self, progress: Callable[[Progress], None] | None, cancel: threading.Event | None = None) -> None:
+        """Until every media hash is recorded, reporting its progress (cancel stops it)."""
+        for t in self.threads:
+            while t.is_alive():
+                t.join(0.5)
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled()
+                if progress is not None and t.is_alive():
+                    with self._lock:
+                        done, total = self.done_bytes, self.total_bytes
+                    progress(Progress(done, total, 0, 0.0, None, "hashing the image media (MiB)"))
+
+    def stop(self) -> None:
+        """After a cancel: the threads see the flag within one read; let them record and end."""
+        for t in self.threads:
+            t.join(30)
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
