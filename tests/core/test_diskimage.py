@@ -227,3 +227,22 @@ def test_acquisition_hash_mismatch_is_flagged_in_info_and_report(new_case, evide
     out = new_case.reports.export(tmp_path / "r.html", selection="all")
     html = Path(out["path"]).read_text()
     assert "ACQUISITION HASH MISMATCH" in html and "partition 1 (FAT16)/DCIM/2024/MAY/IMG_0002.JPG" in html
+
+
+def test_deleted_file_whose_clusters_were_reused_is_flagged(new_case, tmp_path):
+    di.need_tools("mkfs.vfat", "mcopy", "mmd", "mdel")
+    old, new = tmp_path / "old.bin", tmp_path / "new.bin"
+    old.write_bytes(b"the deleted content " * 800)
+    new.write_bytes(os.urandom(16000))
+    img = tmp_path / "reuse.img"
+    with open(img, "wb") as f:
+        f.truncate(4 * di.MIB)
+    for cmd in (["mkfs.vfat", str(img)], ["mmd", "-i", str(img), "::/sub"], ["mcopy", "-i", str(img), str(old), "::/old.bin"],
+                ["mdel", "-i", str(img), "::/old.bin"], ["mcopy", "-i", str(img), str(new), "::/sub/new.bin"]):
+        subprocess.run(cmd, check=True, capture_output=True)
+    new_case.ingest([img], IngestOptions(workers=1))
+    items = {i["relpath"].rsplit("/", 1)[-1]: i for i in new_case.items(include_frames=False)}
+    gone = items["_LD.BIN"] if "_LD.BIN" in items else items["_ld.bin"]
+    assert {"deleted", "may_be_overwritten"} <= set(gone["flags"])
+    assert any("now belong to an allocated file" in e["message"] for e in gone["errors"])
+    assert "deleted" not in items["new.bin"]["flags"]
