@@ -259,17 +259,7 @@ class Case:
     def item_location(self, item_id: int) -> dict | None:
         """For an image-backed item: image, partition, path inside the file system and the
         file-system reference (inode/MFT entry, attribute); None for a host file."""
-        row = self.store.read.execute(
-            "SELECT s.path, i.relpath, r.partition, r.part_offset, r.fs_type, r.inode, r.attr_type, r.attr_id,"
-            " r.allocated, r.crtime_utc FROM items i JOIN item_image_refs r ON r.item_id = COALESCE(i.parent_id, i.id)"
-            " JOIN sources s ON s.id = i.source_id WHERE i.id = ?", (item_id,)).fetchone()
-        if row is None:
-            return None
-        d = dict(row)
-        d["image"] = d.pop("path")
-        d["path_in_image"] = d["relpath"].split("/", 1)[1] if "/" in d["relpath"] else d["relpath"]
-        d["allocated"] = bool(d["allocated"])
-        return d
+        return self.evidence.location(item_id)
 
     @cached_property
     def evidence(self):

@@ -50,12 +50,29 @@ class EvidenceOpener:
     def __init__(self, store) -> None:
         self.store = store
 
+    def _ref_row(self, item_id: int):
+        return self.store.read.execute(
+            "SELECT r.*, f.size, f.relpath, s.path AS image, si.format, si.segments FROM items i"
+            " JOIN item_image_refs r ON r.item_id = COALESCE(i.parent_id, i.id) JOIN items f ON f.id = r.item_id"
+            " JOIN sources s ON s.id = f.source_id JOIN source_images si ON si.source_id = f.source_id"
+            " WHERE i.id = ?", (item_id,)).fetchone()
+
+    def location(self, item_id: int) -> dict | None:
+        """Where an image-backed item lives, for people and reports: image, partition and
+        its byte offset, path inside the file system, entry (inode / MFT entry), attribute,
+        allocation; None for a host file."""
+        row = self._ref_row(item_id)
+        if row is None:
+            return None
+        d = {k: row[k] for k in ("image", "relpath", "partition", "part_offset", "fs_type", "inode", "attr_type",
+                                 "attr_id", "crtime_utc")}
+        d["path_in_image"] = d["relpath"].split("/", 1)[1] if "/" in d["relpath"] else d["relpath"]
+        d["allocated"] = bool(row["allocated"])
+        return d
+
     def image_ref(self, item_id: int) -> ImageRef | None:
         """The ImageRef of an image-backed item (a frame gets its video's), None for host files."""
-        row = self.store.read.execute(
-            "SELECT r.*, f.size, si.format, si.segments FROM items i"
-            " JOIN item_image_refs r ON r.item_id = COALESCE(i.parent_id, i.id) JOIN items f ON f.id = r.item_id"
-            " JOIN source_images si ON si.source_id = f.source_id WHERE i.id = ?", (item_id,)).fetchone()
+        row = self._ref_row(item_id)
         if row is None:
             return None
         return ImageRef(row["format"], tuple(json.loads(row["segments"])), row["partition"], row["part_offset"],
