@@ -139,7 +139,13 @@ class _FsWalk:
                 if in_orphans and int(meta.addr) in self.seen_inodes:
                     continue
                 self.seen_inodes.add(int(meta.addr))
-                yield from self._file(path, name, meta, f, mtype, stale)
+                try:
+                    entries = list(self._file(path, name, meta, f, mtype, stale))
+                except Exception as exc:  # a damaged entry (attribute list, run list): skip it, say so
+                    self.owner.errors.append(("filesystem", f"{self.label}/{path.decode('utf-8', 'replace')}: entry"
+                                              f" {int(meta.addr)} cannot be read: {_tsk_msg(exc)}"))
+                    continue
+                yield from entries
             stack.extend(reversed(subdirs))
         yield from self._judge_deleted()
 

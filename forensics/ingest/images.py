@@ -127,8 +127,11 @@ def image_tasks(case, source_id: int, root: bytes) -> Iterator[FileTask]:
     if img is None or img["media_size"] is None:
         return  # could not be opened at registration: the error is on the source
     walk = ImageWalk(img["format"], tuple(img["segments"]))
-    for e in walk.entries():
-        yield FileTask(source_id, root, e.relpath, e.kind, e.ref)
+    try:
+        for e in walk.entries():
+            yield FileTask(source_id, root, e.relpath, e.kind, e.ref)
+    except Exception as exc:  # what was found so far is still ingested; the rest is named as missing
+        walk.errors.append(("image", f"the walk through the image stopped: {type(exc).__name__}: {exc}"))
     with case.store.write() as w:
         w.execute("DELETE FROM source_errors WHERE source_id = ? AND stage IN ('image', 'volume', 'filesystem')",
                   (source_id,))
