@@ -159,6 +159,13 @@ class Case:
 
         return [source_details(self.store, dict(r)) for r in rows]
 
+    def source_alerts(self) -> list[str]:
+        """Problems with the evidence itself (acquisition-hash mismatch, unreadable image or
+        partition), one line each, for the workbench."""
+        from forensics.ingest.images import source_alerts
+
+        return source_alerts(self.store)
+
     def ingest(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None,

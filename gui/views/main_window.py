@@ -404,9 +404,7 @@ class MainWindow(QMainWindow):
     def _show_source_alerts(self) -> None:
         """Problems with the evidence itself (an image whose media hash does not match its
         acquisition hash, an unreadable image or partition) stay in sight in the status bar."""
-        from forensics.ingest.images import source_alerts
-
-        alerts = source_alerts(self.case.store) if self.case is not None else []
+        alerts = self.case.source_alerts() if self.case is not None else []
         self.source_alert_label.setVisible(bool(alerts))
         if alerts:
             mismatch = any("MISMATCH" in a for a in alerts)
