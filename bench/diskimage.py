@@ -146,16 +146,18 @@ def main() -> int:
                          f"{m['media_hash_seconds']:.1f}", f"{m['cpu_main']:.0f}/{m['cpu_workers']:.0f}", f"{m['load']:.1f}"])
     best = {k: max(v, key=lambda m: rate(m["files"], m["seconds"])) for k, v in runs.items()}
     ratio = rate(best["image"]["files"], best["image"]["seconds"]) / rate(best["folder"]["files"], best["folder"]["seconds"])
-    no_hash = best["image"]["seconds"] - best["image"]["media_hash_seconds"]
-    ratio_nohash = rate(best["image"]["files"], no_hash) / rate(best["folder"]["files"], best["folder"]["seconds"])
+    # Files per CPU-second (main + workers) hardly move with the machine's load, unlike wall time.
+    cpu = {k: sum(m["files"] for m in v) / sum(m["cpu_main"] + m["cpu_workers"] for m in v) for k, v in runs.items()}
+    cpu_ratio = cpu["image"] / cpu["folder"]
     print(machine_line())
     print(f"evidence: {best['folder']['files']} files, {best['folder']['bytes'] / MIB:,.0f} MiB; "
           f"image {size / (1 << 30):.2f} GiB raw (GPT, ext4), workers {args.workers}")
-    print(table(rows, ["run", "files", "seconds", "files/s", "MB/s", "media hash s", "cpu main/workers", "load"]))
-    print(f"image / folder throughput (best of each): {ratio:.2f} including the whole-media hash, "
-          f"{ratio_nohash:.2f} excluding it (target >= 0.80)")
+    print(table(rows, ["run", "files", "seconds", "files/s", "MiB/s", "media hash s", "cpu main/workers", "load"]))
+    print(f"image / folder throughput, best wall-clock run of each: {ratio:.2f} (the image run includes hashing"
+          f" the whole media in a background thread); files per CPU-second: folder {cpu['folder']:.1f},"
+          f" image {cpu['image']:.1f}, ratio {cpu_ratio:.2f} (target >= 0.80)")
     if args.json_out:
-        Path(args.json_out).write_text(json.dumps({"runs": runs, "ratio": ratio, "ratio_without_media_hash": ratio_nohash,
+        Path(args.json_out).write_text(json.dumps({"runs": runs, "ratio": ratio, "cpu_ratio": cpu_ratio,
                                                    "image_bytes": size}, indent=2))
     return 0
 
