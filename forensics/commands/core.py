@@ -77,12 +77,11 @@ def cmd_case_create(args: argparse.Namespace) -> int:
 
 
 def run_ingest_cli(case, sources, options, analysis: bool = True) -> dict:
-    cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel).as_dict()
-    if analysis:
+    def announce() -> None:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
-        summary["analysis"] = case.analyse(cancel=cancel)
-    return summary
+
+    return case.ingest_and_analyse(sources, options, progress=ProgressBar("ingest"), cancel=threading.Event(),
+                                   analysis=analysis, on_analysis=announce).as_dict()
 
 
 def _analysis_text(a: dict | None) -> str:
@@ -123,7 +122,7 @@ def _info_text(st: dict) -> str:
     for s in st["sources"]:
         lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
         if s.get("kind") == "image":
-            from forensics.ingest.images import image_summary
+            from forensics.diskimage.sources import image_summary
 
             lines += [f"    {line}" for line in image_summary(s)]
         lines += [f"    ERROR ({e['stage']}): {e['message']}" for e in s.get("errors", [])]

@@ -5,25 +5,16 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, BinaryIO
 
+from forensics.clock import utc_from_timestamp
+from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import sniff
 
 if TYPE_CHECKING:
     from forensics.diskimage.tsk import ImageRef
-
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def open_evidence(path: bytes) -> int:
-    """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    from forensics.diskimage.opener import open_host
-
-    return open_host(path)
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -58,7 +49,8 @@ class HostFile:
         self.path = path
 
     def open(self) -> BinaryIO:
-        return os.fdopen(open_evidence(self.path), "rb", buffering=0)
+        fd, _ = open_readonly(self.path)
+        return os.fdopen(fd, "rb", buffering=0)
 
     def video_input(self) -> bytes:
         return self.path  # PyAV reads a path with its own buffered I/O
@@ -71,7 +63,7 @@ class ImageFile:
         self.ref = ref
 
     def open(self) -> BinaryIO:
-        from forensics.diskimage.opener import open_locator
+        from forensics.evidence import open_locator
 
         return open_locator(self.ref)
 
@@ -100,8 +92,9 @@ def _host_source(task: FileTask, res: FileResult, flags: list[str]) -> HostFile 
     except OSError as exc:
         item["status"] = "error"
         res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
-        return None
-    item.update(size=st.st_size, mtime_utc=_utc(st.st_mtime), ctime_utc=_utc(st.st_ctime), atime_utc=_utc(st.st_atime))
+        return
+    item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
+                atime_utc=utc_from_timestamp(st.st_atime))
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:

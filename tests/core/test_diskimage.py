@@ -82,10 +82,10 @@ def test_e01_same_results_as_folder_deleted_file_and_stored_hash(new_case, evide
 
     from forensics.browse import ItemFilter, item_ids
 
-    assert item_ids(new_case, ItemFilter(deleted=True)) == [deleted["id"]]
+    assert item_ids(new_case.ctx, ItemFilter(deleted=True)) == [deleted["id"]]
     from forensics.report.selection import resolve
 
-    assert resolve(new_case, "deleted").item_ids == (deleted["id"],)
+    assert resolve(new_case.reports.src, "deleted").item_ids == (deleted["id"],)
     with new_case.open_item(nested["id"]) as f:  # the one evidence opener reads through the image
         assert hashlib.sha256(f.read()).hexdigest() == nested["sha256"]
 
@@ -101,11 +101,11 @@ def test_verify_reads_through_the_image_and_catches_a_flipped_byte(new_case, evi
         segs.append(tmp_path / p.name)
         shutil.copy(p, segs[-1])
     new_case.ingest([segs[0]], IngestOptions(workers=1))
-    ok = new_case.reports.verify()
+    ok = new_case.verify()
     assert ok["status"] == "intact" and ok["ok"] >= 4 and ok["images"][0]["status"] == "ok"
     photo = evidence[1]["DCIM/IMG_0001.JPG"].read_bytes()
     di.flip_byte_in(segs, photo[len(photo) // 2: len(photo) // 2 + 64])
-    bad = new_case.reports.verify()
+    bad = new_case.verify()
     assert bad["status"] != "intact"
     assert bad["images"][0]["status"] in ("changed", "unreadable")
     (problem,) = [p for p in bad["problems"] if p["path"].endswith("DCIM/IMG_0001.JPG")]
@@ -220,11 +220,11 @@ def test_acquisition_hash_mismatch_is_flagged_in_info_and_report(new_case, evide
     assert src["hash_mismatch"] and src["image"]["hash_status"] == "mismatch"
     assert any(e["stage"] == "hash" and "does not match" in e["message"] for e in src["errors"])
     from forensics.commands.core import _info_text
-    from forensics.ingest.images import source_alerts
+    from forensics.diskimage.sources import source_alerts
 
     assert "ACQUISITION HASH MISMATCH" in _info_text(new_case.stats())
     assert any("MISMATCH" in a for a in source_alerts(new_case.store))
-    out = new_case.reports.export(tmp_path / "r.html", selection="all")
+    out = new_case.export_report(tmp_path / "r.html", selection="all")
     html = Path(out["path"]).read_text()
     assert "ACQUISITION HASH MISMATCH" in html and "partition 1 (FAT16)/DCIM/2024/MAY/IMG_0002.JPG" in html
 
