@@ -8,13 +8,16 @@ reached from here (`case.faces`, `case.copies`, `case.hashsets`, `case.reports`)
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forensics import __version__, audit
+from forensics.examiners import os_user
 from forensics.store.db import Store
 from forensics.model import CaseError, ItemId, Progress, SourceId
 
@@ -43,7 +46,9 @@ class Case:
         if row is None:
             raise CaseError(f"{self.path} has no case record")
         self._info = dict(row)
-        self.examiner = examiner or self._info["examiner"]
+        # who acts is said by the caller, else the OS account: never the case creator by default
+        self.examiner = (examiner or "").strip() or os_user()
+        self.trail = audit.AuditTrail(store, self._info["case_id"], self.examiner)
         self._source_paths: dict[int, str] = {}  # sources never move once added
 
     # -- lifecycle -------------------------------------------------------
@@ -57,20 +62,28 @@ class Case:
         path = Path(path)
         if (path / DB_NAME).exists():
             raise CaseError(f"{path} already holds a case")
+        if path.is_dir() and any(path.iterdir()):
+            raise CaseError(f"{path} is not empty and is not a case folder; choose a new or empty folder")
+        if path.exists() and not path.is_dir():
+            raise CaseError(f"{path} is a file, not a folder")
         path.mkdir(parents=True, exist_ok=True)
         for sub in ("thumbs", "index", "reports"):
             (path / sub).mkdir(exist_ok=True)
         store = Store(path / DB_NAME)
+        case_id = uuid.uuid4().hex
+        trail = audit.AuditTrail(store, case_id, examiner.strip())
         with store.write() as w:
             w.execute(
-                "INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version, description)"
-                " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-                (name.strip(), number.strip(), examiner.strip(), authority.strip(), audit.utc_now(), __version__, description),
+                "INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version, description,"
+                " case_id) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name.strip(), number.strip(), examiner.strip(), authority.strip(), audit.utc_now(), __version__,
+                 description, case_id),
             )
-            audit.append(w, examiner, "case.create",
-                         {"name": name, "number": number, "authority": authority, "path": str(path.resolve())},
-                         {"tool_version": __version__})
-        return cls(path, store)
+            # the signed genesis: an empty or re-created log can never start like this one
+            trail.append(w, audit.GENESIS_ACTION, trail.genesis_params(
+                {"name": name, "number": number, "authority": authority, "path": str(path.resolve())}),
+                {"tool_version": __version__})
+        return cls(path, store, examiner)
 
     @classmethod
     def open(cls, path: str | os.PathLike, examiner: str | None = None) -> "Case":
@@ -111,13 +124,38 @@ class Case:
         return self.path / "reports"
 
     # -- audit -----------------------------------------------------------
+    def audit(self, action: str, params: dict, result: dict, conn: sqlite3.Connection | None = None) -> audit.AuditEntry:
+        """Append a signed audit entry as the acting examiner: inside the caller's write
+        transaction when `conn` is given, else in its own."""
+        if conn is not None:
+            return self.trail.append(conn, action, params, result)
+        with self.store.write() as w:
+            return self.trail.append(w, action, params, result)
+
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
         """Append an audit entry in its own transaction."""
-        with self.store.write() as w:
-            return audit.append(w, self.examiner, action, params, result)
+        return self.audit(action, params, result)
 
-    def verify_audit(self) -> audit.ChainReport:
-        return audit.verify(self.store.read)
+    def set_examiner(self, examiner: str) -> None:
+        """Change who is acting; the switch is itself an audit entry."""
+        examiner = examiner.strip()
+        if not examiner:
+            raise CaseError("an examiner needs a name")
+        if examiner == self.examiner:
+            return
+        previous = self.examiner
+        self.examiner = examiner
+        self.trail = audit.AuditTrail(self.store, self._info["case_id"], examiner)
+        self.audit(audit.SWITCH_ACTION, {"from": previous, "to": examiner}, {})
+
+    def verify_audit(self, witness_files: Iterable[str | os.PathLike] = (), local_witness: bool = True):
+        """Verify the signed audit log against witness files or reports (and, by default, the
+        witness files of this machine's examiners); returns a `forensics.audit_verify.Verdict`."""
+        return audit.verify(self.store.read, list(witness_files), local_witness)
+
+    def signed_head(self) -> dict | None:
+        """The current audit head signed by the acting examiner, for reports and exports."""
+        return self.trail.signed_head()
 
     def audit_entries(self, action_prefix: str | None = None, limit: int | None = None) -> list[audit.AuditEntry]:
         return audit.entries(self.store.read, action_prefix, limit)
@@ -126,6 +164,7 @@ class Case:
     def add_source(self, path: str | os.PathLike | bytes) -> SourceId:
         """Register an evidence folder or file (idempotent); returns its id."""
         raw = os.fsencode(os.path.abspath(os.fsdecode(path) if isinstance(path, bytes) else path))
+        self._refuse_overlap(raw)
         with self.store.write() as w:
             row = w.execute("SELECT id FROM sources WHERE path_raw = ?", (raw,)).fetchone()
             if row:
@@ -135,8 +174,20 @@ class Case:
                 (display_path(raw), raw, audit.utc_now(), self.examiner),
             )
             sid = SourceId(cur.lastrowid)
-            audit.append(w, self.examiner, "source.add", {"path": display_path(raw)}, {"source_id": sid})
+            self.audit("source.add", {"path": display_path(raw)}, {"source_id": sid}, w)
             return sid
+
+    def _refuse_overlap(self, raw: bytes) -> None:
+        """A case inside its evidence, or evidence inside its case, would catalogue the
+        case's own database and thumbnails and never settle: refuse both."""
+        src = os.path.realpath(raw)
+        case = os.path.realpath(os.fsencode(self.path))
+        if src == case or case.startswith(src.rstrip(b"/") + b"/"):
+            raise CaseError(f"the case folder {self.path} is inside the source {display_path(raw)}: the tool would"
+                            " catalogue its own database and thumbnails. Keep the case folder outside the evidence")
+        if src.startswith(case + b"/"):
+            raise CaseError(f"the source {display_path(raw)} is inside the case folder {self.path}:"
+                            " evidence must be kept outside the case folder")
 
     def sources(self) -> list[dict]:
         rows = self.store.query(
@@ -292,7 +343,7 @@ class Case:
     def set_category_name(self, number: int, name: str) -> None:
         with self.store.write() as w:
             w.execute("INSERT INTO categories (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name", (number, name))
-            audit.append(w, self.examiner, "category.rename", {"category": number, "name": name}, {})
+            self.audit("category.rename", {"category": number, "name": name}, {}, w)
 
     def tag_items(self, item_ids: Iterable[int], *, category: int | None = None, clear_category: bool = False,
                   add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), note: str | None = None,
@@ -327,10 +378,10 @@ class Case:
                 w.executemany("INSERT OR IGNORE INTO item_tags (item_id, tag_id) VALUES (?, ?)", [(i, tid) for i in ids])
             for t in remove_tags:
                 w.execute(f"DELETE FROM item_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND item_id IN ({marks})", [t, *ids])
-            audit.append(w, self.examiner, "item.tag",
+            self.audit("item.tag",
                          {"items": ids, "category": category, "clear_category": clear_category, "add_tags": add_tags,
                           "remove_tags": remove_tags, "note": note, "bookmarked": bookmarked, "whole_copy_group": whole_copy_group},
-                         {"items": len(ids)})
+                         {"items": len(ids)}, w)
         return before
 
     def restore_items(self, before: dict[int, dict]) -> None:
@@ -343,7 +394,7 @@ class Case:
                 for t in st["tags"]:
                     w.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (t,))
                     w.execute("INSERT OR IGNORE INTO item_tags (item_id, tag_id) SELECT ?, id FROM tags WHERE name = ?", (int(i), t))
-            audit.append(w, self.examiner, "item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)})
+            self.audit("item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)}, w)
 
     def tags(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.store.query(

@@ -9,6 +9,15 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (ROOT / ".." / "shared" / "data").resolve()
 
 
+@pytest.fixture(autouse=True)
+def examiner_config(tmp_path_factory, monkeypatch) -> Path:
+    """Examiner keys, witness files and the remembered examiner go to a temporary config
+    folder (inherited by subprocesses), never the real home."""
+    path = tmp_path_factory.mktemp("xdg-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(path))
+    return path
+
+
 @pytest.fixture
 def shared_data() -> Path:
     if not (SHARED_DATA / "faces").is_dir():

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from forensics import audit
 from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
@@ -224,7 +223,7 @@ class CopyService:
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
-            audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
+            self.case.audit("copies.group", params_doc, summary, w)
         return summary
 
     def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

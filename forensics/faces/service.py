@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from forensics import audit
 from forensics.faces import persons as P
 from forensics.faces.cluster import DEFAULT_K, DEFAULT_THRESHOLD
 from forensics.faces.detect import embedding_array, model_version
@@ -48,7 +47,7 @@ class FaceService(FaceViews):
             return self._index
 
     def _audit(self, w, action: str, params: dict, result: dict) -> None:
-        audit.append(w, self.case.examiner, action, {**params, "model": model_version()}, result)
+        self.case.audit(action, {**params, "model": model_version()}, result, w)
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,
