@@ -149,8 +149,9 @@ def _walk(conn: sqlite3.Connection, w: _Walk) -> tuple[int, str]:
     return n, prev
 
 
-def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[int, str, str] | None:
-    """Compare witness points with the log; the first that disagrees, if any."""
+def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[int, str, str, int] | None:
+    """Compare witness points with the log; the first that disagrees, if any, as
+    (first entry that may differ, kind, reason, last entry that may differ)."""
     paths = [Path(f) for f in files] + (local_witness_files() if local else [])
     points: list[dict] = []
     for path in paths:
@@ -171,13 +172,18 @@ def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[in
     for h in points:
         seq = int(h["seq"])
         who = f"witnessed by {h['examiner']} at {h['time_utc']} ({Path(h['source']).name})"
+        registered = [k for k in w.keys.values() if k["examiner"] == h["examiner"]]
+        if registered and h["key_id"] not in {k["key_id"] for k in registered}:
+            first = min(k["seq"] for k in registered)
+            return (first, "unknown_key", f"entry {first} registers a key for {h['examiner']} that is not the key"
+                                          f" {h['key_id']} that examiner signs with ({who}): a forged key", first)
         if seq > max_seq:
             return (max_seq + 1, "cut_off", f"entries {max_seq + 1}..{seq} are missing although entry {seq} was {who}:"
-                                            f" the log was cut off after entry {max_seq}")
+                                            f" the log was cut off after entry {max_seq}", seq)
         if w.hashes.get(seq) != h["head"]:
             where = f"entry {seq}" if seq == last_good + 1 else f"one of entries {last_good + 1}..{seq}"
             return (last_good + 1, "rewritten",
-                    f"{where} differs from what was {who}: edited, removed, reordered or re-signed")
+                    f"{where} differs from what was {who}: edited, removed, reordered or re-signed", seq)
         last_good = seq
     return None
 
@@ -203,7 +209,7 @@ def _verify(conn: sqlite3.Connection, files: list, local: bool, v: Verdict) -> V
     v.entries, v.head, v.unsigned = n, head, w.unsigned
     fails = [w.fail] if w.fail else []
     if n == 0:
-        fails.append((1, "missing_genesis", "the audit log is empty: the case creation (genesis) is missing;"
+        fails.append((1, "missing_genesis", "the audit log is empty: entry 1, the case creation (genesis), is missing;"
                                             " the log was emptied or the table re-created"))
     triggers = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_log'")}
     missing = [t for t in TRIGGERS if t not in triggers]
@@ -212,11 +218,16 @@ def _verify(conn: sqlite3.Connection, files: list, local: bool, v: Verdict) -> V
                           " or its guards dropped")
     wfail = _witness(w, files, local, n, v)
     if wfail:
-        fails.append(wfail)
+        first, kind, reason, last = wfail
+        if w.fail is not None and w.fail[0] <= last:
+            v.problems.append(reason)  # the walk already named the entry inside the witnessed range
+        else:
+            fails.append((first, kind, reason))
     if fails:
         first = min(fails, key=lambda f: f[0])
         v.first_broken, v.kind, v.reason = first
         v.problems = [f[2] for f in sorted(fails, key=lambda f: f[0])] + v.problems
+        v.problems = list(dict.fromkeys(v.problems))
     elif missing:
         v.first_broken, v.kind, v.reason = 1, "recreated", v.problems[0]
     else:
@@ -249,9 +260,8 @@ def _explain(v: Verdict, w: _Walk) -> None:
     else:
         if not v.first_broken or v.first_broken > last:
             v.proves.append(f"entries 1..{last} are exactly those witnessed outside the case")
-        if v.entries > last:
-            v.cannot_prove.append(f"entries {last + 1}..{v.entries} come after the last witness point (entry {last}):"
-                                  " entries removed from the end after it, or rewritten by a holder of a registered"
-                                  " key, would not show")
+        after = (f"entries {last + 1}..{v.entries} are signed but not witnessed; " if v.entries > last else "")
+        v.cannot_prove.append(f"anything after the last witness point (entry {last}): {after}entries removed from the"
+                              " end after it, or rewritten there by a holder of a registered key, would not show")
     v.cannot_prove.append("that what was recorded is true: a key in other hands signs as its examiner, and times come"
                           " from the computer's clock")

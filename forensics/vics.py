@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from forensics.examiners import encode_head
 from forensics.hashing.digests import sha256_file
 from forensics.hashsets.formats import BOM, BadRecord, HashRecord, norm_hex
 
@@ -36,6 +37,7 @@ HASH_NAME, HASH_VALUE = "HashName", "HashValue"
 # Case fields
 CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
+SIGNED_HEAD = "ForensicsSignedAuditHead"  # not part of VICS; readers ignore unknown properties
 PHASH_NAMES = {"phash", "p-hash", "imagehash.phash"}
 DHASH_NAME = "dHash"
 KNOWN_MEDIA_KEYS = {MD5, SHA1, CATEGORY, SERIES, VICTIM_IDENTIFIED, ALTERNATIVE_HASHES}
@@ -162,6 +164,9 @@ def export_case(case, out: Path) -> dict:
         case_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"forensics-case:{info['number']}:{info['created_utc']}"))
         head = {CASE_ID: case_guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
                 SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
+        signed = case.signed_head()
+        if signed:  # lets `forensics audit verify --witness EXPORT` check the case against this export
+            head[SIGNED_HEAD] = encode_head(signed)
         f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
         f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
         cur = cats.execute(

@@ -15,6 +15,7 @@ from typing import Any
 
 from forensics.hashing.digests import sha256_file
 from forensics.audit import utc_now
+from forensics.examiners import encode_head
 from forensics.report import gather
 from forensics.report.people import selected_persons
 from forensics.report.selection import Selection, resolve
@@ -82,7 +83,9 @@ class ReportService:
             if fmt == "csv":
                 from forensics.report.csvout import write_csv
 
-                write_csv(tmp, gather.items(self.case, sel.item_ids, unavailable, False, on_item))
+                signed = self.case.signed_head()
+                write_csv(tmp, gather.items(self.case, sel.item_ids, unavailable, False, on_item),
+                          encode_head(signed) if signed else "")
                 persons: list = []
             else:
                 ctx = self._context(sel, out.name, unavailable, fmt == "html", on_item)
@@ -117,7 +120,8 @@ class ReportService:
         summary = gather.summary(case, unavailable)
         persons, persons_note = selected_persons(case, sel)
         chain = case.verify_audit()
-        head_seq = case.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+        signed = case.signed_head() or {}
+        head_seq = signed.get("seq", 0)
         c = gather.counts(case)
         for p in persons:
             self._decorate_person(p, data_uri)
@@ -125,7 +129,9 @@ class ReportService:
         return {
             "report": {"title": f"Examiner report: {info['name']}", "generated_utc": utc_now(),
                        "selection_spec": sel.spec, "selection_description": sel.description,
-                       "item_count": len(sel.item_ids), "audit_head": chain.head, "audit_head_seq": head_seq,
+                       "item_count": len(sel.item_ids), "audit_head": signed.get("head", chain.head),
+                       "audit_head_seq": head_seq, "signed_head": signed,
+                       "signed_head_token": encode_head(signed) if signed else "",
                        "chain_ok": chain.ok, "chain_reason": chain.reason if chain.ok else
                        f"BROKEN at entry {chain.first_broken}: {chain.reason}",
                        "audit_entries": head_seq, "failed_files": c["failed_files"], "filename": filename},

@@ -1,0 +1,226 @@
+"""The tamper suite: each way of rewriting a real case's audit log, named by `audit verify`
+given the examiner's witness file or a report of the case."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from forensics.case import Case
+from forensics.cli import main
+from forensics.examiners import witness_path
+from forensics.ingest.pipeline import IngestOptions
+from tamper import AUDIT_DDL, entries, forged_key, reguard, rewrite, unguarded
+
+
+@pytest.fixture(scope="module")
+def real_case(tmp_path_factory):
+    """A case with real ingest, decisions and an HTML report; then two more decisions."""
+    root = tmp_path_factory.mktemp("tamper")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CONFIG_HOME", str(root / "config"))
+        ev = root / "evidence"
+        ev.mkdir()
+        for i in range(4):
+            Image.new("RGB", (80, 60), (40 * i, 200 - 30 * i, 90)).save(ev / f"photo_{i}.jpg")
+        case = Case.create(root / "case", name="Tamper", number="TP-1", examiner="Tester", authority="Warrant 11/2026")
+        case.ingest([ev], IngestOptions(workers=1, faces=False))
+        ids = [i["id"] for i in case.items()]
+        case.tag_items(ids[:2], category=1, bookmarked=True)
+        case.tag_items(ids[2:], add_tags=["seen"])
+        case.set_category_name(5, "Weapons")
+        report = root / "report.html"
+        case.reports.export(report, selection="bookmarked")
+        case.tag_items(ids[:1], note="checked again")
+        case.tag_items(ids[1:2], note="and again")
+        n = case.store.scalar("SELECT MAX(seq) FROM audit_log")
+        report_seq = case.audit_entries("report.export")[-1].seq - 1
+        wit = witness_path("Tester")
+        case.close()
+    assert wit.is_file() and str(root / "config") in str(wit)
+    return {"dir": root / "case", "witness": wit, "report": report, "n": n, "report_seq": report_seq}
+
+
+def _copy(real_case, tmp_path) -> Path:
+    dst = tmp_path / "copy"
+    shutil.copytree(real_case["dir"], dst)
+    return dst
+
+
+def _verify(case_dir: Path, witness: Path | None, capsys) -> tuple[int, dict]:
+    args = ["audit", "verify", str(case_dir), "--no-local-witness", "--json"]
+    if witness is not None:
+        args += ["--witness", str(witness)]
+    code = main(args)
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _seq_of(conn, action: str) -> int:
+    return conn.execute("SELECT MIN(seq) FROM audit_log WHERE action LIKE ?", (action,)).fetchone()[0]
+
+
+def cut_last(conn, n):
+    conn.execute("DELETE FROM audit_log WHERE seq = ?", (n,))
+    return n
+
+
+def cut_last_three(conn, n):
+    conn.execute("DELETE FROM audit_log WHERE seq > ?", (n - 3,))
+    return n - 2
+
+
+def delete_all(conn, n):
+    conn.execute("DELETE FROM audit_log")
+    return 1
+
+
+def edit_and_rechain(conn, n):
+    rows = entries(conn)
+    k = _seq_of(conn, "item.tag")
+    rows[k - 1][4] = rows[k - 1][4].replace('"category":1', '"category":2')
+    rewrite(conn, rows)
+    return k
+
+
+def delete_middle_and_rechain(conn, n):
+    rows = entries(conn)
+    k = _seq_of(conn, "item.tag")
+    del rows[k - 1]
+    rewrite(conn, rows)
+    return k
+
+
+def swap_and_rechain(conn, n):
+    rows = entries(conn)
+    k = _seq_of(conn, "item.tag")
+    rows[k - 1], rows[k] = rows[k], rows[k - 1]
+    rewrite(conn, rows)
+    return k
+
+
+def drop_ingest_and_rechain(conn, n):
+    k = _seq_of(conn, "ingest%")
+    rewrite(conn, [r for r in entries(conn) if not r[3].startswith("ingest")])
+    return k
+
+
+def forged_key_edit(conn, n):
+    rows = entries(conn)
+    k = _seq_of(conn, "item.tag")
+    rows[k - 1][4] = rows[k - 1][4].replace('"category":1', '"category":2')
+    rewrite(conn, rows, forged_key("Tester"), start=k)
+    return k
+
+
+def forged_key_from_genesis(conn, n):
+    rows = entries(conn)
+    rows[4][4] = rows[4][4].replace('"category":1', '"category":2')
+    rewrite(conn, rows, forged_key("Tester"))  # self-consistent: only the witness can tell
+    return 1
+
+
+def recreated_table(conn, n):
+    rows = entries(conn)
+    conn.execute("DROP TABLE audit_log")
+    conn.execute(AUDIT_DDL)
+    rewrite(conn, rows[:1], forged_key("Tester"))
+    return 1
+
+
+def edit_in_place(conn, n):
+    conn.execute("UPDATE audit_log SET result = '{\"items\":99}' WHERE seq = ?", (_seq_of(conn, "item.tag"),))
+    return _seq_of(conn, "item.tag")
+
+
+def unparsable_entry(conn, n):
+    k = _seq_of(conn, "item.tag")
+    conn.execute("UPDATE audit_log SET params = '{not json' WHERE seq = ?", (k,))
+    return k
+
+
+TAMPERS = [cut_last, cut_last_three, delete_all, edit_and_rechain, delete_middle_and_rechain, swap_and_rechain,
+           drop_ingest_and_rechain, forged_key_edit, forged_key_from_genesis, recreated_table, edit_in_place,
+           unparsable_entry]
+
+
+def test_untouched_copy_verifies_against_witness_and_report(real_case, tmp_path, capsys):
+    case_dir = _copy(real_case, tmp_path)
+    for w in (real_case["witness"], real_case["report"]):
+        code, v = _verify(case_dir, w, capsys)
+        assert code == 0 and v["ok"], v
+        assert v["witness"]["points"] >= 1 and v["unsigned"] == 0
+    code, v = _verify(case_dir, None, capsys)
+    assert code == 0 and any("no witness point" in c for c in v["cannot_prove"])
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
+def test_tamper_is_named_given_the_witness_file(real_case, tmp_path, capsys, tamper):
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    expected = tamper(conn, real_case["n"])
+    reguard(conn)
+    conn.close()
+    code, v = _verify(case_dir, real_case["witness"], capsys)
+    assert code == 3 and not v["ok"], v
+    assert v["first_broken_seq"] == expected, v
+    assert f"entry {expected}" in v["reason"] or f"entries {expected}" in v["reason"], v
+
+
+@pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
+def test_tamper_is_named_given_a_report(real_case, tmp_path, capsys, tamper):
+    """A report witnesses the head at its export: everything up to it is named, and what
+    came after is stated as what verify cannot prove."""
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    expected = tamper(conn, real_case["n"])
+    reguard(conn)
+    conn.close()
+    code, v = _verify(case_dir, real_case["report"], capsys)
+    if expected > real_case["report_seq"] and tamper in (cut_last, cut_last_three):
+        # cut after the report's head: invisible to the report, and said so
+        assert code == 0 and any(f"after the last witness point (entry {real_case['report_seq']})" in c
+                                 for c in v["cannot_prove"]), v
+        return
+    assert code == 3 and v["first_broken_seq"] == min(expected, real_case["report_seq"] + 1), v
+
+
+def test_without_a_witness_a_signature_still_names_edits_and_says_what_it_cannot_prove(real_case, tmp_path, capsys):
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    k = swap_and_rechain(conn, real_case["n"])
+    reguard(conn)
+    conn.close()
+    code, v = _verify(case_dir, None, capsys)
+    assert code == 3 and v["first_broken_seq"] == k and v["kind"] in ("reordered", "rewritten")
+    case_dir = _copy(real_case, tmp_path / "b")
+    conn = unguarded(case_dir)
+    forged_key_from_genesis(conn, real_case["n"])
+    reguard(conn)
+    conn.close()
+    code, v = _verify(case_dir, None, capsys)
+    assert code == 0 and any("rewritten from the genesis with a new key" in c for c in v["cannot_prove"])
+
+
+def test_missing_table_is_a_verdict_not_a_traceback(real_case, tmp_path, capsys):
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    conn.execute("DROP TABLE audit_log")
+    conn.close()
+    code, v = _verify(case_dir, real_case["witness"], capsys)
+    assert code == 3 and v["kind"] == "missing_table" and v["first_broken_seq"] == 1
+    code = main(["audit", "verify", str(case_dir), "--no-local-witness"])
+    assert code == 3 and "AUDIT LOG BROKEN at entry 1" in capsys.readouterr().out
+
+
+def test_triggers_refuse_update_and_delete(real_case, tmp_path):
+    case_dir = _copy(real_case, tmp_path)
+    conn = sqlite3.connect(case_dir / "case.sqlite", isolation_level=None)
+    for sql in ("UPDATE audit_log SET examiner = 'x' WHERE seq = 2", "DELETE FROM audit_log WHERE seq = 2"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute(sql)
+    assert conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == real_case["n"]
