@@ -100,7 +100,7 @@ class AuditTrail:
             if (self.examiner, self.key.key_id) not in self._keys(conn):
                 self._write(conn, KEY_ACTION, {"examiner": self.examiner, "key_id": self.key.key_id,
                                                 "public_key": self.key.public_hex, "algorithm": "Ed25519"}, {})
-            if last is not None and last[0] != self.examiner:
+            if last is not None and last[0] != self.examiner and action != SWITCH_ACTION:
                 self._write(conn, SWITCH_ACTION, {"from": last[0], "to": self.examiner}, {})
         return self._write(conn, action, params, result)
 
