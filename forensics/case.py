@@ -137,16 +137,17 @@ class Case:
         return self.audit(action, params, result)
 
     def set_examiner(self, examiner: str) -> None:
-        """Change who is acting; the switch is itself an audit entry."""
+        """Change who is acting. The switch is itself an audit entry, from whoever wrote the
+        last entry (nothing is written when that is already this examiner)."""
         examiner = examiner.strip()
         if not examiner:
             raise CaseError("an examiner needs a name")
-        if examiner == self.examiner:
-            return
-        previous = self.examiner
-        self.examiner = examiner
-        self.trail = audit.AuditTrail(self.store, self._info["case_id"], examiner)
-        self.audit(audit.SWITCH_ACTION, {"from": previous, "to": examiner}, {})
+        if examiner != self.examiner:
+            self.examiner = examiner
+            self.trail = audit.AuditTrail(self.store, self._info["case_id"], examiner)
+        last = self.store.scalar("SELECT examiner FROM audit_log ORDER BY seq DESC LIMIT 1")
+        if last != examiner:
+            self.audit(audit.SWITCH_ACTION, {"from": last, "to": examiner}, {})
 
     def verify_audit(self, witness_files: Iterable[str | os.PathLike] = (), local_witness: bool = True):
         """Verify the signed audit log against witness files or reports (and, by default, the
