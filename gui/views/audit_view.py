@@ -93,11 +93,17 @@ class AuditView(QWidget):
 
     def _verified(self, report) -> None:
         if report.ok:
-            self.chain.setText(f"✔ chain intact: {report.entries} entries, head {report.head[:12]}…")
+            signed = (f"{report.unsigned} unsigned (from before signing)" if report.unsigned else "all signed")
+            self.chain.setText(f"✔ chain intact: {report.entries} entries, {signed}, head {report.head[:12]}…")
             self.chain.setStyleSheet("color: #2e7d32")
         else:
             self.chain.setText(f"✘ BROKEN at entry {report.first_broken}: {report.reason}")
             self.chain.setStyleSheet("color: #b00020; font-weight: bold")
+        w = report.witness
+        self.chain.setToolTip("\n".join(
+            [f"Checked against {w.get('points', 0)} witness point(s) from this machine's witness files"]
+            + [f"Proves: {p}" for p in report.proves] + [f"Cannot prove: {p}" for p in report.cannot_prove]
+            + [f"Note: {n}" for n in report.notes]))
 
     def _error(self, err: TaskError) -> None:
         self.chain.setText(f"⚠ {err.message}")
