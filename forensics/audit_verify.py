@@ -61,6 +61,10 @@ class _Walk:
             self.fail = (seq, kind, reason)
 
 
+def _span(first: int, last: int) -> str:
+    return f"entry {first} is" if first == last else f"entries {first}..{last} are"
+
+
 def _case_id(conn: sqlite3.Connection) -> str | None:
     try:
         row = conn.execute("SELECT case_id FROM case_info WHERE id = 1").fetchone()
@@ -139,7 +143,7 @@ def _walk(conn: sqlite3.Connection, w: _Walk) -> tuple[int, str]:
         if seq == 1 and row[3] != audit.GENESIS_ACTION:
             w.broken(1, "missing_genesis", f"entry 1 is {row[3]!r}, not the case creation: the genesis was replaced")
         elif seq != expected:
-            w.broken(expected, "removed", f"entries {expected}..{seq - 1} are missing: removed")
+            w.broken(expected, "removed", f"{_span(expected, seq - 1)} missing: removed")
         elif row[6] != prev:
             w.broken(seq, "removed", f"entry {seq} does not link to the entry before it: an entry was removed or moved")
         else:
@@ -178,7 +182,7 @@ def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[in
             return (first, "unknown_key", f"entry {first} registers a key for {h['examiner']} that is not the key"
                                           f" {h['key_id']} that examiner signs with ({who}): a forged key", first)
         if seq > max_seq:
-            return (max_seq + 1, "cut_off", f"entries {max_seq + 1}..{seq} are missing although entry {seq} was {who}:"
+            return (max_seq + 1, "cut_off", f"{_span(max_seq + 1, seq)} missing although entry {seq} was {who}:"
                                             f" the log was cut off after entry {max_seq}", seq)
         if w.hashes.get(seq) != h["head"]:
             where = f"entry {seq}" if seq == last_good + 1 else f"one of entries {last_good + 1}..{seq}"
@@ -229,7 +233,8 @@ def _verify(conn: sqlite3.Connection, files: list, local: bool, v: Verdict) -> V
         v.problems = [f[2] for f in sorted(fails, key=lambda f: f[0])] + v.problems
         v.problems = list(dict.fromkeys(v.problems))
     elif missing:
-        v.first_broken, v.kind, v.reason = 1, "recreated", v.problems[0]
+        # no entry is wrong, but nothing stops the next edit: not a pass
+        v.kind, v.reason = "unguarded", v.problems[0]
     else:
         v.ok, v.reason = True, "chain intact"
     _explain(v, w)

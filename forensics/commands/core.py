@@ -150,6 +150,8 @@ def cmd_items(args: argparse.Namespace) -> int:
 def _verdict_text(v) -> str:
     if v.ok:
         lines = [f"audit log intact: {v.entries} entries, head {v.head}"]
+    elif v.first_broken is None:
+        lines = [f"AUDIT LOG NOT PROVEN ({v.kind}): {v.reason}"]
     else:
         lines = [f"AUDIT LOG BROKEN at entry {v.first_broken} ({v.kind}): {v.reason}"]
         lines += [f"  also: {p}" for p in v.problems if p != v.reason]

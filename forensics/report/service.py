@@ -133,7 +133,8 @@ class ReportService:
                        "audit_head_seq": head_seq, "signed_head": signed,
                        "signed_head_token": encode_head(signed) if signed else "",
                        "chain_ok": chain.ok, "chain_reason": chain.reason if chain.ok else
-                       f"BROKEN at entry {chain.first_broken}: {chain.reason}",
+                       f"BROKEN at entry {chain.first_broken}: {chain.reason}" if chain.first_broken else
+                       f"NOT PROVEN: {chain.reason}",
                        "audit_entries": head_seq, "failed_files": c["failed_files"], "filename": filename},
             "h": header,
             "sources": gather.sources(case),

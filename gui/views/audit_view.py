@@ -97,7 +97,8 @@ class AuditView(QWidget):
             self.chain.setText(f"✔ chain intact: {report.entries} entries, {signed}, head {report.head[:12]}…")
             self.chain.setStyleSheet("color: #2e7d32")
         else:
-            self.chain.setText(f"✘ BROKEN at entry {report.first_broken}: {report.reason}")
+            where = f"at entry {report.first_broken}" if report.first_broken else "(no entry named)"
+            self.chain.setText(f"✘ BROKEN {where}: {report.reason}")
             self.chain.setStyleSheet("color: #b00020; font-weight: bold")
         w = report.witness
         self.chain.setToolTip("\n".join(

@@ -224,3 +224,81 @@ def test_triggers_refuse_update_and_delete(real_case, tmp_path):
         with pytest.raises(sqlite3.IntegrityError, match="append-only"):
             conn.execute(sql)
     assert conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0] == real_case["n"]
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "csv", "vics"])
+def test_every_report_format_and_the_vics_export_carry_the_signed_head(tmp_path, capsys, fmt):
+    from forensics.examiners import head_valid, read_heads
+    from forensics.vics import export_case
+
+    case = Case.create(tmp_path / "case", name="Formats", number="F-2", examiner="Tester", authority="Order 3")
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    Image.new("RGB", (40, 40), (1, 2, 3)).save(ev / "a.png")
+    case.ingest([ev], IngestOptions(workers=1, faces=False))
+    case.tag_items([case.items()[0]["id"]], bookmarked=True)
+    out = tmp_path / f"export.{'json' if fmt == 'vics' else fmt}"
+    if fmt == "vics":
+        export_case(case, out)
+    else:
+        case.reports.export(out, selection="bookmarked")
+    heads, problems = read_heads(out)
+    assert not problems and len(heads) == 1 and head_valid(heads[0])
+    assert heads[0]["case_id"] == case.info["case_id"] and heads[0]["examiner"] == "Tester"
+    k = heads[0]["seq"]
+    case_dir = case.path
+    case.close()
+    code, v = _verify(case_dir, out, capsys)
+    assert code == 0 and v["witness"]["last_seq"] == k
+    conn = unguarded(case_dir)
+    rows = entries(conn)
+    rows[1][4] = rows[1][4].replace("ev", "elsewhere")
+    rewrite(conn, rows)
+    reguard(conn)
+    conn.close()
+    code, v = _verify(case_dir, out, capsys)
+    assert code == 3 and v["first_broken_seq"] == 2
+
+
+def test_a_case_from_before_signing_says_which_entries_are_unsigned(tmp_path, capsys):
+    """An old case (schema 3, plain hash chain) opens, keeps its history explainable, and
+    signs from then on; an unsigned entry slipped in after signing began is named."""
+    from forensics import audit
+    from forensics.store.db import migrations
+
+    path = tmp_path / "old"
+    path.mkdir()
+    conn = sqlite3.connect(path / "case.sqlite", isolation_level=None)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_utc TEXT NOT NULL)")
+    for version, name, sql in migrations()[:3]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_version VALUES (?, ?, '2026-01-01')", (version, name))
+    conn.execute("INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version)"
+                 " VALUES (1, 'Old', 'O-1', 'Old Examiner', 'Order 1', '2026-01-01', '0.1')")
+
+    def old_append(seq: int, action: str, prev: str) -> str:
+        t, p, r = f"2026-01-01T00:00:0{seq}Z", audit.canonical({"n": seq}), "{}"
+        h = audit.entry_hash(seq, t, "Old Examiner", action, p, r, prev)
+        conn.execute("INSERT INTO audit_log (seq, time_utc, examiner, action, params, result, prev_hash, entry_hash)"
+                     " VALUES (?, ?, 'Old Examiner', ?, ?, ?, ?, ?)", (seq, t, action, p, r, prev, h))
+        return h
+
+    prev = old_append(1, "case.create", audit.GENESIS)
+    for seq in (2, 3):
+        prev = old_append(seq, "item.tag", prev)
+    conn.close()
+    with Case.open(path, examiner="New Examiner") as case:
+        case.log("item.tag", {"n": 4}, {})
+        v = case.verify_audit(local_witness=False)
+        assert v.ok and v.unsigned == 3 and v.entries == 6
+        assert any(c.startswith("entries 1..3 are unsigned") for c in v.cannot_prove)
+        assert [e.action for e in case.audit_entries()][3:] == ["examiner.key", "examiner.switch", "item.tag"]
+    conn = unguarded(path)
+    row = conn.execute("SELECT entry_hash FROM audit_log WHERE seq = 6").fetchone()
+    t, p = "2026-02-01T00:00:00Z", audit.canonical({"forged": True})
+    h = audit.entry_hash(7, t, "New Examiner", "item.tag", p, "{}", row[0])
+    conn.execute("INSERT INTO audit_log (seq, time_utc, examiner, action, params, result, prev_hash, entry_hash)"
+                 " VALUES (7, ?, 'New Examiner', 'item.tag', ?, '{}', ?, ?)", (t, p, row[0], h))
+    conn.close()
+    code, v = _verify(path, None, capsys)
+    assert code == 3 and v["first_broken_seq"] == 7 and v["kind"] == "unsigned"
