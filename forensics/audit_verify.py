@@ -164,7 +164,15 @@ def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[in
         for h in heads:
             if h.get("case_id") != w.case_id:
                 continue
-            if head_valid(h):
+            try:
+                seq = int(h["seq"])
+                agrees = ((w.fail is None or seq < w.fail[0]) and w.hashes.get(seq) == h["head"]
+                          and w.keys.get(h["key_id"], {}).get("examiner") == h["examiner"])
+            except (KeyError, TypeError, ValueError):
+                agrees = False
+            # a point that agrees with a validly signed entry adds nothing to check; one that
+            # disagrees must itself be genuine before it accuses the case
+            if agrees or head_valid(h):
                 points.append({**h, "source": str(path)})
             else:
                 v.notes.append(f"{path}: a witness point for entry {h.get('seq')} is not validly signed; ignored")
