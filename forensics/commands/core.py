@@ -166,7 +166,18 @@ def _verdict_text(v) -> str:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    import sqlite3
+
+    from forensics.audit_verify import Verdict
+    from forensics.store.db import SchemaError
+
+    try:
+        case = open_case(args)
+    except (sqlite3.Error, SchemaError) as exc:  # a damaged case database is a verdict too
+        v = Verdict(False, 0, 1, f"the case database cannot be read: {exc}", "", kind="unreadable",
+                    cannot_prove=["anything: the audit log could not be read"])
+        emit(args, v.as_dict(), _verdict_text(v))
+        return 3
     v = case.verify_audit(args.witness, local_witness=not args.no_local_witness)
     emit(args, v.as_dict(), _verdict_text(v))
     return 0 if v.ok else 3

@@ -302,3 +302,12 @@ def test_a_case_from_before_signing_says_which_entries_are_unsigned(tmp_path, ca
     conn.close()
     code, v = _verify(path, None, capsys)
     assert code == 3 and v["first_broken_seq"] == 7 and v["kind"] == "unsigned"
+
+
+def test_a_case_database_without_its_case_record_is_a_verdict(real_case, tmp_path, capsys):
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    conn.execute("DROP TABLE case_info")
+    conn.close()
+    code, v = _verify(case_dir, real_case["witness"], capsys)
+    assert code == 3 and v["kind"] == "unreadable" and "cannot be read" in v["reason"]
