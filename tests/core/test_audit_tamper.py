@@ -52,6 +52,17 @@ def _copy(real_case, tmp_path) -> Path:
     return dst
 
 
+def _tampered(real_case, tmp_path, tamper) -> tuple[Path, int]:
+    """A copy of the real case with `tamper` applied and the guards put back, and the
+    entry verify must name."""
+    case_dir = _copy(real_case, tmp_path)
+    conn = unguarded(case_dir)
+    expected = tamper(conn, real_case["n"])
+    reguard(conn)
+    conn.close()
+    return case_dir, expected
+
+
 def _verify(case_dir: Path, witness: Path | None, capsys) -> tuple[int, dict]:
     args = ["audit", "verify", str(case_dir), "--no-local-witness", "--json"]
     if witness is not None:
@@ -160,11 +171,7 @@ def test_untouched_copy_verifies_against_witness_and_report(real_case, tmp_path,
 
 @pytest.mark.parametrize("tamper", TAMPERS, ids=lambda f: f.__name__)
 def test_tamper_is_named_given_the_witness_file(real_case, tmp_path, capsys, tamper):
-    case_dir = _copy(real_case, tmp_path)
-    conn = unguarded(case_dir)
-    expected = tamper(conn, real_case["n"])
-    reguard(conn)
-    conn.close()
+    case_dir, expected = _tampered(real_case, tmp_path, tamper)
     code, v = _verify(case_dir, real_case["witness"], capsys)
     assert code == 3 and not v["ok"], v
     assert v["first_broken_seq"] == expected, v
@@ -175,11 +182,7 @@ def test_tamper_is_named_given_the_witness_file(real_case, tmp_path, capsys, tam
 def test_tamper_is_named_given_a_report(real_case, tmp_path, capsys, tamper):
     """A report witnesses the head at its export: everything up to it is named, and what
     came after is stated as what verify cannot prove."""
-    case_dir = _copy(real_case, tmp_path)
-    conn = unguarded(case_dir)
-    expected = tamper(conn, real_case["n"])
-    reguard(conn)
-    conn.close()
+    case_dir, expected = _tampered(real_case, tmp_path, tamper)
     code, v = _verify(case_dir, real_case["report"], capsys)
     if expected > real_case["report_seq"] and tamper in (cut_last, cut_last_three):
         # cut after the report's head: invisible to the report, and said so
@@ -190,29 +193,22 @@ def test_tamper_is_named_given_a_report(real_case, tmp_path, capsys, tamper):
 
 
 def test_without_a_witness_a_signature_still_names_edits_and_says_what_it_cannot_prove(real_case, tmp_path, capsys):
-    case_dir = _copy(real_case, tmp_path)
-    conn = unguarded(case_dir)
-    k = swap_and_rechain(conn, real_case["n"])
-    reguard(conn)
-    conn.close()
+    case_dir, k = _tampered(real_case, tmp_path, swap_and_rechain)
     code, v = _verify(case_dir, None, capsys)
     assert code == 3 and v["first_broken_seq"] == k and v["kind"] in ("reordered", "rewritten")
-    case_dir = _copy(real_case, tmp_path / "b")
-    conn = unguarded(case_dir)
-    forged_key_from_genesis(conn, real_case["n"])
-    reguard(conn)
-    conn.close()
+    case_dir, _ = _tampered(real_case, tmp_path / "b", forged_key_from_genesis)
     code, v = _verify(case_dir, None, capsys)
     assert code == 0 and any("rewritten from the genesis with a new key" in c for c in v["cannot_prove"])
 
 
-def test_missing_table_is_a_verdict_not_a_traceback(real_case, tmp_path, capsys):
+@pytest.mark.parametrize("table, kind", [("audit_log", "missing_table"), ("case_info", "unreadable")])
+def test_missing_table_is_a_verdict_not_a_traceback(real_case, tmp_path, capsys, table, kind):
     case_dir = _copy(real_case, tmp_path)
     conn = unguarded(case_dir)
-    conn.execute("DROP TABLE audit_log")
+    conn.execute(f"DROP TABLE {table}")
     conn.close()
     code, v = _verify(case_dir, real_case["witness"], capsys)
-    assert code == 3 and v["kind"] == "missing_table" and v["first_broken_seq"] == 1
+    assert code == 3 and v["kind"] == kind and v["first_broken_seq"] == 1
     code = main(["audit", "verify", str(case_dir), "--no-local-witness"])
     assert code == 3 and "AUDIT LOG BROKEN at entry 1" in capsys.readouterr().out
 
@@ -303,11 +299,3 @@ def test_a_case_from_before_signing_says_which_entries_are_unsigned(tmp_path, ca
     code, v = _verify(path, None, capsys)
     assert code == 3 and v["first_broken_seq"] == 7 and v["kind"] == "unsigned"
 
-
-def test_a_case_database_without_its_case_record_is_a_verdict(real_case, tmp_path, capsys):
-    case_dir = _copy(real_case, tmp_path)
-    conn = unguarded(case_dir)
-    conn.execute("DROP TABLE case_info")
-    conn.close()
-    code, v = _verify(case_dir, real_case["witness"], capsys)
-    assert code == 3 and v["kind"] == "unreadable" and "cannot be read" in v["reason"]
