@@ -156,11 +156,14 @@ def _walk(conn: sqlite3.Connection, w: _Walk) -> tuple[int, str]:
 def _witness(w: _Walk, files: list, local: bool, n: int, v: Verdict) -> tuple[int, str, str, int] | None:
     """Compare witness points with the log; the first that disagrees, if any, as
     (first entry that may differ, kind, reason, last entry that may differ)."""
-    paths = [Path(f) for f in files] + (local_witness_files() if local else [])
+    given = [Path(f) for f in files]
+    paths = given + [p for p in (local_witness_files() if local else []) if p not in given]
     points: list[dict] = []
     for path in paths:
-        heads, problems = read_heads(path)
+        heads, problems = read_heads(path, w.case_id)
         v.notes.extend(problems)
+        if path in given and not problems and not any(h.get("case_id") == w.case_id for h in heads):
+            v.notes.append(f"{path}: holds no witness point for this case")
         for h in heads:
             if h.get("case_id") != w.case_id:
                 continue

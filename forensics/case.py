@@ -124,17 +124,15 @@ class Case:
         return self.path / "reports"
 
     # -- audit -----------------------------------------------------------
-    def audit(self, action: str, params: dict, result: dict, conn: sqlite3.Connection | None = None) -> audit.AuditEntry:
-        """Append a signed audit entry as the acting examiner: inside the caller's write
-        transaction when `conn` is given, else in its own."""
-        if conn is not None:
-            return self.trail.append(conn, action, params, result)
-        with self.store.write() as w:
-            return self.trail.append(w, action, params, result)
+    def audit(self, conn: sqlite3.Connection, action: str, params: dict, result: dict) -> audit.AuditEntry:
+        """Append a signed audit entry as the acting examiner inside the caller's write
+        transaction `conn`."""
+        return self.trail.append(conn, action, params, result)
 
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append an audit entry in its own transaction."""
-        return self.audit(action, params, result)
+        """Append a signed audit entry in its own write transaction."""
+        with self.store.write() as w:
+            return self.trail.append(w, action, params, result)
 
     def set_examiner(self, examiner: str) -> None:
         """Change who is acting. The switch is itself an audit entry, from whoever wrote the
@@ -147,7 +145,7 @@ class Case:
             self.trail = audit.AuditTrail(self.store, self._info["case_id"], examiner)
         last = self.store.scalar("SELECT examiner FROM audit_log ORDER BY seq DESC LIMIT 1")
         if last != examiner:
-            self.audit(audit.SWITCH_ACTION, {"from": last, "to": examiner}, {})
+            self.log(audit.SWITCH_ACTION, {"from": last, "to": examiner}, {})
 
     def verify_audit(self, witness_files: Iterable[str | os.PathLike] = (), local_witness: bool = True):
         """Verify the signed audit log against witness files or reports (and, by default, the
@@ -175,7 +173,7 @@ class Case:
                 (display_path(raw), raw, audit.utc_now(), self.examiner),
             )
             sid = SourceId(cur.lastrowid)
-            self.audit("source.add", {"path": display_path(raw)}, {"source_id": sid}, w)
+            self.audit(w, "source.add", {"path": display_path(raw)}, {"source_id": sid})
             return sid
 
     def _refuse_overlap(self, raw: bytes) -> None:
@@ -344,7 +342,7 @@ class Case:
     def set_category_name(self, number: int, name: str) -> None:
         with self.store.write() as w:
             w.execute("INSERT INTO categories (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name", (number, name))
-            self.audit("category.rename", {"category": number, "name": name}, {}, w)
+            self.audit(w, "category.rename", {"category": number, "name": name}, {})
 
     def tag_items(self, item_ids: Iterable[int], *, category: int | None = None, clear_category: bool = False,
                   add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), note: str | None = None,
@@ -379,10 +377,10 @@ class Case:
                 w.executemany("INSERT OR IGNORE INTO item_tags (item_id, tag_id) VALUES (?, ?)", [(i, tid) for i in ids])
             for t in remove_tags:
                 w.execute(f"DELETE FROM item_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND item_id IN ({marks})", [t, *ids])
-            self.audit("item.tag",
+            self.audit(w, "item.tag",
                          {"items": ids, "category": category, "clear_category": clear_category, "add_tags": add_tags,
                           "remove_tags": remove_tags, "note": note, "bookmarked": bookmarked, "whole_copy_group": whole_copy_group},
-                         {"items": len(ids)}, w)
+                         {"items": len(ids)})
         return before
 
     def restore_items(self, before: dict[int, dict]) -> None:
@@ -395,7 +393,7 @@ class Case:
                 for t in st["tags"]:
                     w.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (t,))
                     w.execute("INSERT OR IGNORE INTO item_tags (item_id, tag_id) SELECT ?, id FROM tags WHERE name = ?", (int(i), t))
-            self.audit("item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)}, w)
+            self.audit(w, "item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)})
 
     def tags(self) -> dict[str, int]:
         return {r[0]: r[1] for r in self.store.query(

@@ -173,8 +173,9 @@ def witness(heads: list[dict]) -> None:
             os.close(fd)
 
 
-def read_heads(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
-    """Signed heads from a witness file, a report (HTML, PDF, CSV) or a VICS export.
+def read_heads(path: str | os.PathLike, case_id: str | None = None) -> tuple[list[dict], list[str]]:
+    """Signed heads from a witness file, a report (HTML, PDF, CSV) or a VICS export (only
+    those of `case_id` from a witness file, when given: it holds every case's).
 
     Returns (heads, problems); a line or token that cannot be read is a problem, not an error."""
     p = Path(path)
@@ -192,8 +193,9 @@ def read_heads(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
             except ValueError:
                 problems.append(f"{p}: an embedded signed head cannot be decoded")
     else:
+        needle = case_id.encode("ascii", "replace") if case_id else b""
         for n, line in enumerate(data.splitlines(), 1):
-            if not line.strip():
+            if not line.strip() or needle not in line:
                 continue
             try:
                 h = json.loads(line)
@@ -202,7 +204,7 @@ def read_heads(path: str | os.PathLike) -> tuple[list[dict], list[str]]:
                 heads.append(h)
             except ValueError:
                 problems.append(f"{p} line {n}: not a witness line")
-    if not heads and not problems:
+    if not heads and not problems and not (case_id and not tokens):
         problems.append(f"{p}: holds no signed audit head")
     return heads, problems
 

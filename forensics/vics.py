@@ -37,7 +37,7 @@ HASH_NAME, HASH_VALUE = "HashName", "HashValue"
 # Case fields
 CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
-SIGNED_HEAD = "ForensicsSignedAuditHead"  # not part of VICS; readers ignore unknown properties
+SIGNED_HEAD = "@forensics.signedAuditHead"  # an OData annotation: VICS readers skip it
 PHASH_NAMES = {"phash", "p-hash", "imagehash.phash"}
 DHASH_NAME = "dHash"
 KNOWN_MEDIA_KEYS = {MD5, SHA1, CATEGORY, SERIES, VICTIM_IDENTIFIED, ALTERNATIVE_HASHES}
@@ -165,9 +165,10 @@ def export_case(case, out: Path) -> dict:
         head = {CASE_ID: case_guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
                 SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
         signed = case.signed_head()
-        if signed:  # lets `forensics audit verify --witness EXPORT` check the case against this export
-            head[SIGNED_HEAD] = encode_head(signed)
-        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
+        # lets `forensics audit verify --witness EXPORT` check the case against this export; an
+        # OData instance annotation, so the VICS Case record itself stays exactly to the schema
+        note = f', "{SIGNED_HEAD}": {json.dumps(encode_head(signed))}' if signed else ""
+        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + note + ', "value": [')
         f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
         cur = cats.execute(
             "SELECT i.id, i.md5, i.sha1, i.sha256, i.size, i.mime, i.category, i.note, i.phash, i.dhash, i.exif_json,"

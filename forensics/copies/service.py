@@ -223,7 +223,7 @@ class CopyService:
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
-            self.case.audit("copies.group", params_doc, summary, w)
+            self.case.audit(w, "copies.group", params_doc, summary)
         return summary
 
     def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:

@@ -48,7 +48,7 @@ class FaceService(FaceViews):
             return self._index
 
     def _audit(self, w, action: str, params: dict, result: dict) -> None:
-        self.case.audit(action, {**params, "model": model_version()}, result, w)
+        self.case.audit(w, action, {**params, "model": model_version()}, result)
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,

@@ -67,8 +67,8 @@ class HashSetService:
         except (FormatError, ValueError, OSError, UnicodeError) as exc:
             with self.case.store.write() as w:
                 w.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
-                self.case.audit("hashset.import",
-                             {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)}, w)
+                self.case.audit(w, "hashset.import",
+                             {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         if fmt == "vics-json":
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
@@ -144,8 +144,8 @@ class HashSetService:
             matched = w.execute(
                 f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({','.join('?' * len(ids))})", ids
             ).fetchone()[0] if ids else 0
-            self.case.audit("hashset.match", {"set_ids": ids},
-                         {"matched_items": matched, "categorised_items": categorised}, w)
+            self.case.audit(w, "hashset.match", {"set_ids": ids},
+                         {"matched_items": matched, "categorised_items": categorised})
         return {"matched_items": matched, "categorised_items": categorised}
 
     def _match_phash(self, set_id: int) -> None:

@@ -82,9 +82,9 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
             run_lock_ = run_lock(case, run_id)
             run_lock_.acquire()  # before commit: nobody sees this run running without its lock held
             sources = [{"id": sid, "path": store_path(w, sid)} for sid in source_ids]
-            case.audit("ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
+            case.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
                                         "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
-                       {}, w)
+                       {})
         return _run(case, run_id, source_ids, options, progress, cancel, on_committed, worker)
     finally:
         if run_lock_ is not None:
@@ -172,8 +172,8 @@ def _finish(case: "Case", summary: IngestSummary, source_ids: list[int], options
     with case.store.write() as w:
         w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?"
                   " WHERE id = ?", (audit.utc_now(), status, s.added, s.failed, error, s.run_id))
-        case.audit("ingest.end", {"run_id": s.run_id, "sources": source_ids},
-                   {"status": status, "error": error, **counts, "by_kind": s.by_kind}, w)
+        case.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
+                   {"status": status, "error": error, **counts, "by_kind": s.by_kind})
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,

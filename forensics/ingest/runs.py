@@ -97,7 +97,7 @@ def close_interrupted(case: "Case", w) -> list[dict]:
                    "pid": r[4], "host": r[5]}
             result = {"status": "interrupted", "added": added, "failed": failed, "frames": frames,
                       "last_commit_utc": last}
-            case.audit("ingest.interrupted", run, result, w)
+            case.audit(w, "ingest.interrupted", run, result)
             closed.append({**run, **result})
         finally:
             lock.release(unlink=True)
