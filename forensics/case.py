@@ -315,7 +315,9 @@ class Case:
             "SELECT id FROM items WHERE parent_id = ? ORDER BY frame_index", (video_id,))])
 
     def stats(self) -> dict:
-        """Counts by kind and type, errors, flags and sources, for `forensics info`."""
+        """Counts by kind and type, errors, flags, sources and ingest runs, for `forensics info`."""
+        from forensics.ingest.runs import run_states
+
         q = self.store.query
         by_kind = {r[0]: r[1] for r in q("SELECT kind, COUNT(*) FROM items GROUP BY kind")}
         by_mime = {r[0] or "unknown": r[1] for r in q("SELECT mime, COUNT(*) FROM items WHERE kind != 'frame' GROUP BY mime ORDER BY 2 DESC")}
@@ -333,6 +335,7 @@ class Case:
             "flags": flags,
             "sources": self.sources(),
             "audit_entries": self.store.scalar("SELECT COUNT(*) FROM audit_log"),
+            "ingest_runs": run_states(self),
         }
 
     # -- categories, tags, notes, bookmarks ---------------------------------

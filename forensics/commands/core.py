@@ -126,6 +126,10 @@ def _info_text(st: dict) -> str:
         lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
     for s in st["sources"]:
         lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+    for r in st.get("ingest_runs", []):
+        if r["status"] != "finished":
+            lines.append(f"  ingest run {r['id']} ({r['examiner']}, {r['started_utc']}): {r['status']}, {r['files_done']}"
+                         f" files committed" + (f"; {r.get('note') or r.get('error')}" if r.get("note") or r.get("error") else ""))
     return "\n".join(lines)
 
 

@@ -102,3 +102,19 @@ def close_interrupted(case: "Case", w) -> list[dict]:
         finally:
             lock.release(unlink=True)
     return closed
+
+
+def run_states(case: "Case") -> list[dict]:
+    """Every ingest run with its status; a `running` row whose process is gone reads as
+    `interrupted` (it is recorded as such, in the log, by the next ingest)."""
+    out = []
+    for r in case.store.query("SELECT id, started_utc, finished_utc, examiner, status, files_done, files_failed, error"
+                              " FROM ingest_runs ORDER BY id"):
+        d = dict(r)
+        if d["status"] == "running":
+            lock = run_lock(case, d["id"])
+            if lock.acquire():
+                lock.release()
+                d["status"], d["note"] = "interrupted", "killed; recorded by the next ingest"
+        out.append(d)
+    return out

@@ -43,7 +43,12 @@ class AuditModel(QAbstractTableModel):
                       json.dumps(e.params, ensure_ascii=False), json.dumps(e.result, ensure_ascii=False))
             text = str(values[index.column()])
             if role == Qt.ItemDataRole.ToolTipRole:
-                return text + (f"\n\nentry hash {e.entry_hash}" if index.column() == 0 else "")
+                if index.column() == 0:
+                    return text + f"\n\nentry hash {e.entry_hash}\n" + (
+                        f"signed with key {e.key_id}" if e.key_id else "unsigned (written before signing existed)")
+                if index.column() == 2:
+                    return text + (f"\nkey {e.key_id}" if e.key_id else "\nunsigned")
+                return text
             return text if len(text) < 300 else text[:300] + "…"
         return None
 

@@ -62,6 +62,9 @@ def test_repeated_sigkill_leaves_every_committed_file_on_the_record(tmp_path):
         proc.wait()
     assert kills >= 2, "the runs finished before they could be killed"
     assert case.store.scalar("SELECT COUNT(*) FROM items") < n_files
+    # before anyone resumes, the killed runs already read as interrupted
+    states = [r["status"] for r in case.stats()["ingest_runs"]]
+    assert states.count("interrupted") == kills and "running" not in states
     s = case.ingest([ev], IngestOptions(workers=1, faces=False))
     assert s.added + s.skipped == n_files and not s.cancelled
 
