@@ -13,49 +13,29 @@ and are reported as unsigned. See `forensics.audit_verify` for what verify prove
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import sqlite3
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+# the format lives in forensics.audit_format; re-exported here, where callers look for it
+from forensics.audit_format import (COLUMNS, FORMAT, GENESIS, GENESIS_ACTION, KEY_ACTION,  # noqa: F401
+                                    SWITCH_ACTION, canonical, entry_hash, signature_message, signed_hash)
+from forensics.clock import utc_now
 
 if TYPE_CHECKING:
     from forensics.examiners import ExaminerKey
-    from forensics.store.db import Store
-
-GENESIS = "0" * 64
-FORMAT = "forensics-audit/2"
-GENESIS_ACTION = "case.create"
-KEY_ACTION = "examiner.key"
-SWITCH_ACTION = "examiner.switch"
-COLUMNS = "seq, time_utc, examiner, action, params, result, prev_hash, entry_hash, key_id, signature"
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class CommitStore(Protocol):
+    """What the trail needs of the case store (forensics.store.db.Store), which this
+    lower layer does not import: committed reads and after-commit hooks."""
 
+    @property
+    def read(self) -> sqlite3.Connection: ...
 
-def canonical(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def entry_hash(seq: int, time_utc: str, examiner: str, action: str, params: str, result: str, prev: str) -> str:
-    """Format-1 (unsigned) entry hash, kept to check cases written before signing."""
-    payload = canonical([seq, time_utc, examiner, action, params, result, prev])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def signed_hash(case_id: str, seq: int, time_utc: str, examiner: str, key_id: str, action: str,
-                params: str, result: str, prev: str) -> str:
-    """Format-2 entry hash: the canonical payload the examiner's key signs."""
-    payload = canonical([FORMAT, case_id, seq, time_utc, examiner, key_id, action, params, result, prev])
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def signature_message(h: str) -> bytes:
-    return f"{FORMAT}:{h}".encode("ascii")
+    def after_commit(self, on_commit: Any, on_rollback: Any = None) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -75,7 +55,7 @@ class AuditEntry:
 class AuditTrail:
     """Appends signed entries for one acting examiner of one case; witnesses each commit."""
 
-    def __init__(self, store: "Store", case_id: str, examiner: str) -> None:
+    def __init__(self, store: CommitStore, case_id: str, examiner: str) -> None:
         self.store = store
         self.case_id = case_id
         self.examiner = examiner
@@ -83,6 +63,11 @@ class AuditTrail:
         self._registered: set[tuple[str, str]] | None = None
         self._pending: list[dict] = []
         self._lock = threading.Lock()
+
+    def act_as(self, examiner: str) -> None:
+        """From now on, append as `examiner` (with that examiner's key)."""
+        with self._lock:
+            self.examiner, self._key, self._registered = examiner, None, None
 
     @property
     def key(self) -> "ExaminerKey":

@@ -15,7 +15,7 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from forensics import audit
+from forensics import audit_format as audit
 from forensics.examiners import head_valid, key_id_of, local_key_id, local_witness_files, read_heads, verify_signature
 
 TRIGGERS = ("audit_log_no_update", "audit_log_no_delete")

@@ -15,18 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from forensics import audit
+from forensics.clock import utc_now
+from forensics.context import CaseContext
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
 from forensics.ingest.worker import process_file
 from forensics.model import Cancelled, ItemId, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -47,9 +43,13 @@ class IngestSummary:
     seconds: float = 0.0
     cancelled: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
+    analysis: dict | None = None  # set by Case.ingest_and_analyse: hash sets, copy groups, clusters
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if d["analysis"] is None:
+            del d["analysis"]
+        return d
 
 
 def _pool(workers: int) -> cf.ProcessPoolExecutor:
@@ -58,34 +58,33 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500)
 
 
-def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
+def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
                worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> IngestSummary:
-    """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
+    """Ingest the given sources of the case. `worker` is the per-file function (a picklable
     module-level callable); another executor, or a distributed engine, can run it the same way."""
-    store = case.store
-    if options.faces and not case.authority.strip():
-        from forensics.model import CaseError
-
-        raise CaseError("face processing needs the case authority recorded at case creation")
-    source_locks = lock_sources(case, source_ids)
+    store = ctx.store
+    if options.faces:
+        ctx.require_authority("face processing")
+    source_locks = lock_sources(ctx, source_ids)
     run_lock_ = None
     try:
         with store.write() as w:
-            resumed = close_interrupted(case, w)
+            resumed = close_interrupted(ctx, w)
             run_id = w.execute(
                 "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
-                (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()),
+                (utc_now(), ctx.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()),
                  os.getpid(), socket.gethostname()),
             ).lastrowid
-            run_lock_ = run_lock(case, run_id)
+            run_lock_ = run_lock(ctx, run_id)
             run_lock_.acquire()  # before commit: nobody sees this run running without its lock held
-            sources = [{"id": sid, "path": store_path(w, sid)} for sid in source_ids]
-            case.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
-                                        "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
-                       {})
-        return _run(case, run_id, source_ids, options, progress, cancel, on_committed, worker)
+            sources = [{"id": sid, "path": w.execute("SELECT path FROM sources WHERE id = ?", (sid,)).fetchone()[0]}
+                       for sid in source_ids]
+            ctx.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
+                                          "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
+                      {})
+        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker)
     finally:
         if run_lock_ is not None:
             run_lock_.release(unlink=True)
@@ -93,18 +92,14 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
             lock.release()
 
 
-def store_path(w, sid: int) -> str:
-    return w.execute("SELECT path FROM sources WHERE id = ?", (sid,)).fetchone()[0]
-
-
-def _run(case: "Case", run_id: int, source_ids: list[int], options: IngestOptions,
+def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOptions,
          progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
          on_committed: Callable[[list[ItemId]], None] | None,
          worker: Callable[[FileTask, IngestOptions], FileResult]) -> IngestSummary:
-    store = case.store
+    store = ctx.store
     summary = IngestSummary(run_id)
     t_start = time.monotonic()
-    writer = _Writer(case, summary, on_committed)
+    writer = _Writer(ctx, summary, on_committed)
     status, error = "finished", None
     try:
         tasks: list[FileTask] = []
@@ -159,21 +154,20 @@ def _run(case: "Case", run_id: int, source_ids: list[int], options: IngestOption
         except Exception as exc:  # what could not be written is simply not counted as added
             status, error = "failed", error or f"{type(exc).__name__}: {exc}"
         summary.seconds = round(time.monotonic() - t_start, 3)
-        _finish(case, summary, source_ids, options, status, error)
+        _finish(ctx, summary, source_ids, status, error)
     return summary
 
 
-def _finish(case: "Case", summary: IngestSummary, source_ids: list[int], options: IngestOptions,
-            status: str, error: str | None) -> None:
+def _finish(ctx: CaseContext, summary: IngestSummary, source_ids: list[int], status: str, error: str | None) -> None:
     """Close the run row and write the end entry; its counts add up to what was found."""
     s = summary
-    counts = {k: v for k, v in s.as_dict().items() if k not in ("by_kind", "run_id")}
+    counts = {k: v for k, v in s.as_dict().items() if k not in ("by_kind", "run_id", "analysis")}
     counts["not_processed"] = s.found - s.skipped - s.added - s.duplicates
-    with case.store.write() as w:
+    with ctx.store.write() as w:
         w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?"
-                  " WHERE id = ?", (audit.utc_now(), status, s.added, s.failed, error, s.run_id))
-        case.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
-                   {"status": status, "error": error, **counts, "by_kind": s.by_kind})
+                  " WHERE id = ?", (utc_now(), status, s.added, s.failed, error, s.run_id))
+        ctx.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
+                  {"status": status, "error": error, **counts, "by_kind": s.by_kind})
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
@@ -243,8 +237,9 @@ def _failed(task: FileTask, failure: str, timeout: float) -> FileResult:
 class _Writer:
     """Writes results in batched transactions; one file's records are never split."""
 
-    def __init__(self, case: "Case", summary: IngestSummary, on_committed) -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, summary: IngestSummary, on_committed) -> None:
+        self.store = ctx.store
+        self.thumbs = ctx.paths.thumbs
         self.summary = summary
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
@@ -260,7 +255,7 @@ class _Writer:
             return
         new_ids: list[ItemId] = []
         s = self.summary
-        with self.case.store.write() as w:
+        with self.store.write() as w:
             for res in self.batch:
                 new_ids.extend(self._write(w, res))
             # the run row counts what is committed, so a killed run still shows how far it got
@@ -274,7 +269,7 @@ class _Writer:
         if not data or not sha256:
             return None
         rel = f"{sha256[:2]}/{sha256}{suffix}.jpg"
-        path = Path(self.case.thumbs_dir) / rel
+        path = self.thumbs / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -285,13 +280,13 @@ class _Writer:
     def _write(self, w, res: FileResult) -> list[ItemId]:
         s = self.summary
         item = dict(res.item)
-        now = audit.utc_now()
+        now = utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now, ingest_run=s.run_id,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
         cols = ",".join(item)
         cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
         if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
-            self.summary.duplicates += 1
+            s.duplicates += 1
             return []
         item_id = ItemId(cur.lastrowid)
         ids = [item_id]
@@ -304,7 +299,7 @@ class _Writer:
         if res.faces is not None or any(f.faces is not None for f in res.frames):
             from forensics.faces import pipeline as faces_mod
         if res.faces is not None and faces_mod is not None:
-            s.faces += len(faces_mod.write_faces(w, item_id, res.faces))
+            s.faces += len(faces_mod.write_faces(w, item_id, res.faces, self.thumbs))
         for fr in res.frames:
             fcur = w.execute(
                 "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
@@ -318,7 +313,7 @@ class _Writer:
             ids.append(fid)
             s.frames += 1
             if fr.faces is not None and faces_mod is not None:
-                s.faces += len(faces_mod.write_faces(w, fid, fr.faces))
+                s.faces += len(faces_mod.write_faces(w, fid, fr.faces, self.thumbs))
         if res.frames and faces_mod is not None:
             faces_mod.finish_video(w, item_id)
         return ids

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from forensics.model import CaseError
 
 if TYPE_CHECKING:
-    from forensics.case import Case
+    from forensics.context import CaseContext
 
 LOCKS = "locks"
 
@@ -50,26 +50,26 @@ class FileLock:
             self._fd = None
 
 
-def run_lock(case: "Case", run_id: int) -> FileLock:
-    return FileLock(case.path / LOCKS / f"run-{run_id}.lock")
+def run_lock(ctx: "CaseContext", run_id: int) -> FileLock:
+    return FileLock(ctx.paths.root / LOCKS / f"run-{run_id}.lock")
 
 
-def lock_sources(case: "Case", source_ids: list[int]) -> list[FileLock]:
+def lock_sources(ctx: "CaseContext", source_ids: list[int]) -> list[FileLock]:
     """Take every source's lock or none; a busy source raises CaseError naming who holds it."""
     held: list[FileLock] = []
     for sid in source_ids:
-        lock = FileLock(case.path / LOCKS / f"source-{sid}.lock")
+        lock = FileLock(ctx.paths.root / LOCKS / f"source-{sid}.lock")
         if not lock.acquire():
             for h in held:
                 h.release()
-            raise CaseError(_busy_message(case, sid))
+            raise CaseError(_busy_message(ctx, sid))
         held.append(lock)
     return held
 
 
-def _busy_message(case: "Case", sid: int) -> str:
-    path = case.store.scalar("SELECT path FROM sources WHERE id = ?", (sid,))
-    for r in case.store.query("SELECT id, examiner, started_utc, pid, host, sources FROM ingest_runs"
+def _busy_message(ctx: "CaseContext", sid: int) -> str:
+    path = ctx.store.scalar("SELECT path FROM sources WHERE id = ?", (sid,))
+    for r in ctx.store.query("SELECT id, examiner, started_utc, pid, host, sources FROM ingest_runs"
                               " WHERE status = 'running' ORDER BY id DESC"):
         if sid in json.loads(r["sources"]):
             return (f"source {path} is being ingested by run {r['id']} ({r['examiner']}, started {r['started_utc']},"
@@ -77,13 +77,13 @@ def _busy_message(case: "Case", sid: int) -> str:
     return f"source {path} is being ingested by another process; wait for it to finish, then run again"
 
 
-def close_interrupted(case: "Case", w) -> list[dict]:
+def close_interrupted(ctx: "CaseContext", w) -> list[dict]:
     """Mark every running run whose process is gone as interrupted and audit what it had
     committed. Call inside a write transaction (it serialises with run start-up)."""
     closed = []
     for r in w.execute("SELECT id, started_utc, examiner, sources, pid, host FROM ingest_runs WHERE status = 'running'"
                        " ORDER BY id").fetchall():
-        lock = run_lock(case, r[0])
+        lock = run_lock(ctx, r[0])
         if not lock.acquire():
             continue  # alive: its process still holds the lock
         try:
@@ -97,22 +97,22 @@ def close_interrupted(case: "Case", w) -> list[dict]:
                    "pid": r[4], "host": r[5]}
             result = {"status": "interrupted", "added": added, "failed": failed, "frames": frames,
                       "last_commit_utc": last}
-            case.audit(w, "ingest.interrupted", run, result)
+            ctx.audit(w, "ingest.interrupted", run, result)
             closed.append({**run, **result})
         finally:
             lock.release(unlink=True)
     return closed
 
 
-def run_states(case: "Case") -> list[dict]:
+def run_states(ctx: "CaseContext") -> list[dict]:
     """Every ingest run with its status; a `running` row whose process is gone reads as
     `interrupted` (it is recorded as such, in the log, by the next ingest)."""
     out = []
-    for r in case.store.query("SELECT id, started_utc, finished_utc, examiner, status, files_done, files_failed, error"
+    for r in ctx.store.query("SELECT id, started_utc, finished_utc, examiner, status, files_done, files_failed, error"
                               " FROM ingest_runs ORDER BY id"):
         d = dict(r)
         if d["status"] == "running":
-            lock = run_lock(case, d["id"])
+            lock = run_lock(ctx, d["id"])
             if lock.acquire():
                 lock.release()
                 d["status"], d["note"] = "interrupted", "killed; recorded by the next ingest"

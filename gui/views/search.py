@@ -2,9 +2,9 @@
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
 the search in the background, and show ranked thumbnails. The face panel fetches every
-candidate up to the loosest threshold once (audited as candidates) and filters locally,
-so its threshold slider updates live; once the slider rests it audits, as the search,
-the threshold the examiner settled on and the number of appearances on screen.
+candidate up to the loosest threshold once (audited as candidates) and narrows the result
+(`within_threshold`), so its threshold slider updates live; once the slider rests it
+audits, as the search, the threshold the examiner settled on and the number on screen.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
 
 from forensics.case import Case
+from forensics.faces.service import within_threshold
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
@@ -220,7 +221,7 @@ class FaceSearchView(_SearchPanel):
         if self.result is None:
             return
         t = self.threshold()
-        shown = [c.data for c in self.cards if c.data["distance"] <= t]
+        shown = within_threshold(self.result["matches"], t)
         photos = sum(m["kind"] == "image" for m in shown)
         key = (id(self.result), t)
         if key == self._recorded:
@@ -241,7 +242,8 @@ class FaceSearchView(_SearchPanel):
         self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
         if self.result is None:
             return
-        shown = [c for c in self.cards if c.data["distance"] <= t]
+        kept = {m["face_id"] for m in within_threshold(self.result["matches"], t)}
+        shown = [c for c in self.cards if c.data["face_id"] in kept]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
         self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) within {t:.2f},"

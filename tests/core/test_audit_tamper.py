@@ -225,7 +225,6 @@ def test_triggers_refuse_update_and_delete(real_case, tmp_path):
 @pytest.mark.parametrize("fmt", ["pdf", "csv", "vics"])
 def test_every_report_format_and_the_vics_export_carry_the_signed_head(tmp_path, capsys, fmt):
     from forensics.examiners import head_valid, read_heads
-    from forensics.vics import export_case
 
     case = Case.create(tmp_path / "case", name="Formats", number="F-2", examiner="Tester", authority="Order 3")
     ev = tmp_path / "ev"
@@ -235,7 +234,7 @@ def test_every_report_format_and_the_vics_export_carry_the_signed_head(tmp_path,
     case.tag_items([case.items()[0]["id"]], bookmarked=True)
     out = tmp_path / f"export.{'json' if fmt == 'vics' else fmt}"
     if fmt == "vics":
-        export_case(case, out)
+        case.export_vics(out)
     else:
         case.reports.export(out, selection="bookmarked")
     heads, problems = read_heads(out)

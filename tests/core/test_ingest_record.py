@@ -163,7 +163,7 @@ def test_second_ingest_of_a_busy_source_is_refused_with_a_message(new_case, tmp_
     sid = new_case.add_source(ev)
     RELEASE.clear()
     out: dict = {}
-    t = threading.Thread(target=lambda: out.update(s=run_ingest(new_case, [sid], IngestOptions(workers=1, faces=False),
+    t = threading.Thread(target=lambda: out.update(s=run_ingest(new_case.ctx, [sid], IngestOptions(workers=1, faces=False),
                                                                  worker=_blocking_worker)))
     t.start()
     try:
@@ -190,7 +190,7 @@ def _crashing_worker(task, options):
 def test_a_crash_is_recorded_as_failed_not_finished(new_case, tmp_path):
     ev = _jpegs(tmp_path / "ev", 2)
     with pytest.raises(RuntimeError):
-        run_ingest(new_case, [new_case.add_source(ev)], IngestOptions(workers=1, faces=False), worker=_crashing_worker)
+        run_ingest(new_case.ctx, [new_case.add_source(ev)], IngestOptions(workers=1, faces=False), worker=_crashing_worker)
     row = new_case.store.query("SELECT status, error FROM ingest_runs")[0]
     assert row["status"] == "failed" and "decoder bug" in row["error"]
     end = new_case.audit_entries("ingest.end")[-1]
