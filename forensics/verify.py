@@ -151,7 +151,7 @@ def verify_images(ctx: CaseContext, progress: Callable[[Progress], None] | None 
     out = []
     for (sid,) in ctx.store.query("SELECT id FROM sources WHERE kind = 'image' ORDER BY id"):
         img = image_row(ctx.store, sid)
-        now = ensure_media_hash(ctx.store, ctx.examiner, sid, progress, cancel, force=True)
+        now = ensure_media_hash(ctx.store, ctx.audit, sid, progress, cancel, force=True)
         if now is None:
             out.append({"source_id": sid, "status": "cancelled" if img["media_size"] else "unreadable",
                         "image": img["segments"][0], "detail": "" if img["media_size"] else "the image cannot be opened"})

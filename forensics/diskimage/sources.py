@@ -8,7 +8,6 @@ import os
 import threading
 from collections.abc import Callable
 
-from forensics import audit
 from forensics.clock import utc_now
 from forensics.model import Progress
 
@@ -96,10 +95,11 @@ def hash_status(stored_md5: str | None, stored_sha1: str | None, md5: str, sha1:
     return "verified" if all(s.lower() == c for s, c in pairs) else "mismatch"
 
 
-def ensure_media_hash(store, examiner: str, source_id: int, progress: Callable[[Progress], None] | None,
+def ensure_media_hash(store, record: Callable, source_id: int, progress: Callable[[Progress], None] | None,
                       cancel: threading.Event | None, force: bool = False) -> dict | None:
     """Re-hash the whole media once (streaming) and record it against the stored acquisition
-    hash. Skipped when already recorded, unless `force` (verify). Returns the new figures, or
+    hash; `record(conn, action, params, result)` appends the audit entry (the case context's
+    `audit`). Skipped when already recorded, unless `force` (verify). Returns the new figures, or
     None when cancelled or skipped."""
     import time
 
@@ -140,6 +140,6 @@ def ensure_media_hash(store, examiner: str, source_id: int, progress: Callable[[
                 add_error(w, source_id, HASH_STAGE, "the media hash does not match the acquisition hash stored in"
                           f" the image (stored MD5 {img['stored_md5']}, SHA-1 {img['stored_sha1']}; computed MD5 {d.md5},"
                           f" SHA-1 {d.sha1})")
-            audit.append(w, examiner, "source.image_hash", {"source_id": source_id},
+            record(w, "source.image_hash", {"source_id": source_id},
                          {k: v for k, v in result.items()} | {"stored_md5": img["stored_md5"], "stored_sha1": img["stored_sha1"]})
     return result

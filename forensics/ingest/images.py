@@ -11,7 +11,6 @@ import json
 import os
 from collections.abc import Iterator
 
-from forensics import audit
 from forensics.ingest.records import FileTask
 from forensics.diskimage.sources import add_error, image_row
 
