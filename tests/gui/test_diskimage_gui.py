@@ -25,7 +25,7 @@ def test_image_items_and_hash_mismatch_in_the_workbench(window, qtbot, tmp_path)
     deleted = next(i for i in case.items(include_frames=False) if "deleted" in i["flags"])
     case.close()
     with qtbot.waitSignal(window.gallery_refreshed, timeout=10_000):
-        window.open_case(tmp_path / "case")
+        window.open_case(tmp_path / "case", examiner="T")
     assert window.source_alert_label.isVisible()
     assert "ACQUISITION HASH MISMATCH" in window.source_alert_label.text()
     show_item(window, qtbot, deleted["id"])
