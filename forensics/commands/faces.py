@@ -31,7 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--face-id", type=int, help="a face already in the case")
     s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
     s.add_argument("--top", type=int, default=50)
-    s.add_argument("--threshold", type=float, default=0.6, help="maximum euclidean distance (default 0.6)")
+    s.add_argument("--threshold", type=float, help="keep every face within this euclidean distance instead of the"
+                                                   " calibrated decision (log10 LR >= 0)")
+    s.add_argument("--min-lr", type=float, dest="min_log10_lr",
+                   help="keep hits whose log10 likelihood ratio reaches this (default 0: LR >= 1)")
     add_json(s)
     s.set_defaults(func=cmd_search)
 
@@ -108,14 +111,19 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def _match_line(m: dict) -> str:
     where = f"{m['path']} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" else m["path"]
     who = f"  person {m['person_id']} {m['person_name'] or ''}" if m["person_id"] else ""
-    return f"{m['distance']:.3f}  face {m['face_id']:>6}  {where}{who}"
+    lead = "  LEAD (face too small for the calibration)" if m.get("lead") else ""
+    return (f"log10 LR {m['log10_lr']:+6.2f} ({m['verbal']})  d={m['distance']:.3f}  face {m['face_id']:>6}  "
+            f"{where}{who}{lead}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
     res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, top=args.top,
-                            threshold=args.threshold)
-    emit(args, res, "\n".join(_match_line(m) for m in res["matches"]) or "no match within the threshold")
+                            threshold=args.threshold, min_log10_lr=args.min_log10_lr)
+    cal = res["calibration"]
+    head = f"# likelihood ratios: calibration {cal['version']}, verbal scale: {cal['scale']}"
+    emit(args, res, "\n".join([head] + [_match_line(m) for m in res["matches"]]) if res["matches"]
+         else "no match within the threshold")
     return 0
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from forensics import audit
 from forensics.faces import persons as P
-from forensics.faces.cluster import DEFAULT_K, DEFAULT_THRESHOLD
+from forensics.faces.cluster import DEFAULT_K
 from forensics.faces.detect import embedding_array, model_version
 from forensics.faces.index import FaceIndex
 from forensics.faces.views import FaceViews
@@ -25,8 +25,6 @@ from forensics.model import CaseError, Progress
 
 if TYPE_CHECKING:
     from forensics.case import Case
-
-SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance
 
 
 class FaceService(FaceViews):
@@ -80,18 +78,29 @@ class FaceService(FaceViews):
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
-               top: int = 50, threshold: float = SEARCH_THRESHOLD) -> dict:
-        """Every appearance of the query face within `threshold` (euclidean), nearest
-        first: photos as faces, videos as tracks with their time span and best frame."""
+               top: int = 50, threshold: float | None = None, min_log10_lr: float | None = None) -> dict:
+        """Every appearance of the query face, strongest evidence first: photos as faces,
+        videos as tracks with their time span and best frame.
+
+        Each hit carries its distance and the calibrated likelihood ratio for the sizes of
+        both faces (`log10_lr`, `verbal` on the ENFSI 2015 scale, `band`, and `lead` for a
+        face too small for the calibration). By default a hit is kept when its log10 LR
+        reaches `min_log10_lr` (the calibration's decision level unless given); with an
+        explicit `threshold` every face within that euclidean distance is kept instead."""
+        from forensics.faces.calibration import FaceQuality, load_calibration
+
         self._require_authority()
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
+        cal = load_calibration()
         query: dict[str, Any]
         if face_id is not None:
-            row = self.store.read.execute("SELECT embedding, track_id FROM faces WHERE id = ?", (face_id,)).fetchone()
+            row = self.store.read.execute("SELECT embedding, track_id, size, sharpness FROM faces WHERE id = ?",
+                                          (face_id,)).fetchone()
             if row is None:
                 raise CaseError(f"no face {face_id} in this case")
             vec = embedding_array(row[0])
+            qq = FaceQuality(float(row[2] or 0), row[3])
             # the query itself, and the rest of its own video track, are not "other appearances"
             exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
                                    if row[1] is not None else set())
@@ -105,55 +114,126 @@ class FaceService(FaceViews):
                 raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
             f = faces[face_index]
             vec = f.vector()
+            qq = FaceQuality(float(f.size), f.sharpness)
             exclude = set()
             query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
-        neighbours = self.index.search(vec, k=max(4 * top + 16, 64))
-        matches = self._group_matches([n for n in neighbours if n.face_id not in exclude and n.distance <= threshold])
-        matches = matches[:top]
+        query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
+        radius = float(threshold) if threshold is not None else cal.search_radius()
+        floor = None if threshold is not None else (cal.decision_log10_lr if min_log10_lr is None else min_log10_lr)
+        neighbours = [n for n in self.index.search(vec, k=max(4 * top + 16, 64))
+                      if n.face_id not in exclude and n.distance <= radius]
+        scored = []
+        for n in neighbours:
+            face = self.face(n.face_id)
+            lr = cal.describe(n.distance, qq, FaceQuality.from_face(face))
+            if floor is None or lr["log10_lr"] >= floor:
+                scored.append((n, face, lr))
+        # strongest evidence first; a track is represented by its strongest detection
+        scored.sort(key=lambda t: (-t[2]["log10_lr"], t[0].distance))
+        matches = self._group_matches(scored)[:top]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "top": top, "threshold": threshold}
+                  "top": top, "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version}
         with self.store.write() as w:
             self._audit(w, "faces.search", params, {"matches": len(matches)})
-        return {"query": query, "threshold": threshold, "top": top, "model": model_version(),
-                "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": matches}
+        return {"query": query, "threshold": threshold, "min_log10_lr": floor, "top": top, "model": model_version(),
+                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact",
+                "matches": matches}
 
-    def _group_matches(self, neighbours: list) -> list[dict]:
+    def _group_matches(self, scored: list) -> list[dict]:
         """Photo faces stay single matches; video detections fold into their track."""
         out: list[dict] = []
         seen_tracks: set[int] = set()
-        for n in neighbours:  # nearest first
-            f = self.face(n.face_id)
+        for n, f, lr in scored:  # strongest first
+            base = {"face_id": n.face_id, "distance": round(n.distance, 4), **lr, "lead": not lr["reliable"],
+                    "size": f["size"], "box": f["box"], "person_id": f["person_id"],
+                    "person_name": f["person_name"], "link": f["link"]}
             if f["track_id"] is not None:
                 if f["track_id"] in seen_tracks:
                     continue
                 seen_tracks.add(f["track_id"])
                 t = self.track(f["track_id"])
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "video",
-                            "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
-                            "frame_time": f["frame_time"], "track_id": t["id"], "start": t["start"], "end": t["end"],
-                            "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
-                            "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"],
-                            "link": f["link"]})
+                out.append({**base, "kind": "video", "item_id": t["video_id"], "path": t["path"],
+                            "frame_item_id": f["item_id"], "frame_time": f["frame_time"], "track_id": t["id"],
+                            "start": t["start"], "end": t["end"], "best_frame_item_id": t["best_frame_item_id"],
+                            "best_face_id": t["best_face_id"]})
             else:
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "image",
-                            "item_id": f["item_id"], "path": f["path"], "box": f["box"],
-                            "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]})
+                out.append({**base, "kind": "image", "item_id": f["item_id"], "path": f["path"]})
         return out
 
     # -- clustering --------------------------------------------------------------
-    def cluster(self, threshold: float = DEFAULT_THRESHOLD, k: int = DEFAULT_K) -> dict:
+    def cluster(self, threshold: float | None = None, k: int = DEFAULT_K) -> dict:
         """Group faces into clusters; suggest new faces to analysts' persons. Confirmed
-        links and rejections are obeyed, never changed."""
+        links and rejections are obeyed, never changed.
+
+        By default the rule is the calibration's: a kNN edge needs the evidence
+        `cluster_link_log10_lr` for the sizes of both faces (chosen on LFW, above where
+        FIW's relatives score); faces too small for clustering are only suggested; pairs
+        of clusters linked only by weaker evidence for the same person are recorded as
+        possible relatives for the analyst. An explicit `threshold` (euclidean) clusters
+        on the distance alone, as before calibration existed (DEFAULT_THRESHOLD 0.55)."""
         import time
+
+        from forensics.faces.calibration import load_calibration
 
         self._require_authority()
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
+        cal = load_calibration()
+        if threshold is None:
+            ids, nbr, dist = knn
+            width = {r[0]: float(r[1] or 0) for r in self.store.query("SELECT id, size FROM faces WHERE indexed = 1")}
+            wa = np.broadcast_to(np.array([width.get(int(f), 0.0) for f in ids])[:, None], nbr.shape)
+            wb = np.vectorize(lambda f: width.get(int(f), 0.0), otypes=[float])(nbr) if nbr.size else np.zeros(nbr.shape)
+            thr = cal.distance_thresholds(wa, wb, cal.cluster_link_log10_lr)
+            from forensics.faces.calibration import FaceQuality
+
+            eligible = np.array([cal.cluster_eligible(FaceQuality(width.get(int(f), 0.0))) for f in ids], bool)
+            review = P.Review(cal.distance_thresholds(wa, wb, cal.decision_log10_lr), cal.log10_lr_pairs(dist, wa, wb))
+            params = {"rule": "calibrated", "link_log10_lr": cal.cluster_link_log10_lr,
+                      "min_width": cal.cluster.get("min_width", 40.0), "calibration": cal.version, "k": k}
+        else:
+            thr, eligible, review = float(threshold), None, None
+            params = {"rule": "distance", "threshold": float(threshold), "k": k}
         with self.store.write() as w:
-            run = P.run_clustering(w, knn, threshold, self.case.examiner)
+            run = P.run_clustering(w, knn, thr, self.case.examiner, eligible, review)
             result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
-            self._audit(w, "faces.cluster", {"threshold": threshold, "k": k}, result)
+            self._audit(w, "faces.cluster", params, result)
+        # the new clusters and track links are pairs of known truth: test the calibration on them
+        result["calibration_check"] = self.calibration_check()
         return result
+
+    def possible_relatives(self) -> list[dict]:
+        """Pairs of persons/clusters the clusterer would not merge on its own: their faces
+        score as the same person, but in the band where relatives also score."""
+        rows = self.store.query(
+            "SELECT pp.person_a, pp.person_b, pp.log10_lr, pp.face_a, pp.face_b, a.name, a.kind, b.name, b.kind"
+            " FROM person_pairs pp JOIN persons a ON a.id = pp.person_a JOIN persons b ON b.id = pp.person_b"
+            " ORDER BY pp.log10_lr DESC")
+        from forensics.faces.calibration import verbal_scale
+
+        return [{"person_a": r[0], "person_b": r[1], "log10_lr": r[2], "verbal": verbal_scale(r[2]),
+                 "face_a": r[3], "face_b": r[4], "name_a": r[5], "kind_a": r[6], "name_b": r[7], "kind_b": r[8],
+                 "label": "possible relatives / same person"} for r in rows]
+
+    # -- the calibration on this case's material ------------------------------------
+    def calibration_check(self) -> dict:
+        """Test the LR calibration on the case's pairs of known truth (faces together in one
+        photo or frame, tracks, analysts' decisions); audited, with warnings when the case
+        departs from the calibration. Never re-fits."""
+        from forensics.faces.calibration import load_calibration
+        from forensics.faces.case_check import check_case
+
+        self._require_authority()
+        cal = load_calibration()
+        result = check_case(self.store.read, cal)
+        with self.store.write() as w:
+            self._audit(w, "faces.calibration_check", {"calibration": cal.version}, result)
+        return result
+
+    def last_calibration_check(self) -> dict | None:
+        """The most recent audited calibration check, or None if none was run."""
+        entries = self.case.audit_entries("faces.calibration_check")
+        return dict(entries[-1].result) if entries else None
 
     # -- person edits --------------------------------------------------------------
     def _edit(self, action: str, params: dict, fn: Callable[[Any], Any]) -> Any:
