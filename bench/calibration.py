@@ -33,6 +33,7 @@ from forensics.faces import lr_metrics as M  # noqa: E402
 from forensics.faces.calibration import Calibration  # noqa: E402
 
 BAND_ORDER = ["full-full", "full-48", "full-32", "full-24", "48-48", "48-32", "48-24", "32-32", "32-24", "24-24"]
+DECISION_LOG10_LR = 1.0
 SPEC_PATH = ROOT / "forensics" / "faces" / "data" / "calibration.json"
 
 
@@ -106,11 +107,11 @@ def verification(f: Faces, sp: Pairs, betas_by_fold: dict[int, np.ndarray], boun
             acc_tuned.append(np.mean((sp.dist[te] <= t) == sp.same[te]))
         if k in betas_by_fold:
             llr = _llr(betas_by_fold[k], f, sp, te)
-            acc_lr.append(np.mean((llr >= 0) == sp.same[te]))
+            acc_lr.append(np.mean((llr >= DECISION_LOG10_LR) == sp.same[te]))
     return {"folds": len(folds), "pairs": int(len(sp.dist)),
             "face_recognition_0.6": round(float(np.mean(acc_base)), 4),
             "threshold_tuned_on_other_folds": round(float(np.mean(acc_tuned)), 4) if acc_tuned else None,
-            "calibrated_lr_ge_1": round(float(np.mean(acc_lr)), 4) if acc_lr else None,
+            "calibrated_lr_ge_10": round(float(np.mean(acc_lr)), 4) if acc_lr else None,
             "std_face_recognition_0.6": round(float(np.std(acc_base)), 4)}
 
 
@@ -180,7 +181,10 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
                           "clipped to 16..128"},
         "bands": BANDS,
         "bounds": model["bounds"],
-        "decision_log10_lr": 0.0,
+        # a hit needs at least "moderate support" on the ENFSI scale (LR >= 10): LRs of 1-10
+        # are "no" or "weak" support, and in a case of many people (low prior odds) such
+        # hits are mostly strangers
+        "decision_log10_lr": DECISION_LOG10_LR,
         "min_reliable_width": model.get("min_reliable_width", 24.0),
         "cluster": model.get("cluster", {}),
         "relatives": model.get("relatives", {}),
@@ -203,14 +207,131 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
     }
 
 
+# -- clustering on an LFW population ---------------------------------------------------
+def _half(person: str) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(("half" + person).encode()).hexdigest(), 16) % 2
+
+
+def project_clusters(emb: np.ndarray, widths: np.ndarray, cal: Calibration | None, link: float | None,
+                     distance: float | None = None, k: int = 30) -> np.ndarray:
+    """The project's clustering (kNN graph + constrained Chinese whispers), as the case runs it."""
+    from forensics.faces.cluster import build_graph, constrained_whispers
+    from forensics.faces.index import exact_knn
+
+    idx, dist = exact_knn(emb, emb, min(k + 1, len(emb)))
+    nbr, d = idx[:, 1:], dist[:, 1:]  # drop self (distance 0, first)
+    ids = np.arange(len(emb))
+    if distance is not None:
+        thr = distance
+        eligible = np.ones(len(emb), bool)
+    else:
+        wa = np.broadcast_to(widths[:, None], nbr.shape)
+        thr = cal.distance_thresholds(wa, widths[nbr], link)
+        from forensics.faces.calibration import FaceQuality
+
+        eligible = np.array([cal.cluster_eligible(FaceQuality(float(w))) for w in widths])
+        d = np.where(eligible[:, None] & eligible[nbr], d, np.inf)
+    g = build_graph(ids, nbr, d, {i: i for i in range(len(emb))}, len(emb), thr)
+    return np.asarray(constrained_whispers(g))
+
+
+def dlib_whispers(emb: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    import dlib
+
+    return np.asarray(dlib.chinese_whispers_clustering([dlib.vector(v.tolist()) for v in emb], threshold))
+
+
+def bcubed_of(labels: np.ndarray, truth: np.ndarray) -> dict:
+    from forensics.faces.cluster import bcubed
+
+    p, r, f1 = bcubed({i: int(x) for i, x in enumerate(labels)}, {i: str(t) for i, t in enumerate(truth)})
+    return {"precision": round(p, 4), "recall": round(r, 4), "f": round(f1, 4)}
+
+
+def clustering_section(cal: Calibration, min_link: float) -> dict:
+    """Choose the LR link level on one half of the identities, report on the other half."""
+    f = load_faces(("cluster",))
+    f = f.take(np.flatnonzero(f.variant == "full"))
+    counts = {p: int(n) for p, n in zip(*np.unique(f.person, return_counts=True))}
+    out: dict = {"faces": len(f), "people_10_or_more": sum(1 for n in counts.values() if n >= 10),
+                 "single_photo": sum(1 for n in counts.values() if n == 1)}
+    half = np.array([_half(p) for p in f.person])
+    dev, test = f.take(np.flatnonzero(half == 0)), f.take(np.flatnonzero(half == 1))
+    grid = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    tuning = {}
+    for t in grid:
+        tuning[t] = bcubed_of(project_clusters(dev.emb, dev.width, cal, t), dev.person)
+    ok = [t for t in grid if tuning[t]["precision"] >= 0.98] or grid
+    chosen = max(ok, key=lambda t: tuning[t]["f"])
+    link = max(chosen, min_link)
+    out["tuning_half"] = {"faces": len(dev), "grid": {str(t): v for t, v in tuning.items()}, "chosen_lfw": chosen,
+                          "relatives_floor": round(min_link, 3), "link_log10_lr": link}
+    for name, part in (("held_out_half", test), ("all", f)):
+        out[name] = {"faces": len(part),
+                     "calibrated": bcubed_of(project_clusters(part.emb, part.width, cal, link), part.person),
+                     "distance_0.55": bcubed_of(project_clusters(part.emb, part.width, None, None, 0.55), part.person),
+                     "dlib_chinese_whispers_0.5": bcubed_of(dlib_whispers(part.emb), part.person)}
+    return out
+
+
+# -- relatives on FIW ---------------------------------------------------------------------
+def fiw_section(cal: Calibration) -> dict:
+    from calibration_data import fiw_pairs
+
+    f = load_faces(("fiw",))
+    a, b, rel = fiw_pairs(f)
+    out: dict = {"faces": len(f), "families": len({k.split("/")[1] for k in f.key})}
+    if not len(a):
+        return out
+    d = np.sqrt(((f.emb[a] - f.emb[b]) ** 2).sum(1))
+    llr = cal.log10_lr_pairs(d, f.width[a], f.width[b])
+    out["pairs"] = {}
+    for r in sorted(set(rel.tolist())):
+        m = rel == r
+        out["pairs"][r] = {"pairs": int(m.sum()), "same_person_lr_ge_1": round(float(np.mean(llr[m] >= 0)), 4),
+                           "face_recognition_0.6": round(float(np.mean(d[m] <= 0.6)), 4),
+                           "log10_lr_p99": round(float(np.percentile(llr[m], 99)), 3),
+                           "log10_lr_max": round(float(llr[m].max()), 3),
+                           "median_distance": round(float(np.median(d[m])), 3)}
+    blood = np.isin(rel, ["parent-child", "siblings"])
+    # the band where relatives score like the same person: up to their 99.5th percentile
+    out["relatives_upper_log10_lr"] = round(float(np.percentile(llr[blood], 99.5)), 3) if blood.any() else None
+    out["relatives_max_log10_lr"] = round(float(llr[blood].max()), 3) if blood.any() else None
+    out["_pairs"] = (a, b, rel, llr)
+    out["_faces"] = f
+    return out
+
+
+def fiw_clustering(fiw: dict, cal: Calibration, link: float) -> dict:
+    """Cluster all FIW faces (one photo per member: every merge joins two people) and count
+    merged relatives, for the calibrated rule and for dlib's Chinese whispers at 0.5."""
+    if "_faces" not in fiw:
+        return {}
+    f = fiw["_faces"]
+    a, b, rel, llr = fiw["_pairs"]
+    res = {}
+    for name, labels in (("calibrated", project_clusters(f.emb, f.width, cal, link)),
+                         ("dlib_chinese_whispers_0.5", dlib_whispers(f.emb))):
+        same = labels[a] == labels[b]
+        merged_people = int(np.sum(np.bincount(labels)[np.bincount(labels) > 1]))
+        res[name] = {"relative_pairs_merged": int(np.sum(same & (rel != "spouses"))),
+                     "spouse_pairs_merged": int(np.sum(same & (rel == "spouses"))),
+                     "members_in_merged_clusters": merged_people}
+    amb = (llr >= cal.decision_log10_lr) & (llr < link) & (rel != "spouses")
+    res["calibrated"]["relative_pairs_put_to_the_analyst"] = int(amb.sum())
+    return res
+
+
 def print_calibration(fig: dict) -> None:
     v = fig["verification"]
     print(f"\nLFW verification, {v['folds']} standard folds, {v['pairs']} pairs (full size):")
     print(f"  plain face_recognition (tolerance 0.6)      {100 * v['face_recognition_0.6']:.2f} %")
     if v["threshold_tuned_on_other_folds"] is not None:
         print(f"  distance threshold tuned on the other folds {100 * v['threshold_tuned_on_other_folds']:.2f} %")
-    if v["calibrated_lr_ge_1"] is not None:
-        print(f"  calibrated decision (log10 LR >= 0)         {100 * v['calibrated_lr_ge_1']:.2f} %")
+    if v["calibrated_lr_ge_10"] is not None:
+        print(f"  calibrated decision (log10 LR >= 1)         {100 * v['calibrated_lr_ge_10']:.2f} %")
     print(f"\nLikelihood ratios, cross-validated across folds ({fig['pairs']['same']} same-person, "
           f"{fig['pairs']['different']} different-person pairs; folds {fig['pairs']['folds']}):")
     print(f"  {'band':<10}{'same':>7}{'diff':>8}{'Cllr':>8}{'Cllrmin':>8}{'EER':>7}{'miss>1':>9}{'fa>1':>8}"
@@ -220,6 +341,31 @@ def print_calibration(fig: dict) -> None:
               f"{s['eer']:>7.3f}{s['misleading_same']:>9.4f}{s['misleading_different']:>8.4f}"
               f"{s['misleading_same_strong']:>10.5f}{s['misleading_different_strong']:>9.5f}"
               f"{s['baseline_0.6_errors']:>9.4f}")
+
+
+def print_clustering(fig: dict) -> None:
+    c = fig["clustering"]
+    t = c["tuning_half"]
+    print(f"\nClustering, LFW: {c['faces']} faces ({c['people_10_or_more']} people with >= 10 photos, "
+          f"{c['single_photo']} single-photo distractors)")
+    print(f"  link level chosen on one half ({t['faces']} faces): log10 LR >= {t['chosen_lfw']} "
+          f"(precision >= 0.98, best F); FIW relatives floor {t['relatives_floor']}; used {t['link_log10_lr']}")
+    for part in ("held_out_half", "all"):
+        print(f"  {part} ({c[part]['faces']} faces):        precision  recall      F")
+        for name in ("calibrated", "distance_0.55", "dlib_chinese_whispers_0.5"):
+            v = c[part][name]
+            print(f"    {name:<28}{v['precision']:>9.4f}{v['recall']:>8.4f}{v['f']:>8.4f}")
+    w = fig["fiw"]
+    print(f"\nRelatives, FIW: {w['faces']} faces of {w['families']} families")
+    for r, v in w.get("pairs", {}).items():
+        print(f"  {r:<18}{v['pairs']:>6} pairs; scored as the same person: calibrated LR>=1 "
+              f"{100 * v['same_person_lr_ge_1']:.2f} %, face_recognition 0.6 {100 * v['face_recognition_0.6']:.2f} %;"
+              f" 99th pct log10 LR {v['log10_lr_p99']}, max {v['log10_lr_max']}")
+    print(f"  relatives' 99.5th percentile log10 LR {w.get('relatives_upper_log10_lr')} (max {w.get('relatives_max_log10_lr')})")
+    for name, v in w.get("clustering", {}).items():
+        print(f"  clustering {name:<28} relative pairs merged {v['relative_pairs_merged']}, spouses merged "
+              f"{v['spouse_pairs_merged']}, members in merged clusters {v['members_in_merged_clusters']}"
+              + (f", put to the analyst {v['relative_pairs_put_to_the_analyst']}" if "relative_pairs_put_to_the_analyst" in v else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -246,6 +392,25 @@ def main(argv: list[str] | None = None) -> int:
     tippett(held, pairs, Path(args.docs) / "tippett_lfw.png",
             "LFW, cross-validated: proportion of pairs with log10 LR above x")
     spec = build_spec(model, figures, f)
+    cal0 = Calibration(spec)
+    fiw = fiw_section(cal0)
+    # clustering links only above every FIW parent-child and sibling pair seen (rounded up):
+    # weaker links go to the analyst as possible relatives
+    top = fiw.get("relatives_max_log10_lr")
+    floor = float(np.ceil(top * 10) / 10) if top is not None else 0.0
+    clus = clustering_section(cal0, floor)
+    link = clus["tuning_half"]["link_log10_lr"]
+    figures["clustering"] = clus
+    figures["fiw"] = {k: v for k, v in fiw.items() if not k.startswith("_")}
+    figures["fiw"]["clustering"] = fiw_clustering(fiw, cal0, link)
+    model["cluster"] = {"link_log10_lr": link, "min_width": 40.0,
+                        "chosen_on": "LFW people with >= 10 photos + single-photo distractors, one half of the identities",
+                        "lfw_bcubed_held_out": clus["held_out_half"]["calibrated"]}
+    model["relatives"] = {"upper_log10_lr": fiw.get("relatives_upper_log10_lr"),
+                          "max_log10_lr": fiw.get("relatives_max_log10_lr"), "families": fiw.get("families"),
+                          "rates": figures["fiw"].get("pairs", {})}
+    spec = build_spec(model, figures, f)
+    print_clustering(figures)
     if args.write:
         SPEC_PATH.parent.mkdir(parents=True, exist_ok=True)
         SPEC_PATH.write_text(json.dumps(spec, indent=1) + "\n")

@@ -32,9 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
     s.add_argument("--top", type=int, default=50)
     s.add_argument("--threshold", type=float, help="keep every face within this euclidean distance instead of the"
-                                                   " calibrated decision (log10 LR >= 0)")
+                                                   " calibrated decision (log10 LR >= 1, at least moderate support)")
     s.add_argument("--min-lr", type=float, dest="min_log10_lr",
-                   help="keep hits whose log10 likelihood ratio reaches this (default 0: LR >= 1)")
+                   help="keep hits whose log10 likelihood ratio reaches this (default: the calibration's decision level, 1 = LR >= 10)")
     add_json(s)
     s.set_defaults(func=cmd_search)
 

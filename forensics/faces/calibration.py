@@ -111,7 +111,7 @@ class Calibration:
         self.bands: list[dict] = spec["bands"]
         self.bounds: dict[str, tuple[float, float]] = {k: (float(v[0]), float(v[1]))
                                                        for k, v in spec.get("bounds", {}).items()}
-        self.decision_log10_lr: float = float(spec.get("decision_log10_lr", 0.0))
+        self.decision_log10_lr: float = float(spec.get("decision_log10_lr", 1.0))
         self.min_reliable_width: float = float(spec.get("min_reliable_width", 24.0))
         self.max_radius: float = float(spec.get("max_radius", 0.8))
         self.cluster: dict = spec.get("cluster", {})
@@ -169,8 +169,10 @@ class Calibration:
         return out
 
     def is_match(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> bool:
-        """The default decision: the evidence supports the same person (log10 LR at or above
-        `decision_log10_lr`, 0 unless the fit says otherwise) and both faces are reliable."""
+        """The default decision: the evidence supports the same person at least moderately
+        on the ENFSI scale (log10 LR >= `decision_log10_lr`, 1 in the shipped fit, i.e.
+        LR >= 10; LRs of 1-10 are "no" or "weak" support and, in a case of many people,
+        mostly strangers) and both faces are reliable."""
         return (self.reliable(qa) and self.reliable(qb)
                 and float(self.log10_lr(distance, qa, qb)) >= self.decision_log10_lr)
 

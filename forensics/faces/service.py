@@ -202,6 +202,30 @@ class FaceService(FaceViews):
         result["calibration_check"] = self.calibration_check()
         return result
 
+    def appearance_evidence(self, person_id: int) -> dict[int, dict]:
+        """For each face of a person: the strongest calibrated evidence that it is the same
+        person as one of the person's confirmed faces in another photo or track (the
+        report's per-appearance LR). Faces with nothing to compare against are left out."""
+        from forensics.faces.calibration import FaceQuality, load_calibration
+
+        cal = load_calibration()
+        rows = self.store.query("SELECT id, item_id, track_id, link, size, embedding FROM faces WHERE person_id = ?",
+                                (person_id,))
+        refs = [r for r in rows if r[3] == "confirmed"]
+        out: dict[int, dict] = {}
+        for r in rows:
+            unit = ("t", r[2]) if r[2] is not None else ("i", r[1])
+            others = [x for x in refs if (("t", x[2]) if x[2] is not None else ("i", x[1])) != unit]
+            if not others:
+                continue
+            v = embedding_array(r[5]).astype(np.float64)
+            d = np.sqrt(((np.stack([embedding_array(x[5]) for x in others]).astype(np.float64) - v) ** 2).sum(1))
+            lrs = cal.log10_lr_pairs(d, np.full(len(others), float(r[4] or 0)), [float(x[4] or 0) for x in others])
+            j = int(np.argmax(lrs))
+            out[int(r[0])] = {**cal.describe(float(d[j]), FaceQuality(float(r[4] or 0)), FaceQuality(float(others[j][4] or 0))),
+                              "distance": round(float(d[j]), 4), "against_face_id": int(others[j][0])}
+        return out
+
     def possible_relatives(self) -> list[dict]:
         """Pairs of persons/clusters the clusterer would not merge on its own: their faces
         score as the same person, but in the band where relatives also score."""

@@ -148,8 +148,15 @@ class ReportService:
         paths: dict[int, str] = {}
         for i in range(0, len(ids), 500):
             paths.update({r["id"]: r["path"] for r in case.items(ids=ids[i:i + 500])})
+        try:
+            evidence = case.faces.appearance_evidence(int(p["id"]))
+        except Exception:  # the report still lists the appearances
+            evidence = {}
         for a in p["appearances"]:
             a["path"] = paths.get(a["item_id"], "?")
+            ev = evidence.get(a.get("face_id"))
+            a["evidence"] = (f"log10 LR {ev['log10_lr']:+.2f}: {ev['verbal']}" + ("" if ev["reliable"] else " (lead: small face)")
+                             if ev else "")
             a["frame_src"] = None
             if a["kind"] == "video":
                 # The frame the track is best seen in; the face crop if that frame has no thumbnail.

@@ -2,7 +2,8 @@
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
 the search in the background, and show ranked thumbnails. The face panel searches once
-at the loosest threshold and filters locally, so its threshold slider updates live.
+at the loosest distance and filters locally by the calibrated evidence (log10 LR), so
+its slider and its sort order update live.
 """
 from __future__ import annotations
 
@@ -10,14 +11,19 @@ import os
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
-from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout,
+                             QWidget)
 
 from forensics.case import Case
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
 
-FACE_MAX_THRESHOLD = 0.8  # the loosest threshold the slider offers (dlib's usual is 0.6)
+FACE_MAX_THRESHOLD = 0.8  # the distance one search collects within; the slider filters by LR
+LR_SLIDER = (-20, 60)  # minimum log10 LR the slider offers, in tenths (-2.0 .. 6.0)
+FACE_SORTS = {"Strongest evidence (LR)": lambda m: (-m["log10_lr"], m["distance"]),
+              "Distance": lambda m: (m["distance"], -m["log10_lr"]),
+              "File": lambda m: (m.get("path") or "", m.get("start") or 0.0)}
 RESULT_SIZE = 128
 
 
@@ -34,14 +40,17 @@ def face_cards(case: Case, result: dict) -> list[Card]:
         except Exception:  # noqa: BLE001
             thumb = None
         who = f" · {m['person_name']}" if m.get("person_name") else ""
+        lead = "LEAD · " if m.get("lead") else ""
+        evidence = f"{lead}LR 10^{m['log10_lr']:+.1f} · d={m['distance']:.3f}"
         if m["kind"] == "video":
-            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
+            detail = f"{evidence} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
             target = m.get("frame_item_id") or m["item_id"]
         else:
-            detail = f"d={m['distance']:.3f}{who}"
+            detail = f"{evidence}{who}"
             target = m["item_id"]
+        accent = "#ef6c00" if m.get("lead") else ("#1565c0" if m["kind"] == "video" else None)
         cards.append(Card(("face", m["face_id"]), thumb, f"{n + 1}. {_fname(m['path'])}", detail,
-                          dict(m, open_item=target), "#1565c0" if m["kind"] == "video" else None))
+                          dict(m, open_item=target), accent))
     return cards
 
 
@@ -158,20 +167,34 @@ class _SearchPanel(QWidget):
 
 
 class FaceSearchView(_SearchPanel):
-    """Ranked appearances of one person: photos and video tracks with time spans."""
+    """Ranked appearances of one person: photos and video tracks with time spans, each
+    with its calibrated likelihood ratio (sortable), small faces marked as leads."""
 
     def __init__(self, case: Case, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(case, tasks, "Drop a photo of a face here, or choose “Find this person” on a face", parent)
-        self.slider.setRange(30, int(FACE_MAX_THRESHOLD * 100))
-        self.slider.setValue(60)
+        self.cards: list[Card] = []
+        self.slider.setRange(*LR_SLIDER)
+        self.slider.setValue(0)
         self.slider.valueChanged.connect(self._apply_threshold)
+        self.sort = QComboBox()
+        self.sort.addItems(list(FACE_SORTS))
+        self.sort.currentIndexChanged.connect(self._apply_threshold)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b71c1c")
+        side = self.layout().itemAt(0).layout()
+        side.insertWidget(4, self.sort)
+        side.insertWidget(5, self.warning)
         self._apply_threshold()
 
-    def threshold(self) -> float:
-        return self.slider.value() / 100
+    def min_log10_lr(self) -> float:
+        return self.slider.value() / 10
 
-    def set_threshold(self, value: float) -> None:
-        self.slider.setValue(round(value * 100))
+    def set_min_log10_lr(self, value: float) -> None:
+        self.slider.setValue(round(value * 10))
+
+    def set_sort(self, name: str) -> None:
+        self.sort.setCurrentText(name)
 
     def search_face(self, face_id: int) -> None:
         try:
@@ -189,19 +212,29 @@ class FaceSearchView(_SearchPanel):
     def _got(self, result: dict) -> None:
         self.result = result
         self.cards = face_cards(self.case, result)
+        check = self.case.faces.last_calibration_check()
+        warnings = (check or {}).get("warnings") or []
+        self.warning.setText("⚠ This case departs from the calibration: " + " ".join(warnings) if warnings else "")
         self._apply_threshold()
 
     def _apply_threshold(self) -> None:
-        t = self.threshold()
-        self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
+        from forensics.faces.calibration import verbal_scale
+
+        t = self.min_log10_lr()
+        self.slider_label.setText(f"Evidence: LR ≥ 10^{t:+.1f} ({verbal_scale(t)} or more)")
         if self.result is None:
             return
-        shown = [c for c in self.cards if c.data["distance"] <= t]
+        key = FACE_SORTS.get(self.sort.currentText(), FACE_SORTS["Strongest evidence (LR)"])
+        shown = sorted((c for c in self.cards if c.data["log10_lr"] >= t), key=lambda c: key(c.data))
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
-        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "
-                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
-        self.status.setToolTip(f"model {self.result.get('model', '')}")
+        leads = sum(bool(c.data.get("lead")) for c in shown)
+        cal = self.result.get("calibration") or {}
+        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks, {leads} leads"
+                            f" from faces too small to rely on) of {len(self.cards)} within d ≤ {FACE_MAX_THRESHOLD};"
+                            f" index: {self.result.get('index', '')}")
+        self.status.setToolTip(f"model {self.result.get('model', '')}\ncalibration {cal.get('version', '')};"
+                               f" verbal scale: {cal.get('scale', '')}")
         self.results_shown.emit(len(shown))
 
 

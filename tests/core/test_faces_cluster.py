@@ -153,7 +153,7 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
     assert m["kind"] == "image" and set(m["box"]) == {"top", "right", "bottom", "left"}
     # every hit carries its calibrated evidence, strongest first, above the decision level
     lrs = [x["log10_lr"] for x in res["matches"]]
-    assert lrs == sorted(lrs, reverse=True) and min(lrs) >= 0
+    assert lrs == sorted(lrs, reverse=True) and min(lrs) >= load_calibration().decision_log10_lr
     assert all(x["verbal"].endswith("the same person") and x["band"] == "48-48" and not x["lead"]
                for x in res["matches"])
     assert res["calibration"]["version"] == load_calibration().version and "ENFSI" in res["calibration"]["scale"]
@@ -162,7 +162,7 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
     assert loose["matches"][-1]["log10_lr"] < 0  # kept by the distance, and says it is evidence against
     entry = case.audit_entries("faces.search")[-2]
     assert entry.params["face_id"] == fa[0] and entry.params["threshold"] is None and entry.result == {"matches": 3}
-    assert entry.params["min_log10_lr"] == 0.0 and entry.params["calibration"] == load_calibration().version
+    assert entry.params["min_log10_lr"] == load_calibration().decision_log10_lr and entry.params["calibration"] == load_calibration().version
     assert entry.examiner == "tester" and "dlib" in entry.params["model"]
     with pytest.raises(CaseError):
         case.faces.search(face_id=99999)
