@@ -268,6 +268,7 @@ def clustering_section(cal: Calibration, min_link: float) -> dict:
     link = max(chosen, min_link)
     out["tuning_half"] = {"faces": len(dev), "grid": {str(t): v for t, v in tuning.items()}, "chosen_lfw": chosen,
                           "relatives_floor": round(min_link, 3), "link_log10_lr": link}
+    cal = Calibration({**cal.spec, "cluster": {**cal.cluster, "link_log10_lr": link}})
     for name, part in (("held_out_half", test), ("all", f)):
         out[name] = {"faces": len(part),
                      "calibrated": bcubed_of(project_clusters(part.emb, part.width, cal, link), part.person),
@@ -403,7 +404,13 @@ def main(argv: list[str] | None = None) -> int:
     figures["clustering"] = clus
     figures["fiw"] = {k: v for k, v in fiw.items() if not k.startswith("_")}
     figures["fiw"]["clustering"] = fiw_clustering(fiw, cal0, link)
-    model["cluster"] = {"link_log10_lr": link, "min_width": 40.0,
+    # faces may seed or join clusters down to the smallest size band whose pairs can still
+    # reach the link level (its ELUB upper bound); smaller faces are only ever suggested
+    min_width = BANDS[0]["min_width"]
+    for b in BANDS:
+        if model["bounds"].get(f"{b['name']}-{b['name']}", [0, 0])[1] >= link:
+            min_width = b["min_width"] or 16.0
+    model["cluster"] = {"link_log10_lr": link, "min_width": float(min_width),
                         "chosen_on": "LFW people with >= 10 photos + single-photo distractors, one half of the identities",
                         "lfw_bcubed_held_out": clus["held_out_half"]["calibrated"]}
     model["relatives"] = {"upper_log10_lr": fiw.get("relatives_upper_log10_lr"),

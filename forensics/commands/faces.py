@@ -40,10 +40,17 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     c = fsub.add_parser("cluster", help="group faces into identities (analyst decisions are kept)")
     add_case(c)
-    c.add_argument("--threshold", type=float, help="kNN edge distance (default 0.55)")
+    c.add_argument("--threshold", type=float, help="cluster on the euclidean distance alone (e.g. 0.55) instead of the"
+                                                   " calibrated rule (size-aware LR links, chosen on LFW)")
     c.add_argument("--k", type=int, help="neighbours per face (default 30)")
     add_json(c)
     c.set_defaults(func=cmd_cluster)
+
+    r = fsub.add_parser("check-calibration", help="test the LR calibration on this case's pairs of known truth"
+                                                  " (faces together in one photo/frame, tracks, analysts' decisions)")
+    add_case(r)
+    add_json(r)
+    r.set_defaults(func=cmd_check_calibration)
 
     r = fsub.add_parser("reindex", help="rebuild the face search index from the database")
     add_case(r)
@@ -133,8 +140,25 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     res = case.faces.cluster(**kw)
     res["persons"] = case.faces.persons()
     res["unconfirmed_clusters"] = case.faces.clusters()
-    emit(args, res, f"{res['clusters']} clusters ({res['clustered_faces']} faces), {res['suggested']} faces suggested"
-                    f" to persons, in {res['seconds']}s")
+    emit(args, res, "\n".join([f"{res['clusters']} clusters ({res['clustered_faces']} faces), {res['suggested']} faces"
+                               f" suggested to persons, {res['low_quality_suggested']} low-quality faces suggested,"
+                               f" {res['possible_relatives']} pairs to review as possible relatives / same person,"
+                               f" in {res['seconds']}s"] + _check_lines(res["calibration_check"])))
+    return 0
+
+
+def _check_lines(res: dict) -> list[str]:
+    lines = [f"calibration {res['calibration']}: "
+             + ("DEPARTS from this case" if res["departs"] else "consistent with this case's pairs of known truth")]
+    for src, v in res["sources"].items():
+        lines.append(f"  {src.replace('_', ' ')}: {v['misleading']} of {v['pairs']} pairs misleading"
+                     f" (LFW expects {v['expected_rate']})")
+    return lines + [f"  WARNING: {w}" for w in res["warnings"]]
+
+
+def cmd_check_calibration(args: argparse.Namespace) -> int:
+    res = open_case(args).faces.calibration_check()
+    emit(args, res, "\n".join(_check_lines(res)))
     return 0
 
 

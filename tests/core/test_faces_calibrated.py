@@ -110,3 +110,23 @@ def test_confirmed_persons_add_same_person_pairs(tmp_path):
     case.faces.name_person(link_of(case, fa[0])[0], "Known")
     res = case.faces.calibration_check()
     assert res["sources"]["confirmed"]["pairs"] == 3 and res["sources"]["confirmed"]["misleading"] == 0
+
+
+def test_cli_search_json_carries_lr_and_check_calibration(tmp_path, capsys):
+    import json
+
+    from forensics.cli import main
+
+    case = new_case(tmp_path)
+    A = unit()
+    fa = [f[0] for f in add_photos(case, *[[rec(near(A)), rec(near(unit()))] for _ in range(3)])]
+    case.close()
+    assert main(["faces", "search", str(tmp_path / "case"), "--face-id", str(fa[0]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {m["face_id"] for m in out["matches"]} == set(fa[1:])
+    for m in out["matches"]:
+        assert m["log10_lr"] >= CAL.decision_log10_lr and "support for the same person" in m["verbal"]
+        assert m["band"] and m["lead"] is False and m["distance"] > 0
+    assert main(["faces", "check-calibration", str(tmp_path / "case"), "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["sources"]["same_photo"]["pairs"] == 3 and res["departs"] is False

@@ -244,3 +244,28 @@ def test_item_view_shows_recorded_errors(opened, ids, qtbot) -> None:
     show_item(w, qtbot, item)
     text = w.item_view.meta.toPlainText()
     assert "Errors" in text and errors[0]["message"][:30] in text
+
+
+def test_people_view_puts_possible_relatives_to_the_analyst(opened, qtbot) -> None:
+    w, case = opened, opened.case
+    clusters = case.faces.clusters()
+    a, b = sorted((clusters[0]["id"], clusters[1]["id"]))
+    fa = case.store.scalar("SELECT MIN(id) FROM faces WHERE person_id = ?", (a,))
+    fb = case.store.scalar("SELECT MIN(id) FROM faces WHERE person_id = ?", (b,))
+    with case.store.write() as wr:  # as a clustering run in the relatives band records it
+        wr.execute("INSERT INTO person_pairs (person_a, person_b, kind, log10_lr, face_a, face_b, created_utc)"
+                   " VALUES (?, ?, 'possible_relative', 1.7, ?, ?, '2026-01-01T00:00:00Z')", (a, b, fa, fb))
+    people = w.people
+    with qtbot.waitSignal(people.refreshed, timeout=10_000):
+        w.show_tab(people)
+        people.refresh()
+    assert people.review.count() == 1 and not people.review.isHidden()
+    assert "log10 LR +1.7" in people.review.item(0).text() and "support" in people.review.item(0).text()
+    people.review.setCurrentRow(0)
+    assert set(people.selected_group_ids()) == {a, b}
+    # the analyst decides they are one person: merged, and the pair is gone
+    with qtbot.waitSignal(people.changed, timeout=10_000):
+        people.merge_selected()
+    with qtbot.waitSignal(people.refreshed, timeout=10_000):
+        people.refresh()
+    assert people.review.count() == 0 and people.review.isHidden()
