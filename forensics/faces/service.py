@@ -8,6 +8,7 @@ version) and the result count.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -256,8 +257,9 @@ class FaceService(FaceViews):
 
     def last_calibration_check(self) -> dict | None:
         """The most recent audited calibration check, or None if none was run."""
-        entries = self.case.audit_entries("faces.calibration_check")
-        return dict(entries[-1].result) if entries else None
+        row = self.store.read.execute("SELECT result FROM audit_log WHERE action = 'faces.calibration_check'"
+                                      " ORDER BY seq DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
 
     # -- person edits --------------------------------------------------------------
     def _edit(self, action: str, params: dict, fn: Callable[[Any], Any]) -> Any:
