@@ -46,13 +46,23 @@ def _llr(beta: np.ndarray, f: Faces, p: Pairs, mask: np.ndarray | slice = slice(
     return F.log10_lr(beta, F.design(p.dist[mask], f.width[p.a[mask]], f.width[p.b[mask]]))
 
 
+STRONG = 2.0  # |log10 LR| beyond which evidence counts as strong (ENFSI: "moderately strong" and up)
+STRONG_GUARD = 0.0005  # a band may report strong evidence only if it misleads below 1 in 2,000 pairs
+
+
 def band_bounds(llr: np.ndarray, same: np.ndarray, band: np.ndarray) -> dict[str, list[float]]:
-    """ELUB bounds of every band (log10)."""
+    """Bounds of every band (log10): ELUB, and a guard on strong evidence: a band whose own
+    data show more than 1 in 2,000 different-person pairs above log10 LR 2 (or same-person
+    pairs below -2) is capped at +-2 on that side."""
     out = {}
     for b in np.unique(band):
         m = band == b
         if (same[m]).sum() and (~same[m]).sum():
             lo, hi = F.elub(llr[m & same], llr[m & ~same])
+            if np.mean(llr[m & ~same] > STRONG) > STRONG_GUARD:
+                hi = min(hi, STRONG)
+            if np.mean(llr[m & same] < -STRONG) > STRONG_GUARD:
+                lo = max(lo, -STRONG)
             out[str(b)] = [round(lo, 3), round(hi, 3)]
     return out
 
@@ -230,7 +240,8 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
             "descriptor": model_version(),
             "fitted_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "method": "logistic regression with prior-balanced, band-balanced weights; ELUB bounds per band "
-                      "(Vergeer et al. 2016); validated by 10-fold cross-validation across LFW's folds",
+                      "(Vergeer et al. 2016), capped at |log10 LR| 2 in bands whose data mislead beyond it in more "
+                      "than 1 in 2,000 pairs; validated by 10-fold cross-validation across LFW's folds",
             "figures": {b: {k: v[k] for k in ("cllr", "cllr_min", "eer", "misleading_same", "misleading_different",
                                                "misleading_same_strong", "misleading_different_strong",
                                                "same_pairs", "different_pairs")} for b, v in full.items()},

@@ -15,7 +15,9 @@ and slope that depend on the log widths of the smaller and the larger face. LRs 
 bounded per quality band by the empirical lower and upper bounds (ELUB) that the
 validation data can support (Vergeer et al., "Numerical likelihood ratios outputted by
 LR systems are often based on extrapolation: when to stop extrapolating?", Science &
-Justice 56 (2016) 482-491): a system never claims more than its data showed.
+Justice 56 (2016) 482-491): a system never claims more than its data showed. A band
+whose validation data show strong evidence (|log10 LR| > 2) misleading in more than 1 in
+2,000 pairs is further capped at 2 on that side.
 
 Verbal scale: ENFSI Guideline for Evaluative Reporting in Forensic Science (European
 Network of Forensic Science Institutes, 2015), section 2.4 / table of verbal
