@@ -2,8 +2,8 @@
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
 the search in the background, and show ranked thumbnails. The face panel searches once
-at the loosest distance and filters locally by the calibrated evidence (log10 LR), so
-its slider and its sort order update live.
+at the loosest distance and narrows the result by the calibrated evidence
+(`with_evidence`: log10 LR), so its slider and its sort order update live.
 """
 from __future__ import annotations
 
@@ -15,15 +15,13 @@ from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, 
                              QWidget)
 
 from forensics.case import Case
+from forensics.faces.service import MATCH_ORDERS, with_evidence
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
 
 FACE_MAX_THRESHOLD = 0.8  # the distance one search collects within; the slider filters by LR
 LR_SLIDER = (-20, 60)  # minimum log10 LR the slider offers, in tenths (-2.0 .. 6.0)
-FACE_SORTS = {"Strongest evidence (LR)": lambda m: (-m["log10_lr"], m["distance"]),
-              "Distance": lambda m: (m["distance"], -m["log10_lr"]),
-              "File": lambda m: (m.get("path") or "", m.get("start") or 0.0)}
 RESULT_SIZE = 128
 
 
@@ -174,10 +172,12 @@ class FaceSearchView(_SearchPanel):
         super().__init__(case, tasks, "Drop a photo of a face here, or choose “Find this person” on a face", parent)
         self.cards: list[Card] = []
         self.slider.setRange(*LR_SLIDER)
-        self.slider.setValue(0)
+        from forensics.faces.calibration import load_calibration
+
+        self.slider.setValue(round(load_calibration().decision_log10_lr * 10))  # the CLI's default too
         self.slider.valueChanged.connect(self._apply_threshold)
         self.sort = QComboBox()
-        self.sort.addItems(list(FACE_SORTS))
+        self.sort.addItems(list(MATCH_ORDERS))
         self.sort.currentIndexChanged.connect(self._apply_threshold)
         self.warning = QLabel("")
         self.warning.setWordWrap(True)
@@ -224,8 +224,8 @@ class FaceSearchView(_SearchPanel):
         self.slider_label.setText(f"Evidence: LR ≥ 10^{t:+.1f} ({verbal_scale(t)} or more)")
         if self.result is None:
             return
-        key = FACE_SORTS.get(self.sort.currentText(), FACE_SORTS["Strongest evidence (LR)"])
-        shown = sorted((c for c in self.cards if c.data["log10_lr"] >= t), key=lambda c: key(c.data))
+        by_face = {c.data["face_id"]: c for c in self.cards}
+        shown = [by_face[m["face_id"]] for m in with_evidence(self.result["matches"], t, self.sort.currentText())]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
         leads = sum(bool(c.data.get("lead")) for c in shown)

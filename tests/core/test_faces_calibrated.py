@@ -35,7 +35,7 @@ def at_distance(c: np.ndarray, d: float) -> np.ndarray:
 
 def add_photos(case, *groups: list[FaceRecord]) -> list[list[int]]:
     with case.store.write() as w:
-        return [write_faces(w, add_item(w), list(g)) for g in groups]
+        return [write_faces(w, add_item(w), list(g), case.thumbs_dir) for g in groups]
 
 
 def link_of(case, fid: int) -> tuple:
