@@ -130,3 +130,15 @@ def test_cli_search_json_carries_lr_and_check_calibration(tmp_path, capsys):
     assert main(["faces", "check-calibration", str(tmp_path / "case"), "--json"]) == 0
     res = json.loads(capsys.readouterr().out)
     assert res["sources"]["same_photo"]["pairs"] == 3 and res["departs"] is False
+
+
+def test_with_evidence_narrows_and_orders_matches():
+    from forensics.faces.service import MATCH_ORDERS, with_evidence
+
+    ms = [{"face_id": 1, "log10_lr": 0.5, "distance": 0.50, "path": "b"},
+          {"face_id": 2, "log10_lr": 2.5, "distance": 0.45, "path": "c"},
+          {"face_id": 3, "log10_lr": 1.5, "distance": 0.40, "path": "a"}]
+    assert [m["face_id"] for m in with_evidence(ms, 1.0)] == [2, 3]
+    assert [m["face_id"] for m in with_evidence(ms, 0.0, "Distance")] == [3, 2, 1]
+    assert [m["face_id"] for m in with_evidence(ms, -1.0, "File")] == [3, 1, 2]
+    assert set(MATCH_ORDERS) == {"Strongest evidence (LR)", "Distance", "File"}
