@@ -13,7 +13,7 @@ RNG = np.random.default_rng(5)
 CAL = load_calibration()
 
 
-def rec(v: np.ndarray, size: int = 60) -> FaceRecord:
+def rec(v: np.ndarray, size: int = 100) -> FaceRecord:
     return FaceRecord(10, 10 + size, 10 + size, 10, 1.0, size, 400.0, size < 40, np.asarray(v, "<f4").tobytes(),
                       "test", b"\xff\xd8")
 
@@ -48,7 +48,7 @@ def test_low_quality_faces_never_seed_or_join_a_cluster_but_are_suggested(tmp_pa
     good = [f[0] for f in add_photos(case, *[[rec(near(A))] for _ in range(4)])]
     small = add_photos(case, [rec(near(A), size=20)], [rec(near(A), size=20)])
     small = [f[0] for f in small]
-    assert not CAL.cluster_eligible(FaceQuality(20.0)) and CAL.cluster_eligible(FaceQuality(60.0))
+    assert not CAL.cluster_eligible(FaceQuality(20.0)) and CAL.cluster_eligible(FaceQuality(100.0))
     run = case.faces.cluster()
     cid = link_of(case, good[0])[0]
     assert cid is not None and all(link_of(case, f) == (cid, "cluster") for f in good)
@@ -59,7 +59,7 @@ def test_low_quality_faces_never_seed_or_join_a_cluster_but_are_suggested(tmp_pa
 
 def test_pairs_in_the_relatives_band_go_to_the_analyst_not_merged(tmp_path):
     case = new_case(tmp_path)
-    q = FaceQuality(60.0)
+    q = FaceQuality(100.0)
     lo, hi = CAL.match_threshold(q, q, CAL.cluster_link_log10_lr), CAL.match_threshold(q, q)
     assert hi - lo > 0.05, "the calibration leaves no band between linking and a same-person decision"
     A = unit()

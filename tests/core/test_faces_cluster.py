@@ -154,7 +154,7 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
     # every hit carries its calibrated evidence, strongest first, above the decision level
     lrs = [x["log10_lr"] for x in res["matches"]]
     assert lrs == sorted(lrs, reverse=True) and min(lrs) >= load_calibration().decision_log10_lr
-    assert all(x["verbal"].endswith("the same person") and x["band"] == "48-48" and not x["lead"]
+    assert all(x["verbal"].endswith("the same person") and x["band"] == "full-full" and not x["lead"]
                for x in res["matches"])
     assert res["calibration"]["version"] == load_calibration().version and "ENFSI" in res["calibration"]["scale"]
     loose = case.faces.search(face_id=fa[0], threshold=2.0)
