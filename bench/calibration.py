@@ -407,7 +407,7 @@ def fiw_clustering(fiw: dict, cal: Calibration, link: float) -> dict:
 
 def print_calibration(fig: dict) -> None:
     v = fig["verification"]
-    print(f"\nLFW verification, {v['folds']} standard folds, {v['pairs']} pairs (full size):")
+    print(f"\nLFW verification, standard pairs in {v['folds']} identity-disjoint folds, {v['pairs']} pairs (full size):")
     print(f"  plain face_recognition (tolerance 0.6)      {100 * v['face_recognition_0.6']:.2f} %")
     if v["threshold_tuned_on_other_folds"] is not None:
         print(f"  distance threshold tuned on the other folds {100 * v['threshold_tuned_on_other_folds']:.2f} %")
