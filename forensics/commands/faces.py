@@ -30,7 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--image", help="query photo (read-only; its SHA-256 is audited)")
     q.add_argument("--face-id", type=int, help="a face already in the case")
     s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
-    s.add_argument("--top", type=int, default=50)
+    s.add_argument("--top", type=int, default=50,
+                   help="print at most this many (default 50); every match is still found and counted")
+    s.add_argument("--offset", type=int, default=0, help="print from this match on (the next page)")
     s.add_argument("--threshold", type=float, help="keep every face within this euclidean distance instead of the"
                                                    " calibrated decision (log10 LR >= 1, at least moderate support)")
     s.add_argument("--min-lr", type=float, dest="min_log10_lr",
@@ -125,13 +127,27 @@ def _match_line(m: dict) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
-    res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, top=args.top,
-                            threshold=args.threshold, min_log10_lr=args.min_log10_lr)
-    cal = res["calibration"]
-    head = f"# likelihood ratios: calibration {cal['version']}, verbal scale: {cal['scale']}"
-    emit(args, res, "\n".join([head] + [_match_line(m) for m in res["matches"]]) if res["matches"]
-         else "no match within the threshold")
+    res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, limit=args.top,
+                            offset=args.offset, threshold=args.threshold, min_log10_lr=args.min_log10_lr)
+    emit(args, res, _search_text(res))
     return 0
+
+
+def _search_text(res: dict) -> str:
+    """The page of matches, then the total: 'showing 50 of 200' so no hit is silently left out."""
+    cal = res["calibration"]
+    within = (f"distance {res['threshold']}" if res["threshold"] is not None
+              else f"log10 LR >= {res['min_log10_lr']} (calibration {cal['version']}; verbal scale: {cal['scale']})")
+    if not res["total"]:
+        return f"no match within {within}"
+    first, shown = res["offset"] + 1, len(res["matches"])
+    lines = [_match_line(m) for m in res["matches"]]
+    lines.append(f"{res['total']} appearances within {within} ({res['photos']} photos,"
+                 f" {res['video_tracks']} video tracks); showing {first}-{res['offset'] + shown} of {res['total']}"
+                 if shown else f"{res['total']} appearances within {within}; none from {first} on")
+    if res["more"]:
+        lines.append(f"{res['more']} more not shown: use --top {res['total']} or --offset {res['offset'] + shown}")
+    return "\n".join(lines)
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:

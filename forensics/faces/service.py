@@ -25,6 +25,8 @@ from forensics.faces.views import FaceViews
 from forensics.model import CaseError, Progress
 from forensics.store.queries import select_in
 
+SEARCH_ACTIONS = ("faces.search", "faces.search.candidates")
+
 
 def within_threshold(matches: list[dict], threshold: float) -> list[dict]:
     """The matches of a search (nearest first) at or below `threshold`: a search run at a
@@ -96,7 +98,8 @@ class FaceService(FaceViews):
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
-               top: int = 50, threshold: float | None = None, min_log10_lr: float | None = None) -> dict:
+               top: int | None = None, threshold: float | None = None, offset: int = 0,
+               limit: int | None = None, action: str = "faces.search", min_log10_lr: float | None = None) -> dict:
         """Every appearance of the query face, strongest evidence first: photos as faces,
         videos as tracks with their time span and best frame.
 
@@ -104,58 +107,89 @@ class FaceService(FaceViews):
         both faces (`log10_lr`, `verbal` on the ENFSI 2015 scale, `band`, and `lead` for a
         face too small for the calibration). By default a hit is kept when its log10 LR
         reaches `min_log10_lr` (the calibration's decision level unless given); with an
-        explicit `threshold` every face within that euclidean distance is kept instead."""
+        explicit `threshold` every face within that euclidean distance is kept instead.
+        All of them are found and counted (`total`); `matches` is the page from `offset`
+        of at most `limit` (or `top`; all when neither is given), and `more` says how many
+        follow it. `action` is `faces.search`, or `faces.search.candidates` for a front
+        end that fetches candidates to filter live and audits what it shows separately."""
         from forensics.faces.calibration import FaceQuality, load_calibration
 
         self._require_authority()
+        if action not in SEARCH_ACTIONS:
+            raise CaseError(f"unknown search action {action!r}")
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
         cal = load_calibration()
-        query: dict[str, Any]
-        if face_id is not None:
-            row = self.store.read.execute("SELECT embedding, track_id, size, sharpness FROM faces WHERE id = ?",
-                                          (face_id,)).fetchone()
-            if row is None:
-                raise CaseError(f"no face {face_id} in this case")
-            vec = embedding_array(row[0])
-            qq = FaceQuality(float(row[2] or 0), row[3])
-            # the query itself, and the rest of its own video track, are not "other appearances"
-            exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
-                                   if row[1] is not None else set())
-            query = {"face_id": face_id}
-        else:
-            sha, faces = self.query_faces(image_path)
-            query = {"image": str(image_path), "sha256": sha, "faces_in_image": len(faces), "face_index": face_index}
-            if not faces:
-                raise CaseError(f"no face found in {image_path}")
-            if not 0 <= face_index < len(faces):
-                raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
-            f = faces[face_index]
-            vec = f.vector()
-            qq = FaceQuality(float(f.size), f.sharpness)
-            exclude = set()
-            query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
+        query, vec, exclude, qq = self._query(image_path, face_id, face_index)
         query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
         radius = float(threshold) if threshold is not None else cal.search_radius()
         floor = None if threshold is not None else (cal.decision_log10_lr if min_log10_lr is None else min_log10_lr)
-        neighbours = [n for n in self.index.search(vec, k=max(4 * top + 16, 64))
-                      if n.face_id not in exclude and n.distance <= radius]
         scored = []
-        for n in neighbours:
+        for n in self._within(vec, radius, exclude):
             face = self.face(n.face_id)
             lr = cal.describe(n.distance, qq, FaceQuality.from_face(face))
             if floor is None or lr["log10_lr"] >= floor:
                 scored.append((n, face, lr))
         # strongest evidence first; a track is represented by its strongest detection
         scored.sort(key=lambda t: (-t[2]["log10_lr"], t[0].distance))
-        matches = self._group_matches(scored)[:top]
+        matches = self._group_matches(scored)
+        page_size = limit if limit is not None else top
+        offset = max(0, int(offset))
+        page = matches[offset:offset + page_size] if page_size is not None else matches[offset:]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "top": top, "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version}
+                  "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version, "top": page_size,
+                  "offset": offset}
         with self.store.write() as w:
-            self._audit(w, "faces.search", params, {"matches": len(matches)})
-        return {"query": query, "threshold": threshold, "min_log10_lr": floor, "top": top, "model": model_version(),
-                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact",
-                "matches": matches}
+            self._audit(w, action, params, {"matches": len(matches)})
+        return {"query": query, "threshold": threshold, "min_log10_lr": floor, "top": page_size, "offset": offset,
+                "total": len(matches), "photos": sum(m["kind"] == "image" for m in matches),
+                "video_tracks": sum(m["kind"] == "video" for m in matches),
+                "more": max(0, len(matches) - offset - len(page)), "model": model_version(),
+                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": page}
+
+    def record_view(self, query: dict, threshold: float, shown: int, photos: int, video_tracks: int) -> None:
+        """Audit what a front end showed once the examiner settled on a threshold: the
+        threshold and the number of appearances on screen (as `faces.search`)."""
+        params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
+                  "threshold": threshold, "settled": True}
+        with self.store.write() as w:
+            self._audit(w, "faces.search", params, {"matches": shown, "photos": photos, "video_tracks": video_tracks})
+
+    def _query(self, image_path: str | Path | None, face_id: int | None,
+               face_index: int) -> tuple[dict[str, Any], np.ndarray, set[int], "FaceQuality"]:
+        """The query's description for the audit, its embedding, faces not to return, and
+        its quality for the calibration."""
+        from forensics.faces.calibration import FaceQuality
+
+        if face_id is not None:
+            row = self.store.read.execute("SELECT embedding, track_id, size, sharpness FROM faces WHERE id = ?",
+                                          (face_id,)).fetchone()
+            if row is None:
+                raise CaseError(f"no face {face_id} in this case")
+            # the query itself, and the rest of its own video track, are not "other appearances"
+            exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
+                                   if row[1] is not None else set())
+            return {"face_id": face_id}, embedding_array(row[0]), exclude, FaceQuality(float(row[2] or 0), row[3])
+        sha, faces = self.query_faces(image_path)
+        query: dict[str, Any] = {"image": str(image_path), "sha256": sha, "faces_in_image": len(faces),
+                                 "face_index": face_index}
+        if not faces:
+            raise CaseError(f"no face found in {image_path}")
+        if not 0 <= face_index < len(faces):
+            raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
+        f = faces[face_index]
+        query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
+        return query, f.vector(), set(), FaceQuality(float(f.size), f.sharpness)
+
+    def _within(self, vec: np.ndarray, threshold: float, exclude: set[int]) -> list:
+        """Every indexed face within `threshold`, nearest first: k grows until the farthest
+        neighbour is beyond the threshold or the index is exhausted, so no count caps it."""
+        k = 64 + len(exclude)
+        while True:
+            neighbours = self.index.search(vec, k=k)
+            if len(neighbours) < k or not neighbours or neighbours[-1].distance > threshold:
+                return [n for n in neighbours if n.face_id not in exclude and n.distance <= threshold]
+            k *= 4
 
     def _group_matches(self, scored: list) -> list[dict]:
         """Photo faces stay single matches; video detections fold into their track."""

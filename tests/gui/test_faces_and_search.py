@@ -67,17 +67,17 @@ def test_face_search_results_and_live_threshold(opened, ids, qtbot) -> None:
     assert ids["camera1_2024-05-01.mp4"] in items, "the video track of her face"
     video = next(m for m in shown if m["kind"] == "video")
     assert video["end"] >= video["start"] and "s" in fs.model.card(shown.index(video)).detail
-    # shown by default: the evidence supports the same person (LR >= 1), strongest first
-    assert all(m["log10_lr"] >= 0 for m in shown)
+    assert all(m["distance"] <= 0.6 for m in shown)
+    # each card states its calibrated evidence, strongest first by default
     assert [m["log10_lr"] for m in shown] == sorted((m["log10_lr"] for m in shown), reverse=True)
     assert "LR 10^" in fs.model.card(0).detail and "verbal scale" in fs.status.toolTip()
     assert case.audit_entries("faces.search")[-1].params["face_id"] == face["id"]
     # The slider and the sort order act live, without a new search.
     searches = len(case.audit_entries("faces.search"))
-    fs.set_min_log10_lr(2.0)
+    fs.set_threshold(0.3)
     tight = [fs.model.card(r).data for r in range(fs.model.rowCount())]
-    assert len(tight) <= len(shown) and all(m["log10_lr"] >= 2.0 for m in tight)
-    fs.set_min_log10_lr(-2.0)
+    assert len(tight) <= len(shown) and all(m["distance"] <= 0.3 for m in tight)
+    fs.set_threshold(0.8)
     assert fs.model.rowCount() >= len(shown)
     fs.set_sort("Distance")
     loose = [fs.model.card(r).data["distance"] for r in range(fs.model.rowCount())]
