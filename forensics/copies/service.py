@@ -96,7 +96,9 @@ class CopyService:
         t0 = time.perf_counter()
         q = self.query_hashes(image_path, item_id)
         m = self.matrix()
-        hits = [] if q.blank else m.scan(*q.arrays(), rule)
+        from forensics.copies.probes import scan_all
+
+        hits = [] if q.blank else scan_all(m, *q.arrays(), q.probes, rule)
         if item_id is not None:
             hits = [h for h in hits if h.item_id != int(item_id)]
         hits, rejected, fine = self._verify_hits(hits, q, item_id, verify)
@@ -111,7 +113,7 @@ class CopyService:
             "rule": rule.as_dict(),
             "searched": len(m),
             "total": total,
-            "rejected_by_fine_hash": rejected,
+            "rejected_by_verification": rejected,
             "matches": matches,
             "seconds": round(time.perf_counter() - t0, 4),
         }
@@ -123,14 +125,55 @@ class CopyService:
         return result
 
     def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
+        """Keep the candidates that the copy rule confirms (forensics.copies.confirm):
+        ORB inliers >= MIN_INLIERS with the query turned as the matching hash was; where
+        ORB cannot decide, the fine hash as before. Returns (kept, rejected, evidence)."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.confirm import Confirmer
+
+        if not verify or not hits:
+            return hits, 0, {}
+        conf = self._confirmer()
+        query_feats: dict[int, K.Features | None] = {}
+        undecided, kept, evidence = [], [], {}
+        for h in hits:
+            if h.variant not in query_feats:
+                im = q.oriented(h.variant)
+                if im is not None:
+                    query_feats[h.variant] = K.features(im)
+                elif item_id is not None and h.variant == 0:
+                    query_feats[h.variant] = conf.features(int(item_id))
+                else:
+                    query_feats[h.variant] = None
+            n = K.inliers(query_feats[h.variant], conf.features(h.item_id))
+            verdict = K.is_copy(n)
+            if verdict is None:
+                undecided.append(h)
+                continue
+            evidence[h.item_id] = {"inliers": n}
+            if verdict:
+                kept.append(h)
+        if undecided:
+            fine_kept, _, fine = self._fine_check(undecided, q, item_id)
+            kept += fine_kept
+            for h in undecided:
+                evidence[h.item_id] = {"inliers": None, "fine256": fine.get(h.item_id)}
+        return kept, len(hits) - len(kept), evidence
+
+    def _confirmer(self):
+        from forensics.copies.confirm import Confirmer
+
+        if getattr(self, "_conf", None) is None:
+            self._conf = Confirmer(self.case)
+        return self._conf
+
+    def _fine_check(self, hits, q: QueryHashes, item_id: int | None):
         """Drop candidates whose fine (256-bit) hash disagrees: trimmed or untrimmed within
         FINE_MAX (FINE_MAX_VARIANT for turned/mirrored variants), or, for the upright query,
         one of its 5 %-cut versions within FINE_MAX_CROP (cropped copies)."""
         from forensics.copies.verify import (FINE_MAX, FINE_MAX_CROP, FINE_MAX_VARIANT, FineHashes, crop_distance,
                                              crop_hashes, fine_distance, fine_hash)
 
-        if not verify or not hits:
-            return hits, 0, {}
         stored = FineHashes(self.case).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
         query_fine: dict[int, np.ndarray | None] = {}
         crops: np.ndarray | None = None
@@ -172,8 +215,9 @@ class CopyService:
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
                 "distance": h.d_phash + h.d_dhash,
-                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, "fine256": (fine or {}).get(h.item_id)},
+                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, **(fine or {}).get(h.item_id, {})},
                 "variant": q.variants[h.variant],
+                "via": h.via,
                 "identical": bool(q.sha256 and r["sha256"] == q.sha256),
                 "width": r["width"], "height": r["height"], "category": r["category"],
             })
