@@ -70,6 +70,8 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
     if name.startswith("resize"):
         f = float(name[6:])
         return _jpeg(im.resize((max(8, round(w * f)), max(8, round(h * f))), Image.Resampling.LANCZOS))
+    if name == "crop+jpeg":
+        return _jpeg(_cut(im, [rng.choice("LTRB")], 0.08), 50)
     if name.startswith("crop"):
         # The fraction of width and height removed, split at random between the two sides.
         f = int(name[4:]) / 100
@@ -81,8 +83,6 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
         f = int(name.lstrip("sidelb")) / 100
         sides = [rng.choice("LTRB")] if name.startswith("side") else ["L", "B"]
         return _jpeg(_cut(im, sides, f))
-    if name == "crop+jpeg":
-        return _jpeg(_cut(im, [rng.choice("LTRB")], 0.08), 50)
     if name.startswith("border") and name[-1] in "kwc":
         # A frame adding the fraction to width and height, split at random between the
         # sides, in black, white or a random colour.
@@ -321,12 +321,12 @@ def sweep(case, family: dict[str, str], kind: dict[str, str], ident: dict[str, s
 
 
 def main() -> None:
+    global LFW_PEOPLE, LFW_EXTRA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sweep", action="store_true", help="also print candidate rules")
     ap.add_argument("--people", type=int, default=LFW_PEOPLE, help="LFW people with an original")
     ap.add_argument("--extra", type=int, default=LFW_EXTRA, help="further LFW photos as distractors")
     args = ap.parse_args()
-    global LFW_PEOPLE, LFW_EXTRA
     LFW_PEOPLE, LFW_EXTRA = args.people, args.extra
     from forensics.case import Case
     from forensics.ingest.records import IngestOptions

@@ -243,10 +243,17 @@ class CopyService:
             if progress:
                 progress(Progress(done, total, message=f"copies: {name}"))
 
+        from forensics.copies.probe_pairs import NO_TURN, probe_pairs
+
         va, vb = visual_pairs(m, rule, params, stage, cancel)
+        pa, pb, pt = probe_pairs(m, rule, cancel=cancel)
+        stage("probes", 1, 1)
+        n_candidates = int(len(va) + len(pa))
+        va, vb = np.concatenate([va, pa]), np.concatenate([vb, pb])
+        vt = np.concatenate([np.full(n_candidates - len(pa), NO_TURN, np.int8), pt])
         rejected = 0
         if verify and len(va):
-            va, vb, rejected = self._verify_pairs(m, va, vb)
+            va, vb, rejected = self._verify_pairs(m, va, vb, vt, n_candidates - len(pa), progress, cancel)
         # Map matrix rows and binary-copy items onto one node numbering.
         bin_ids_a, bin_ids_b = binary_pairs(store.read)
         all_ids = np.unique(np.concatenate([m.ids[va], m.ids[vb], bin_ids_a, bin_ids_b]))
@@ -259,11 +266,14 @@ class CopyService:
             raise Cancelled("copy grouping cancelled before writing")
         from forensics.copies.verify import FINE_MAX
 
+        from forensics.copies import keypoints as K
+
         params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m),
-                      "fine_hash_max": FINE_MAX if verify else None}
+                      "min_inliers": K.MIN_INLIERS if verify else None, "fine_hash_max": FINE_MAX if verify else None}
         summary = write_groups(self.case, all_ids, labels, params_doc, m)
         summary["visual_pairs"] = int(len(va))
-        summary["rejected_by_fine_hash"] = rejected
+        summary["candidate_pairs"] = n_candidates
+        summary["rejected_by_verification"] = rejected
         summary["binary_pairs"] = int(len(bin_ids_a))
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
@@ -271,13 +281,53 @@ class CopyService:
             audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
         return summary
 
-    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray, vt: np.ndarray, n_whole: int,
+                      progress: Callable[[Progress], None] | None = None,
+                      cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """The pairs the copy rule confirms, with the same rule as search: ORB inliers
+        >= MIN_INLIERS (the first picture turned as its matching probe says); where ORB
+        cannot decide, the fine hash for whole-picture pairs and a refusal for probe
+        pairs (they are looser). A pair whose items are already joined through verified
+        pairs needs no check of its own, so each component costs about one check per
+        member rather than one per pair."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.probe_pairs import NO_TURN
         from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
 
-        fine = FineHashes(self.case).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
-        keep = np.array([(d := fine_distance(fine.get(int(m.ids[a])), fine.get(int(m.ids[b])))) is None or d <= FINE_MAX
-                         for a, b in zip(va, vb)], dtype=bool)
-        return va[keep], vb[keep], int((~keep).sum())
+        conf = self._confirmer()
+        root = np.arange(len(m))
+
+        def find(x: int) -> int:
+            while root[x] != x:
+                root[x] = root[root[x]]
+                x = int(root[x])
+            return x
+
+        keep = np.zeros(len(va), bool)
+        fine: dict | None = None
+        checked = 0
+        for i, (a, b, t) in enumerate(zip(va.tolist(), vb.tolist(), vt.tolist())):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            if cancel is not None and cancel.is_set():
+                from forensics.model import Cancelled
+
+                raise Cancelled("copy grouping cancelled while verifying")
+            checked += 1
+            if progress and checked % 50 == 0:
+                progress(Progress(i, len(va), message="copies: verifying"))
+            ia, ib = int(m.ids[a]), int(m.ids[b])
+            verdict = K.is_copy(conf.pair(ia, ib, None if t == NO_TURN else t))
+            if verdict is None and i < n_whole:
+                if fine is None:
+                    fine = FineHashes(self.case).get(np.concatenate([m.ids[va[:n_whole]], m.ids[vb[:n_whole]]]).tolist())
+                d = fine_distance(fine.get(ia), fine.get(ib))
+                verdict = d is None or d <= FINE_MAX
+            if verdict:
+                keep[i] = True
+                root[ra] = rb
+        return va[keep], vb[keep], int(checked - keep.sum())
 
     def groups(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
         """Every copy group: id, kind, representative and members with their distances."""

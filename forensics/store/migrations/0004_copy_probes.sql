@@ -8,15 +8,6 @@ CREATE TABLE item_probes (
     hashes  BLOB NOT NULL
 );
 
--- Local-feature verification of copy candidates replaces the fine-hash-only check; its
--- verdicts are cached per pair so regrouping does not decode the same pictures again.
-CREATE TABLE copy_verdicts (
-    a       INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-    b       INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
-    inliers INTEGER,  -- NULL: the pixels of one side could not be read
-    PRIMARY KEY (a, b)
-) WITHOUT ROWID;
-
 -- Fine hashes cached before now were trimmed by the old top-left-pixel rule; border
 -- trimming now looks at every side (forensics.hashing.borders), so they are recomputed.
 DELETE FROM copy_fine_hashes;
