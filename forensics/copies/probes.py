@@ -74,8 +74,11 @@ class Probes:
         return out
 
     def attach_framed(self, m: HashMatrix) -> None:
-        """Note which rows have a border (their trimmed probe is not their own hash)."""
+        """Note which rows have a border (their trimmed probe is not their own hash), and
+        keep those trimmed hashes packed for the scan."""
         self.framed = np.flatnonzero(self.has & ((self.p[W.TRIM] != m.phash) | (self.d[W.TRIM] != m.dhash)))
+        self.framed_p = np.ascontiguousarray(self.p[W.TRIM][self.framed])
+        self.framed_d = np.ascontiguousarray(self.d[W.TRIM][self.framed])
 
 
 def scan_all(m: HashMatrix, q_phash: np.ndarray, q_dhash: np.ndarray, q_probes: np.ndarray | None,
@@ -94,23 +97,29 @@ def scan_all(m: HashMatrix, q_phash: np.ndarray, q_dhash: np.ndarray, q_probes: 
 
     qp = np.asarray(q_phash, dtype=np.int64).view(np.uint64)
     qd = np.asarray(q_dhash, dtype=np.int64).view(np.uint64)
-    rows, var, dp, dd = scan_arrays(m.phash, m.dhash, qp, qd, rule, threads)
-    take(rows, var, dp, dd, "whole")
     pr = m.probes
     if q_probes is None or pr is None or len(m) == 0:
+        rows, var, dp, dd = scan_arrays(m.phash, m.dhash, qp, qd, rule, threads)
+        take(rows, var, dp, dd, "whole")
         return [best[r] for r in sorted(best)]
-    own_p, own_d = q_probes[W.TRIM:W.WIN1, 0], q_probes[W.TRIM:W.WIN1, 1]  # trimmed + 8 windows
-    rows, _, dp, dd = scan_arrays(m.phash, m.dhash, own_p, own_d, rule, threads)
-    take(rows, 0, dp, dd, "window")
+    # One pass over the stored own hashes with the query's orientations, its trimmed
+    # picture (when framed) and its 8 windows: the memory is read once for all of them.
+    framed_q = q_probes[W.TRIM, 0] != qp[0] or q_probes[W.TRIM, 1] != qd[0]
+    lo = W.TRIM if framed_q else W.WIN0
+    allp = np.concatenate([qp, q_probes[lo:W.WIN1, 0]])
+    alld = np.concatenate([qd, q_probes[lo:W.WIN1, 1]])
+    rows, var, dp, dd = scan_arrays(m.phash, m.dhash, allp, alld, rule, threads)
+    turned = var < len(qp)
+    take(rows[turned], var[turned], dp[turned], dd[turned], "whole")
+    take(rows[~turned], 0, dp[~turned], dd[~turned], "window")
     if len(pr.framed):
-        fp, fd = pr.p[W.TRIM][pr.framed], pr.d[W.TRIM][pr.framed]
+        fp, fd = pr.framed_p, pr.framed_d
         tp = np.concatenate([qp, q_probes[W.TRIM:W.TRIM + 1, 0]])
         td = np.concatenate([qd, q_probes[W.TRIM:W.TRIM + 1, 1]])
         rows, var, dp, dd = scan_arrays(fp, fd, tp, td, rule, threads)
         take(pr.framed[rows], np.where(var < len(qp), var, 0), dp, dd, "trimmed")
-    whole = np.unique(np.array([qp[0], q_probes[W.TRIM, 0]], np.uint64), return_index=True)[1]
-    gp = np.array([qp[0], q_probes[W.TRIM, 0]], np.uint64)[np.sort(whole)]
-    gd = np.array([qd[0], q_probes[W.TRIM, 1]], np.uint64)[np.sort(whole)]
+    gp = np.array([qp[0], q_probes[W.TRIM, 0]] if framed_q else [qp[0]], np.uint64)
+    gd = np.array([qd[0], q_probes[W.TRIM, 1]] if framed_q else [qd[0]], np.uint64)
     for k in range(W.WIN0, W.WIN1):
         rows, _, dp, dd = scan_arrays(pr.p[k], pr.d[k], gp, gd, rule, threads)
         take(rows, 0, dp, dd, "window")
