@@ -10,15 +10,12 @@ forensics.copies.verify decides as before. When the pixels cannot be read at all
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import TYPE_CHECKING
 
 from PIL import Image
 
+from forensics.context import CaseContext
 from forensics.copies import keypoints as K
 from forensics.hashing.windows import TURNS
-
-if TYPE_CHECKING:
-    from forensics.case import Case
 
 CACHE_ITEMS = 2048  # ~20 KiB of features each
 
@@ -26,8 +23,8 @@ CACHE_ITEMS = 2048  # ~20 KiB of features each
 class Confirmer:
     """Features of case items, computed on first use and kept in a bounded memory cache."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
         self._cache: OrderedDict[int, K.Features | None] = OrderedDict()
         self._images: OrderedDict[int, Image.Image | None] = OrderedDict()
 
@@ -37,7 +34,7 @@ class Confirmer:
         if item_id in self._images:
             self._images.move_to_end(item_id)
             return self._images[item_id]
-        im = item_image(self.case, item_id)
+        im = item_image(self.ctx, item_id)
         self._images[item_id] = im
         while len(self._images) > 64:
             self._images.popitem(last=False)
