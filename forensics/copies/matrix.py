@@ -54,26 +54,14 @@ class HashMatrix:
         # Frames carry their video's id here (0 for files): frames of one video are not
         # reported as copies of each other.
         self.parent = np.zeros(len(self.ids), np.int64) if parent is None else np.ascontiguousarray(parent, np.int64)
-        # Probe hashes (forensics.copies.probes), attached by load(); None = not loaded.
+        # Probe hashes (forensics.copies.probes.Probes.attach); None = not loaded.
         self.probes = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @classmethod
-    def load(cls, conn: sqlite3.Connection, probes: bool = True) -> "HashMatrix":
-        """Every non-blank hashed item (images and video frames) of the case, with their
-        probe hashes when `probes`."""
-        m = cls._load_items(conn)
-        if probes:
-            from forensics.copies.probes import Probes
-
-            m.probes = Probes.load(conn, m.ids)
-            m.probes.attach_framed(m)
-        return m
-
-    @classmethod
-    def _load_items(cls, conn: sqlite3.Connection) -> "HashMatrix":
+    def load(cls, conn: sqlite3.Connection) -> "HashMatrix":
         cur = conn.execute(
             "SELECT id, phash, COALESCE(dhash, 0), COALESCE(parent_id, 0) FROM items"
             " WHERE phash IS NOT NULL AND blank = 0 AND kind IN ('image', 'frame') ORDER BY id")

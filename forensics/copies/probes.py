@@ -48,6 +48,13 @@ class Probes:
         return cls(z, z.copy(), np.zeros(n, bool), np.zeros(0, np.int64))
 
     @classmethod
+    def attach(cls, conn: sqlite3.Connection, m: HashMatrix) -> HashMatrix:
+        """Load the probes of the matrix's items onto it (m.probes) and return it."""
+        m.probes = cls.load(conn, m.ids)
+        m.probes.attach_framed(m)
+        return m
+
+    @classmethod
     def load(cls, conn: sqlite3.Connection, ids: np.ndarray) -> "Probes":
         out = cls.empty(len(ids))
         if not len(ids):

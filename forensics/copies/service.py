@@ -36,7 +36,9 @@ class CopyService:
         sig = self._current_signature()
         with self._lock:
             if self._matrix is None or sig != self._signature:
-                self._matrix = HashMatrix.load(self.ctx.store.read)
+                from forensics.copies.probes import Probes
+
+                self._matrix = Probes.attach(self.ctx.store.read, HashMatrix.load(self.ctx.store.read))
                 self._signature = sig
             return self._matrix
 
