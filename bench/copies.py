@@ -345,9 +345,11 @@ def main() -> None:
         from forensics.copies import keypoints as K
 
         chosen = K.MIN_INLIERS
-        # One run with the inlier bar at 1 keeps every candidate with its inlier count, so
-        # any bar can be applied afterwards; the bar itself is read off the tuning half.
-        K.MIN_INLIERS = 1
+        # One run with the bars at their loosest keeps every candidate with its inlier count
+        # and agreement, so any bar can be applied afterwards; the bars are read off the
+        # tuning half.
+        K.MIN_INLIERS, agree = 1, K.MIN_AGREEMENT
+        K.MIN_AGREEMENT = -2.0
         found: dict[str, list[tuple[str, int | None, str]]] = {}
         lat = []
         for q in family:
@@ -356,8 +358,11 @@ def main() -> None:
             t0 = time.perf_counter()
             r = case.copies.similar(image_path=q, top=0)
             lat.append(time.perf_counter() - t0)
-            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in r["matches"] if m["path"] != q]
-        K.MIN_INLIERS = chosen
+            # A match ORB decided carries its inliers and agreement; the agreement test is
+            # applied here, the inlier bar below.
+            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in r["matches"] if m["path"] != q
+                        and (m["distances"].get("inliers") is None or (m["distances"].get("agreement") or -1) >= agree)]
+        K.MIN_INLIERS, K.MIN_AGREEMENT = chosen, agree
 
         def results_at(bar: int) -> dict[str, set[str]]:
             return {q: {f for f, n, _ in ms if n is None or n >= bar} for q, ms in found.items()}

@@ -53,6 +53,6 @@ class Confirmer:
             self._cache.popitem(last=False)
         return f
 
-    def pair(self, a: int, b: int, turn_a: int | None = None) -> int | None:
-        """Inliers between item a (turned by TURNS[turn_a]) and item b."""
-        return K.inliers(self.features(a, turn_a), self.features(b))
+    def pair(self, a: int, b: int, turn_a: int | None = None) -> K.Comparison | None:
+        """Item a (turned by TURNS[turn_a]) compared with item b."""
+        return K.compare(self.features(a, turn_a), self.features(b))

@@ -116,8 +116,8 @@ class CopyService:
 
     def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
         """Keep the candidates that the copy rule confirms (forensics.copies.confirm):
-        ORB inliers >= MIN_INLIERS with the query turned as the matching hash was; where
-        ORB cannot decide, the fine hash as before. Returns (kept, rejected, evidence)."""
+        ORB inliers >= MIN_INLIERS with the query turned as the matching hash was, and the
+        aligned pictures agreeing (MIN_AGREEMENT); where ORB cannot decide, the fine hash. Returns (kept, rejected, evidence)."""
         from forensics.copies import keypoints as K
         from forensics.copies.confirm import Confirmer
 
@@ -135,12 +135,12 @@ class CopyService:
                     query_feats[h.variant] = conf.features(int(item_id))
                 else:
                     query_feats[h.variant] = None
-            n = K.inliers(query_feats[h.variant], conf.features(h.item_id))
-            verdict = K.is_copy(n)
+            c = K.compare(query_feats[h.variant], conf.features(h.item_id))
+            verdict = K.is_copy(c)
             if verdict is None:
                 undecided.append(h)
                 continue
-            evidence[h.item_id] = {"inliers": n}
+            evidence[h.item_id] = c.as_dict()
             if verdict:
                 kept.append(h)
         if undecided:
