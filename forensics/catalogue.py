@@ -94,10 +94,14 @@ class Catalogue:
 
     def display_path_of(self, item_id: int) -> str | None:
         """The display path of an item by id (a frame shows its video's path); None if absent."""
-        r = self.store.read.execute(
-            "SELECT COALESCE(p.source_id, i.source_id), COALESCE(p.relpath, i.relpath) FROM items i"
-            " LEFT JOIN items p ON p.id = i.parent_id WHERE i.id = ?", (int(item_id),)).fetchone()
-        return None if r is None else self.path_display({"source_id": r[0], "relpath": r[1]})
+        return self.display_paths([item_id]).get(int(item_id))
+
+    def display_paths(self, item_ids: Iterable[int]) -> dict[int, str]:
+        """Display paths of many items at once (absent ids are left out)."""
+        sql = ("SELECT i.id, COALESCE(p.source_id, i.source_id), COALESCE(p.relpath, i.relpath) FROM items i"
+               " LEFT JOIN items p ON p.id = i.parent_id WHERE i.id IN ({ids})")
+        return {r[0]: self.path_display({"source_id": r[1], "relpath": r[2]})
+                for r in select_in(self.store.read, sql, sorted({int(i) for i in item_ids}))}
 
     def item_file(self, item_id: int) -> bytes | None:
         """Exact on-disk path (bytes) of a file item, or of a frame's video."""

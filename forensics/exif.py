@@ -1,4 +1,5 @@
-"""EXIF metadata with exifread: camera, capture time, GPS as decimal degrees, orientation."""
+"""EXIF metadata with exifread: camera, capture time, GPS as decimal degrees. (The
+orientation is read by the decoder, forensics.media.image, which applies it.)"""
 from __future__ import annotations
 
 import io
@@ -18,7 +19,6 @@ class ExifSummary:
     gps_lat: float | None = None
     gps_lon: float | None = None
     gps_alt: float | None = None
-    orientation: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
 
@@ -88,12 +88,6 @@ def read_exif(data: bytes) -> ExifSummary:
     off = get("EXIF OffsetTimeOriginal", "EXIF OffsetTime")
     if dt is not None:
         out.taken_time = _iso(_printable(dt), _printable(off) if off is not None else None)
-    try:
-        o = get("Image Orientation")
-        if o is not None and o.values:
-            out.orientation = int(o.values[0])
-    except Exception:
-        out.flags.append("exif_bad_orientation")
     try:
         lat, lon = get("GPS GPSLatitude"), get("GPS GPSLongitude")
         if lat is not None and lon is not None:

@@ -119,8 +119,10 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
         with store.write() as w:
             w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
                       (utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
+            # Said once per run, in the record: files whose access time reading may have changed.
+            noatime = {"noatime_refused": writer.noatime_refused} if writer.noatime_refused else {}
             ctx.audit(w, "ingest", {"sources": source_ids, "options": options.as_dict()},
-                         {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
+                      {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind} | noatime)
     return summary
 
 
@@ -197,10 +199,12 @@ class _Writer:
         self.summary = summary
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
+        self.noatime_refused = 0
         self.last = time.monotonic()
 
     def add(self, res: FileResult) -> None:
         self.batch.append(res)
+        self.noatime_refused += res.noatime_refused
         if len(self.batch) >= COMMIT_EVERY_N or time.monotonic() - self.last >= COMMIT_EVERY_S:
             self.flush()
 

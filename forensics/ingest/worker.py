@@ -65,7 +65,7 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
         return
     try:
-        fd, _ = open_readonly(path)
+        fd, res.noatime_refused = open_readonly(path)
     except OSError as exc:
         item["status"] = "error"
         flags.append("unreadable")

@@ -17,6 +17,7 @@ from typing import Any
 from forensics import __version__, audit
 from forensics.report.people import format_seconds
 from forensics.report.sources import ReportSources
+from forensics.store.queries import pages, paged
 
 BATCH = 200
 MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always given
@@ -198,32 +199,19 @@ def items(src: ReportSources, ids: tuple[int, ...], unavailable: Unavailable, da
 def audit_trail(src: ReportSources, upto_seq: int) -> Iterator[dict]:
     """Every audit entry up to `upto_seq` (the head when the export began), in order,
     parameters shortened for print."""
-    last = 0
-    while True:
-        rows = src.ctx.store.query(
-            "SELECT seq, time_utc, examiner, action, params, result, entry_hash FROM audit_log"
-            " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 500", (last, upto_seq))
-        if not rows:
-            return
-        for r in rows:
-            yield {"seq": r[0], "time_utc": r[1], "examiner": r[2], "action": r[3],
-                   "params": _shorten(r[4]), "result": _shorten(r[5]), "entry_hash": r[6]}
-        last = rows[-1][0]
+    for r in paged(src.ctx.store.read, "SELECT seq, time_utc, examiner, action, params, result, entry_hash"
+                   " FROM audit_log WHERE seq <= ? AND seq > ? ORDER BY seq LIMIT ?", (upto_seq,)):
+        yield {"seq": r[0], "time_utc": r[1], "examiner": r[2], "action": r[3],
+               "params": _shorten(r[4]), "result": _shorten(r[5]), "entry_hash": r[6]}
 
 
 def failed_files(src: ReportSources) -> Iterator[dict]:
     """Every recorded processing error with the file it belongs to."""
-    last = 0
-    while True:
-        rows = src.ctx.store.query(
-            "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
-            " WHERE e.id > ? ORDER BY e.id LIMIT 500", (last,))
-        if not rows:
-            return
-        paths = {r["id"]: r["path"] for r in src.ctx.catalogue.items(ids=sorted({r[1] for r in rows}))}
+    for rows in pages(src.ctx.store.read, "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
+                      " WHERE e.id > ? ORDER BY e.id LIMIT ?"):
+        paths = src.ctx.catalogue.display_paths(r[1] for r in rows)
         for r in rows:
             yield {"item_id": r[1], "path": paths.get(r[1], "?"), "stage": r[2], "message": r[3], "time_utc": r[4]}
-        last = rows[-1][0]
 
 
 def counts(src: ReportSources) -> dict:

@@ -152,7 +152,7 @@ class ReportService:
         src = self.src
         p["face_thumbs"] = [s for s in (gather.face_thumb(src, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
         ids = sorted({a["item_id"] for a in p["appearances"]})
-        paths = {r["id"]: r["path"] for r in self.ctx.catalogue.items(ids=ids)}
+        paths = self.ctx.catalogue.display_paths(ids)
         for a in p["appearances"]:
             a["path"] = paths.get(a["item_id"], "?")
             a["frame_src"] = None
