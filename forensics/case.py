@@ -182,10 +182,8 @@ class Case:
             return self.faces.cluster()
 
         def copies() -> dict:
-            last = self.copies.last_run()
-            if last is not None and not last["stale"]:
-                return {"skipped": "copy groups are up to date", **last["result"]}
-            return self.copies.group(progress, cancel)
+            result, ran = self.copies.group_if_stale(progress, cancel)
+            return result if ran else {"skipped": "copy groups are up to date", **result}
 
         steps = [
             ("hashsets", lambda: self.hashsets.match() if self.hashsets.sets() else {"skipped": "no hash sets imported"}),

@@ -10,13 +10,11 @@ from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
 
 def cmd_copies(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        last = case.copies.last_run()
-        run = None
-        if args.regroup or last is None or last["stale"]:
-            run = case.copies.group(progress=ProgressBar("copies"))
+        run, ran = case.copies.group_if_stale(progress=ProgressBar("copies"), force=args.regroup)
+        if ran:
             print(file=sys.stderr)
         groups = case.copies.groups(kind=args.kind, limit=args.limit)
-        data = {"run": run or (last or {}).get("result"), "groups": groups}
+        data = {"run": run, "groups": groups}
         lines = [f"{len(groups)} copy groups"] + [
             f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(m["path"] for m in g["members"])
             for g in groups]

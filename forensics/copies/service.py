@@ -211,6 +211,15 @@ class CopyService:
             self.ctx.audit(w, "copies.group", params_doc, summary)
         return summary
 
+    def group_if_stale(self, progress: Callable[[Progress], None] | None = None,
+                       cancel: threading.Event | None = None, force: bool = False) -> tuple[dict, bool]:
+        """Regroup when items were added or removed since the last grouping (or when
+        `force`d). Returns (the grouping result, whether it ran now)."""
+        last = self.last_run()
+        if not force and last is not None and not last["stale"]:
+            return last["result"], False
+        return self.group(progress, cancel), True
+
     def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
 
