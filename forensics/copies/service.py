@@ -148,6 +148,7 @@ class CopyService:
         rows = {r["id"]: r for r in select_in(
             self.ctx.store.read, "SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height,"
             " i.category FROM items i WHERE i.id IN ({ids})", ids)}
+        paths = self.ctx.catalogue.display_paths(rows)
         out = []
         for h in hits:
             r = rows.get(h.item_id)
@@ -155,7 +156,7 @@ class CopyService:
                 continue
             out.append({
                 "item_id": h.item_id,
-                "path": self.ctx.catalogue.display_path_of(h.item_id),
+                "path": paths[h.item_id],
                 "kind": r["kind"],
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],

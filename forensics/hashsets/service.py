@@ -201,12 +201,11 @@ class HashSetService:
             sql += " WHERE m.item_id = ?"
             args = (int(item_id),)
         sql += " ORDER BY m.item_id, s.id, m.distance"
-        out = []
-        for r in self.ctx.store.query(sql, args):
-            d = dict(r)
+        out = [dict(r) for r in self.ctx.store.query(sql, args)]
+        paths = self.ctx.catalogue.display_paths(d["item_id"] for d in out)
+        for d in out:
             d["victim_identified"] = None if d["victim_identified"] is None else bool(d["victim_identified"])
-            d["path"] = self.ctx.catalogue.display_path_of(d["item_id"])
-            out.append(d)
+            d["path"] = paths[d["item_id"]]
         return out
 
     def match_summary(self) -> dict:
