@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLa
 
 from forensics import browse
 from forensics.catalogue import item_changes, oriented_size
+from forensics.evidence import EvidenceError
 from forensics.case import Case
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
@@ -45,9 +46,10 @@ def gather(case: Case, item_id: int) -> dict:
     out: dict[str, Any] = {"item": item, "exif": browse.item_exif(case.ctx, item_id)}
     image = None
     if item["kind"] == "image":
-        raw = case.item_file(item_id)
-        if raw is not None and os.path.exists(raw):
-            image = load_scaled(os.fsdecode(raw), PREVIEW_MAX)
+        try:  # only the bytes that were catalogued are shown; otherwise the cached thumbnail
+            image = load_scaled(case.ctx.evidence.read_item(item_id, verify=True), PREVIEW_MAX)
+        except EvidenceError:
+            image = None
     if image is None:  # videos, frames, HEIC Qt cannot read, files gone: the cached thumbnail
         tp = case.thumb_path(item_id)
         if tp is not None and tp.exists():
