@@ -4,7 +4,9 @@ Fixed-size sections (case record, sources, summary, persons) are plain values. S
 that grow with the case (selected items, audit trail, failed files) are generators that
 read SQLite in batches, so a 10,000-item report never holds more than one batch.
 Each service is asked inside a guard: if faces, copies or hash sets are missing or fail,
-the section says so in the report instead of the export failing.
+the section says so in the report instead of the export failing. A programming error (a
+field read under a name the service does not return) is not a service failure: it fails
+the export, so a renamed field fails a test instead of printing "unavailable".
 """
 from __future__ import annotations
 
@@ -24,12 +26,18 @@ MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always
 PARAMS_CHARS = 400  # long audit parameters (id lists) are shortened in the report
 
 
+# Errors of the report's own code, never of a service's data or state: these propagate.
+PROGRAMMING_ERRORS = (KeyError, AttributeError, TypeError, NameError)
+
+
 class Unavailable(list):
     """Collects 'section unavailable: reason' notes for the report."""
 
     def guard(self, section: str, fn: Callable[[], Any], default: Any = None) -> Any:
         try:
             return fn()
+        except PROGRAMMING_ERRORS:
+            raise
         except Exception as exc:
             note = f"{section}: unavailable ({type(exc).__name__}: {exc})"
             if note not in self:

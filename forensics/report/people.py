@@ -64,7 +64,9 @@ def selected_persons(src: ReportSources, selection) -> tuple[list[dict], str | N
             out.append({"id": pid, "name": person["name"] or f"person {pid}", "face_ids": _face_ids(person, rows),
                         "face_count": person["faces"], "appearances": rows})
         return out, None
-    except Exception as exc:  # the report must still be produced
+    except (KeyError, AttributeError, TypeError, NameError):
+        raise  # a field read under the wrong name: fail, never report "unavailable"
+    except Exception as exc:  # a failing service: the report must still be produced
         return [], f"persons unavailable: {type(exc).__name__}: {exc}"
 
 
