@@ -163,3 +163,15 @@ def test_refused_noatime_falls_back_and_is_reported_once(new_case, tmp_path, mon
     first = new_case.items()[0]["id"]
     assert evidence.read_item(first) == b"file 0\n"  # the open still succeeds, without O_NOATIME
     assert evidence.noatime_refused == 1 and "O_NOATIME" in evidence.noatime_note()
+
+
+def test_a_frame_opens_its_video(ingested):
+    case, ev, ids = ingested
+    video = ids["a.bin"]  # stands in for a video: frames refer to their parent's file
+    with case.store.write() as w:
+        frame = w.execute("INSERT INTO items (kind, source_id, parent_id, relpath, frame_index, frame_time, status,"
+                          " ingested_utc, flags) SELECT 'frame', source_id, id, relpath, 0, 0.0, 'ok', 't', ''"
+                          " FROM items WHERE id = ?", (video,)).lastrowid
+    ref = case.ctx.evidence.ref(frame)
+    assert ref.file_item_id == video and ref.path == os.fsencode(ev / "a.bin") and ref.sha256
+    assert case.ctx.evidence.read_item(frame) == (ev / "a.bin").read_bytes()
