@@ -18,7 +18,7 @@ def test_preview_shows_only_catalogued_bytes(window, qtbot, tmp_path):
     item_id = case.items()[0]["id"]
     case.close()
     with qtbot.waitSignal(window.gallery_refreshed, timeout=20_000):
-        window.open_case(tmp_path / "case")
+        window.open_case(tmp_path / "case", examiner="Tester")
     show_item(window, qtbot, item_id)
     assert window.item_view.detail["image"].width() == 900  # the evidence itself
     # Same size on disk, other pixels: the preview must not show it as the evidence.
