@@ -207,7 +207,7 @@ def facets(case: "Case") -> dict:
         "faces": count(case, ItemFilter(has_faces=True)),
         "hashset_matches": count(case, ItemFilter(kinds=(), hashset_match=True)),
         "copy_groups": case.store.scalar("SELECT COUNT(*) FROM copy_groups"),
-        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets ORDER BY name")],
+        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets WHERE state = 'ready' ORDER BY name")],
     }
     return out
 

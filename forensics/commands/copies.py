@@ -51,6 +51,14 @@ def cmd_hashsets_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hashsets_remove(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        r = case.hashsets.remove(args.set)
+        emit(args, r, f"removed hash set {r['name']} ({r['entries']:,} hashes, {r['matched_items']} items matched);"
+                      " categories it gave to items are kept")
+    return 0
+
+
 def cmd_hashsets_matches(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         if args.summary:
@@ -103,7 +111,7 @@ def register(sub) -> None:
     add_json(p)
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("hashsets", help="known-hash sets: import, list, matches")
+    p = sub.add_parser("hashsets", help="known-hash sets: import, list, remove, matches")
     hs = p.add_subparsers(dest="hashsets_command", metavar="ACTION", required=True)
     i = hs.add_parser("import", help="import a hash list, NSRL RDS v3 database or VICS JSON file")
     add_case(i)
@@ -117,6 +125,11 @@ def register(sub) -> None:
     add_case(ls)
     add_json(ls)
     ls.set_defaults(func=cmd_hashsets_list)
+    r = hs.add_parser("remove", help="remove a set, its entries and its matches (audited; item categories stay)")
+    add_case(r)
+    r.add_argument("set", metavar="SET", help="name or number of the set")
+    add_json(r)
+    r.set_defaults(func=cmd_hashsets_remove)
     m = hs.add_parser("matches", help="items matching a set")
     add_case(m)
     m.add_argument("--item-id", type=int)
