@@ -73,11 +73,12 @@ class Case:
         return cls(path, store)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, examiner: str | None = None) -> "Case":
+    def open(cls, path: str | os.PathLike, examiner: str | None = None, readonly: bool = False) -> "Case":
+        """Open a case folder; `readonly` never writes it (works on a full disk or read-only media)."""
         path = Path(path)
         if not (path / DB_NAME).is_file():
             raise CaseError(f"{path} is not a case folder (no {DB_NAME}); create one with 'forensics case create'")
-        return cls(path, Store(path / DB_NAME), examiner)
+        return cls(path, Store(path / DB_NAME, readonly=readonly), examiner)
 
     def close(self) -> None:
         self.store.close()
@@ -112,9 +113,29 @@ class Case:
 
     # -- audit -----------------------------------------------------------
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append an audit entry in its own transaction."""
-        with self.store.write() as w:
-            return audit.append(w, self.examiner, action, params, result)
+        """Append an audit entry in its own transaction. On a full disk the case's space
+        reserve is released once so that what was done is still recorded."""
+        from forensics.store.db import StorageError
+
+        try:
+            with self.store.write() as w:
+                return audit.append(w, self.examiner, action, params, result)
+        except StorageError:
+            if not self.store.release_reserve():
+                raise
+            with self.store.write() as w:
+                return audit.append(w, self.examiner, action, params, result)
+
+    def log_or_warn(self, action: str, params: dict, result: dict) -> tuple[audit.AuditEntry | None, str | None]:
+        """`log`, for commands whose work is done whether or not it can be recorded (a
+        verification, a report written to another disk): (entry, None), or (None, why
+        the audit entry could not be written) when the case folder cannot be written."""
+        from forensics.store.db import StorageError
+
+        try:
+            return self.log(action, params, result), None
+        except StorageError as exc:
+            return None, str(exc)
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify(self.store.read)

@@ -7,6 +7,7 @@ import argparse
 import importlib
 import json
 import pkgutil
+import sqlite3
 import sys
 import time
 from typing import Any
@@ -67,10 +68,12 @@ def add_case(p: argparse.ArgumentParser) -> None:
     p.add_argument("case_dir", metavar="DIR", help="case folder")
 
 
-def open_case(args: argparse.Namespace):
+def open_case(args: argparse.Namespace, readonly: bool = False):
+    """The case of a command; `readonly` for commands that only read it (they then work
+    on a full disk and on read-only media)."""
     from forensics.case import Case
 
-    return Case.open(args.case_dir, examiner=getattr(args, "examiner", None))
+    return Case.open(args.case_dir, examiner=getattr(args, "examiner", None), readonly=readonly)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -99,9 +102,25 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             emit(args, {"error": str(exc)})
         return 1
+    except (OSError, sqlite3.OperationalError) as exc:
+        # Disk full, read-only folder, permission: one clear line, not a traceback.
+        from forensics.store.db import storage_error
+
+        err = storage_error(exc, getattr(args, "case_dir", "") or getattr(exc, "filename", None) or "")
+        if err is None and not isinstance(exc, OSError):
+            raise
+        print(f"forensics: error: {err or _os_text(exc)}", file=sys.stderr)
+        if getattr(args, "json", False):
+            emit(args, {"error": str(err or _os_text(exc))})
+        return 1
     except KeyboardInterrupt:
         print("forensics: interrupted; committed work is kept, run the command again to resume", file=sys.stderr)
         return 130
+
+
+def _os_text(exc: OSError) -> str:
+    where = f": {exc.filename!r}" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}"
 
 
 if __name__ == "__main__":

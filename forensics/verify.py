@@ -92,6 +92,11 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
         if target != row["link_target"]:
             return FileCheck(status="changed", detail=f"link now points to {target!r}, recorded {row['link_target']!r}", **base)
         return FileCheck(status="ok", detail="symbolic link unchanged", **base)
+    flags = (row.get("flags") or "").split()
+    if "unreadable_dir" in flags:
+        return FileCheck(status="unverifiable", detail="a folder that could not be listed at ingest", **base)
+    if "special_file" in flags and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        return FileCheck(status="ok", detail="special file (FIFO, socket or device), recorded, not opened", **base)
     if not stat.S_ISREG(st.st_mode):
         return FileCheck(status="changed", detail="no longer a regular file", actual_size=st.st_size, **base)
     if not row["sha256"]:
@@ -119,7 +124,7 @@ def _file_rows(case) -> Iterator[dict]:
     last = 0
     while True:
         rows = case.store.query(
-            "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target FROM items"
+            "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target, flags FROM items"
             " WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?", (last, BATCH))
         if not rows:
             return
@@ -164,9 +169,10 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
         if progress is not None:
             elapsed = time.monotonic() - t0
             rate = done / elapsed if elapsed > 0 else 0.0
-            progress(Progress(done, total, counts["changed"] + counts["missing"] + counts["unreadable"], rate,
+            progress(Progress(done, total, done - counts["ok"], rate,
                               (total - done) / rate if rate else None, check.path))
-    status = "incomplete" if cancelled or counts["unreadable"] else (
+    # A file that could not be checked is a failure of the check, never "intact".
+    status = "incomplete" if cancelled or counts["unreadable"] or counts["unverifiable"] else (
         "altered" if counts["changed"] or counts["missing"] else "intact")
     result = {
         "status": status,
@@ -179,12 +185,12 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
         "started_utc": started,
         "sources": {str(k): v for k, v in sorted(per_source.items())},
     }
-    problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable")]
-    case.log(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
+    problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable", "unverifiable")]
+    _, audit_error = case.log_or_warn(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
              {**result, "problems": [{k: p[k] for k in ("item_id", "path", "status", "detail")}
                                      for p in problems[:AUDIT_LIST_LIMIT]],
               "problems_truncated": len(problems) > AUDIT_LIST_LIMIT})
-    return {**result, "problems": problems, "files_checked": files}
+    return {**result, "problems": problems, "files_checked": files, "audit_error": audit_error}
 
 
 def last_verification(case) -> dict | None:

@@ -126,14 +126,14 @@ def _info_text(st: dict) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     st = case.stats()
     emit(args, st, _info_text(st))
     return 0
 
 
 def cmd_items(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     items = case.items(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
     if args.errors:
         items = [i for i in items if i["errors"]]
@@ -144,7 +144,7 @@ def cmd_items(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     rep = case.verify_audit()
     emit(args, rep.as_dict(), f"audit chain intact: {rep.entries} entries, head {rep.head}" if rep.ok
          else f"AUDIT CHAIN BROKEN at entry {rep.first_broken}: {rep.reason}")
@@ -152,7 +152,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_list(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     es = case.audit_entries(args.action)
     emit(args, {"entries": [e.__dict__ for e in es]},
          "\n".join(f"{e.seq:>5} {e.time_utc} {e.examiner:<12} {e.action:<18} {e.params} -> {e.result}" for e in es))

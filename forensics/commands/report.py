@@ -39,7 +39,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         res = case.reports.export(args.out, args.format, args.selection,
                                   progress=ProgressBar("report"))
         text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
-                f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
+                + (f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}" if res["audit_seq"] else
+                   f"sha256 {res['sha256']} NOT recorded in the audit log: {res['audit_error']}"))
         if res["unavailable"]:
             text += "\nnot available: " + "; ".join(res["unavailable"])
         emit(args, res, text)
@@ -54,5 +55,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                  f"{res['unverifiable']} without recorded hash"]
         for p in res["problems"]:
             lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {p['path']}  ({p['detail']})")
+        if res["audit_error"]:
+            lines.append(f"NOT recorded in the audit log: {res['audit_error']}")
         emit(args, res, "\n".join(lines))
         return 3 if res["status"] != "intact" else 0

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forensics import audit
+from forensics.store.db import StorageError
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.worker import process_file
@@ -103,6 +104,7 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         report()
 
     report(force=True)
+    failure: Exception | None = None
     try:
         workers = options.workers or os.cpu_count() or 1
         if workers == 1 or total <= 1:
@@ -112,18 +114,41 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                 handle(worker(task, options))
         else:
             _run_pool(tasks, options, workers, handle, cancel, worker)
+        writer.flush()
     except Cancelled:
         summary.cancelled = True
-    finally:
         writer.flush()
+    except StorageError as exc:
+        failure = exc  # files not yet committed are simply ingested by the next run
+        writer.batch.clear()
+    finally:
         summary.seconds = round(time.monotonic() - t_start, 3)
         report(force=True)
-        with store.write() as w:
-            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
-                      (audit.utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
-            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()},
-                         {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
+        status = "failed" if failure else "cancelled" if summary.cancelled else "finished"
+        _finish(case, run_id, status, summary, source_ids, options, failure)
+    if failure is not None:
+        raise failure
     return summary
+
+
+def _finish(case: "Case", run_id: int, status: str, summary: IngestSummary, source_ids: list[int],
+            options: IngestOptions, failure: Exception | None) -> None:
+    """Close the run record and audit it; on a full disk the space reserve pays for it."""
+    def record() -> None:
+        with case.store.write() as w:
+            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
+                      (audit.utc_now(), status, summary.added, summary.failed, run_id))
+            result = {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind}
+            if failure is not None:
+                result["error"] = str(failure)
+            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()}, result)
+
+    try:
+        record()
+    except StorageError:
+        if failure is None or not case.store.release_reserve():
+            raise
+        record()
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
@@ -225,8 +250,12 @@ class _Writer:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+            except OSError:
+                tmp.unlink(missing_ok=True)  # disk full: no partial file left behind
+                raise
         return rel
 
     def _write(self, w, res: FileResult) -> list[ItemId]:
