@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from forensics import __version__, audit
 from forensics.store.db import Store
-from forensics.model import CaseError, ItemId, Progress, SourceId
+from forensics.model import CaseError, ItemId, Progress, SourceId, describe_error
 
 if TYPE_CHECKING:
     from forensics.ingest.pipeline import IngestOptions, IngestSummary
@@ -171,13 +171,16 @@ class Case:
     def ingest(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None,
-               on_committed: Callable[[list[ItemId]], None] | None = None) -> "IngestSummary":
+               on_committed: Callable[[list[ItemId]], None] | None = None,
+               retry_failed: bool = False) -> "IngestSummary":
         """Catalogue every file under the sources. Resumable: what is committed is kept and
-        skipped next time; a cancelled or killed run can simply be run again."""
+        skipped next time; a cancelled or killed run can simply be run again. Files that
+        failed for a reason that can pass are tried again; `retry_failed` retries all failed files."""
         from forensics.ingest.pipeline import IngestOptions, run_ingest
 
         source_ids = [self.add_source(s) for s in sources]
-        return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed)
+        return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed,
+                          retry_failed=retry_failed)
 
     def analyse(self, progress: Callable[[Progress], None] | None = None,
                 cancel: threading.Event | None = None) -> dict:
@@ -212,7 +215,7 @@ class Case:
             except Cancelled:
                 raise
             except Exception as exc:  # one broken step must not hide the others' results
-                out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                out[name] = {"error": f"{describe_error(exc)}"}
                 self.log("analyse.error", {"step": name}, out[name])
         return out
 

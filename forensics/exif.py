@@ -6,6 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from forensics.model import describe_error
+
 MAX_TAGS = 400
 MAX_VALUE_CHARS = 512
 
@@ -66,7 +68,7 @@ def read_exif(data: bytes) -> ExifSummary:
         tags = exifread.process_file(io.BytesIO(data), details=False, debug=False)
     except Exception as exc:  # exifread raises many kinds of errors on damaged blocks
         out.flags.append("exif_corrupt")
-        out.tags["_error"] = f"{type(exc).__name__}: {exc}"[:MAX_VALUE_CHARS]
+        out.tags["_error"] = f"{describe_error(exc)}"[:MAX_VALUE_CHARS]
         return out
     names = [k for k in tags if k not in ("JPEGThumbnail", "TIFFThumbnail")]
     if len(names) > MAX_TAGS:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from forensics.hashing.digests import CHUNK, MultiHasher
-from forensics.model import Progress
+from forensics.model import Progress, describe_error
 
 # How many changed/missing files the audit entry names; the command output names them all.
 AUDIT_LIST_LIMIT = 1000
@@ -83,7 +83,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     except FileNotFoundError:
         return FileCheck(status="missing", detail="file no longer exists", **base)
     except OSError as exc:
-        return FileCheck(status="unreadable", detail=f"{type(exc).__name__}: {exc}", **base)
+        return FileCheck(status="unreadable", detail=f"{describe_error(exc)}", **base)
     if row["link_target"] is not None:
         # Symlinks were recorded, never followed: verify the link itself.
         if not stat.S_ISLNK(st.st_mode):
@@ -105,7 +105,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     try:
         hashed = _hash_file(path, cancel)
     except OSError as exc:
-        return FileCheck(status="unreadable", detail=f"{type(exc).__name__}: {exc}", actual_size=st.st_size, **base)
+        return FileCheck(status="unreadable", detail=f"{describe_error(exc)}", actual_size=st.st_size, **base)
     if hashed is None:
         return None
     md5, sha1, sha256, size = hashed

@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detect and embed faces during ingest (default: on)")
     p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again every file recorded with an error (files that failed for a reason that can"
+                        " pass, such as I/O or permission, are always retried)")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
     add_json(p)
@@ -76,9 +79,10 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, analysis: bool = True) -> dict:
+def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False) -> dict:
     cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel).as_dict()
+    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel,
+                          retry_failed=retry_failed).as_dict()
     if analysis:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
         summary["analysis"] = case.analyse(cancel=cancel)
@@ -106,8 +110,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
                          scene_changes=not args.no_scene_changes)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed)
+    retried = f" {s['retried']} tried again ({s['recovered']} now without error);" if s["retried"] else ""
     emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
+                  f"{retried}"
                   f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s" + _analysis_text(s.get("analysis")))
     return 0
 

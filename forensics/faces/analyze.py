@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
-from forensics.model import Progress
+from forensics.model import Progress, describe_error
 
 if TYPE_CHECKING:
     from forensics.case import Case
@@ -60,7 +60,7 @@ def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, ob
             data = f.read()
         return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
     except Exception as exc:
-        return "error", f"face analysis failed: {type(exc).__name__}: {exc}"
+        return "error", f"face analysis failed: {describe_error(exc)}"
 
 
 def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callable, cancel) -> bool:
@@ -149,7 +149,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
                 except Exception as exc:
                     failed += 1
                     with case.store.write() as w:
-                        record_failure(w, frames[index], f"face analysis failed: {type(exc).__name__}: {exc}")
+                        record_failure(w, frames[index], f"face analysis failed: {describe_error(exc)}")
                 else:
                     with case.store.write() as w:
                         found += len(write_faces(w, frames[index], faces))

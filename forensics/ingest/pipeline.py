@@ -21,7 +21,7 @@ from forensics import audit
 from forensics.store.db import StorageError
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
-from forensics.ingest.worker import process_file
+from forensics.ingest.worker import hash_only, process_file
 from forensics.model import Cancelled, ItemId, Progress
 
 if TYPE_CHECKING:
@@ -42,6 +42,8 @@ class IngestSummary:
     failed: int = 0  # added with status error
     frames: int = 0
     faces: int = 0
+    retried: int = 0  # files tried again after an earlier failure
+    recovered: int = 0  # of those, now catalogued without error
     seconds: float = 0.0
     cancelled: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -59,9 +61,13 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
 def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
-               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> IngestSummary:
+               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
+               retry_failed: bool = False) -> IngestSummary:
     """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
-    module-level callable); another executor, or a distributed engine, can run it the same way."""
+    module-level callable); another executor, or a distributed engine, can run it the same way.
+
+    Files that failed earlier for a reason that can pass (I/O, stat, permission, timeout)
+    are tried again; with `retry_failed`, every file recorded with an error is."""
     store = case.store
     if options.faces and not case.authority.strip():
         from forensics.model import CaseError
@@ -73,18 +79,23 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
             (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict())),
         ).lastrowid
     summary = IngestSummary(run_id)
+    writer = _Writer(case, summary, on_committed)
     t_start = time.monotonic()
     tasks: list[FileTask] = []
     for sid in source_ids:
         root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
-        done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
+        again = "status = 'error'" if retry_failed else "retry = 1"
+        done = {r[0]: r[1] for r in store.query(
+            f"SELECT relpath_raw, CASE WHEN {again} THEN id END FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
         for task in walk_source(sid, root):
             summary.found += 1
-            if task.relpath in done:
-                summary.skipped += 1
-            else:
+            if task.relpath not in done:
                 tasks.append(task)
-    writer = _Writer(case, summary, on_committed)
+            elif done[task.relpath] is not None:
+                writer.replace[(sid, task.relpath)] = done[task.relpath]
+                tasks.append(task)
+            else:
+                summary.skipped += 1
     total = len(tasks)
     state = {"done": 0, "last": 0.0}
 
@@ -128,6 +139,8 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         _finish(case, run_id, status, summary, source_ids, options, failure)
     if failure is not None:
         raise failure
+    if summary.retried and "copies" in vars(case):
+        case.copies.invalidate()  # same item count, new hashes: reload the hash matrix
     return summary
 
 
@@ -166,6 +179,7 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
         queue = suspects if solo else pending
         limit = 1 if solo else workers * 4
         pool = _pool(1 if solo else workers)
+        _warm(pool, 1 if solo else workers)
         in_flight: dict[cf.Future, FileTask] = {}
         started: dict[cf.Future, float] = {}
         failure: str | None = None
@@ -200,19 +214,64 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
             continue
         for fut, task in in_flight.items():
             if solo:
-                handle(_failed(task, failure, options.file_timeout))  # alone in the pool: the culprit
+                handle(_after_failure(task, failure, options))  # alone in the pool: the culprit
             elif failure == "timeout" and fut not in started:
                 pending.append(task)  # never started: not a suspect
             else:
                 suspects.append(task)
 
 
-def _failed(task: FileTask, failure: str, timeout: float) -> FileResult:
-    res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
-                            "status": "error", "flags": "worker_crash" if failure == "crash" else "timeout"})
-    res.errors.append(("internal", "the worker process died while decoding this file (crash in a decoder); not catalogued"
-                       if failure == "crash" else f"processing took longer than {timeout:.0f} s and was stopped; not catalogued"))
+def _after_failure(task: FileTask, failure: str, options: IngestOptions) -> FileResult:
+    """The record of a file that crashed or hung its worker: size, times and digests from
+    the step that never decodes (in a fresh process, under the same time limit), so only
+    the derived data is lost. A timeout can pass (a slow or stalled medium): retried."""
+    res = _solo(hash_only, task, options)
+    if res is None:
+        res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
+                                "status": "error"})
+        what = "not catalogued (even reading its bytes failed)"
+    else:
+        what = "size and hashes recorded; no thumbnail, perceptual hashes or faces"
+    item = res.item
+    item["status"] = "error"
+    item["flags"] = " ".join(dict.fromkeys((item.get("flags") or "").split() + [
+        "worker_crash" if failure == "crash" else "timeout"]))
+    if failure == "timeout":
+        item["retry"] = 1
+    res.errors.insert(0, ("internal", f"the worker process died while decoding this file (crash in a decoder); {what}"
+                          if failure == "crash" else
+                          f"processing took longer than {options.file_timeout:.0f} s and was stopped; {what}"))
     return res
+
+
+def _ready() -> int:
+    import forensics.ingest.worker  # noqa: F401  (the worker's imports, paid before any clock runs)
+
+    return os.getpid()
+
+
+def _warm(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's processes before the first file: `file_timeout` then measures the
+    work on a file, not the start-up of a process on a loaded machine."""
+    try:
+        for fut in [pool.submit(_ready) for _ in range(workers)]:
+            fut.result(timeout=300)
+    except (cf.TimeoutError, cf.process.BrokenProcessPool):
+        pass  # the run itself will meet and record the problem
+
+
+def _solo(fn: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions) -> FileResult | None:
+    """`fn(task, options)` alone in a fresh worker process; None if it crashes or overruns."""
+    pool = _pool(1)
+    try:
+        _warm(pool, 1)
+        return pool.submit(fn, task, options).result(timeout=options.file_timeout)
+    except (cf.TimeoutError, cf.process.BrokenProcessPool):
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Writer:
@@ -224,6 +283,8 @@ class _Writer:
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
         self.last = time.monotonic()
+        # (source id, relpath) -> id of an item recorded as failed, written again in place
+        self.replace: dict[tuple[int, bytes], ItemId] = {}
 
     def add(self, res: FileResult) -> None:
         self.batch.append(res)
@@ -264,15 +325,21 @@ class _Writer:
         now = audit.utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
-        cols = ",".join(item)
-        cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
-        if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
-            return []
-        item_id = ItemId(cur.lastrowid)
-        ids = [item_id]
+        old = self.replace.pop((res.task.source_id, res.task.relpath), None)
+        if old is not None:
+            item_id = _rewrite(w, old, item)
+            s.retried += 1
+            s.recovered += item["status"] == "ok"
+        else:
+            cols = ",".join(item)
+            cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
+            if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
+                return []
+            item_id = ItemId(cur.lastrowid)
+        ids = [item_id] if old is None else []  # a retried item is already shown wherever items are
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
-        s.added += 1
+        s.added += old is None
         s.failed += item["status"] == "error"
         s.by_kind[item["kind"]] = s.by_kind.get(item["kind"], 0) + 1
         faces_mod = None
@@ -297,3 +364,25 @@ class _Writer:
         if res.frames and faces_mod is not None:
             faces_mod.finish_video(w, item_id)
         return ids
+
+
+# Columns a retry recomputes; the item's identity and the analyst's marks are kept.
+_KEEP = {"id", "source_id", "parent_id", "relpath_raw", "category", "bookmarked", "note"}
+
+
+def _rewrite(w, item_id: ItemId, item: dict) -> ItemId:
+    """Write a retried file over its earlier failed record: same id (so tags, category and
+    notes stay), everything derived from the old attempt dropped."""
+    cols = [r[1] for r in w.execute("PRAGMA table_info(items)") if r[1] not in _KEEP]
+    defaults = {"blank": 0, "flags": "", "status": "ok", "retry": 0}
+    values = {c: item.get(c, defaults.get(c)) for c in cols}
+    w.execute(f"UPDATE items SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?", [*values.values(), item_id])
+    for table in ("item_errors", "face_analysis", "copy_fine_hashes", "hash_matches", "copy_members"):
+        w.execute(f"DELETE FROM {table} WHERE item_id = ?", (item_id,))
+    w.execute("DELETE FROM faces WHERE item_id = ?", (item_id,))
+    w.execute("DELETE FROM face_tracks WHERE video_id = ?", (item_id,))
+    w.execute("DELETE FROM items WHERE parent_id = ?", (item_id,))  # frames of an earlier attempt
+    # Hashes may be new while item counts stay: mark hash-set matches and copy groups stale.
+    w.execute("UPDATE hash_sets SET matched_items = -1")
+    w.execute("UPDATE copy_runs SET items = -1 WHERE id = (SELECT MAX(id) FROM copy_runs)")
+    return item_id

@@ -16,6 +16,7 @@ from typing import Any
 
 from forensics import __version__
 from forensics.report.people import format_seconds
+from forensics.model import describe_error
 
 BATCH = 200
 MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always given
@@ -29,7 +30,7 @@ class Unavailable(list):
         try:
             return fn()
         except Exception as exc:
-            note = f"{section}: unavailable ({type(exc).__name__}: {exc})"
+            note = f"{section}: unavailable ({describe_error(exc)})"
             if note not in self:
                 self.append(note)
             return default

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from forensics.model import describe_error
+
 def _get(d: dict, *names: str, default: Any = None) -> Any:
     for n in names:
         if n in d and d[n] is not None:
@@ -94,7 +96,7 @@ def selected_persons(case, selection) -> tuple[list[dict], str | None]:
                         "appearances": rows})
         return out, None
     except Exception as exc:  # the report must still be produced
-        return [], f"persons unavailable: {type(exc).__name__}: {exc}"
+        return [], f"persons unavailable: {describe_error(exc)}"
 
 
 def _face_count(person: dict, rows: list[dict]) -> int:
