@@ -88,9 +88,13 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
         # Symlinks were recorded, never followed: verify the link itself.
         if not stat.S_ISLNK(st.st_mode):
             return FileCheck(status="changed", detail="was a symbolic link, now is not", **base)
-        target = os.fsdecode(os.readlink(path))
-        if target != row["link_target"]:
-            return FileCheck(status="changed", detail=f"link now points to {target!r}, recorded {row['link_target']!r}", **base)
+        target = os.readlink(path)  # bytes, as recorded: a target need not be UTF-8
+        recorded = row.get("link_target_raw")
+        same = target == recorded if recorded is not None else \
+            target.decode("utf-8", "backslashreplace") == row["link_target"]  # cases from before raw targets
+        if not same:
+            now = target.decode("utf-8", "backslashreplace")
+            return FileCheck(status="changed", detail=f"link now points to {now!r}, recorded {row['link_target']!r}", **base)
         return FileCheck(status="ok", detail="symbolic link unchanged", **base)
     flags = (row.get("flags") or "").split()
     if "unreadable_dir" in flags:
@@ -124,7 +128,7 @@ def _file_rows(case) -> Iterator[dict]:
     last = 0
     while True:
         rows = case.store.query(
-            "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target, flags FROM items"
+            "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target, link_target_raw, flags FROM items"
             " WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?", (last, BATCH))
         if not rows:
             return

@@ -114,7 +114,7 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
     try:
         with os.fdopen(fd, "rb", buffering=0) as f:
             digests, data = digest_stream(f, keep_up_to=keep_up_to)
-            head = data[: sniff.HEAD_BYTES * 4] if data is not None else os.pread(f.fileno(), sniff.HEAD_BYTES * 4, 0)
+            head = data[: sniff.SNIFF_BYTES] if data is not None else os.pread(f.fileno(), sniff.SNIFF_BYTES, 0)
     except OSError as exc:
         flags.append("unreadable")
         _transient(res, "read", f"read failed: {exc.strerror or exc}")
