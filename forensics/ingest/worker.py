@@ -156,7 +156,7 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
 
 
 def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
-    from forensics.exif import read_exif
+    from forensics.exif import read_exif, time_fields
     from forensics.hashing.perceptual import image_hashes, is_blank
     from forensics.media.image import ImageDecodeError, open_image, thumbnail_jpeg
 
@@ -164,7 +164,7 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     exif = read_exif(data)
     flags += exif.flags
     item.update(camera_make=exif.make, camera_model=exif.model, taken_time=exif.taken_time,
-                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt)
+                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt, **time_fields(exif.taken_time))
     if exif.tags:
         import json
 
@@ -237,8 +237,10 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
         return
     try:
         info = probe(container)
+        from forensics.exif import time_fields
+
         item.update(duration=info.duration, codec=info.codec, width=info.width, height=info.height,
-                    fps=info.fps, taken_time=info.created)
+                    fps=info.fps, taken_time=info.created, **time_fields(info.created, utc_if_naive=True))
         detect = None
         if options.faces:
             from forensics.faces.pipeline import detect_faces as detect

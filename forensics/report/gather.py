@@ -201,6 +201,7 @@ def enrich(case, item: dict, categories: dict[int, str], unavailable: Unavailabl
     d["gps_text"] = (f"{gps[0]:.6f}, {gps[1]:.6f}" + (f", {item['gps_alt']:.1f} m" if item.get("gps_alt") is not None else "")
                      if None not in gps else "")
     d["camera"] = " ".join(x for x in (item.get("camera_make"), item.get("camera_model")) if x)
+    d["taken_text"] = taken_text(item)
     return d
 
 
@@ -276,3 +277,15 @@ def human_size(n: int | None) -> str:
             return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit} ({n:,} bytes)"
         size /= 1024
     return f"{n:,} bytes"
+
+
+def taken_text(item: dict) -> str | None:
+    """The recorded time with what is known of its zone, for people."""
+    t, zone = item.get("taken_time"), item.get("taken_zone")
+    if not t:
+        return None
+    if zone == "local-unknown":
+        return f"{t} (local, zone unknown)"
+    if zone == "offset":
+        return f"{t} ({item['taken_utc'][:19]}Z)"
+    return t

@@ -90,3 +90,67 @@ def test_a_lone_face_is_not_suggested_to_a_person_whose_faces_were_removed(tmp_p
         run_clustering(w, (ids, np.full((6, 1), -1, np.int64), np.full((6, 1), np.inf, np.float32)), 0.55, "ex")
     assert case.store.scalar("SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL") == 0
     case.close()
+
+
+def _jpeg(path: Path, taken: str, offset: str | None = None) -> None:
+    from PIL import Image
+
+    ex = Image.Exif()
+    sub = ex.get_ifd(0x8769)
+    sub[0x9003] = taken  # DateTimeOriginal
+    if offset:
+        sub[0x9011] = offset  # OffsetTimeOriginal
+    Image.new("RGB", (16, 16), (len(taken) * 7 % 255, 30, 90)).save(path, exif=ex)
+
+
+def test_times_sort_and_filter_by_instant_and_unknown_zones_are_marked(new_case: Case, tmp_path: Path) -> None:
+    from forensics import browse
+    from test_media_formats import _clip
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    _jpeg(ev / "tokyo.jpg", "2024:05:01 18:30:00", "+09:00")  # 09:30 UTC
+    _jpeg(ev / "local.jpg", "2024:05:01 09:45:00")  # zone unknown: read as 09:45
+    _jpeg(ev / "newyork.jpg", "2024:05:01 05:00:00", "-04:00")  # 09:00 UTC
+    _clip(ev / "cam.mp4", None, "libx264", seconds=0.5, created="2024-05-01T09:15:00.000000Z")
+    new_case.ingest([ev], IngestOptions(workers=1))
+    by_name = {Path(i["path"]).name: i for i in new_case.items(include_frames=False)}
+    assert by_name["tokyo.jpg"]["taken_utc"].startswith("2024-05-01T09:30:00")
+    assert (by_name["tokyo.jpg"]["taken_local"], by_name["tokyo.jpg"]["taken_offset"],
+            by_name["tokyo.jpg"]["taken_zone"]) == ("2024-05-01T18:30:00", "+09:00", "offset")
+    assert (by_name["local.jpg"]["taken_zone"], by_name["local.jpg"]["taken_offset"]) == ("local-unknown", None)
+    assert by_name["cam.mp4"]["taken_zone"] == "utc"
+    assert by_name["tokyo.jpg"]["taken_time"] == "2024-05-01T18:30:00+09:00"  # the recorded value is kept
+    ids = browse.item_ids(new_case, browse.ItemFilter(), sort="date")
+    names = [Path(new_case.item(i)["path"]).name for i in ids]
+    assert names == ["newyork.jpg", "cam.mp4", "tokyo.jpg", "local.jpg"]  # as text this was cam, local, newyork, tokyo
+    got = browse.item_ids(new_case, browse.ItemFilter(date_from="2024-05-01T09:10", date_to="2024-05-01T09:40"))
+    assert sorted(Path(new_case.item(i)["path"]).name for i in got) == ["cam.mp4", "tokyo.jpg"]
+    from forensics.report.gather import taken_text
+
+    assert taken_text(by_name["local.jpg"]) == "2024-05-01T09:45:00 (local, zone unknown)"
+
+
+def test_migration_fills_instants_for_existing_items(tmp_path: Path) -> None:
+    import sqlite3
+
+    from forensics.store.db import Store, migrations
+
+    db = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_utc TEXT NOT NULL)")
+    for v, name, sql in migrations()[:3]:
+        conn.executescript(sql)
+        conn.execute("INSERT INTO schema_version VALUES (?, ?, 'x')", (v, name))
+    conn.execute("INSERT INTO sources (id, path, path_raw, added_utc, added_by) VALUES (1, '/e', x'2f65', 'x', 'x')")
+    for kind, t in (("image", "2024-05-01T18:30:00+09:00"), ("image", "2024-05-01T09:45:00"),
+                    ("video", "2024-05-01T09:15:00.000000Z"), ("image", "garbage")):
+        conn.execute("INSERT INTO items (kind, source_id, relpath, taken_time, ingested_utc) VALUES (?, 1, 'x', ?, 'x')",
+                     (kind, t))
+    conn.commit()
+    conn.close()
+    s = Store(db)
+    rows = [tuple(r) for r in s.query("SELECT taken_utc, taken_zone FROM items ORDER BY id")]
+    assert rows == [("2024-05-01T09:30:00.000000Z", "offset"), ("2024-05-01T09:45:00.000000Z", "local-unknown"),
+                    ("2024-05-01T09:15:00.000000Z", "utc"), (None, None)]
+    s.close()
