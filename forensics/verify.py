@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
 from forensics.hashing.digests import CHUNK, MultiHasher
+from forensics.media import fspath
 from forensics.model import Progress, describe_error
 
 # How many changed/missing files the audit entry names; the command output names them all.
@@ -48,10 +49,10 @@ def _open_readonly(path: bytes) -> int:
     flags = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
     if _NOATIME:
         try:
-            return os.open(path, flags | _NOATIME)
+            return fspath.open_fd(path, flags | _NOATIME)
         except PermissionError:
             pass
-    return os.open(path, flags)
+    return fspath.open_fd(path, flags)
 
 
 def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int] | None:
@@ -79,7 +80,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     if path is None:
         return FileCheck(status="missing", detail="no on-disk path recorded", **base)
     try:
-        st = os.lstat(path)
+        st = fspath.lstat(path)
     except FileNotFoundError:
         return FileCheck(status="missing", detail="file no longer exists", **base)
     except OSError as exc:
@@ -88,7 +89,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
         # Symlinks were recorded, never followed: verify the link itself.
         if not stat.S_ISLNK(st.st_mode):
             return FileCheck(status="changed", detail="was a symbolic link, now is not", **base)
-        target = os.readlink(path)  # bytes, as recorded: a target need not be UTF-8
+        target = fspath.readlink(path)  # bytes, as recorded: a target need not be UTF-8
         recorded = row.get("link_target_raw")
         same = target == recorded if recorded is not None else \
             target.decode("utf-8", "backslashreplace") == row["link_target"]  # cases from before raw targets

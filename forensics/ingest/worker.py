@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
-from forensics.media import sniff
+from forensics.media import fspath, sniff
 
 # O_NOATIME keeps the evidence's access time as it was (allowed for the owner or root).
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -20,11 +20,11 @@ def _utc(ts: float) -> str:
 
 def open_evidence(path: bytes) -> int:
     """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        return os.open(path, flags | _NOATIME)
+        return fspath.open_fd(path, flags | _NOATIME)
     except PermissionError:
-        return os.open(path, flags)
+        return fspath.open_fd(path, flags)
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -87,7 +87,7 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
     item = res.item
     path = task.path
     try:
-        st = os.lstat(path)
+        st = fspath.lstat(path)
     except OSError as exc:
         _transient(res, "read", f"cannot stat: {exc.strerror or exc}")
         return None
@@ -95,7 +95,7 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:
-            target = os.readlink(path)
+            target = fspath.readlink(path)
             item["link_target_raw"] = target  # exact bytes: compared as bytes by verify
             item["link_target"] = target.decode("utf-8", "backslashreplace")
         except OSError as exc:

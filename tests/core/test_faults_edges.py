@@ -154,3 +154,33 @@ def test_migration_fills_instants_for_existing_items(tmp_path: Path) -> None:
     assert rows == [("2024-05-01T09:30:00.000000Z", "offset"), ("2024-05-01T09:45:00.000000Z", "local-unknown"),
                     ("2024-05-01T09:15:00.000000Z", "utc"), (None, None)]
     s.close()
+
+
+def test_a_tree_deeper_than_path_max_is_walked_hashed_and_verified(new_case: Case, tmp_path: Path) -> None:
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    fd = os.open(ev, os.O_RDONLY)
+    depth = 0
+    try:
+        for level in range(45):  # 45 x 101 bytes: beyond the 4,096 bytes a path may have
+            name = f"{level:02}" + "d" * 98
+            os.mkdir(name, dir_fd=fd)
+            nfd = os.open(name, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+            depth += len(name) + 1
+            if level in (5, 44):
+                wfd = os.open("f.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(wfd, f"at level {level}".encode())
+                os.close(wfd)
+        os.symlink("f.txt", "link", dir_fd=fd)
+    finally:
+        os.close(fd)
+    assert depth > 4096
+    s = new_case.ingest([ev], IngestOptions(workers=1))
+    assert (s.found, s.failed) == (3, 0)
+    by_name = {i["relpath"].rsplit("/", 1)[-1] + str(i["relpath"].count("/")): i for i in new_case.items()}
+    deep = by_name["f.txt45"]
+    assert deep["size"] == 11 and deep["sha256"] and len(new_case.item_file(deep["id"])) > 4096
+    assert by_name["link45"]["link_target"] == "f.txt"
+    assert new_case.reports.verify()["status"] == "intact"
