@@ -16,13 +16,27 @@ from forensics import __version__
 from forensics.model import CaseError
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_CONTROL_BUT_NEWLINE = {k: v for k, v in _CONTROL.items() if k != 0x0A}
+
+
+def plain(value: object) -> str:
+    """A value (a file name, a path, an error text) for one line of plain-text output:
+    control characters, newlines included, are shown as escapes, so evidence names can
+    neither break a listing into false lines nor send codes to the terminal."""
+    return str(value).translate(_CONTROL)
+
+
 def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
-    """Print `data` as one JSON document with --json, otherwise `text` (or pretty JSON)."""
+    """Print `data` as one JSON document with --json, otherwise `text` (or pretty JSON).
+    Callers pass names through `plain`; control characters left in `text` other than its
+    line breaks are escaped here."""
     if getattr(args, "json", False) or text is None:
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.write(text.rstrip("\n").translate(_CONTROL_BUT_NEWLINE) + "\n")
 
 
 class ProgressBar:

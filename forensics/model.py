@@ -42,8 +42,14 @@ def describe_error(exc: BaseException) -> str:
 
     global _REPR_RE
     if _REPR_RE is None:
-        _REPR_RE = (re.compile(r"<([A-Za-z_][\w.]*)[^<>]*? at 0x[0-9A-Fa-f]+>"), re.compile(r"\s*(?:at )?0x[0-9A-Fa-f]{6,}"))
+        _REPR_RE = (re.compile(r"<((?:[\w.]|<locals>)+)[^<>]*? at 0x[0-9A-Fa-f]+>"), re.compile(r"\s*(?:at )?0x[0-9A-Fa-f]{6,}"))
     msg = _REPR_RE[0].sub(lambda m: f"<{m.group(1).rsplit('.', 1)[-1]}>", str(exc))
     msg = _REPR_RE[1].sub("", msg).strip()
     name = type(exc).__name__
     return f"{name}: {msg}" if msg else name
+
+
+def error_message(exc: BaseException) -> str:
+    """The message of `exc` alone, reduced as in `describe_error`."""
+    text = describe_error(exc)
+    return text.split(": ", 1)[1] if ": " in text else text

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 
@@ -18,7 +18,7 @@ def cmd_copies(args: argparse.Namespace) -> int:
         groups = case.copies.groups(kind=args.kind, limit=args.limit)
         data = {"run": run or (last or {}).get("result"), "groups": groups}
         lines = [f"{len(groups)} copy groups"] + [
-            f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(m["path"] for m in g["members"])
+            f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(plain(m["path"]) for m in g["members"])
             for g in groups]
         emit(args, data, "\n".join(lines))
     return 0
@@ -28,7 +28,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         r = case.copies.similar(image_path=args.image, item_id=args.item_id, threshold=args.threshold, top=args.top)
         text = "\n".join([f"{r['total']} visual copies (searched {r['searched']:,} hashes)"] + [
-            f"{m['distance']:>3}  pHash {m['distances']['phash']:>2} dHash {m['distances']['dhash']:>2}  {m['variant']:<10} {m['path']}"
+            f"{m['distance']:>3}  pHash {m['distances']['phash']:>2} dHash {m['distances']['dhash']:>2}  {m['variant']:<10} {plain(m['path'])}"
             + (f" @ {m['frame_time']:.1f}s" if m["frame_time"] is not None else "") for m in r["matches"]])
         emit(args, r, text)
     return 0
@@ -66,7 +66,7 @@ def cmd_hashsets_matches(args: argparse.Namespace) -> int:
             return 0
         ms = case.hashsets.matches(item_id=args.item_id)
         emit(args, {"matches": ms}, "\n".join(f"item {m['item_id']}: {m['set_name']} ({m['kind']}) category {m['category']}"
-                                              f" by {m['hash']}  {m['path']}" for m in ms) or "no matches")
+                                              f" by {m['hash']}  {plain(m['path'])}" for m in ms) or "no matches")
     return 0
 
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 import threading
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -127,7 +127,7 @@ def _info_text(st: dict) -> str:
     if st["flags"]:
         lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
     for s in st["sources"]:
-        lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+        lines.append(f"  source {s['id']}: {plain(s['path'])} ({s['files']} files, {s['bytes']:,} bytes)")
     return "\n".join(lines)
 
 
@@ -143,8 +143,8 @@ def cmd_items(args: argparse.Namespace) -> int:
     items = case.items(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
     if args.errors:
         items = [i for i in items if i["errors"]]
-    text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {i['path']}"
-                     + (f"  [{'; '.join(e['message'] for e in i['errors'])}]" if i["errors"] else "") for i in items)
+    text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {plain(i['path'])}"
+                     + (f"  [{plain('; '.join(e['message'] for e in i['errors']))}]" if i["errors"] else "") for i in items)
     emit(args, {"items": items, "count": len(items)}, text or "no items")
     return 0
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 
@@ -106,7 +106,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _match_line(m: dict) -> str:
-    where = f"{m['path']} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" else m["path"]
+    where = f"{plain(m['path'])} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" \
+        else plain(m["path"])
     who = f"  person {m['person_id']} {m['person_name'] or ''}" if m["person_id"] else ""
     return f"{m['distance']:.3f}  face {m['face_id']:>6}  {where}{who}"
 
@@ -159,8 +160,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, person: dict) -> int:
     lines = [_person_line(person)]
-    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {f['path']}" for f in person["photos"]]
-    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {t['path']} {t['start']:.1f}s-{t['end']:.1f}s"
+    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {plain(f['path'])}" for f in person["photos"]]
+    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {plain(t['path'])} {t['start']:.1f}s-{t['end']:.1f}s"
               for t in person["videos"]]
     emit(args, person, "\n".join(lines))
     return 0

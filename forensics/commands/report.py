@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -54,7 +54,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
                  f"{res['changed']} changed, {res['missing']} missing, {res['unreadable']} unreadable, "
                  f"{res['unverifiable']} without recorded hash"]
         for p in res["problems"]:
-            lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {p['path']}  ({p['detail']})")
+            lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {plain(p['path'])}  ({plain(p['detail'])})")
         if res["audit_error"]:
             lines.append(f"NOT recorded in the audit log: {res['audit_error']}")
         emit(args, res, "\n".join(lines))

@@ -16,7 +16,7 @@ from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
 from forensics.media.image import ImageDecodeError
-from forensics.model import CaseError, Progress
+from forensics.model import CaseError, Progress, error_message
 
 if TYPE_CHECKING:
     from forensics.case import Case
@@ -63,11 +63,11 @@ class CopyService:
                 with open(image_path, "rb") as f:
                     data = f.read()
             except OSError as exc:
-                raise CaseError(f"cannot read query image {image_path}: {exc}") from exc
+                raise CaseError(f"cannot read query image {image_path}: {error_message(exc)}") from exc
             try:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
-                raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
+                raise CaseError(f"query image {image_path} cannot be decoded: {error_message(exc)}") from exc
         row = self.case.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:

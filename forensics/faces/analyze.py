@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
-from forensics.model import Progress, describe_error
+from forensics.model import Progress, describe_error, error_message
 
 if TYPE_CHECKING:
     from forensics.case import Case
@@ -161,7 +161,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         except Exception as exc:
             with case.store.write() as w:
                 for index in set(frames) - seen:
-                    record_failure(w, frames[index], f"video frame could not be decoded for faces: {exc}")
+                    record_failure(w, frames[index], f"video frame could not be decoded for faces: {error_message(exc)}")
                     failed += 1
                     done += 1
         missing = set(frames) - seen

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 from PIL import Image, ImageFile, ImageOps
 
+from forensics.model import error_message
+
 try:  # HEIC/HEIF phone photos
     import pillow_heif
 
@@ -91,9 +93,9 @@ def _open(data: bytes, draft: int | None) -> tuple[Image.Image, list[str], int, 
             warnings.simplefilter("ignore")
             im = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as exc:  # pragma: no cover - MAX_IMAGE_PIXELS is None
-        raise ImageDecodeError("decompression_bomb", str(exc)) from exc
+        raise ImageDecodeError("decompression_bomb", error_message(exc)) from exc
     except Exception as exc:
-        raise ImageDecodeError("undecodable", f"not a decodable image: {exc}") from exc
+        raise ImageDecodeError("undecodable", f"not a decodable image: {error_message(exc)}") from exc
     width, height = im.size
     if width * height > MAX_PIXELS:
         raise ImageDecodeError(
@@ -123,7 +125,7 @@ def open_image(data: bytes, draft: int | None = HASH_DRAFT) -> DecodedImage:
         _load(im, accept_truncated=False)
     except Exception as exc:
         if not _is_truncation(exc):
-            raise ImageDecodeError("undecodable", f"image data is corrupt: {exc}") from exc
+            raise ImageDecodeError("undecodable", f"image data is corrupt: {error_message(exc)}") from exc
         flags.append("truncated")
         im, _, *_ = _open(data, draft)
         try:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from forensics.model import error_message
+
 RAW_FORMATS = {"h264", "hevc", "mpegvideo", "m4v"}
 SCENE_DIFF = 28.0  # mean absolute difference (0-255) of 32x18 grey frames that counts as a cut
 
@@ -44,7 +46,7 @@ def _open(path: str | bytes, fmt: str | None):
         return av.open(path if isinstance(path, str) else path.decode("utf-8", "surrogateescape"),
                        mode="r", format=fmt, metadata_errors="ignore")
     except Exception as exc:
-        raise VideoDecodeError(f"cannot open as video: {exc}") from exc
+        raise VideoDecodeError(f"cannot open as video: {error_message(exc)}") from exc
 
 
 def probe(container) -> VideoInfo:
@@ -128,9 +130,9 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
             decoded += 1
     except Exception as exc:
         if decoded == 0:
-            raise VideoDecodeError(f"no frame decodes: {exc}") from exc
+            raise VideoDecodeError(f"no frame decodes: {error_message(exc)}") from exc
         info.flags.append("video_decode_error")
-        info.errors.append(f"decoding stopped after frame {decoded}: {exc}")
+        info.errors.append(f"decoding stopped after frame {decoded}: {error_message(exc)}")
     if decoded == 0:
         raise VideoDecodeError("no frame decodes")
     if info.container in RAW_FORMATS:

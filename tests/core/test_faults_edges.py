@@ -184,3 +184,34 @@ def test_a_tree_deeper_than_path_max_is_walked_hashed_and_verified(new_case: Cas
     assert deep["size"] == 11 and deep["sha256"] and len(new_case.item_file(deep["id"])) > 4096
     assert by_name["link45"]["link_target"] == "f.txt"
     assert new_case.reports.verify()["status"] == "intact"
+
+
+def test_plain_text_listing_escapes_control_characters(new_case: Case, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    (ev / "evil\nname\x1b[31m.txt").write_bytes(b"x")
+    (ev / "ok.txt").write_bytes(b"y")
+    new_case.ingest([ev], IngestOptions(workers=1))
+    out = subprocess.run([sys.executable, "-m", "forensics.cli", "items", str(new_case.path)],
+                         capture_output=True, text=True, check=True).stdout
+    lines = out.splitlines()
+    assert len(lines) == 2 and "\x1b" not in out
+    assert any(line.endswith("evil\\nname\\x1b[31m.txt") for line in lines)
+    js = subprocess.run([sys.executable, "-m", "forensics.cli", "items", str(new_case.path), "--json"],
+                        capture_output=True, text=True, check=True).stdout
+    import json
+
+    assert any(i["path"].endswith("evil\nname\x1b[31m.txt") for i in json.loads(js)["items"])  # JSON keeps the name
+
+
+def test_error_texts_carry_no_object_reprs() -> None:
+    from forensics.model import describe_error
+
+    class Img:
+        pass
+
+    text = describe_error(ValueError(f"cannot handle {Img()!r} and {object()!r}"))
+    assert "0x" not in text and text == "ValueError: cannot handle <Img> and <object>"
