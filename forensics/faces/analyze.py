@@ -51,14 +51,14 @@ def _video_frames(path: bytes, indices: set[int]):
 
 def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, object]:
     """("ok", faces) or ("error", message) for one image file, opened read-only."""
-    from forensics.media.image import open_image
+    from forensics.faces.pipeline import detect_in_image
 
     try:
         if path is None:
             raise FileNotFoundError("the item has no file path")
         with open(path, "rb") as f:  # evidence is only ever opened read-only
             data = f.read()
-        return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
+        return "ok", detect_in_image(data, options)
     except Exception as exc:
         return "error", f"face analysis failed: {describe_error(exc)}"
 

@@ -72,11 +72,10 @@ class FaceService(FaceViews):
     # -- search ----------------------------------------------------------------
     def query_faces(self, image_path: str | Path) -> tuple[str, list]:
         """SHA-256 and the faces of a query photo, numbered largest first."""
-        from forensics.faces.detect import detect_faces
-        from forensics.media.image import open_image
+        from forensics.faces.pipeline import detect_in_image
 
         data = Path(image_path).read_bytes()
-        faces = detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8))
+        faces = detect_in_image(data)
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,

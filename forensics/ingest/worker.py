@@ -190,20 +190,16 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     if options.thumbnails:
         res.thumb = thumbnail_jpeg(dec.image)
     if options.faces:
-        res.faces = _faces_full(data, options, res)
+        res.faces = _faces_full(data, options, res, dec)
 
 
-def _faces_full(data: bytes, options: IngestOptions, res: FileResult) -> list | None:
-    import numpy as np
-
-    from forensics.faces.pipeline import detect_faces
-    from forensics.media.image import open_image
+def _faces_full(data: bytes, options: IngestOptions, res: FileResult, decoded=None) -> list | None:
+    from forensics.faces.pipeline import detect_in_image
 
     try:
-        full = open_image(data, draft=None).image
-        return detect_faces(np.ascontiguousarray(np.asarray(full, dtype=np.uint8)), options.face_options)
+        return detect_in_image(data, options.face_options, decoded)
     except Exception as exc:
-        res.errors.append(("faces", f"face analysis failed: {type(exc).__name__}: {exc}"))
+        res.errors.append(("faces", f"face analysis failed: {describe_error(exc)}"))
         return None
 
 

@@ -215,3 +215,30 @@ def test_error_texts_carry_no_object_reprs() -> None:
 
     text = describe_error(ValueError(f"cannot handle {Img()!r} and {object()!r}"))
     assert "0x" not in text and text == "ValueError: cannot handle <Img> and <object>"
+
+
+def test_huge_images_are_reduced_before_detection_and_boxes_stay_in_full_pixels(monkeypatch) -> None:
+    """The decode for hashes, thumbnails and faces never holds more than MAX_WORK_PIXELS
+    (here lowered so that a small real photo counts as huge); face boxes come back in the
+    file's own pixels."""
+    import io
+
+    from forensics.faces.pipeline import detect_in_image
+    from forensics.media import image as image_mod
+    from sample_cases.build import astronaut
+
+    buf = io.BytesIO()
+    astronaut().resize((1024, 1024)).save(buf, "PNG")
+    data = buf.getvalue()
+    full = detect_in_image(data)
+    assert len(full) == 1
+    monkeypatch.setattr(image_mod, "MAX_WORK_PIXELS", 300_000)
+    dec = image_mod.open_image(data, draft=None)
+    assert dec.image.width * dec.image.height <= 300_000 and dec.scale == 2.0 and (dec.width, dec.height) == (1024, 1024)
+    reduced = max(detect_in_image(data), key=lambda f: f.size)
+    for a, b in zip(full[0].box, reduced.box):
+        assert abs(a - b) <= 0.08 * full[0].size  # same face, same full-resolution place
+    jbuf = io.BytesIO()
+    astronaut().resize((1024, 1024)).save(jbuf, "JPEG", quality=92)
+    jdec = image_mod.open_image(jbuf.getvalue(), draft=None)  # JPEG: reduced while decoding
+    assert jdec.image.width * jdec.image.height <= 300_000 and jdec.scale == 2.0
