@@ -116,6 +116,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
     res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, top=args.top,
                             threshold=args.threshold)
+    for problem in res["index_repaired"]:
+        print(f"forensics: warning: face index {problem}", file=sys.stderr)
     emit(args, res, "\n".join(_match_line(m) for m in res["matches"]) or "no match within the threshold")
     return 0
 

@@ -107,14 +107,17 @@ class FaceService(FaceViews):
             exclude = set()
             query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
         neighbours = self.index.search(vec, k=max(4 * top + 16, 64))
+        repairs = self.index.take_repairs()
         matches = self._group_matches([n for n in neighbours if n.face_id not in exclude and n.distance <= threshold])
         matches = matches[:top]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
                   "top": top, "threshold": threshold}
         with self.store.write() as w:
+            if repairs:
+                self._audit(w, "faces.index_rebuilt", {}, {"problems": repairs})
             self._audit(w, "faces.search", params, {"matches": len(matches)})
         return {"query": query, "threshold": threshold, "top": top, "model": model_version(),
-                "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": matches}
+                "index": "hnsw" if self.index.uses_hnsw() else "exact", "index_repaired": repairs, "matches": matches}
 
     def _group_matches(self, neighbours: list) -> list[dict]:
         """Photo faces stay single matches; video detections fold into their track."""
@@ -148,9 +151,12 @@ class FaceService(FaceViews):
         self._require_authority()
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
+        repairs = self.index.take_repairs()
         with self.store.write() as w:
+            if repairs:
+                self._audit(w, "faces.index_rebuilt", {}, {"problems": repairs})
             run = P.run_clustering(w, knn, threshold, self.case.examiner)
-            result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
+            result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2), "index_repaired": repairs}
             self._audit(w, "faces.cluster", {"threshold": threshold, "k": k}, result)
         return result
 
