@@ -12,6 +12,7 @@ from forensics.hashing.digests import sha256_file
 from forensics import audit
 from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.model import CaseError, Progress
+from forensics.store.db import process_alive
 
 if TYPE_CHECKING:
     from forensics.case import Case
@@ -221,7 +222,7 @@ class HashSetService:
         """Remove a set of this name left half-imported by a killed run (its process is gone)."""
         row = self.case.store.read.execute(
             "SELECT id, import_pid, entries FROM hash_sets WHERE name = ? AND state = 'importing'", (name,)).fetchone()
-        if row is None or (row[1] and row[1] != os.getpid() and _alive(row[1])):
+        if row is None or (row[1] and row[1] != os.getpid() and process_alive(row[1])):
             return
         partial = self.case.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (row[0],))
         with self.case.store.write() as w:
@@ -299,16 +300,6 @@ class HashSetService:
         self._refresh_if_stale()
         return {r[0] for r in self.case.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")}
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _row(set_id: int, r: HashRecord) -> tuple:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forensics import audit
-from forensics.store.db import StorageError
+from forensics.store.db import StorageError, process_alive
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.worker import hash_only, process_file
@@ -74,9 +74,10 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
 
         raise CaseError("face processing needs the case authority recorded at case creation")
     with store.write() as w:
+        _close_interrupted(w)
         run_id = w.execute(
-            "INSERT INTO ingest_runs (started_utc, examiner, sources, options) VALUES (?, ?, ?, ?)",
-            (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict())),
+            "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid) VALUES (?, ?, ?, ?, ?)",
+            (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()), os.getpid()),
         ).lastrowid
     summary = IngestSummary(run_id)
     writer = _Writer(case, summary, on_committed)
@@ -142,6 +143,13 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     if summary.retried and "copies" in vars(case):
         case.copies.invalidate()  # same item count, new hashes: reload the hash matrix
     return summary
+
+
+def _close_interrupted(w) -> None:
+    """Runs left 'running' by a process that no longer exists were killed: say so."""
+    for run_id, pid in w.execute("SELECT id, pid FROM ingest_runs WHERE status = 'running'").fetchall():
+        if pid is None or not process_alive(pid):
+            w.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?", (run_id,))
 
 
 def _finish(case: "Case", run_id: int, status: str, summary: IngestSummary, source_ids: list[int],

@@ -57,6 +57,18 @@ def _on_readonly_fs(where: Path | str) -> bool:
         return False
 
 
+def process_alive(pid: int) -> bool:
+    """Whether a process of this id exists on this machine (the writer of a run or an
+    import that may still be going on)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _uri(path: Path, *, immutable: bool = False) -> str:
     return f"file:{quote(str(path.resolve()))}?mode=ro" + ("&immutable=1" if immutable else "")
 

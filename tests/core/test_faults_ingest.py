@@ -70,3 +70,21 @@ def test_unverifiable_files_fail_the_check_in_the_cli(new_case: Case, tmp_path: 
         w.execute("UPDATE items SET md5 = NULL, sha1 = NULL, sha256 = NULL, status = 'error' WHERE id = 1")
     p = subprocess.run([sys.executable, "-m", "forensics.cli", "verify", str(new_case.path)], capture_output=True, text=True)
     assert p.returncode == 3 and p.stdout.startswith("INCOMPLETE")
+
+
+def test_a_killed_ingest_run_is_closed_as_interrupted_by_the_next(new_case: Case, tmp_path: Path) -> None:
+    import signal
+
+    ev = _source(tmp_path / "ev", 3)
+    p = subprocess.Popen([sys.executable, "-c", "import os, sys; from forensics.case import Case; "
+                          "from forensics.ingest.records import IngestOptions; import forensics.ingest.pipeline as P; "
+                          "P.COMMIT_EVERY_N = 1; c = Case.open(sys.argv[1]); "
+                          "c.ingest([sys.argv[2]], IngestOptions(workers=1, thumbnails=False), "
+                          "progress=lambda pr: pr.done >= 2 and os.kill(os.getpid(), 9))",
+                          str(new_case.path), str(ev)])
+    assert p.wait(timeout=120) == -signal.SIGKILL
+    assert [r[0] for r in new_case.store.query("SELECT status FROM ingest_runs")] == ["running"]
+    s = new_case.ingest([ev], IngestOptions(workers=1, thumbnails=False))
+    assert s.added + s.skipped == 3 and len(new_case.items()) == 3
+    assert [r[0] for r in new_case.store.query("SELECT status FROM ingest_runs ORDER BY id")] == ["interrupted", "finished"]
+    assert new_case.verify_audit().ok
