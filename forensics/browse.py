@@ -48,9 +48,10 @@ class ItemFilter:
     ids: tuple[int, ...] | None = None  # only among these items (e.g. those an ingest just committed)
 
 
-# When an item was taken, as a UTC instant (never the recorded text: local times, offsets
-# and UTC do not sort as text), else when it was last modified.
-_INSTANT = "COALESCE(i.taken_utc, i.mtime_utc)"
+# When an item was taken, as a UTC instant (local times, offsets and UTC do not sort as
+# text); a recorded time that could not be read as an instant (rows written before
+# migration 0004 could) falls back to its text, else the file's modification time.
+_INSTANT = "COALESCE(i.taken_utc, i.taken_time, i.mtime_utc)"
 # A video shows a face when one of its sampled frames does.
 _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
           " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
@@ -196,7 +197,8 @@ def facets(case: "Case") -> dict:
     cameras = [{"model": r[0], "count": r[1]} for r in q(
         "SELECT camera_model, COUNT(*) FROM items WHERE camera_model IS NOT NULL AND camera_model != ''"
         " GROUP BY camera_model ORDER BY 2 DESC, 1")]
-    lo, hi = q("SELECT MIN(COALESCE(taken_utc, mtime_utc)), MAX(COALESCE(taken_utc, mtime_utc)) FROM items"
+    lo, hi = q("SELECT MIN(COALESCE(taken_utc, taken_time, mtime_utc)), MAX(COALESCE(taken_utc, taken_time, mtime_utc))"
+               " FROM items"
                " WHERE kind != 'frame'")[0]
     out: dict[str, Any] = {
         "kinds": kinds,

@@ -45,9 +45,12 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
 
 def cmd_hashsets_list(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        sets = case.hashsets.sets()
-        emit(args, {"sets": sets}, "\n".join(f"{s['set_id']}: {s['name']} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
-                                             f" {s['matched_items']} items match" for s in sets) or "no hash sets")
+        sets, unfinished = case.hashsets.sets(), case.hashsets.unfinished()
+        lines = [f"{s['set_id']}: {plain(s['name'])} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
+                 f" {s['matched_items']} items match" for s in sets]
+        lines += [f"not imported: {plain(u['name'])} (an import that did not finish, {u['entries_so_far']:,} hashes"
+                  " so far, never matched; run the import again)" for u in unfinished]
+        emit(args, {"sets": sets, "unfinished": unfinished}, "\n".join(lines) or "no hash sets")
     return 0
 
 

@@ -246,6 +246,13 @@ class HashSetService:
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
             f" FROM hash_sets s WHERE {READY} ORDER BY s.id")]
 
+    def unfinished(self) -> list[dict]:
+        """Imports that have not completed (killed, or still running): never matched."""
+        return [dict(r) for r in self.case.store.query(
+            "SELECT s.id AS set_id, s.name, s.import_pid, s.imported_utc,"
+            " (SELECT COUNT(*) FROM hash_set_entries e WHERE e.set_id = s.id) AS entries_so_far"
+            " FROM hash_sets s WHERE s.state = 'importing' ORDER BY s.id")]
+
     def errors(self, set_id: int) -> list[dict]:
         return [dict(r) for r in self.case.store.query(
             "SELECT line, message FROM hash_set_errors WHERE set_id = ? ORDER BY id", (set_id,))]

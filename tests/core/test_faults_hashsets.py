@@ -65,6 +65,9 @@ def test_killed_import_leaves_nothing_that_matches_and_reruns(case: Case, tmp_pa
     assert 0 < _entries(case.path / "case.sqlite") < total  # really killed partway
     # Nothing of the partial set is visible or acts.
     assert case.hashsets.sets() == []
+    listing = subprocess.run([sys.executable, "-m", "forensics.cli", "hashsets", "list", str(case.path)],
+                             capture_output=True, text=True, check=True).stdout
+    assert listing.startswith("not imported: BIG (an import that did not finish")
     assert case.hashsets.matches() == []
     assert case.hashsets.known_bad_item_ids() == set()
     case.hashsets.match()
