@@ -253,7 +253,13 @@ def _after_failure(task: FileTask, failure: str, options: IngestOptions) -> File
 
 
 def _ready() -> int:
-    import forensics.ingest.worker  # noqa: F401  (the worker's imports, paid before any clock runs)
+    # The per-file path imports its decoders lazily; paid here, before any clock runs.
+    import exifread  # noqa: F401
+
+    import forensics.exif  # noqa: F401
+    import forensics.hashing.perceptual  # noqa: F401
+    import forensics.ingest.worker  # noqa: F401
+    import forensics.media.image  # noqa: F401
 
     return os.getpid()
 
