@@ -6,16 +6,15 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
-from forensics import audit
 from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.model import CaseError, Progress
 from forensics.store.db import process_alive
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import marks, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
@@ -28,15 +27,16 @@ READY = "s.state = 'ready'"
 class HashSetService:
     """Known-hash sets of one case. Reached as `case.hashsets`."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, copies: CopyService) -> None:
+        self.ctx = ctx
+        self.copies = copies
 
     # -- import ---------------------------------------------------------------
     def import_file(self, path: str | os.PathLike, name: str, kind: str = "known-bad", category: int | None = None,
                     progress: Callable[[Progress], None] | None = None) -> dict:
         """Import a hash set (format detected from the content), then match it against the
         case. Streams: memory stays bounded whatever the size of the file."""
-        from forensics.vics import read_vics
+        from forensics.hashsets.vics import read_vics
 
         path = Path(path)
         if kind not in KINDS:
@@ -48,7 +48,7 @@ class HashSetService:
         if not path.is_file():
             raise CaseError(f"{path} is not a readable file")
         self._drop_abandoned(name)
-        if self.case.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
+        if self.ctx.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
             raise CaseError(f"a hash set named {name!r} already exists in this case"
                             " (remove it first with 'forensics hashsets remove')")
         t0 = time.perf_counter()
@@ -61,11 +61,11 @@ class HashSetService:
         else:
             records = read_vics(path, info)
         source_sha = sha256_file(path)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             set_id = w.execute(
                 "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by,"
                 " state, import_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'importing', ?)",
-                (name, kind, category, fmt, str(path.resolve()), source_sha, audit.utc_now(), self.case.examiner,
+                (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner,
                  os.getpid())).lastrowid
         try:
             entries, rejected = self._write_entries(set_id, records, progress, path.stat().st_size)
@@ -73,15 +73,15 @@ class HashSetService:
             if not isinstance(exc, (FormatError, ValueError, OSError, UnicodeError)):
                 self._delete_set(set_id)  # cancelled or broken: nothing half-imported stays behind
                 raise
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 self._delete_set(set_id)
-                audit.append(w, self.case.examiner, "hashset.import",
+                self.ctx.audit(w, "hashset.import",
                              {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         if fmt == "vics-json":
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
         # The flip and the matching are one transaction: the set starts to act complete or not at all.
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, format = ?, source_info = ?, state = 'ready',"
                       " import_pid = NULL WHERE id = ?",
                       (entries, rejected, fmt, json.dumps(info, default=str) if info else None, set_id))
@@ -89,7 +89,7 @@ class HashSetService:
         result = {"set_id": set_id, "name": name, "kind": kind, "format": fmt, "entries": entries, "rejected": rejected,
                   "source_sha256": source_sha, "matched_items": matched["matched_items"],
                   "categorised_items": matched["categorised_items"], "seconds": round(time.perf_counter() - t0, 2)}
-        self.case.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
+        self.ctx.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
                                          "sha256": source_sha, "format": fmt}, result)
         return result
 
@@ -99,7 +99,7 @@ class HashSetService:
         errors: list[tuple] = []
 
         def flush() -> None:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany(
                     "INSERT INTO hash_set_entries (set_id, md5, sha1, sha256, category, series, victim_identified,"
                     " phash, alt_hashes, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
@@ -128,9 +128,9 @@ class HashSetService:
         """(Re)match sets against every item by MD5, SHA-1 and SHA-256 (and alternative
         pHash), then give unmatched-category items the category of their known-bad match.
         Run again after new evidence is ingested; `matches()` does so when items changed."""
-        ids = set_ids or [r[0] for r in self.case.store.query(f"SELECT id FROM hash_sets s WHERE {READY}")]
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        with self.case.store.write() as w:
+        ids = set_ids or [r[0] for r in self.ctx.store.query(f"SELECT id FROM hash_sets s WHERE {READY}")]
+        count, max_id = table_signature(self.ctx.store.read)
+        with self.ctx.store.write() as w:
             for sid in ids:
                 w.execute("DELETE FROM hash_matches WHERE set_id = ?", (sid,))
                 for h in ("md5", "sha1", "sha256"):
@@ -140,7 +140,7 @@ class HashSetService:
                         f" ON e.{h} = i.{h} AND e.set_id = ? WHERE i.{h} IS NOT NULL", (sid,))
         for sid in ids:
             self._match_phash(sid)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             categorised = w.execute(
                 "UPDATE items SET category = (SELECT COALESCE(e.category, s.category) FROM hash_matches m"
                 " JOIN hash_set_entries e ON e.id = m.entry_id JOIN hash_sets s ON s.id = m.set_id"
@@ -152,9 +152,9 @@ class HashSetService:
             w.executemany("UPDATE hash_sets SET matched_max_item_id = ?, matched_items = ? WHERE id = ?",
                           [(max_id, count, sid) for sid in ids])
             matched = w.execute(
-                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({','.join('?' * len(ids))})", ids
+                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({marks(len(ids))})", ids
             ).fetchone()[0] if ids else 0
-            audit.append(w, self.case.examiner, "hashset.match", {"set_ids": ids},
+            self.ctx.audit(w, "hashset.match", {"set_ids": ids},
                          {"matched_items": matched, "categorised_items": categorised})
         return {"matched_items": matched, "categorised_items": categorised}
 
@@ -169,13 +169,13 @@ class HashSetService:
         from forensics.copies.matrix import HashMatrix
         from forensics.copies.rule import CopyRule
 
-        rows = self.case.store.read.execute(
+        rows = self.ctx.store.read.execute(
             "SELECT id, phash FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,)).fetchall()
         if not rows:
             return
         ent = np.array(rows, dtype=np.int64)
         del rows
-        items = self.case.copies.matrix()
+        items = self.copies.matrix()
         if not len(items):
             return
         rule = CopyRule(PHASH_MATCH_MAX, 64, 128)
@@ -190,7 +190,7 @@ class HashSetService:
                 for hit in entries.scan(np.array([ph], np.int64), np.array([0], np.int64), rule):
                     out.append((item_id, set_id, hit.item_id, "phash", hit.d_phash))
         if out:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany("INSERT OR IGNORE INTO hash_matches (item_id, set_id, entry_id, hash, distance)"
                               " VALUES (?, ?, ?, ?, ?)", out)
 
@@ -198,21 +198,21 @@ class HashSetService:
     def remove(self, name_or_id: str | int) -> dict:
         """Remove an imported set with its entries and matches (audited). Categories that
         its matches gave to items stay: they are the examiner's to change."""
-        row = self.case.store.read.execute(
+        row = self.ctx.store.read.execute(
             "SELECT id, name, kind, entries, source_sha256, state FROM hash_sets WHERE name = ? OR CAST(id AS TEXT) = ?",
             (str(name_or_id), str(name_or_id))).fetchone()
         if row is None:
             raise CaseError(f"no hash set named or numbered {name_or_id!r} in this case")
-        matched = self.case.store.scalar("SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id = ?", (row[0],))
-        with self.case.store.write() as w:
+        matched = self.ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id = ?", (row[0],))
+        with self.ctx.store.write() as w:
             self._delete_set(row[0])
             result = {"set_id": row[0], "name": row[1], "kind": row[2], "entries": row[3],
                       "matched_items": matched, "state": row[5]}
-            audit.append(w, self.case.examiner, "hashset.remove", {"name": row[1], "sha256": row[4]}, result)
+            self.ctx.audit(w, "hashset.remove", {"name": row[1], "sha256": row[4]}, result)
         return result
 
     def _delete_set(self, set_id: int) -> None:
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             w.execute("DELETE FROM hash_matches WHERE set_id = ?", (set_id,))
             w.execute("DELETE FROM hash_set_errors WHERE set_id = ?", (set_id,))
             w.execute("DELETE FROM hash_set_entries WHERE set_id = ?", (set_id,))
@@ -220,19 +220,19 @@ class HashSetService:
 
     def _drop_abandoned(self, name: str) -> None:
         """Remove a set of this name left half-imported by a killed run (its process is gone)."""
-        row = self.case.store.read.execute(
+        row = self.ctx.store.read.execute(
             "SELECT id, import_pid, entries FROM hash_sets WHERE name = ? AND state = 'importing'", (name,)).fetchone()
         if row is None or (row[1] and row[1] != os.getpid() and process_alive(row[1])):
             return
-        partial = self.case.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (row[0],))
-        with self.case.store.write() as w:
+        partial = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (row[0],))
+        with self.ctx.store.write() as w:
             self._delete_set(row[0])
-            audit.append(w, self.case.examiner, "hashset.abandoned", {"name": name},
+            self.ctx.audit(w, "hashset.abandoned", {"name": name},
                          {"set_id": row[0], "partial_entries_removed": partial})
 
     def _refresh_if_stale(self) -> None:
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        stale = [r[0] for r in self.case.store.query(
+        count, max_id = table_signature(self.ctx.store.read)
+        stale = [r[0] for r in self.ctx.store.query(
             f"SELECT id FROM hash_sets s WHERE {READY} AND (matched_max_item_id != ? OR matched_items != ?)", (max_id, count))]
         if stale:
             self.match(stale)
@@ -240,7 +240,7 @@ class HashSetService:
     # -- reading ----------------------------------------------------------------
     def sets(self) -> list[dict]:
         """Imported sets with their counts and the number of case items they match."""
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
@@ -248,13 +248,13 @@ class HashSetService:
 
     def unfinished(self) -> list[dict]:
         """Imports that have not completed (killed, or still running): never matched."""
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.import_pid, s.imported_utc,"
             " (SELECT COUNT(*) FROM hash_set_entries e WHERE e.set_id = s.id) AS entries_so_far"
             " FROM hash_sets s WHERE s.state = 'importing' ORDER BY s.id")]
 
     def errors(self, set_id: int) -> list[dict]:
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT line, message FROM hash_set_errors WHERE set_id = ? ORDER BY id", (set_id,))]
 
     def matches(self, item_id: int | None = None) -> list[dict]:
@@ -269,30 +269,26 @@ class HashSetService:
             args = (int(item_id),)
         sql += " ORDER BY m.item_id, s.id, m.distance"
         out = []
-        for r in self.case.store.query(sql, args):
+        for r in self.ctx.store.query(sql, args):
             d = dict(r)
             d["victim_identified"] = None if d["victim_identified"] is None else bool(d["victim_identified"])
-            d["path"] = self.case.item_path_display(self._path_row(d["item_id"]))
+            d["path"] = self.ctx.catalogue.display_path_of(d["item_id"])
             out.append(d)
         return out
-
-    def _path_row(self, item_id: int) -> dict:
-        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
-        return {"source_id": r[0], "relpath": r[1]}
 
     def match_summary(self) -> dict:
         """Matched items by set and by category, for reports."""
         self._refresh_if_stale()
-        by_set = [dict(r) for r in self.case.store.query(
+        by_set = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
             f" LEFT JOIN hash_matches m ON m.set_id = s.id WHERE {READY} GROUP BY s.id ORDER BY s.id")]
-        by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.case.store.query(
+        by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
             "SELECT COALESCE(e.category, s.category), COUNT(DISTINCT m.item_id) FROM hash_matches m"
             " JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id"
             " WHERE s.kind = 'known-bad' GROUP BY 1 ORDER BY 1")}
-        known_good = self.case.store.scalar(
+        known_good = self.ctx.store.scalar(
             "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")
-        known_bad = self.case.store.scalar(
+        known_bad = self.ctx.store.scalar(
             "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")
         return {"by_set": by_set, "known_bad_by_category": by_category, "known_bad_items": known_bad,
                 "known_good_items": known_good}
@@ -300,13 +296,8 @@ class HashSetService:
     def known_good_item_ids(self) -> set[int]:
         """Items matching a known-good set (to hide them in the gallery and reports)."""
         self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
+        return {r[0] for r in self.ctx.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")}
-
-    def known_bad_item_ids(self) -> set[int]:
-        self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
-            "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")}
 
 
 def _row(set_id: int, r: HashRecord) -> tuple:

@@ -14,18 +14,15 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
-
 from forensics import audit
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.evidence import noatime_message
 from forensics.store.db import StorageError, process_alive
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.worker import hash_only, process_file
 from forensics.model import Cancelled, ItemId, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -44,12 +41,17 @@ class IngestSummary:
     faces: int = 0
     retried: int = 0  # files tried again after an earlier failure
     recovered: int = 0  # of those, now catalogued without error
+    noatime_refused: int = 0  # files whose access time the OS would not let us preserve
     seconds: float = 0.0
     cancelled: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
+    analysis: dict | None = None  # set by Case.ingest_and_analyse: hash sets, copy groups, clusters
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if d["analysis"] is None:
+            del d["analysis"]
+        return d
 
 
 def _pool(workers: int) -> cf.ProcessPoolExecutor:
@@ -58,29 +60,27 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500)
 
 
-def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
+def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
                worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
                retry_failed: bool = False) -> IngestSummary:
-    """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
+    """Ingest the given sources of the case. `worker` is the per-file function (a picklable
     module-level callable); another executor, or a distributed engine, can run it the same way.
 
     Files that failed earlier for a reason that can pass (I/O, stat, permission, timeout)
     are tried again; with `retry_failed`, every file recorded with an error is."""
-    store = case.store
-    if options.faces and not case.authority.strip():
-        from forensics.model import CaseError
-
-        raise CaseError("face processing needs the case authority recorded at case creation")
+    store = ctx.store
+    if options.faces:
+        ctx.require_authority("face processing")
     with store.write() as w:
         _close_interrupted(w)
         run_id = w.execute(
             "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid) VALUES (?, ?, ?, ?, ?)",
-            (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()), os.getpid()),
+            (utc_now(), ctx.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()), os.getpid()),
         ).lastrowid
     summary = IngestSummary(run_id)
-    writer = _Writer(case, summary, on_committed)
+    writer = _Writer(ctx, summary, on_committed)
     t_start = time.monotonic()
     tasks: list[FileTask] = []
     for sid in source_ids:
@@ -137,11 +137,9 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         summary.seconds = round(time.monotonic() - t_start, 3)
         report(force=True)
         status = "failed" if failure else "cancelled" if summary.cancelled else "finished"
-        _finish(case, run_id, status, summary, source_ids, options, failure)
+        _finish(ctx, run_id, status, summary, source_ids, options, failure)
     if failure is not None:
         raise failure
-    if summary.retried and "copies" in vars(case):
-        case.copies.invalidate()  # same item count, new hashes: reload the hash matrix
     return summary
 
 
@@ -152,22 +150,26 @@ def _close_interrupted(w) -> None:
             w.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?", (run_id,))
 
 
-def _finish(case: "Case", run_id: int, status: str, summary: IngestSummary, source_ids: list[int],
+def _finish(ctx: CaseContext, run_id: int, status: str, summary: IngestSummary, source_ids: list[int],
             options: IngestOptions, failure: Exception | None) -> None:
     """Close the run record and audit it; on a full disk the space reserve pays for it."""
+    note = noatime_message(summary.noatime_refused)
+
     def record() -> None:
-        with case.store.write() as w:
-            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
-                      (audit.utc_now(), status, summary.added, summary.failed, run_id))
+        with ctx.store.write() as w:
+            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, notes = ?"
+                      " WHERE id = ?", (utc_now(), status, summary.added, summary.failed, note, run_id))
             result = {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind}
+            if note:
+                result["note"] = note
             if failure is not None:
                 result["error"] = str(failure)
-            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()}, result)
+            ctx.audit(w, "ingest", {"sources": source_ids, "options": options.as_dict()}, result)
 
     try:
         record()
     except StorageError:
-        if failure is None or not case.store.release_reserve():
+        if failure is None or not ctx.store.release_reserve():
             raise
         record()
 
@@ -291,8 +293,9 @@ def _solo(fn: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, o
 class _Writer:
     """Writes results in batched transactions; one file's records are never split."""
 
-    def __init__(self, case: "Case", summary: IngestSummary, on_committed) -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, summary: IngestSummary, on_committed) -> None:
+        self.store = ctx.store
+        self.thumbs = ctx.paths.thumbs
         self.summary = summary
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
@@ -309,7 +312,7 @@ class _Writer:
         if not self.batch:
             return
         new_ids: list[ItemId] = []
-        with self.case.store.write() as w:
+        with self.store.write() as w:
             for res in self.batch:
                 new_ids.extend(self._write(w, res))
         self.batch = []
@@ -321,7 +324,7 @@ class _Writer:
         if not data or not sha256:
             return None
         rel = f"{sha256[:2]}/{sha256}{suffix}.jpg"
-        path = Path(self.case.thumbs_dir) / rel
+        path = self.thumbs / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -336,7 +339,7 @@ class _Writer:
     def _write(self, w, res: FileResult) -> list[ItemId]:
         s = self.summary
         item = dict(res.item)
-        now = audit.utc_now()
+        now = utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
         old = self.replace.pop((res.task.source_id, res.task.relpath), None)
@@ -354,13 +357,14 @@ class _Writer:
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
         s.added += old is None
+        s.noatime_refused += res.noatime_refused
         s.failed += item["status"] == "error"
         s.by_kind[item["kind"]] = s.by_kind.get(item["kind"], 0) + 1
         faces_mod = None
         if res.faces is not None or any(f.faces is not None for f in res.frames):
             from forensics.faces import pipeline as faces_mod
         if res.faces is not None and faces_mod is not None:
-            s.faces += len(faces_mod.write_faces(w, item_id, res.faces))
+            s.faces += len(faces_mod.write_faces(w, item_id, res.faces, self.thumbs))
         for fr in res.frames:
             fcur = w.execute(
                 "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
@@ -374,7 +378,7 @@ class _Writer:
             ids.append(fid)
             s.frames += 1
             if fr.faces is not None and faces_mod is not None:
-                s.faces += len(faces_mod.write_faces(w, fid, fr.faces))
+                s.faces += len(faces_mod.write_faces(w, fid, fr.faces, self.thumbs))
         if res.frames and faces_mod is not None:
             faces_mod.finish_video(w, item_id)
         return ids

@@ -4,27 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timezone
 
+from forensics.clock import utc_from_timestamp
+from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import fspath, sniff
-
-# O_NOATIME keeps the evidence's access time as it was (allowed for the owner or root).
-_NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def open_evidence(path: bytes) -> int:
-    """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        return fspath.open_fd(path, flags | _NOATIME)
-    except PermissionError:
-        return fspath.open_fd(path, flags)
+from forensics.model import describe_error
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -91,7 +77,8 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
     except OSError as exc:
         _transient(res, "read", f"cannot stat: {exc.strerror or exc}")
         return None
-    item.update(size=st.st_size, mtime_utc=_utc(st.st_mtime), ctime_utc=_utc(st.st_ctime), atime_utc=_utc(st.st_atime))
+    item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
+                atime_utc=utc_from_timestamp(st.st_atime))
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:
@@ -106,7 +93,8 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
         return None
     try:
-        fd = open_evidence(path)
+        fd, refused = open_readonly(path)
+        res.noatime_refused = refused
     except OSError as exc:
         flags.append("unreadable")
         _transient(res, "read", f"cannot open for reading: {exc.strerror or exc}")

@@ -31,11 +31,11 @@ def test_non_utf8_link_target_verifies_unchanged(new_case: Case, tmp_path: Path)
     os.symlink(b"caf\xe9-\xff.jpg", os.path.join(bytes(ev), b"link"))
     os.symlink(b"caf\xe9-\xfe.jpg", os.path.join(bytes(ev), b"other"))
     new_case.ingest([ev], IngestOptions(workers=1))
-    v = new_case.reports.verify()
+    v = new_case.verify()
     assert (v["status"], v["ok"]) == ("intact", 2), v["problems"]
     os.remove(os.path.join(bytes(ev), b"other"))
     os.symlink(b"caf\xe9-\xfd.jpg", os.path.join(bytes(ev), b"other"))  # same display length, other bytes
-    v = new_case.reports.verify()
+    v = new_case.verify()
     assert v["status"] == "altered" and [p["path"].endswith("other") for p in v["problems"]] == [True]
 
 
@@ -85,7 +85,7 @@ def test_a_lone_face_is_not_suggested_to_a_person_whose_faces_were_removed(tmp_p
         for pid in range(1, 6):  # named persons whose faces were all removed since
             w.execute("INSERT INTO persons (id, kind, name, created_utc, created_by) VALUES (?, 'person', ?, 'x', 'ex')",
                       (pid, f"P{pid}"))
-        fids = [write_faces(w, add_item(w), [record(v / np.linalg.norm(v))])[0] for v in rng.normal(size=(6, 128))]
+        fids = [write_faces(w, add_item(w), [record(v / np.linalg.norm(v))], case.thumbs_dir)[0] for v in rng.normal(size=(6, 128))]
         ids = np.array(fids, np.int64)
         run_clustering(w, (ids, np.full((6, 1), -1, np.int64), np.full((6, 1), np.inf, np.float32)), 0.55, "ex")
     assert case.store.scalar("SELECT COUNT(*) FROM faces WHERE person_id IS NOT NULL") == 0
@@ -183,7 +183,7 @@ def test_a_tree_deeper_than_path_max_is_walked_hashed_and_verified(new_case: Cas
     deep = by_name["f.txt45"]
     assert deep["size"] == 11 and deep["sha256"] and len(new_case.item_file(deep["id"])) > 4096
     assert by_name["link45"]["link_target"] == "f.txt"
-    assert new_case.reports.verify()["status"] == "intact"
+    assert new_case.verify()["status"] == "intact"
 
 
 def test_plain_text_listing_escapes_control_characters(new_case: Case, tmp_path: Path) -> None:

@@ -69,7 +69,7 @@ def test_killed_import_leaves_nothing_that_matches_and_reruns(case: Case, tmp_pa
                              capture_output=True, text=True, check=True).stdout
     assert listing.startswith("not imported: BIG (an import that did not finish")
     assert case.hashsets.matches() == []
-    assert case.hashsets.known_bad_item_ids() == set()
+    assert case.hashsets.match_summary()["known_bad_items"] == 0
     case.hashsets.match()
     assert case.item(item["id"])["category"] is None
     # Simply running it again works, with exact counts.
@@ -87,13 +87,13 @@ def test_remove_set_is_audited_and_allows_reimport(case: Case, tmp_path: Path) -
     lst = tmp_path / "l.md5"
     lst.write_text(f"{item['md5']}  x\n")
     case.hashsets.import_file(lst, "L", category=2)
-    assert case.hashsets.known_bad_item_ids() == {item["id"]}
+    assert case.hashsets.match_summary()["known_bad_items"] == 1
     with pytest.raises(CaseError, match="remove it first"):
         case.hashsets.import_file(lst, "L")
     out = subprocess.run([sys.executable, "-m", "forensics.cli", "hashsets", "remove", str(case.path), "L", "--json"],
                          check=True, capture_output=True, text=True).stdout
     assert json.loads(out)["matched_items"] == 1
-    assert case.hashsets.sets() == [] and case.hashsets.known_bad_item_ids() == set()
+    assert case.hashsets.sets() == [] and case.hashsets.match_summary()["known_bad_items"] == 0
     assert case.store.scalar("SELECT COUNT(*) FROM hash_set_entries") == 0
     entry = case.audit_entries("hashset.remove")[-1]
     assert entry.params["name"] == "L" and entry.result["entries"] == 1

@@ -22,12 +22,12 @@ def _source(root: Path, n: int = 8) -> Path:
 def test_source_renamed_mid_ingest_and_back(new_case: Case, tmp_path: Path) -> None:
     ev = _source(tmp_path / "ev")
     sid = new_case.add_source(ev)
-    s = run_ingest(new_case, [sid], IngestOptions(workers=1, thumbnails=False), worker=renaming_worker)
+    s = run_ingest(new_case.ctx, [sid], IngestOptions(workers=1, thumbnails=False), worker=renaming_worker)
     assert (s.added, s.failed) == (8, 5)  # f03 onwards could not be reached
     gone = [i for i in new_case.items() if i["status"] == "error"]
     assert all("cannot stat" in i["errors"][0]["message"] and i["sha256"] is None for i in gone)
     os.rename(str(ev) + ".away", ev)
-    v = new_case.reports.verify()
+    v = new_case.verify()
     assert v["status"] == "incomplete" and v["unverifiable"] == 5  # never "intact"
     ids_before = {i["relpath"]: i["id"] for i in new_case.items()}
     new_case.tag_items([gone[0]["id"]], add_tags=["seen"])
@@ -37,7 +37,7 @@ def test_source_renamed_mid_ingest_and_back(new_case: Case, tmp_path: Path) -> N
     assert len(items) == 8 and all(i["status"] == "ok" and i["sha256"] and not i["errors"] for i in items)
     assert {i["relpath"]: i["id"] for i in items} == ids_before  # same ids, no duplicates
     assert new_case.item(gone[0]["id"])["tags"] == ["seen"]  # the analyst's marks stay
-    assert new_case.reports.verify()["status"] == "intact"
+    assert new_case.verify()["status"] == "intact"
     # Nothing left to retry: the next run skips everything.
     s3 = new_case.ingest([ev], IngestOptions(workers=1, thumbnails=False))
     assert (s3.skipped, s3.retried) == (8, 0)

@@ -38,3 +38,6 @@ UPDATE items SET taken_offset = '+00:00', taken_zone = 'utc',
 -- The process running an ingest, so that a run killed mid-way is closed as 'interrupted'
 -- by the next one instead of staying 'running' for ever.
 ALTER TABLE ingest_runs ADD COLUMN pid INTEGER;
+
+-- What a run has to say about itself (e.g. that access times could not be preserved).
+ALTER TABLE ingest_runs ADD COLUMN notes TEXT;
