@@ -139,9 +139,8 @@ class FineHashes:
             return None
         try:
             if row[0] == "image":
-                path = self.ctx.catalogue.item_file(item_id)
-                with open(path, "rb") as f:
-                    return fine_hash(open_image(f.read()).image)
+                # verified: a file changed since ingest is not hashed as if it were the original
+                return fine_hash(open_image(self.ctx.evidence.read_item(item_id, verify=True)).image)
             if row[1]:
                 return fine_hash(open_image((self.ctx.paths.thumbs / row[1]).read_bytes()).image)
         except Exception:  # unreadable or changed evidence: fall back to the 64-bit rule

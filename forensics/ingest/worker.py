@@ -212,9 +212,17 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
     from forensics.media.video import VideoDecodeError, open_video, probe, sample_frames
 
     item = res.item
+    from forensics.evidence import open_file
+
     try:
-        container = open_video(path, mime)
+        f, _ = open_file(path)  # the same opener as the hashing read (its refusal is counted there)
+    except OSError as exc:
+        _transient(res, "read", f"cannot open the video again to decode it: {exc.strerror or exc}")
+        return
+    try:
+        container = open_video(f, mime)
     except VideoDecodeError as exc:
+        f.close()
         item["status"] = "error"
         flags.append("video_corrupt")
         res.errors.append(("video", str(exc)))
@@ -249,5 +257,6 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
         res.errors.append(("video", str(exc)))
     finally:
         container.close()
+        f.close()
     if res.frames:
         res.thumb = res.frames[len(res.frames) // 2].thumb if len(res.frames) > 2 else res.frames[0].thumb

@@ -39,12 +39,13 @@ class VideoDecodeError(Exception):
     pass
 
 
-def _open(path: str | bytes, fmt: str | None):
+def _open(source, fmt: str | None):
     import av
 
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "surrogateescape")
     try:
-        return av.open(path if isinstance(path, str) else path.decode("utf-8", "surrogateescape"),
-                       mode="r", format=fmt, metadata_errors="ignore")
+        return av.open(source, mode="r", format=fmt, metadata_errors="ignore")
     except Exception as exc:
         raise VideoDecodeError(f"cannot open as video: {error_message(exc)}") from exc
 
@@ -149,6 +150,9 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
         info.frame_count = decoded
 
 
-def open_video(path: str | bytes, mime: str | None = None):
-    """Open a video read-only (PyAV opens files with O_RDONLY); raw H.264 needs its format named."""
-    return _open(path, "h264" if mime == "video/h264" else None)
+def open_video(source, mime: str | None = None):
+    """Open a video for decoding; raw H.264 needs its format named. `source` should be a
+    binary file object from the evidence opener (forensics.evidence), so the video is read
+    like any other evidence (no access-time change, no link followed, bytes verified);
+    a path is accepted for files that are not evidence."""
+    return _open(source, "h264" if mime == "video/h264" else None)
