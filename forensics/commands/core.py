@@ -109,6 +109,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                          scene_changes=not args.no_scene_changes)
     case = open_case(args)
     s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed)
+    if s.get("noatime_refused"):
+        from forensics.evidence import noatime_message
+
+        print(f"forensics: note: {noatime_message(s['noatime_refused'])}", file=sys.stderr)
     retried = f" {s['retried']} tried again ({s['recovered']} now without error);" if s["retried"] else ""
     emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
                   f"{retried}"

@@ -70,3 +70,68 @@ def test_access_times_and_bytes_unchanged_through_every_step(tmp_path: Path) -> 
     step("verify", lambda: case.verify())
     case.close()
     assert changed == {}
+
+
+def test_a_changed_file_is_reported_and_not_analysed(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from sample_cases.build import astronaut
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    astronaut().save(ev / "face.png")
+    case = Case.create(tmp_path / "case", name="t", number="1", examiner="ex", authority="w")
+    case.ingest([ev], IngestOptions(workers=1, faces=False))
+    (item,) = case.items(kind="image")
+    Image.radial_gradient("L").convert("RGB").resize((512, 512)).save(ev / "face.png")  # swapped after ingest
+    res = case.faces.analyze()
+    assert res["failed"] == 1 and res["faces"] == 0
+    errors = [e["message"] for e in case.item(item["id"])["errors"]]
+    assert any("evidence changed since it was catalogued" in m for m in errors), errors
+    assert case.store.scalar("SELECT COUNT(*) FROM faces") == 0
+    case.close()
+
+
+def test_access_times_that_cannot_be_preserved_are_stated_once_in_the_run(tmp_path: Path) -> None:
+    """As an account without CAP_FOWNER reading files it does not own, O_NOATIME is
+    refused: the run says so once, in its record."""
+    import json
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    import pytest
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root (to own the evidence) and setpriv (to run as an account that does not)")
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="i12-noatime-"))
+    try:
+        os.chmod(base, 0o755)
+        ev = base / "ev"
+        ev.mkdir(mode=0o755)
+        for n in range(3):
+            (ev / f"f{n}.txt").write_text(f"file {n}")
+            os.chmod(ev / f"f{n}.txt", 0o644)
+        case_dir = base / "case"
+        case_dir.mkdir(mode=0o777)
+        os.chmod(case_dir, 0o777)
+        cli = [sys.executable, "-m", "forensics.cli"]
+        subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                        *cli, "case", "create", str(case_dir / "c"), "--name", "n", "--number", "1",
+                        "--examiner", "e", "--authority", "w"], check=True, capture_output=True,
+                       env={**os.environ, "HOME": str(base)})
+        p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                            *cli, "ingest", str(case_dir / "c"), str(ev), "--workers", "1", "--no-faces",
+                            "--no-analysis", "--json"], capture_output=True, text=True, env={**os.environ, "HOME": str(base)})
+        assert p.returncode == 0, p.stderr
+        out = json.loads(p.stdout)
+        assert out["noatime_refused"] == 3
+        assert p.stderr.count("could not be preserved") == 1
+        c = Case.open(case_dir / "c", readonly=True)
+        notes = [r[0] for r in c.store.query("SELECT notes FROM ingest_runs")]
+        assert len(notes) == 1 and "access times of 3 evidence file(s) could not be preserved" in notes[0]
+        assert "could not be preserved" in c.audit_entries("ingest")[-1].result["note"]
+        c.close()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
