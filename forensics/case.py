@@ -338,6 +338,13 @@ class Case:
 
         return ReportService(self.ctx, self.faces, self.copies, self.hashsets)
 
+    def preview(self, item_id: int, max_side: int = 1600) -> Path | None:
+        """A derived JPEG to show the item large (see forensics.preview): evidence is decoded
+        in a worker process, never in the caller's (the workbench's GUI process)."""
+        from forensics.preview import preview_path
+
+        return preview_path(self.ctx, item_id, max_side)
+
     # -- evidence verification and exports -------------------------------------------
     def verify(self, progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None) -> dict:

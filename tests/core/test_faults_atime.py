@@ -65,6 +65,7 @@ def test_access_times_and_bytes_unchanged_through_every_step(tmp_path: Path) -> 
     step("faces analyze", lambda: case.faces.analyze())
     step("copies", lambda: case.copies.group())
     step("similar", lambda: case.copies.similar(item_id=face_id))
+    step("preview", lambda: case.preview(face_id))
     case.tag_items([i["id"] for i in case.items(include_frames=False)], bookmarked=True)
     step("report", lambda: case.export_report(tmp_path / "r.html"))
     step("verify", lambda: case.verify())
@@ -84,6 +85,8 @@ def test_a_changed_file_is_reported_and_not_analysed(tmp_path: Path) -> None:
     case.ingest([ev], IngestOptions(workers=1, faces=False))
     (item,) = case.items(kind="image")
     Image.radial_gradient("L").convert("RGB").resize((512, 512)).save(ev / "face.png")  # swapped after ingest
+    thumb = case.thumb_path(item["id"])
+    assert case.preview(item["id"]) == thumb  # changed: the ingest thumbnail, not the new bytes
     res = case.faces.analyze()
     assert res["failed"] == 1 and res["faces"] == 0
     errors = [e["message"] for e in case.item(item["id"])["errors"]]
@@ -135,3 +138,24 @@ def test_access_times_that_cannot_be_preserved_are_stated_once_in_the_run(tmp_pa
         c.close()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_preview_is_rendered_outside_the_calling_process_and_cached(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from forensics.preview import PREVIEW_DIR
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    Image.radial_gradient("L").convert("RGB").resize((3000, 2000)).save(ev / "big.png")
+    case = Case.create(tmp_path / "case", name="t", number="1", examiner="ex", authority="w")
+    case.ingest([ev], IngestOptions(workers=1))
+    (item,) = case.items(kind="image")
+    import forensics.preview as preview_mod
+
+    p = case.preview(item["id"], 800)
+    assert p is not None and PREVIEW_DIR in p.parts and Image.open(p).size == (800, 533)
+    assert p == case.preview(item["id"], 800)  # from the cache
+    workers = list(preview_mod._pool._processes.values())  # decoded in a worker process, not here
+    assert len(workers) == 1 and workers[0].pid != os.getpid() and workers[0].is_alive()
+    case.close()
