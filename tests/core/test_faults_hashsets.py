@@ -17,18 +17,7 @@ import pytest
 from forensics.case import Case
 from forensics.ingest.records import IngestOptions
 from forensics.model import CaseError
-
-
-@pytest.fixture()
-def case(tmp_path: Path):
-    ev = tmp_path / "ev"
-    ev.mkdir()
-    for n in range(3):
-        (ev / f"f{n}.bin").write_bytes(f"file number {n}".encode() * 10)
-    c = Case.create(tmp_path / "case", name="t", number="N-1", examiner="ex", authority="warrant 9")
-    c.ingest([ev], IngestOptions(workers=1, thumbnails=False))
-    yield c
-    c.close()
+from test_hashsets import case  # noqa: F401  (the same small ingested case)
 
 
 def _big_list(path: Path, first_md5: str, lines: int) -> None:
