@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 from forensics.catalogue import display_path
 from forensics.clock import utc_now
 from forensics.context import CaseContext
-from forensics.evidence import open_readonly
+from forensics.evidence import noatime_message, open_readonly
 from forensics.hashing.digests import CHUNK, MultiHasher
 from forensics.media import fspath
 from forensics.model import Progress, describe_error
@@ -43,11 +43,12 @@ class FileCheck:
     actual_sha256: str | None = None
     expected_size: int | None = None
     actual_size: int | None = None
+    noatime_refused: bool = False  # reading it may have moved its access time (O_NOATIME refused)
 
 
-def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int] | None:
-    """(md5, sha1, sha256, size) of a regular file, or None when cancelled mid-file."""
-    fd, _ = open_readonly(path)  # never follows a link: check_file verified it is a regular file
+def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int, bool] | None:
+    """(md5, sha1, sha256, size, O_NOATIME refused) of a regular file, or None when cancelled mid-file."""
+    fd, refused = open_readonly(path)  # never follows a link: check_file verified it is a regular file
     try:
         hasher = MultiHasher()
         while True:
@@ -58,7 +59,7 @@ def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, s
             if cancel is not None and cancel.is_set():
                 return None
         d = hasher.result()
-        return d.md5, d.sha1, d.sha256, d.size
+        return d.md5, d.sha1, d.sha256, d.size, refused
     finally:
         os.close(fd)
 
@@ -103,7 +104,8 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
         return FileCheck(status="unreadable", detail=f"{describe_error(exc)}", actual_size=st.st_size, **base)
     if hashed is None:
         return None
-    md5, sha1, sha256, size = hashed
+    md5, sha1, sha256, size, refused = hashed
+    base["noatime_refused"] = refused
     mismatched = [name for name, now, then in (("MD5", md5, row["md5"]), ("SHA-1", sha1, row["sha1"]),
                                                ("SHA-256", sha256, row["sha256"])) if then and now != then]
     if size != row["size"] and row["size"] is not None:
@@ -171,6 +173,9 @@ def verify_evidence(ctx: CaseContext, progress: Callable[[Progress], None] | Non
         "started_utc": started,
         "sources": {str(k): v for k, v in sorted(per_source.items())},
     }
+    note = noatime_message(sum(1 for f in files if f["noatime_refused"]))
+    if note:
+        result["note"] = note  # said once for the run, in its record
     problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable", "unverifiable")]
     _, audit_error = ctx.log_or_warn(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
              {**result, "problems": [{k: p[k] for k in ("item_id", "path", "status", "detail")}

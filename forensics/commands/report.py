@@ -54,6 +54,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
                  f"{res['unverifiable']} without recorded hash"]
         for p in res["problems"]:
             lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {plain(p['path'])}  ({plain(p['detail'])})")
+        if res.get("note"):
+            lines.append(f"note: {res['note']}")
         if res["audit_error"]:
             lines.append(f"NOT recorded in the audit log: {res['audit_error']}")
         emit(args, res, "\n".join(lines))

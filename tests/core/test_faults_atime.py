@@ -136,6 +136,11 @@ def test_access_times_that_cannot_be_preserved_are_stated_once_in_the_run(tmp_pa
         assert len(notes) == 1 and "access times of 3 evidence file(s) could not be preserved" in notes[0]
         assert "could not be preserved" in c.audit_entries("ingest")[-1].result["note"]
         c.close()
+        v = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                            *cli, "verify", str(case_dir / "c"), "--json"], capture_output=True, text=True,
+                           env={**os.environ, "HOME": str(base)})
+        res = json.loads(v.stdout)
+        assert res["status"] == "intact" and "access times of 3 evidence file(s)" in res["note"]
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
