@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -18,11 +19,12 @@ from forensics import audit
 from forensics.clock import utc_now
 from forensics.context import CaseContext
 from forensics.evidence import noatime_message
-from forensics.store.db import StorageError, process_alive
+from forensics.store.db import StorageError
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
+from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
 from forensics.ingest.worker import hash_only, process_file
-from forensics.model import Cancelled, ItemId, Progress
+from forensics.model import Cancelled, ItemId, Progress, describe_error
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -34,8 +36,9 @@ COMMIT_EVERY_N = 64
 class IngestSummary:
     run_id: int
     found: int = 0
-    skipped: int = 0  # already in the case
+    skipped: int = 0  # already in the case when the run began
     added: int = 0
+    duplicates: int = 0  # committed meanwhile by another run: never written twice
     failed: int = 0  # added with status error
     frames: int = 0
     faces: int = 0
@@ -73,51 +76,79 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
     store = ctx.store
     if options.faces:
         ctx.require_authority("face processing")
-    with store.write() as w:
-        _close_interrupted(w)
-        run_id = w.execute(
-            "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid) VALUES (?, ?, ?, ?, ?)",
-            (utc_now(), ctx.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()), os.getpid()),
-        ).lastrowid
+    source_locks = lock_sources(ctx, source_ids)
+    run_lock_ = None
+    try:
+        with store.write() as w:
+            resumed = close_interrupted(ctx, w)
+            run_id = w.execute(
+                "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+                (utc_now(), ctx.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()),
+                 os.getpid(), socket.gethostname()),
+            ).lastrowid
+            run_lock_ = run_lock(ctx, run_id)
+            run_lock_.acquire()  # before commit: nobody sees this run running without its lock held
+            sources = [{"id": sid, "path": w.execute("SELECT path FROM sources WHERE id = ?", (sid,)).fetchone()[0]}
+                       for sid in source_ids]
+            ctx.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
+                                          "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
+                      {})
+        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, retry_failed)
+    finally:
+        if run_lock_ is not None:
+            run_lock_.release(unlink=True)
+        for lock in source_locks:
+            lock.release()
+
+
+def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOptions,
+         progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
+         on_committed: Callable[[list[ItemId]], None] | None,
+         worker: Callable[[FileTask, IngestOptions], FileResult], retry_failed: bool = False) -> IngestSummary:
+    store = ctx.store
     summary = IngestSummary(run_id)
     writer = _Writer(ctx, summary, on_committed)
     t_start = time.monotonic()
-    tasks: list[FileTask] = []
-    for sid in source_ids:
-        root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
-        again = "status = 'error'" if retry_failed else "retry = 1"
-        done = {r[0]: r[1] for r in store.query(
-            f"SELECT relpath_raw, CASE WHEN {again} THEN id END FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
-        for task in walk_source(sid, root):
-            summary.found += 1
-            if task.relpath not in done:
-                tasks.append(task)
-            elif done[task.relpath] is not None:
-                writer.replace[(sid, task.relpath)] = done[task.relpath]
-                tasks.append(task)
-            else:
-                summary.skipped += 1
-    total = len(tasks)
-    state = {"done": 0, "last": 0.0}
-
-    def report(force: bool = False) -> None:
-        now = time.monotonic()
-        if progress is None or (not force and now - state["last"] < 0.2):
-            return
-        state["last"] = now
-        elapsed = max(now - t_start, 1e-6)
-        rate = state["done"] / elapsed
-        eta = (total - state["done"]) / rate if rate > 0 else None
-        progress(Progress(state["done"], total, summary.failed, rate, eta))
-
-    def handle(res: FileResult) -> None:
-        writer.add(res)
-        state["done"] += 1
-        report()
-
-    report(force=True)
-    failure: Exception | None = None
+    writer = _Writer(ctx, summary, on_committed)
+    status, error = "finished", None
     try:
+        tasks: list[FileTask] = []
+        for sid in source_ids:
+            root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
+            # Files that failed for a reason that can pass (retry = 1) are tried again, in place;
+            # with retry_failed, every file recorded with an error is.
+            again = "status = 'error'" if retry_failed else "retry = 1"
+            done = {r[0]: r[1] for r in store.query(
+                f"SELECT relpath_raw, CASE WHEN {again} THEN id END FROM items WHERE source_id = ? AND parent_id IS NULL",
+                (sid,))}
+            for task in walk_source(sid, root):
+                summary.found += 1
+                if task.relpath not in done:
+                    tasks.append(task)
+                elif done[task.relpath] is not None:
+                    writer.replace[(sid, task.relpath)] = done[task.relpath]
+                    tasks.append(task)
+                else:
+                    summary.skipped += 1
+        total = len(tasks)
+        state = {"done": 0, "last": 0.0}
+
+        def report(force: bool = False) -> None:
+            now = time.monotonic()
+            if progress is None or (not force and now - state["last"] < 0.2):
+                return
+            state["last"] = now
+            elapsed = max(now - t_start, 1e-6)
+            rate = state["done"] / elapsed
+            eta = (total - state["done"]) / rate if rate > 0 else None
+            progress(Progress(state["done"], total, summary.failed, rate, eta))
+
+        def handle(res: FileResult) -> None:
+            writer.add(res)
+            state["done"] += 1
+            report()
+
+        report(force=True)
         workers = options.workers or os.cpu_count() or 1
         if workers == 1 or total <= 1:
             for task in tasks:
@@ -127,51 +158,43 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
         else:
             _run_pool(tasks, options, workers, handle, cancel, worker)
         writer.flush()
-    except Cancelled:
-        summary.cancelled = True
-        writer.flush()
-    except StorageError as exc:
-        failure = exc  # files not yet committed are simply ingested by the next run
-        writer.batch.clear()
-    finally:
-        summary.seconds = round(time.monotonic() - t_start, 3)
         report(force=True)
-        status = "failed" if failure else "cancelled" if summary.cancelled else "finished"
-        _finish(ctx, run_id, status, summary, source_ids, options, failure)
-    if failure is not None:
-        raise failure
+    except Cancelled:
+        summary.cancelled, status = True, "cancelled"
+    except BaseException as exc:
+        # a crash is recorded as failed (Ctrl-C as interrupted), never as finished
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        error = str(exc) if isinstance(exc, StorageError) else describe_error(exc)
+        if isinstance(exc, StorageError):
+            writer.batch.clear()  # a full disk: what was not committed is ingested by the next run
+        raise
+    finally:
+        try:
+            writer.flush()
+        except Exception as exc:  # what could not be written is simply not counted as added
+            status, error = "failed", error or describe_error(exc)
+        summary.seconds = round(time.monotonic() - t_start, 3)
+        try:
+            _finish(ctx, summary, source_ids, status, error)
+        except StorageError:
+            # the disk is full: the space reserve pays for the end of the run's record
+            if status != "failed" or not store.release_reserve():
+                raise
+            _finish(ctx, summary, source_ids, status, error)
     return summary
 
 
-def _close_interrupted(w) -> None:
-    """Runs left 'running' by a process that no longer exists were killed: say so."""
-    for run_id, pid in w.execute("SELECT id, pid FROM ingest_runs WHERE status = 'running'").fetchall():
-        if pid is None or not process_alive(pid):
-            w.execute("UPDATE ingest_runs SET status = 'interrupted' WHERE id = ?", (run_id,))
-
-
-def _finish(ctx: CaseContext, run_id: int, status: str, summary: IngestSummary, source_ids: list[int],
-            options: IngestOptions, failure: Exception | None) -> None:
-    """Close the run record and audit it; on a full disk the space reserve pays for it."""
-    note = noatime_message(summary.noatime_refused)
-
-    def record() -> None:
-        with ctx.store.write() as w:
-            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, notes = ?"
-                      " WHERE id = ?", (utc_now(), status, summary.added, summary.failed, note, run_id))
-            result = {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind}
-            if note:
-                result["note"] = note
-            if failure is not None:
-                result["error"] = str(failure)
-            ctx.audit(w, "ingest", {"sources": source_ids, "options": options.as_dict()}, result)
-
-    try:
-        record()
-    except StorageError:
-        if failure is None or not ctx.store.release_reserve():
-            raise
-        record()
+def _finish(ctx: CaseContext, summary: IngestSummary, source_ids: list[int], status: str, error: str | None) -> None:
+    """Close the run row and write the end entry; its counts add up to what was found."""
+    s = summary
+    counts = {k: v for k, v in s.as_dict().items() if k not in ("by_kind", "run_id", "analysis")}
+    counts["not_processed"] = s.found - s.skipped - s.added - s.duplicates - s.retried
+    note = noatime_message(s.noatime_refused)  # said once per run, in its record
+    with ctx.store.write() as w:
+        w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?,"
+                  " notes = ? WHERE id = ?", (utc_now(), status, s.added, s.failed, error, note, s.run_id))
+        ctx.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
+                  {"status": status, "error": error, **counts, "by_kind": s.by_kind, **({"note": note} if note else {})})
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
@@ -312,9 +335,12 @@ class _Writer:
         if not self.batch:
             return
         new_ids: list[ItemId] = []
+        s = self.summary
         with self.store.write() as w:
             for res in self.batch:
                 new_ids.extend(self._write(w, res))
+            # the run row counts what is committed, so a killed run still shows how far it got
+            w.execute("UPDATE ingest_runs SET files_done = ?, files_failed = ? WHERE id = ?", (s.added, s.failed, s.run_id))
         self.batch = []
         self.last = time.monotonic()
         if self.on_committed and new_ids:
@@ -340,7 +366,7 @@ class _Writer:
         s = self.summary
         item = dict(res.item)
         now = utc_now()
-        item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
+        item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now, ingest_run=s.run_id,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
         old = self.replace.pop((res.task.source_id, res.task.relpath), None)
         if old is not None:
@@ -351,6 +377,7 @@ class _Writer:
             cols = ",".join(item)
             cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
             if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
+                s.duplicates += 1
                 return []
             item_id = ItemId(cur.lastrowid)
         ids = [item_id] if old is None else []  # a retried item is already shown wherever items are
@@ -368,11 +395,11 @@ class _Writer:
         for fr in res.frames:
             fcur = w.execute(
                 "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
-                " frame_index, phash, dhash, blank, thumb, flags, status, ingested_utc)"
-                " VALUES ('frame', ?, ?, ?, NULL, NULL, 'image/x-video-frame', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
+                " frame_index, phash, dhash, blank, thumb, flags, status, ingested_utc, ingest_run)"
+                " VALUES ('frame', ?, ?, ?, NULL, NULL, 'image/x-video-frame', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
                 (res.task.source_id, item_id, item["relpath"], fr.width, fr.height, fr.time,
                  fr.index, fr.phash, fr.dhash, int(fr.blank),
-                 self._thumb(item.get("sha256"), f"_f{fr.index}", fr.thumb), "scene_cut" if fr.reason == "scene" else "", now),
+                 self._thumb(item.get("sha256"), f"_f{fr.index}", fr.thumb), "scene_cut" if fr.reason == "scene" else "", now, s.run_id),
             )
             fid = ItemId(fcur.lastrowid)
             ids.append(fid)

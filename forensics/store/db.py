@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import quote
 
 from forensics.model import CaseError
 
+log = logging.getLogger(__name__)
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Space kept free in the case folder so that, when the disk fills, the run can still
 # record how it ended (run record, audit entry) after releasing it.
@@ -135,6 +137,7 @@ class Store:
         self._lock = threading.RLock()
         self._local = threading.local()
         self._depth = 0
+        self._hooks: list[tuple[Callable[[], None], Callable[[], None] | None]] = []
         if readonly:
             if not self.path.is_file():
                 raise CaseError(f"{self.path} does not exist")
@@ -255,12 +258,32 @@ class Store:
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                hooks, self._hooks = self._hooks, []
+                for _, on_rollback in hooks:
+                    if on_rollback is not None:
+                        on_rollback()
                 err = storage_error(exc, self.path.parent) if isinstance(exc, (OSError, sqlite3.Error)) else None
                 if err is not None:
                     raise err from exc
                 raise
+            else:
+                hooks, self._hooks = self._hooks, []
+                for on_commit, _ in hooks:
+                    try:
+                        on_commit()
+                    except Exception:  # the data is committed; a failed follow-up must not pretend otherwise
+                        log.exception("after-commit step failed")
             finally:
                 self._depth = 0
+
+    def after_commit(self, on_commit: Callable[[], None], on_rollback: Callable[[], None] | None = None) -> None:
+        """Run `on_commit` once the current write transaction commits (now, outside one);
+        `on_rollback` if it rolls back. Registering the same pair twice runs it once."""
+        with self._lock:
+            if not self._depth:
+                on_commit()
+            elif (on_commit, on_rollback) not in self._hooks:
+                self._hooks.append((on_commit, on_rollback))
 
     # -- schema --------------------------------------------------------------
     def version(self) -> int:

@@ -35,9 +35,5 @@ UPDATE items SET taken_offset = '+00:00', taken_zone = 'utc',
                  taken_utc = strftime('%Y-%m-%dT%H:%M:%S', taken_time) || '.000000Z'
  WHERE taken_time IS NOT NULL AND kind = 'video' AND strftime('%s', taken_time) IS NOT NULL;
 
--- The process running an ingest, so that a run killed mid-way is closed as 'interrupted'
--- by the next one instead of staying 'running' for ever.
-ALTER TABLE ingest_runs ADD COLUMN pid INTEGER;
-
 -- What a run has to say about itself (e.g. that access times could not be preserved).
 ALTER TABLE ingest_runs ADD COLUMN notes TEXT;
