@@ -73,8 +73,9 @@ def test_ingest_on_a_small_full_filesystem_then_space_freed(tmp_path: Path) -> N
     info = json.loads(obs["info_after"]["out"])
     assert info["files"] == 40 and info["errors"] == 0
     assert json.loads(obs["audit_after"]["out"])["ok"] is True
-    runs = [e["result"] for e in json.loads(obs["runs"]["out"])["entries"]]
-    assert "full" in runs[0]["error"] and "error" not in runs[-1]
+    runs = [e["result"] for e in json.loads(obs["runs"]["out"])["entries"] if e["action"] == "ingest.end"]
+    assert runs[0]["status"] == "failed" and "full" in runs[0]["error"]
+    assert runs[-1]["status"] == "finished" and not runs[-1]["error"]
 
 
 def test_read_only_case_folder(tmp_path: Path) -> None:
