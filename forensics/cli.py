@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sqlite3
 import sys
@@ -125,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         # Disk full, read-only folder, permission: one clear line, not a traceback.
         from forensics.store.db import storage_error
 
-        err = storage_error(exc, getattr(args, "case_dir", "") or getattr(exc, "filename", None) or "")
+        where = getattr(exc, "filename", None) or getattr(args, "case_dir", "") or ""
+        err = storage_error(exc, os.fsdecode(where) if isinstance(where, bytes) else where)
         if err is None and not isinstance(exc, OSError):
             raise
         print(f"forensics: error: {err or _os_text(exc)}", file=sys.stderr)
