@@ -381,6 +381,8 @@ class _Writer:
                 return []
             item_id = ItemId(cur.lastrowid)
         ids = [item_id] if old is None else []  # a retried item is already shown wherever items are
+        if res.probes is not None:
+            w.execute("INSERT OR REPLACE INTO item_probes (item_id, hashes) VALUES (?, ?)", (item_id, res.probes))
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
         s.added += old is None
