@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 
@@ -16,7 +16,7 @@ def cmd_copies(args: argparse.Namespace) -> int:
         groups = case.copies.groups(kind=args.kind, limit=args.limit)
         data = {"run": run, "groups": groups}
         lines = [f"{len(groups)} copy groups"] + [
-            f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(m["path"] for m in g["members"])
+            f"group {g['group_id']} ({g['kind']}, {g['size']} items): " + ", ".join(plain(m["path"]) for m in g["members"])
             for g in groups]
         emit(args, data, "\n".join(lines))
     return 0
@@ -26,7 +26,7 @@ def cmd_similar(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         r = case.copies.similar(image_path=args.image, item_id=args.item_id, threshold=args.threshold, top=args.top)
         text = "\n".join([f"{r['total']} visual copies (searched {r['searched']:,} hashes)"] + [
-            f"{m['distance']:>3}  pHash {m['distances']['phash']:>2} dHash {m['distances']['dhash']:>2}  {m['variant']:<10} {m['path']}"
+            f"{m['distance']:>3}  pHash {m['distances']['phash']:>2} dHash {m['distances']['dhash']:>2}  {m['variant']:<10} {plain(m['path'])}"
             + (f" @ {m['frame_time']:.1f}s" if m["frame_time"] is not None else "") for m in r["matches"]])
         emit(args, r, text)
     return 0
@@ -43,9 +43,20 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
 
 def cmd_hashsets_list(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        sets = case.hashsets.sets()
-        emit(args, {"sets": sets}, "\n".join(f"{s['set_id']}: {s['name']} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
-                                             f" {s['matched_items']} items match" for s in sets) or "no hash sets")
+        sets, unfinished = case.hashsets.sets(), case.hashsets.unfinished()
+        lines = [f"{s['set_id']}: {plain(s['name'])} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
+                 f" {s['matched_items']} items match" for s in sets]
+        lines += [f"not imported: {plain(u['name'])} (an import that did not finish, {u['entries_so_far']:,} hashes"
+                  " so far, never matched; run the import again)" for u in unfinished]
+        emit(args, {"sets": sets, "unfinished": unfinished}, "\n".join(lines) or "no hash sets")
+    return 0
+
+
+def cmd_hashsets_remove(args: argparse.Namespace) -> int:
+    with open_case(args) as case:
+        r = case.hashsets.remove(args.set)
+        emit(args, r, f"removed hash set {r['name']} ({r['entries']:,} hashes, {r['matched_items']} items matched);"
+                      " categories it gave to items are kept")
     return 0
 
 
@@ -56,7 +67,7 @@ def cmd_hashsets_matches(args: argparse.Namespace) -> int:
             return 0
         ms = case.hashsets.matches(item_id=args.item_id)
         emit(args, {"matches": ms}, "\n".join(f"item {m['item_id']}: {m['set_name']} ({m['kind']}) category {m['category']}"
-                                              f" by {m['hash']}  {m['path']}" for m in ms) or "no matches")
+                                              f" by {m['hash']}  {plain(m['path'])}" for m in ms) or "no matches")
     return 0
 
 
@@ -99,7 +110,7 @@ def register(sub) -> None:
     add_json(p)
     p.set_defaults(func=cmd_similar)
 
-    p = sub.add_parser("hashsets", help="known-hash sets: import, list, matches")
+    p = sub.add_parser("hashsets", help="known-hash sets: import, list, remove, matches")
     hs = p.add_subparsers(dest="hashsets_command", metavar="ACTION", required=True)
     i = hs.add_parser("import", help="import a hash list, NSRL RDS v3 database or VICS JSON file")
     add_case(i)
@@ -113,6 +124,11 @@ def register(sub) -> None:
     add_case(ls)
     add_json(ls)
     ls.set_defaults(func=cmd_hashsets_list)
+    r = hs.add_parser("remove", help="remove a set, its entries and its matches (audited; item categories stay)")
+    add_case(r)
+    r.add_argument("set", metavar="SET", help="name or number of the set")
+    add_json(r)
+    r.set_defaults(func=cmd_hashsets_remove)
     m = hs.add_parser("matches", help="items matching a set")
     add_case(m)
     m.add_argument("--item-id", type=int)

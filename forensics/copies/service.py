@@ -13,8 +13,9 @@ from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
+from forensics.evidence import EvidenceError
 from forensics.media.image import ImageDecodeError
-from forensics.model import CaseError, Progress
+from forensics.model import CaseError, Progress, error_message
 from forensics.store.queries import select_in, table_signature
 
 
@@ -53,11 +54,11 @@ class CopyService:
                 with open(image_path, "rb") as f:
                     data = f.read()
             except OSError as exc:
-                raise CaseError(f"cannot read query image {image_path}: {exc}") from exc
+                raise CaseError(f"cannot read query image {image_path}: {error_message(exc)}") from exc
             try:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
-                raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
+                raise CaseError(f"query image {image_path} cannot be decoded: {error_message(exc)}") from exc
         row = self.ctx.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
@@ -65,13 +66,11 @@ class CopyService:
         if row["phash"] is None:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
-            path = self.ctx.catalogue.item_file(int(item_id))
             try:
-                with open(path, "rb") as f:
-                    q = hashes_of_bytes(f.read())
+                q = hashes_of_bytes(self.ctx.evidence.read_item(int(item_id), verify=True))
                 if q.phash[0] == row["phash"] and q.dhash[0] == row["dhash"]:
                     return q
-            except (OSError, ImageDecodeError, TypeError):
+            except (EvidenceError, OSError, ImageDecodeError):
                 pass
         # Frames (and files no longer readable or changed since ingest): the stored hashes.
         return QueryHashes((row["phash"],), (row["dhash"] or 0,), bool(row["blank"]), row["sha256"], VARIANT_NAMES[:1])

@@ -13,13 +13,15 @@ from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
 from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.model import CaseError, Progress
+from forensics.store.db import process_alive
 from forensics.store.queries import marks, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
 MAX_STORED_ERRORS = 1000  # per set; the count of rejected records is always complete
 PHASH_MATCH_MAX = 8  # alternative pHash within this many bits (pHash alone, so strict)
-PHASH_MATCH_LIMIT = 200_000  # sets with more pHash entries than this are matched by digest only
+# Only sets in this state are listed, matched or allowed to categorise (see migration 0004).
+READY = "s.state = 'ready'"
 
 
 class HashSetService:
@@ -45,8 +47,10 @@ class HashSetService:
             raise CaseError(f"category must be a number from 0 to 99, not {category}")
         if not path.is_file():
             raise CaseError(f"{path} is not a readable file")
+        self._drop_abandoned(name)
         if self.ctx.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
-            raise CaseError(f"a hash set named {name!r} already exists in this case")
+            raise CaseError(f"a hash set named {name!r} already exists in this case"
+                            " (remove it first with 'forensics hashsets remove')")
         t0 = time.perf_counter()
         fmt = detect(path)
         info: dict = {}
@@ -59,23 +63,29 @@ class HashSetService:
         source_sha = sha256_file(path)
         with self.ctx.store.write() as w:
             set_id = w.execute(
-                "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner)).lastrowid
+                "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by,"
+                " state, import_pid) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'importing', ?)",
+                (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner,
+                 os.getpid())).lastrowid
         try:
             entries, rejected = self._write_entries(set_id, records, progress, path.stat().st_size)
-        except (FormatError, ValueError, OSError, UnicodeError) as exc:
+        except BaseException as exc:
+            if not isinstance(exc, (FormatError, ValueError, OSError, UnicodeError)):
+                self._delete_set(set_id)  # cancelled or broken: nothing half-imported stays behind
+                raise
             with self.ctx.store.write() as w:
-                w.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
+                self._delete_set(set_id)
                 self.ctx.audit(w, "hashset.import",
                              {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         if fmt == "vics-json":
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
+        # The flip and the matching are one transaction: the set starts to act complete or not at all.
         with self.ctx.store.write() as w:
-            w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, format = ?, source_info = ? WHERE id = ?",
+            w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, format = ?, source_info = ?, state = 'ready',"
+                      " import_pid = NULL WHERE id = ?",
                       (entries, rejected, fmt, json.dumps(info, default=str) if info else None, set_id))
-        matched = self.match(set_ids=[set_id])
+            matched = self.match(set_ids=[set_id])
         result = {"set_id": set_id, "name": name, "kind": kind, "format": fmt, "entries": entries, "rejected": rejected,
                   "source_sha256": source_sha, "matched_items": matched["matched_items"],
                   "categorised_items": matched["categorised_items"], "seconds": round(time.perf_counter() - t0, 2)}
@@ -118,7 +128,7 @@ class HashSetService:
         """(Re)match sets against every item by MD5, SHA-1 and SHA-256 (and alternative
         pHash), then give unmatched-category items the category of their known-bad match.
         Run again after new evidence is ingested; `matches()` does so when items changed."""
-        ids = set_ids or [r[0] for r in self.ctx.store.query("SELECT id FROM hash_sets")]
+        ids = set_ids or [r[0] for r in self.ctx.store.query(f"SELECT id FROM hash_sets s WHERE {READY}")]
         count, max_id = table_signature(self.ctx.store.read)
         with self.ctx.store.write() as w:
             for sid in ids:
@@ -149,31 +159,81 @@ class HashSetService:
         return {"matched_items": matched, "categorised_items": categorised}
 
     def _match_phash(self, set_id: int) -> None:
-        """Bonus: entries carrying a pHash alternative hash match items within
-        PHASH_MATCH_MAX bits (exact scan of the case's stored pHashes)."""
+        """Entries carrying a pHash alternative hash match items within PHASH_MATCH_MAX bits.
+
+        Exact, with no size limit: the smaller side (the set's pHashes or the case's) is
+        scanned against the packed larger side, so the cost is one XOR-popcount per pair,
+        about 0.6 ns on the benchmark machine (10,000 items against 2 million entries: ~12 s)."""
         import numpy as np
 
+        from forensics.copies.matrix import HashMatrix
         from forensics.copies.rule import CopyRule
 
-        n = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,))
-        if not n or n > PHASH_MATCH_LIMIT:
+        rows = self.ctx.store.read.execute(
+            "SELECT id, phash FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,)).fetchall()
+        if not rows:
             return
-        m = self.copies.matrix()
+        ent = np.array(rows, dtype=np.int64)
+        del rows
+        items = self.copies.matrix()
+        if not len(items):
+            return
         rule = CopyRule(PHASH_MATCH_MAX, 64, 128)
-        rows = []
-        for entry_id, ph in self.ctx.store.read.execute(
-                "SELECT id, phash FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,)):
-            for hit in m.scan(np.array([ph], np.int64), np.array([0], np.int64), rule, threads=1):
-                rows.append((hit.item_id, set_id, entry_id, "phash", hit.d_phash))
-        if rows:
+        out: list[tuple] = []
+        if len(ent) <= len(items):
+            for entry_id, ph in ent:
+                for hit in items.scan(np.array([ph], np.int64), np.array([0], np.int64), rule, threads=1):
+                    out.append((hit.item_id, set_id, int(entry_id), "phash", hit.d_phash))
+        else:
+            entries = HashMatrix(ent[:, 0], ent[:, 1], np.zeros(len(ent), np.int64))
+            for item_id, ph in zip(items.ids.tolist(), items.phash.view(np.int64).tolist()):
+                for hit in entries.scan(np.array([ph], np.int64), np.array([0], np.int64), rule):
+                    out.append((item_id, set_id, hit.item_id, "phash", hit.d_phash))
+        if out:
             with self.ctx.store.write() as w:
                 w.executemany("INSERT OR IGNORE INTO hash_matches (item_id, set_id, entry_id, hash, distance)"
-                              " VALUES (?, ?, ?, ?, ?)", rows)
+                              " VALUES (?, ?, ?, ?, ?)", out)
+
+    # -- removal ----------------------------------------------------------------
+    def remove(self, name_or_id: str | int) -> dict:
+        """Remove an imported set with its entries and matches (audited). Categories that
+        its matches gave to items stay: they are the examiner's to change."""
+        row = self.ctx.store.read.execute(
+            "SELECT id, name, kind, entries, source_sha256, state FROM hash_sets WHERE name = ? OR CAST(id AS TEXT) = ?",
+            (str(name_or_id), str(name_or_id))).fetchone()
+        if row is None:
+            raise CaseError(f"no hash set named or numbered {name_or_id!r} in this case")
+        matched = self.ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id = ?", (row[0],))
+        with self.ctx.store.write() as w:
+            self._delete_set(row[0])
+            result = {"set_id": row[0], "name": row[1], "kind": row[2], "entries": row[3],
+                      "matched_items": matched, "state": row[5]}
+            self.ctx.audit(w, "hashset.remove", {"name": row[1], "sha256": row[4]}, result)
+        return result
+
+    def _delete_set(self, set_id: int) -> None:
+        with self.ctx.store.write() as w:
+            w.execute("DELETE FROM hash_matches WHERE set_id = ?", (set_id,))
+            w.execute("DELETE FROM hash_set_errors WHERE set_id = ?", (set_id,))
+            w.execute("DELETE FROM hash_set_entries WHERE set_id = ?", (set_id,))
+            w.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
+
+    def _drop_abandoned(self, name: str) -> None:
+        """Remove a set of this name left half-imported by a killed run (its process is gone)."""
+        row = self.ctx.store.read.execute(
+            "SELECT id, import_pid, entries FROM hash_sets WHERE name = ? AND state = 'importing'", (name,)).fetchone()
+        if row is None or (row[1] and row[1] != os.getpid() and process_alive(row[1])):
+            return
+        partial = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (row[0],))
+        with self.ctx.store.write() as w:
+            self._delete_set(row[0])
+            self.ctx.audit(w, "hashset.abandoned", {"name": name},
+                         {"set_id": row[0], "partial_entries_removed": partial})
 
     def _refresh_if_stale(self) -> None:
         count, max_id = table_signature(self.ctx.store.read)
         stale = [r[0] for r in self.ctx.store.query(
-            "SELECT id FROM hash_sets WHERE matched_max_item_id != ? OR matched_items != ?", (max_id, count))]
+            f"SELECT id FROM hash_sets s WHERE {READY} AND (matched_max_item_id != ? OR matched_items != ?)", (max_id, count))]
         if stale:
             self.match(stale)
 
@@ -184,7 +244,14 @@ class HashSetService:
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
-            " FROM hash_sets s ORDER BY s.id")]
+            f" FROM hash_sets s WHERE {READY} ORDER BY s.id")]
+
+    def unfinished(self) -> list[dict]:
+        """Imports that have not completed (killed, or still running): never matched."""
+        return [dict(r) for r in self.ctx.store.query(
+            "SELECT s.id AS set_id, s.name, s.import_pid, s.imported_utc,"
+            " (SELECT COUNT(*) FROM hash_set_entries e WHERE e.set_id = s.id) AS entries_so_far"
+            " FROM hash_sets s WHERE s.state = 'importing' ORDER BY s.id")]
 
     def errors(self, set_id: int) -> list[dict]:
         return [dict(r) for r in self.ctx.store.query(
@@ -213,7 +280,7 @@ class HashSetService:
         self._refresh_if_stale()
         by_set = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
-            " LEFT JOIN hash_matches m ON m.set_id = s.id GROUP BY s.id ORDER BY s.id")]
+            f" LEFT JOIN hash_matches m ON m.set_id = s.id WHERE {READY} GROUP BY s.id ORDER BY s.id")]
         by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
             "SELECT COALESCE(e.category, s.category), COUNT(DISTINCT m.item_id) FROM hash_matches m"
             " JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id"

@@ -18,6 +18,7 @@ from typing import Any
 
 from forensics import __version__, audit
 from forensics.report.people import format_seconds
+from forensics.model import describe_error
 from forensics.report.sources import ReportSources
 from forensics.store.queries import pages, paged
 
@@ -39,7 +40,7 @@ class Unavailable(list):
         except PROGRAMMING_ERRORS:
             raise
         except Exception as exc:
-            note = f"{section}: unavailable ({type(exc).__name__}: {exc})"
+            note = f"{section}: unavailable ({describe_error(exc)})"
             if note not in self:
                 self.append(note)
             return default
@@ -217,6 +218,7 @@ def enrich(src: ReportSources, item: dict, categories: dict[int, str], unavailab
     d["gps_text"] = (f"{gps[0]:.6f}, {gps[1]:.6f}" + (f", {item['gps_alt']:.1f} m" if item.get("gps_alt") is not None else "")
                      if None not in gps else "")
     d["camera"] = " ".join(x for x in (item.get("camera_make"), item.get("camera_model")) if x)
+    d["taken_text"] = taken_text(item)
     return d
 
 
@@ -279,3 +281,15 @@ def human_size(n: int | None) -> str:
             return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit} ({n:,} bytes)"
         size /= 1024
     return f"{n:,} bytes"
+
+
+def taken_text(item: dict) -> str | None:
+    """The recorded time with what is known of its zone, for people."""
+    t, zone = item.get("taken_time"), item.get("taken_zone")
+    if not t:
+        return None
+    if zone == "local-unknown":
+        return f"{t} (local, zone unknown)"
+    if zone == "offset":
+        return f"{t} ({item['taken_utc'][:19]}Z)"
+    return t

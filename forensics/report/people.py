@@ -7,6 +7,7 @@ the service returns them: a renamed field fails the report tests instead of prin
 """
 from __future__ import annotations
 
+from forensics.model import describe_error
 from forensics.report.sources import ReportSources
 from forensics.store.queries import select_in
 
@@ -67,7 +68,7 @@ def selected_persons(src: ReportSources, selection) -> tuple[list[dict], str | N
     except (KeyError, AttributeError, TypeError, NameError):
         raise  # a field read under the wrong name: fail, never report "unavailable"
     except Exception as exc:  # a failing service: the report must still be produced
-        return [], f"persons unavailable: {type(exc).__name__}: {exc}"
+        return [], f"persons unavailable: {describe_error(exc)}"
 
 
 def _face_ids(person: dict, rows: list[dict]) -> list[int]:

@@ -113,9 +113,10 @@ class ReportService:
         result = {"path": str(out.resolve()), "format": fmt, "sha256": digest, "bytes": out.stat().st_size,
                   "selection": sel.spec, "items": total, "persons": len(persons),
                   "seconds": round(time.monotonic() - t0, 3), "unavailable": list(unavailable)}
-        entry = self.ctx.log("report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
-                              {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
-        result["audit_seq"] = entry.seq
+        entry, result["audit_error"] = self.ctx.log_or_warn(
+            "report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
+            {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
+        result["audit_seq"] = entry.seq if entry else None
         return result
 
     def _context(self, sel: Selection, filename: str, unavailable: gather.Unavailable, data_uri: bool,

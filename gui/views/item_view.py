@@ -44,17 +44,10 @@ def gather(case: Case, item_id: int) -> dict:
     if item is None:
         raise LookupError(f"item {item_id} is no longer in the case")
     out: dict[str, Any] = {"item": item, "exif": browse.item_exif(case.ctx, item_id)}
-    image = None
-    if item["kind"] == "image":
-        try:  # only the bytes that were catalogued are shown; otherwise the cached thumbnail
-            image = load_scaled(case.ctx.evidence.read_item(item_id, verify=True), PREVIEW_MAX)
-        except EvidenceError:
-            image = None
-    if image is None:  # videos, frames, HEIC Qt cannot read, files gone: the cached thumbnail
-        tp = case.thumb_path(item_id)
-        if tp is not None and tp.exists():
-            image = load_scaled(tp, PREVIEW_MAX)
-    out["image"] = image
+    # A derived JPEG from the core: evidence is decoded in a core worker process, never by
+    # Qt in this one (videos and frames: their ingest thumbnails).
+    preview = case.preview(item_id, PREVIEW_MAX)
+    out["image"] = load_scaled(preview, PREVIEW_MAX) if preview is not None else None
     out["source_size"] = oriented_size(item)  # face boxes are in oriented pixels
     out["faces"] = _try(lambda: case.faces.faces_of_item(item_id), [])
     out["hash_matches"] = _try(lambda: case.hashsets.matches(item_id), [])
