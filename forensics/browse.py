@@ -11,6 +11,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from forensics.hashsets.status import hidden_item_sql
+
 if TYPE_CHECKING:
     from forensics.case import Case
 
@@ -52,8 +54,9 @@ _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
           " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
           " WHERE fr.parent_id = i.id)))")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
-_KNOWN_GOOD = ("EXISTS (SELECT 1 FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
-               " WHERE m.item_id = i.id AND s.kind = 'known-good')")
+# Known-good and non-pertinent (category 0) matches hide an item, unless another entry it
+# matches says otherwise (forensics.hashsets.status).
+_KNOWN_GOOD = hidden_item_sql("i.id")
 # Members of a copy group other than its representative are hidden when collapsing.
 _NOT_REPRESENTATIVE = ("EXISTS (SELECT 1 FROM copy_members cm JOIN copy_groups g ON g.id = cm.group_id"
                        " WHERE cm.item_id = i.id AND g.representative_id != i.id)")

@@ -1,44 +1,47 @@
-"""Project VIC VICS JSON: the field names, a streaming reader and the 2.0 case export.
+"""Project VIC VICS JSON: the field names and a streaming reader (export: forensics.vics_export).
 
 VICS is OData JSON. Version 1.x files announce themselves with "odata.metadata", version
-2.0 with "@odata.context". "value" is either a list of Media records or a list of Case
-records each holding a "Media" list. A Media record is keyed by MD5 and carries SHA1,
-Category, Series, VictimIdentified, MediaSize, Tags, MediaFiles (names, paths, times),
-Exifs (PropertyName/PropertyValue) and AlternativeHashes (HashName/HashValue). Producers
-write booleans and numbers as strings too ("true", "1"); both are accepted.
-
-Field names follow what VICS 2.0 producers write (sources in docs/vics.md): the Case
-record carries CaseID (a GUID), CaseNumber, ContactName/ContactEmail/ContactPhone/
-ContactTitle/ContactOrganization, SourceApplicationName/Version and Media; MediaFiles,
-Exifs and AlternativeHashes entries each repeat their Media record's MD5.
+2.0 with "@odata.context". "value" is either a flat list of Media records (the form the
+distribution files and IPED use: ".../2.0.xml/Default/$metadata#Media") or a list of Case
+records each holding a "Media" list ("...#Cases", as X-Ways' Clees4All, GriffeyePS and
+GLEAPP write). A Media record is keyed by MD5 and carries SHA1, Category, Series, the
+VictimIdentified/OffenderIdentified/IsDistributed flags, MediaSize, Tags, MediaFiles,
+Exifs, AlternativeHashes (HashName/HashValue, PhotoDNA among them) and, for videos,
+Segments with their own categories. Producers write booleans and numbers as strings too
+("true", "1"); both are accepted. Field sources are listed in docs/vics.md.
 """
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from forensics.hashing.digests import sha256_file
-from forensics.hashsets.formats import BOM, BadRecord, HashRecord, norm_hex
+from forensics.hashsets.formats import BadRecord, HashRecord, Utf8Stream, norm_hex
 
-VICS2_CONTEXT = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases"
 # Media fields
 MEDIA_ID, MD5, SHA1, CATEGORY, SERIES = "MediaID", "MD5", "SHA1", "Category", "Series"
 VICTIM_IDENTIFIED, OFFENDER_IDENTIFIED, IS_DISTRIBUTED = "VictimIdentified", "OffenderIdentified", "IsDistributed"
-IS_PRECATEGORIZED, TAGS, COMMENTS, MEDIA_SIZE = "IsPrecategorized", "Tags", "Comments", "MediaSize"
+IS_PRECATEGORIZED, PRECAT_SOURCE = "IsPrecategorized", "PrecategorizationSource"
+TAGS, COMMENTS, MEDIA_SIZE, RELATIVE_FILE_PATH = "Tags", "Comments", "MediaSize", "RelativeFilePath"
 MIME_TYPE, DATE_UPDATED = "MimeType", "DateUpdated"
-MEDIA_FILES, EXIFS, ALTERNATIVE_HASHES = "MediaFiles", "Exifs", "AlternativeHashes"
-# MediaFiles / Exifs / AlternativeHashes fields
-FILE_NAME, FILE_PATH, CREATED, WRITTEN, ACCESSED = "FileName", "FilePath", "Created", "Written", "Accessed"
+MEDIA_FILES, EXIFS, ALTERNATIVE_HASHES, SEGMENTS = "MediaFiles", "Exifs", "AlternativeHashes", "Segments"
+# MediaFiles / Exifs / AlternativeHashes / Segments fields
+MEDIA_FILE_ID, FILE_NAME, FILE_PATH, SOURCE_ID = "MediaFileID", "FileName", "FilePath", "SourceID"
+CREATED, WRITTEN, ACCESSED = "Created", "Written", "Accessed"
 PROPERTY_NAME, PROPERTY_VALUE = "PropertyName", "PropertyValue"
 HASH_NAME, HASH_VALUE = "HashName", "HashValue"
+SEGMENT_INDEX, START, END = "SegmentIndex", "Start", "End"
 # Case fields
 CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
-PHASH_NAMES = {"phash", "p-hash", "imagehash.phash"}
-DHASH_NAME = "dHash"
-KNOWN_MEDIA_KEYS = {MD5, SHA1, CATEGORY, SERIES, VICTIM_IDENTIFIED, ALTERNATIVE_HASHES}
+TOTAL_MEDIA_FILES, TOTAL_PRECATEGORIZED = "TotalMediaFiles", "TotalPrecategorized"
+
+# This project's perceptual hashes as AlternativeHashes. No other tool reads them; the names
+# say what they are (imagehash's algorithms, 64 bits, big-endian hex) so nobody mistakes
+# them for PhotoDNA or another tool's pHash.
+PHASH_NAME, DHASH_NAME = "imagehash.phash-64", "imagehash.dhash-64"
+PHASH_NAMES = {"phash", "p-hash", "imagehash.phash", PHASH_NAME.lower()}
+# Stored in their own columns (normalised); everything else stays in `extra` as given.
+COLUMN_KEYS = {MD5, SHA1, ALTERNATIVE_HASHES}
 
 
 def to_bool(v) -> bool | None:
@@ -61,44 +64,68 @@ def to_int(v) -> int | None:
     return int(float(v)) if not isinstance(v, bool) else int(v)
 
 
+def _flag(m: dict, key: str) -> bool | None:
+    try:
+        return to_bool(m.get(key))
+    except ValueError:
+        return None  # kept as written in `extra`; an odd flag never costs the hash
+
+
+def _category(m: dict) -> int | None:
+    """The Media Category; a video without one takes its most severe segment category
+    (the lowest non-zero number, else 0)."""
+    cat = to_int(m.get(CATEGORY))
+    if cat is None:
+        segs = [to_int(s.get(CATEGORY)) for s in (m.get(SEGMENTS) or []) if isinstance(s, dict)]
+        segs = [c for c in segs if c is not None]
+        if segs:
+            cat = min((c for c in segs if c), default=0)
+    if cat is not None and not 0 <= cat <= 99:
+        raise ValueError(f"Category {cat} is outside 0-99")
+    return cat
+
+
 def media_record(m: dict) -> HashRecord:
-    """A VICS Media record as a HashRecord (everything else kept in `extra`, losslessly)."""
+    """A VICS Media record as a HashRecord; every field the file carries is kept."""
     from forensics.hashing.perceptual import from_hex
 
-    alt = tuple({HASH_NAME: a.get(HASH_NAME), HASH_VALUE: a.get(HASH_VALUE)}
-                for a in (m.get(ALTERNATIVE_HASHES) or []) if isinstance(a, dict))
+    alt = tuple(a for a in (m.get(ALTERNATIVE_HASHES) or []) if isinstance(a, dict))
     md5, sha1 = norm_hex(m.get(MD5), "md5"), norm_hex(m.get(SHA1), "sha1")
     sha256 = phash = None
     for a in alt:
-        name = str(a[HASH_NAME] or "").strip().lower().replace("-", "")
-        value = a[HASH_VALUE]
-        if name == "sha256" and value:
+        name = str(a.get(HASH_NAME) or "").strip().lower()
+        value = a.get(HASH_VALUE)
+        if name.replace("-", "") == "sha256" and value:
             sha256 = norm_hex(value, "sha256")
-        elif name == "sha1" and value and sha1 is None:
+        elif name.replace("-", "") == "sha1" and value and sha1 is None:
             sha1 = norm_hex(value, "sha1")
         elif name in PHASH_NAMES and value:
             phash = from_hex(str(value).strip()[-16:])
     if not (md5 or sha1 or sha256):
         raise ValueError("Media record without MD5, SHA1 or SHA256")
-    cat = to_int(m.get(CATEGORY))
-    if isinstance(m.get(TAGS), str):  # some producers write "a;b"
-        m = {**m, TAGS: [t.strip() for t in m[TAGS].replace(",", ";").split(";") if t.strip()]}
     series = m.get(SERIES)
-    extra = {k: v for k, v in m.items() if k not in KNOWN_MEDIA_KEYS and not k.endswith("@odata.navigationLinkUrl")}
-    return HashRecord(md5, sha1, sha256, cat, None if series in (None, "") else str(series),
-                      to_bool(m.get(VICTIM_IDENTIFIED)), phash, alt, extra)
+    size = m.get(MEDIA_SIZE)
+    try:
+        size = to_int(size)
+    except (TypeError, ValueError):
+        size = None
+    extra = {k: v for k, v in m.items() if k not in COLUMN_KEYS}
+    return HashRecord(md5, sha1, sha256, _category(m), None if series in (None, "") else str(series),
+                      _flag(m, VICTIM_IDENTIFIED), _flag(m, OFFENDER_IDENTIFIED), _flag(m, IS_DISTRIBUTED), size,
+                      phash, alt, extra)
 
 
 def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | BadRecord]:
-    """Stream Media records from a VICS JSON file (ijson events, one record in memory).
+    """Stream Media records from a VICS JSON file (ijson events, one record in memory),
+    UTF-8 with or without BOM or UTF-16 LE/BE.
 
-    `info` (if given) receives the version, the context URL and the case records' fields."""
+    `info` (if given) receives the version, the context URL, the text encoding and the
+    case records' fields."""
     import ijson
 
     info = info if info is not None else {}
-    with open(path, "rb") as f:
-        if f.read(3) != BOM:
-            f.seek(0)
+    with Utf8Stream(path) as f:
+        info["encoding"] = f.encoding
         builder: ijson.ObjectBuilder | None = None
         case_builder: ijson.ObjectBuilder | None = None
         n = 0
@@ -144,72 +171,8 @@ def _record(obj, n: int) -> HashRecord | BadRecord:
         return BadRecord(n, f"Media record {n}: {exc}")
 
 
-def export_case(case, out: Path) -> dict:
-    """Write the case as a VICS 2.0 JSON file: one Case record holding one Media record per
-    distinct MD5 (binary copies become several MediaFiles). Streams item by item."""
-    import json
+def export_case(case, out: Path, form: str = "media") -> dict:
+    """Write the case as VICS JSON; see forensics.vics_export.export_case."""
+    from forensics.vics_export import export_case as _export
 
-    from forensics import __version__
-    from forensics.hashing.perceptual import to_hex
-
-    info = case.info
-    cats = case.store.read
-    out = Path(out)
-    n_media = n_files = 0
-    tmp = out.with_name(out.name + ".part")
-    with open(tmp, "w", encoding="utf-8") as f:
-        # CaseID is a GUID in VICS 2.0; derive a stable one so re-exports of a case agree.
-        case_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"forensics-case:{info['number']}:{info['created_utc']}"))
-        head = {CASE_ID: case_guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
-                SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
-        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
-        f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
-        cur = cats.execute(
-            "SELECT i.id, i.md5, i.sha1, i.sha256, i.size, i.mime, i.category, i.note, i.phash, i.dhash, i.exif_json,"
-            " i.mtime_utc, i.ctime_utc, i.atime_utc, i.relpath, i.source_id, i.camera_make, i.camera_model, i.taken_time"
-            " FROM items i WHERE i.md5 IS NOT NULL AND i.parent_id IS NULL ORDER BY i.md5, i.id")
-        group: list = []
-
-        def emit(rows: list) -> None:
-            nonlocal n_media, n_files
-            first = rows[0]
-            tags = sorted({t for r in rows for t in case.store.query(
-                "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ?", (r["id"],))
-                for t in t})
-            md5 = first["md5"]
-            alt = []
-            if first["sha256"]:
-                alt.append({MD5: md5, HASH_NAME: "SHA256", HASH_VALUE: first["sha256"]})
-            if first["phash"] is not None:
-                alt.append({MD5: md5, HASH_NAME: "pHash", HASH_VALUE: to_hex(first["phash"])})
-            if first["dhash"] is not None:
-                alt.append({MD5: md5, HASH_NAME: DHASH_NAME, HASH_VALUE: to_hex(first["dhash"])})
-            exifs = []
-            for k, label in (("camera_make", "Make"), ("camera_model", "Model"), ("taken_time", "DateTimeOriginal")):
-                if first[k]:
-                    exifs.append({MD5: md5, PROPERTY_NAME: label, PROPERTY_VALUE: str(first[k])})
-            cat = next((r["category"] for r in rows if r["category"] is not None), None)
-            media = {MEDIA_ID: n_media + 1, MD5: first["md5"], SHA1: first["sha1"], CATEGORY: cat,
-                     MEDIA_SIZE: first["size"], MIME_TYPE: first["mime"], TAGS: tags,
-                     COMMENTS: next((r["note"] for r in rows if r["note"]), None),
-                     MEDIA_FILES: [{MD5: md5, FILE_NAME: os.path.basename(r["relpath"]) or r["relpath"],
-                                    FILE_PATH: case.item_path_display({"source_id": r["source_id"], "relpath": r["relpath"]}),
-                                    CREATED: r["ctime_utc"], WRITTEN: r["mtime_utc"], ACCESSED: r["atime_utc"]} for r in rows],
-                     EXIFS: exifs, ALTERNATIVE_HASHES: alt}
-            f.write(("," if n_media else "") + json.dumps(media, ensure_ascii=False))
-            n_media += 1
-            n_files += len(rows)
-
-        for row in cur:
-            if group and group[0]["md5"] != row["md5"]:
-                emit(group)
-                group = []
-            group.append(row)
-        if group:
-            emit(group)
-        f.write("]}]}\n")
-    os.replace(tmp, out)
-    digest = sha256_file(out)
-    result = {"out": str(out), "media": n_media, "files": n_files, "sha256": digest, "version": "2.0"}
-    case.log("export.vics", {"out": str(out.resolve())}, result)
-    return result
+    return _export(case, out, form)

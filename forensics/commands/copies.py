@@ -79,8 +79,9 @@ def cmd_export_vics(args: argparse.Namespace) -> int:
     from forensics.vics import export_case
 
     with open_case(args) as case:
-        r = export_case(case, args.out)
-        emit(args, r, f"wrote {r['media']} Media records ({r['files']} files) to {r['out']}  sha256 {r['sha256']}")
+        r = export_case(case, args.out, form=args.form)
+        emit(args, r, f"wrote {r['media']} Media records ({r['files']} files, {r['segments']} video segments) as VICS"
+                      f" {r['version']} ({r['form']}) to {r['out']}  sha256 {r['sha256']}")
     return 0
 
 
@@ -141,8 +142,11 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="export the case for exchange")
     ex = p.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
-    v = ex.add_parser("vics", help="Project VIC VICS 2.0 JSON")
+    v = ex.add_parser("vics", help="Project VIC VICS JSON (2.0 flat Media list by default, as IPED and Griffeye read)")
     add_case(v)
     v.add_argument("--out", required=True)
+    v.add_argument("--form", choices=("media", "cases", "1.3"), default="media",
+                   help="media: VICS 2.0 flat Media list (default); cases: VICS 2.0 Case record holding the Media;"
+                        " 1.3: VICS 1.3 flat Media list with string flags")
     add_json(v)
     v.set_defaults(func=cmd_export_vics)

@@ -7,6 +7,7 @@ import stat
 from datetime import datetime, timezone
 
 from forensics.hashing.digests import digest_stream
+from forensics.ingest.birthtime import birth_time
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import sniff
 
@@ -67,6 +68,9 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
         res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
         return
     item.update(size=st.st_size, mtime_utc=_utc(st.st_mtime), ctime_utc=_utc(st.st_ctime), atime_utc=_utc(st.st_atime))
+    btime = birth_time(path, st)
+    if btime is not None:
+        item["btime_utc"] = _utc(btime)
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:
