@@ -12,7 +12,8 @@ Forms (field sources in docs/vics.md):
 One Media record per distinct MD5 (binary copies become several MediaFiles). Hashes are
 upper-case hex as the distribution files write them. Null fields are left out (MD5 and
 SHA1 are read with `nextTextValue().trim()` by IPED, so a null there would abort its whole
-import); IsPrecategorized, which the model makes non-nullable, is always written.
+import) except Category, written as null when the file has none; IsPrecategorized, which
+the model makes non-nullable, is always written.
 Categories set on video frames become Segments of their video. Streams item by item.
 """
 from __future__ import annotations
@@ -128,10 +129,9 @@ class _Writer:
                 if category is None:  # the video holds what its frames show
                     category = pick_category(s[CATEGORY] for s in segs)
         precat = self._precategorised(ids, category)
-        m: dict = {MEDIA_ID: self.n_media + 1}
-        if category is not None:
-            m[CATEGORY] = category
-        m[MD5] = md5
+        # Category is written even when null: IPED's ProjectVICHashLookup reads a missing
+        # Category as 0 (its byte default, "non-pertinent") but a null as -1 (none).
+        m: dict = {MEDIA_ID: self.n_media + 1, CATEGORY: category, MD5: md5}
         if first["sha1"]:
             m[SHA1] = first["sha1"].upper()
         tags = self._tags(ids)
