@@ -148,7 +148,8 @@ def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | Bad
                     yield _record(builder.value, n)
                     builder = None
                 continue
-            if case_builder is not None and prefix.startswith("value.item") and not prefix.startswith("value.item.Media"):
+            in_media = prefix == "value.item.Media" or prefix.startswith("value.item.Media.")  # not MediaID, MediaSize
+            if case_builder is not None and prefix.startswith("value.item") and not in_media:
                 case_builder.event(event, value)
                 if prefix == "value.item" and event == "end_map":
                     obj = case_builder.value
