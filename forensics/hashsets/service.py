@@ -244,6 +244,8 @@ class HashSetService:
         by_set = [dict(r) for r in self.case.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
             " LEFT JOIN hash_matches m ON m.set_id = s.id GROUP BY s.id ORDER BY s.id")]
+        for row in by_set:  # what the set's entries are: one VICS file mixes categories
+            row["statuses"] = self._status_counts(row["set_id"])
         effective = EFFECTIVE_CATEGORY_SQL
         joined = ("FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics import __version__
+from forensics.hashsets.status import entry_status
 from forensics.report.people import format_seconds
 
 BATCH = 200
@@ -104,10 +105,13 @@ def summary(case, unavailable: Unavailable) -> dict:
     hs = unavailable.guard("hash-set matches", lambda: case.hashsets.match_summary(), None)
     out["hashsets"] = _match_rows(hs) if hs is not None else None
     cats = case.categories()
-    by_cat = (hs or {}).get("known_bad_by_category") if isinstance(hs, dict) else None
+    # Every category hash sets applied, each with what it means (category 0 is
+    # non-pertinent and 3-4 are not known-bad: forensics.hashsets.status).
+    by_cat = ((hs.get("by_category") or hs.get("known_bad_by_category")) if isinstance(hs, dict) else None) or {}
     out["hashset_categories"] = [
-        {"category": k, "name": cats.get(int(k)) if str(k).isdigit() else "no category", "items": v}
-        for k, v in (by_cat or {}).items()]
+        {"category": k, "items": v, "name": (f"{cats.get(int(k)) or 'category ' + str(k)}; {entry_status(int(k), 'known-bad')}"
+                                             if str(k).isdigit() else "no category")}
+        for k, v in by_cat.items()]
     return out
 
 
@@ -129,7 +133,9 @@ def _match_rows(summary: Any) -> list[dict]:
             {"set": k, **(v if isinstance(v, dict) else {"items": v})} for k, v in summary.items()]
     rows = []
     for r in summary or []:
-        rows.append({"set": r.get("set") or r.get("name") or r.get("set_name"), "kind": r.get("kind"),
+        statuses = r.get("statuses") or {}
+        kind = r.get("kind") if set(statuses) <= {r.get("kind")} else ", ".join(f"{k} {n}" for k, n in statuses.items())
+        rows.append({"set": r.get("set") or r.get("name") or r.get("set_name"), "kind": kind,
                      "category": r.get("category"), "items": r.get("items", r.get("count", r.get("matches")))})
     return rows
 

@@ -261,3 +261,34 @@ def test_zero_length_file_never_matches(case: Case, tmp_path: Path) -> None:
     r = case.hashsets.import_file(f, "with empty", kind="known-bad", category=1)
     assert (r["entries"], r["zero_length"], r["matched_items"]) == (2, 1, 1)
     assert _items(case)["empty.jpg"]["category"] is None and _items(case)["f3.jpg"]["category"] == 1
+
+
+def test_migration_gives_existing_entries_their_status(tmp_path: Path) -> None:
+    """A case whose sets were imported before per-entry status: the migration backfills it
+    from each entry's category, the set's kind where the entry has none."""
+    import sqlite3
+
+    from forensics.store.db import Store, migrations
+
+    db = tmp_path / "case.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL, name TEXT NOT NULL, applied_utc TEXT NOT NULL)")
+    for version, name, sql in migrations():
+        if version <= 3:
+            conn.executescript(sql)
+            conn.execute("INSERT INTO schema_version VALUES (?, ?, 'then')", (version, name))
+    conn.execute("INSERT INTO hash_sets (id, name, kind, format, source_path, source_sha256, imported_utc, imported_by)"
+                 " VALUES (1, 'vic', 'known-good', 'vics-2.0', '/v', 'aa', 'then', 'x'),"
+                 " (2, 'list', 'known-bad', 'hashlist', '/l', 'bb', 'then', 'x')")
+    conn.executemany("INSERT INTO hash_set_entries (id, set_id, md5, category) VALUES (?, ?, ?, ?)",
+                     [(1, 1, "a", 0), (2, 1, "b", 1), (3, 1, "c", 4), (4, 1, "d", None), (5, 2, "e", None), (6, 2, "f", 2)])
+    conn.commit()
+    conn.close()
+    store = Store(db)  # opening migrates
+    try:
+        assert store.version() == len(migrations())
+        got = dict(store.query("SELECT id, status FROM hash_set_entries ORDER BY id"))
+        assert got == {1: "non-pertinent", 2: "known-bad", 3: "categorised", 4: "known-good", 5: "known-bad", 6: "known-bad"}
+        assert (db.parent / "case.sqlite.v3.bak").exists()
+    finally:
+        store.close()

@@ -17,6 +17,16 @@ UPDATE hash_set_entries SET status = CASE
     WHEN category IN (1, 2) THEN 'known-bad'
     ELSE 'categorised' END;
 CREATE INDEX hash_set_entries_status ON hash_set_entries(set_id, status);
+-- Any writer that leaves status out gets the same rule (forensics.hashsets.status.entry_status).
+CREATE TRIGGER hash_set_entries_default_status AFTER INSERT ON hash_set_entries WHEN NEW.status IS NULL
+BEGIN
+    UPDATE hash_set_entries SET status = CASE
+        WHEN NEW.category IS NULL THEN (SELECT kind FROM hash_sets s WHERE s.id = NEW.set_id)
+        WHEN NEW.category = 0 THEN 'non-pertinent'
+        WHEN NEW.category IN (1, 2) THEN 'known-bad'
+        ELSE 'categorised' END
+    WHERE id = NEW.id;
+END;
 
 -- Entries whose hash is that of an empty file: kept, never matched (counted apart).
 ALTER TABLE hash_sets ADD COLUMN zero_length INTEGER NOT NULL DEFAULT 0;
