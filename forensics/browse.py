@@ -11,7 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from forensics.hashsets.status import hidden_item_sql
+from forensics.hashsets.status import hidden_item_sql, item_status_sql
 
 if TYPE_CHECKING:
     from forensics.case import Case
@@ -147,8 +147,9 @@ def item_rows(case: "Case", ids: list[int]) -> list[dict]:
     """Light gallery rows for `ids`, in the same order (ids no longer present are skipped).
 
     Each row has the columns of ROW_COLUMNS plus `name`, `has_errors`, `tags` (list),
-    `faces` (count; for a video, faces on its frames), `hash_matches` (count) and
-    `copy_group` (group id or None)."""
+    `faces` (count; for a video, faces on its frames), `hash_matches` (count),
+    `hash_status` (the most telling match: known-bad, categorised, non-pertinent, known-good)
+    and `copy_group` (group id or None)."""
     if not ids:
         return []
     conn: sqlite3.Connection = case.store.read
@@ -157,6 +158,7 @@ def item_rows(case: "Case", ids: list[int]) -> list[dict]:
                 " + CASE WHEN i.kind = 'video' THEN (SELECT COUNT(*) FROM items fr JOIN faces f"
                 " ON f.item_id = fr.id WHERE fr.parent_id = i.id) ELSE 0 END AS faces"
                 ", (SELECT COUNT(*) FROM hash_matches m WHERE m.item_id = i.id) AS hash_matches"
+                f", {item_status_sql('i.id')} AS hash_status"
                 ", (SELECT cm.group_id FROM copy_members cm WHERE cm.item_id = i.id) AS copy_group")
     # SQLite allows 32k host parameters; batches from the GUI are a few hundred.
     for start in range(0, len(ids), 5000):

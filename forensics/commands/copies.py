@@ -38,7 +38,9 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         r = case.hashsets.import_file(args.file, args.name, kind=args.kind, category=args.category, progress=ProgressBar("hash set"))
         print(file=sys.stderr)
-        emit(args, r, f"imported {r['entries']:,} hashes ({r['rejected']:,} rejected) as {r['name']} [{r['format']}];"
+        statuses = ", ".join(f"{n:,} {k}" for k, n in r["by_status"].items())
+        emit(args, r, f"imported {r['entries']:,} hashes ({statuses}; {r['rejected']:,} rejected,"
+                      f" {r['zero_length']:,} of empty files never match) as {r['name']} [{r['format']}];"
                       f" {r['matched_items']} items match, {r['categorised_items']} categorised")
     return 0
 
@@ -110,7 +112,9 @@ def register(sub) -> None:
     add_case(i)
     i.add_argument("file", metavar="FILE")
     i.add_argument("--name", required=True)
-    i.add_argument("--kind", choices=("known-bad", "known-good"), default="known-bad")
+    i.add_argument("--kind", choices=("known-bad", "known-good"), default="known-bad",
+                   help="what entries without a category are (hash lists, NSRL); a VICS entry's own category"
+                        " decides for it: 0 non-pertinent, 1-2 known-bad, others categorised")
     i.add_argument("--category", type=int, help="category for known-bad entries that carry none")
     add_json(i)
     i.set_defaults(func=cmd_hashsets_import)

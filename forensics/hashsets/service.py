@@ -12,7 +12,7 @@ from forensics.hashing.digests import sha256_file
 from forensics import audit
 from forensics.hashsets.formats import EMPTY_FILE, BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.hashsets.status import (
-    APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, entry_status, hidden_item_sql, sql_in,
+    APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
 )
 from forensics.model import CaseError, Progress
 
@@ -156,7 +156,7 @@ class HashSetService:
                 f"UPDATE items SET category = (SELECT {effective} FROM hash_matches m"
                 " JOIN hash_set_entries e ON e.id = m.entry_id JOIN hash_sets s ON s.id = m.set_id"
                 f" WHERE m.item_id = items.id AND {applies}"
-                f" ORDER BY m.distance, CASE e.status WHEN '{KNOWN_BAD}' THEN 0 WHEN 'categorised' THEN 1 ELSE 2 END,"
+                f" ORDER BY m.distance, {STATUS_RANK_SQL},"
                 f" {effective} LIMIT 1)"
                 " WHERE category IS NULL AND id IN (SELECT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
                 f" JOIN hash_set_entries e ON e.id = m.entry_id WHERE {applies})").rowcount

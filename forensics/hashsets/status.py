@@ -39,6 +39,17 @@ def entry_status(category: int | None, set_kind: str) -> str:
 EFFECTIVE_CATEGORY_SQL = f"COALESCE(e.category, CASE WHEN e.status = '{KNOWN_BAD}' THEN s.category END)"
 
 
+# Most telling first: what an item "is" when it matches several entries.
+STATUS_RANK_SQL = (f"CASE e.status WHEN '{KNOWN_BAD}' THEN 0 WHEN '{CATEGORISED}' THEN 1"
+                   f" WHEN '{NON_PERTINENT}' THEN 2 ELSE 3 END")
+
+
+def item_status_sql(item: str) -> str:
+    """SQL scalar: the most telling status among the item's hash-set matches (or NULL)."""
+    return (f"(SELECT e.status FROM hash_matches m JOIN hash_set_entries e ON e.id = m.entry_id"
+            f" WHERE m.item_id = {item} ORDER BY {STATUS_RANK_SQL} LIMIT 1)")
+
+
 def sql_in(values: tuple[str, ...]) -> str:
     """A constant SQL list for fixed status names (never user input)."""
     return "(" + ", ".join(f"'{v}'" for v in values) + ")"
