@@ -241,3 +241,26 @@ def test_export_imports_back_with_per_entry_categories(exported, tmp_path: Path)
         assert {Path(i["path"]).name for i in c.items() if i["id"] in hidden} == {"d.jpg"}
     finally:
         c.close()
+
+
+def test_the_readers_reject_what_broke_them_before(tmp_path: Path) -> None:
+    """The rules are strict enough to fail: the earlier export (Cases form under a CUSTOM
+    context, Tags as a list, null SHA1) is refused by IPED's rules and found empty by CatParser."""
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Cases",
+                               "value": [{"CaseID": "x", "Media": [{"MediaID": 1, "MD5": "AB" * 16}]}]}))
+    assert not is_known_json(old)
+    with pytest.raises(ValueError, match="Unknown ProjectVic JSON data model"):
+        iped_hashdb_read(old)
+    assert [m.get("MD5") for m in catparser_items(old)] == [None]  # the Case record, no Media
+    tags = tmp_path / "tags.json"
+    tags.write_text(json.dumps({"@odata.context": VICS20_MEDIA, "value": [
+        {"MediaID": 1, "MD5": "AB" * 16, "Tags": ["a", "b"], "IsPrecategorized": False}]}))
+    with pytest.raises(ValueError):  # the array's end closes IPED's value loop early
+        iped_hashdb_read(tags)
+    null_sha1 = tmp_path / "null.json"
+    null_sha1.write_text(json.dumps({"@odata.context": VICS20_MEDIA, "value": [{"MediaID": 1, "MD5": "AB" * 16, "SHA1": None}]}))
+    with pytest.raises(Exception, match="null"):
+        iped_hashdb_read(null_sha1)
+    assert model_errors({"MD5": "AB" * 16, "MediaID": 1, "Tags": ["a"]}, "Media") == [
+        "Media.Tags should be a string: ['a']", "Media lacks the non-nullable IsPrecategorized"]

@@ -189,6 +189,25 @@ def _trim(s):
     return s.strip()
 
 
+def _value_array(jp: JsonParser):
+    """The `do { ... } while (arrayDepth > 0)` loop both IPED readers run over `value`:
+    array starts and ends move the depth; every other token is yielded with it. Tokens the
+    caller consumes itself (nextToken/nextTextValue) never move the depth, as in Java."""
+    depth = 0
+    while True:
+        token = jp.next_token()
+        if token is None:
+            raise ValueError("unexpected end of input")
+        if token == START_ARRAY:
+            depth += 1
+        elif token == END_ARRAY:
+            depth -= 1
+        else:
+            yield token, depth
+        if depth <= 0:
+            return
+
+
 # -- IPED HashDBTool -----------------------------------------------------------------------
 VIC13_KEY, VIC13_VALUE = "odata.metadata", "http://github.com/ICMEC/ProjectVic/DataModels/1.3.xml#Media"
 VIC20_KEY, VIC20_VALUE = "@odata.context", "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
@@ -244,16 +263,8 @@ def iped_hashdb_read(path: Path) -> list[IpedRecord]:
                 raise JavaNullPointer("nextFieldName() returned null")
             if name != "value":
                 raise ValueError(f"Error: Unexpected property in ProjectVic JSON '{name}'.")
-            depth = 0
-            while True:
-                token = jp.next_token()
-                if token is None:
-                    raise ValueError("unexpected end of input")
-                if token == START_ARRAY:
-                    depth += 1
-                elif token == END_ARRAY:
-                    depth -= 1
-                elif depth == 1:
+            for token, depth in _value_array(jp):
+                if depth == 1:
                     n = jp.current_name()
                     ln = n.lower() if n else None
                     if token == START_OBJECT:
@@ -302,8 +313,6 @@ def iped_hashdb_read(path: Path) -> list[IpedRecord]:
                         v = jp.next_text_value()
                         if v is not None and len(v.strip()) == PHOTO_DNA_BASE64_LEN:
                             rec.properties["photoDna"] = v.strip()
-                if depth <= 0:
-                    break
         return out
     finally:
         jp.close()
@@ -322,15 +331,9 @@ def iped_lookup_read(path: Path, md5: bool = True) -> list[dict]:
                 raise ValueError("Unknown ProjectVic json data model!")
             if jp.next_field_name() != "value":
                 raise ValueError(f"Unexpected property in ProjectVic json: {jp.current_name()}")
-            depth = 0
             ve: dict | None = None
-            while True:
-                token = jp.next_token()
-                if token == START_ARRAY:
-                    depth += 1
-                elif token == END_ARRAY:
-                    depth -= 1
-                elif depth == 1:
+            for token, depth in _value_array(jp):
+                if depth == 1:
                     n = jp.current_name()
                     if token == START_OBJECT:
                         ve = {"category": 0, "victimIdentified": False, "ofenderIdentified": False,
@@ -349,8 +352,6 @@ def iped_lookup_read(path: Path, md5: bool = True) -> list[dict]:
                         ve["series"] = jp.next_text_value()
                     elif token == END_OBJECT and ve is not None and ve["hash"] is not None:
                         out.append(ve)
-                if depth <= 0:
-                    break
         return out
     finally:
         jp.close()
