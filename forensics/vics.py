@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from forensics.hashsets.formats import BadRecord, HashRecord, Utf8Stream, norm_hex
+from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, Utf8Stream, norm_hex
 
 # Media fields
 MEDIA_ID, MD5, SHA1, CATEGORY, SERIES = "MediaID", "MD5", "SHA1", "Category", "Series"
@@ -124,6 +124,17 @@ def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | Bad
     import ijson
 
     info = info if info is not None else {}
+    try:
+        yield from _read(path, info)
+    except ijson.JSONError as exc:  # malformed or truncated: the whole import fails, loudly
+        raise FormatError(f"not valid JSON ({exc}); after {info.get('records', 0)} Media records") from None
+    if "version" not in info:
+        raise ValueError("not a VICS file: neither 'odata.metadata' nor '@odata.context' found")
+
+
+def _read(path: Path, info: dict) -> Iterator[HashRecord | BadRecord]:
+    import ijson
+
     with Utf8Stream(path) as f:
         info["encoding"] = f.encoding
         builder: ijson.ObjectBuilder | None = None
@@ -144,7 +155,7 @@ def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | Bad
             if builder is not None:
                 builder.event(event, value)
                 if prefix == "value.item.Media.item" and event == "end_map":
-                    n += 1
+                    n = info["records"] = n + 1
                     yield _record(builder.value, n)
                     builder = None
                 continue
@@ -155,12 +166,10 @@ def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | Bad
                     obj = case_builder.value
                     case_builder = None
                     if isinstance(obj, dict) and (MD5 in obj or SHA1 in obj):
-                        n += 1
+                        n = info["records"] = n + 1
                         yield _record(obj, n)  # a flat list of Media
                     elif isinstance(obj, dict):
                         info.setdefault("cases", []).append(obj)
-    if "version" not in info:
-        raise ValueError("not a VICS file: neither 'odata.metadata' nor '@odata.context' found")
 
 
 def _record(obj, n: int) -> HashRecord | BadRecord:

@@ -240,6 +240,8 @@ def test_utf16_md5_list_and_unknown_formats(case: Case, tmp_path: Path) -> None:
         "empty.txt": b"",
         "vics-empty.json": json.dumps({"@odata.context": VICS20_MEDIA, "value": []}).encode(),
         "utf16-nonsense.txt": b"\xff\xfe" + "not a hash\r\nnor this\r\n".encode("utf-16-le"),
+        "garbage.json": b"{garbage",
+        "truncated.json": _distribution(it).encode()[:300],
     }
     for name, data in bad.items():
         f = tmp_path / name
@@ -250,6 +252,7 @@ def test_utf16_md5_list_and_unknown_formats(case: Case, tmp_path: Path) -> None:
         p = subprocess.run(cli, capture_output=True, text=True)
         assert p.returncode != 0 and "cannot import" in p.stderr, (name, p.returncode, p.stderr)
     assert [s["name"] for s in case.hashsets.sets()] == ["utf16 list"]
+    assert case.store.scalar("SELECT COUNT(*) FROM hash_set_entries") == 2  # nothing left of the failed imports
     errors = [e for e in case.audit_entries("hashset.import") if "error" in e.result]
     assert len(errors) == 2 * len(bad)
 
