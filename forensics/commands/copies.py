@@ -48,8 +48,10 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
 def cmd_hashsets_list(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         sets = case.hashsets.sets()
-        emit(args, {"sets": sets}, "\n".join(f"{s['set_id']}: {s['name']} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
-                                             f" {s['matched_items']} items match" for s in sets) or "no hash sets")
+        emit(args, {"sets": sets}, "\n".join(
+            f"{s['set_id']}: {s['name']} ({s['format']}; default {s['kind']}) {s['entries']:,} hashes"
+            f" ({', '.join(f'{n:,} {k}' for k, n in s['statuses'].items())}), {s['matched_items']} items match"
+            for s in sets) or "no hash sets")
     return 0
 
 

@@ -200,12 +200,16 @@ class HashSetService:
 
     # -- reading ----------------------------------------------------------------
     def sets(self) -> list[dict]:
-        """Imported sets with their counts and the number of case items they match."""
-        return [dict(r) for r in self.case.store.query(
+        """Imported sets with their counts, the number of case items they match and their
+        entries by status (`kind` is only the default of entries without a category)."""
+        rows = [dict(r) for r in self.case.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
             " FROM hash_sets s ORDER BY s.id")]
+        for row in rows:
+            row["statuses"] = self._status_counts(row["set_id"])
+        return rows
 
     def errors(self, set_id: int) -> list[dict]:
         return [dict(r) for r in self.case.store.query(
