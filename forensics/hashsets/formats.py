@@ -109,7 +109,8 @@ def _text_lines(path: Path) -> Iterator[str]:
 
 def _hash_token(line: str) -> str | None:
     m = _BSD.match(line)
-    token = m.group(2) if m else re.split(r"[\s,;]", line, maxsplit=1)[0].lstrip("\\")
+    # First field of md5sum output, a bare list or a CSV row (quoted in NSRL RDS 2.x NSRLFile.txt).
+    token = m.group(2) if m else re.split(r"[\s,;]", line, maxsplit=1)[0].lstrip("\\").strip('"')
     return token if len(token) in HEX_LEN and _HEX.match(token) else None
 
 

@@ -297,3 +297,15 @@ def test_migration_gives_existing_entries_their_status(tmp_path: Path) -> None:
         assert (db.parent / f"case.sqlite.v{before}.bak").exists()
     finally:
         store.close()
+
+
+def test_nsrl_rds2_text_file(case: Case, tmp_path: Path) -> None:
+    """NSRL RDS 2.x NSRLFile.txt: a quoted CSV whose first column is the SHA-1."""
+    it = _items(case)
+    f = tmp_path / "NSRLFile.txt"
+    f.write_text('"SHA-1","MD5","CRC32","FileName","FileSize","ProductCode","OpSystemCode","SpecialCode"\r\n'
+                 f'"{it["f5.jpg"]["sha1"].upper()}","{it["f5.jpg"]["md5"].upper()}","00000000","f5.jpg",850,1,"358",""\r\n'
+                 '"0000002D9D62AEBE1E0E9DB6C4C4C7C16A163D2C","1D6EBB5A789ABD108FF578263E1F40F3","FFFFFFFF","x.dll",4109,1,"358",""\r\n')
+    r = case.hashsets.import_file(f, "NSRL 2.x", kind="known-good")
+    assert (r["format"], r["entries"], r["rejected"], r["matched_items"]) == ("hashlist", 2, 0, 1)
+    assert _names(case, case.hashsets.known_good_item_ids()) == {"f5.jpg"}
