@@ -12,7 +12,7 @@ from forensics.hashing.digests import sha256_file
 from forensics import audit
 from forensics.hashsets.formats import EMPTY_FILE, BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.hashsets.status import (
-    APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
+    APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, NON_PERTINENT, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
 )
 from forensics.model import CaseError, Progress
 
@@ -86,8 +86,9 @@ class HashSetService:
                       " WHERE id = ?", (entries, rejected, zero, fmt, json.dumps(info, default=str) if info else None, set_id))
         matched = self.match(set_ids=[set_id])
         result = {"set_id": set_id, "name": name, "kind": kind, "format": fmt, "entries": entries, "rejected": rejected,
-                  "zero_length": zero, "by_status": self._status_counts(set_id), "source_sha256": source_sha, "matched_items": matched["matched_items"],
-                  "categorised_items": matched["categorised_items"], "seconds": round(time.perf_counter() - t0, 2)}
+                  "zero_length": zero, "by_status": self._status_counts(set_id), "source_sha256": source_sha,
+                  "matched_items": matched["matched_items"], "categorised_items": matched["categorised_items"],
+                  "seconds": round(time.perf_counter() - t0, 2)}
         self.case.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
                                          "sha256": source_sha, "format": fmt}, result)
         return result
@@ -259,7 +260,7 @@ class HashSetService:
 
         known_bad = self.case.store.scalar(f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{KNOWN_BAD}'")
         non_pertinent = self.case.store.scalar(
-            f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = 'non-pertinent'")
+            f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{NON_PERTINENT}'")
         return {"by_set": by_set, "known_bad_by_category": by_cat(f"e.status = '{KNOWN_BAD}'"),
                 "by_category": by_cat(f"e.status IN {sql_in(APPLIES_CATEGORY)}"), "known_bad_items": known_bad,
                 "non_pertinent_items": non_pertinent, "known_good_items": len(self.known_good_item_ids())}
