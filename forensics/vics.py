@@ -87,8 +87,6 @@ def _category(m: dict) -> int | None:
 
 def media_record(m: dict) -> HashRecord:
     """A VICS Media record as a HashRecord; every field the file carries is kept."""
-    from forensics.hashing.perceptual import from_hex
-
     alt = tuple(a for a in (m.get(ALTERNATIVE_HASHES) or []) if isinstance(a, dict))
     md5, sha1 = norm_hex(m.get(MD5), "md5"), norm_hex(m.get(SHA1), "sha1")
     sha256 = phash = None
@@ -100,6 +98,8 @@ def media_record(m: dict) -> HashRecord:
         elif name.replace("-", "") == "sha1" and value and sha1 is None:
             sha1 = norm_hex(value, "sha1")
         elif name in PHASH_NAMES and value:
+            from forensics.hashing.perceptual import from_hex  # numpy: only when a set carries pHashes
+
             phash = from_hex(str(value).strip()[-16:])
     if not (md5 or sha1 or sha256):
         raise ValueError("Media record without MD5, SHA1 or SHA256")
@@ -116,60 +116,80 @@ def media_record(m: dict) -> HashRecord:
 
 
 def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | BadRecord]:
-    """Stream Media records from a VICS JSON file (ijson events, one record in memory),
-    UTF-8 with or without BOM or UTF-16 LE/BE.
+    """Stream Media records from a VICS JSON file, UTF-8 with or without BOM or UTF-16 LE/BE.
 
-    `info` (if given) receives the version, the context URL, the text encoding and the
-    case records' fields."""
+    The head of the file gives the version, the context and the Case record's fields; then
+    the Media records are streamed one at a time by ijson's C item builder, from the flat
+    `value` list or from the Case records' `Media` lists (the context's "#Media"/"#Cases"
+    says which to try first; a file that declares one and holds the other still reads).
+    `info` (if given) receives version, context, encoding, form and case records' fields."""
     import ijson
 
     info = info if info is not None else {}
     try:
-        yield from _read(path, info)
+        _head(path, info)
+        if "version" not in info:
+            raise ValueError("not a VICS file: neither 'odata.metadata' nor '@odata.context' found")
+        # What the first `value` item holds decides; writers' contexts do not always agree
+        # with their content (RECON LAB writes "#Media" over Case records).
+        first = info.get("form") or ("flat" if str(info["context"]).endswith("#Media") else "cases")
+        forms = (first, "cases" if first == "flat" else "flat")
+        for form in forms:
+            if (yield from _media(path, form, info)):
+                info["form"] = form
+                return
     except ijson.JSONError as exc:  # malformed or truncated: the whole import fails, loudly
         raise FormatError(f"not valid JSON ({exc}); after {info.get('records', 0)} Media records") from None
-    if "version" not in info:
-        raise ValueError("not a VICS file: neither 'odata.metadata' nor '@odata.context' found")
 
 
-def _read(path: Path, info: dict) -> Iterator[HashRecord | BadRecord]:
+HEAD_EVENTS = 20_000  # the context and Case fields come first; never scan a whole file for them
+
+
+def _head(path: Path, info: dict) -> None:
     import ijson
 
     with Utf8Stream(path) as f:
         info["encoding"] = f.encoding
-        builder: ijson.ObjectBuilder | None = None
-        case_builder: ijson.ObjectBuilder | None = None
-        n = 0
-        for prefix, event, value in ijson.parse(f, use_float=True):
+        case: ijson.ObjectBuilder | None = None
+        for n, (prefix, event, value) in enumerate(ijson.parse(f, use_float=True)):
             if prefix in ("odata.metadata", "@odata.context") and event == "string":
                 info["version"] = "2.0" if prefix.startswith("@") or "2.0" in value else "1.x"
                 if "1." in value and "2.0" not in value:
                     m = value.split("DataModels/")[-1][:3]
                     info["version"] = m if m.startswith("1.") else "1.x"
                 info["context"] = value
-                continue
-            if prefix == "value.item" and event == "start_map":
-                case_builder = ijson.ObjectBuilder()
-            if prefix == "value.item.Media.item" and event == "start_map":
-                builder = ijson.ObjectBuilder()
-            if builder is not None:
-                builder.event(event, value)
-                if prefix == "value.item.Media.item" and event == "end_map":
-                    n = info["records"] = n + 1
-                    yield _record(builder.value, n)
-                    builder = None
-                continue
+            elif prefix == "value.item" and event == "start_map" and case is None:
+                case = ijson.ObjectBuilder()
             in_media = prefix == "value.item.Media" or prefix.startswith("value.item.Media.")  # not MediaID, MediaSize
-            if case_builder is not None and prefix.startswith("value.item") and not in_media:
-                case_builder.event(event, value)
-                if prefix == "value.item" and event == "end_map":
-                    obj = case_builder.value
-                    case_builder = None
-                    if isinstance(obj, dict) and (MD5 in obj or SHA1 in obj):
-                        n = info["records"] = n + 1
-                        yield _record(obj, n)  # a flat list of Media
-                    elif isinstance(obj, dict):
-                        info.setdefault("cases", []).append(obj)
+            if case is not None and prefix.startswith("value.item") and not in_media:
+                case.event(event, value)
+            end = prefix == "value.item" and event == "end_map"
+            if in_media or end or n > HEAD_EVENTS:
+                if case is not None and isinstance(case.value, dict):
+                    is_media = MD5 in case.value or SHA1 in case.value
+                    info.setdefault("form", "cases" if in_media or not is_media else "flat")
+                    if not is_media:
+                        info.setdefault("cases", []).append(case.value)
+                if "version" in info:
+                    return
+                case = None if end or in_media else case
+                if n > HEAD_EVENTS and "version" not in info:
+                    return
+
+
+def _media(path: Path, form: str, info: dict) -> Iterator[HashRecord | BadRecord]:
+    """Yield the records of one form; returns how many there were."""
+    import ijson
+
+    n = info.get("records", 0)
+    with Utf8Stream(path) as f:
+        for obj in ijson.items(f, "value.item" if form == "flat" else "value.item.Media.item", use_float=True):
+            if form == "flat" and isinstance(obj, dict) and isinstance(obj.get(MEDIA), list) and not (
+                    MD5 in obj or SHA1 in obj):
+                return n  # Case records: the "cases" form reads their Media, streaming
+            n = info["records"] = n + 1
+            yield _record(obj, n)
+    return n
 
 
 def _record(obj, n: int) -> HashRecord | BadRecord:

@@ -309,3 +309,28 @@ def test_nsrl_rds2_text_file(case: Case, tmp_path: Path) -> None:
     r = case.hashsets.import_file(f, "NSRL 2.x", kind="known-good")
     assert (r["format"], r["entries"], r["rejected"], r["matched_items"]) == ("hashlist", 2, 0, 1)
     assert _names(case, case.hashsets.known_good_item_ids()) == {"f5.jpg"}
+
+
+def test_recon_lab_20_context_says_media_over_case_records(case: Case, tmp_path: Path) -> None:
+    """RECON LAB's 2.0 writer: context '.../2.0.xml/CUSTOM/$metadata#Media' over a Case record
+    ("Agency", "Case No.", ...) holding Media with lower-case hashes, MediaSize as a string,
+    navigation links and an SHA1 alternative hash."""
+    it = _items(case)
+    md5 = it["f0.jpg"]["md5"]
+    media = {"MimeType": "image/jpeg", "RelativeFilePath": "Users\\\\x\\\\f0.jpg", "Category": "1", "MD5": md5,
+             "SHA1": it["f0.jpg"]["sha1"], "MediaSize": str(it["f0.jpg"]["size"]), "MediaID": 0,
+             "MediaFiles": [{"FileName": "f0.jpg", "FilePath": "/Users/x/f0.jpg", "MD5": md5}],
+             "MediaFiles@odata.navigationLinkUrl": f"/Media({md5})/MediaFiles", "Exifs": [],
+             "AlternativeHashes": [{"Media@odata.navigationLinkUrl": f"AlternativeHashes(HashName='SHA1',MD5={md5})/Media",
+                                    "MD5": md5, "HashName": "SHA1", "HashValue": it["f0.jpg"]["sha1"]}],
+             "odata.id": f'Media("{md5}")'}
+    doc = {"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/CUSTOM/$metadata#Media",
+           "value": [{"Media": [media], "Agency": "A", "Case No.": "7", "TotalMediaFiles": "1",
+                      "SourceApplicationName": "RECON LAB"}]}
+    f = tmp_path / "recon.json"
+    f.write_text(json.dumps(doc, indent=4))
+    r = case.hashsets.import_file(f, "recon", kind="known-good")
+    assert (r["format"], r["entries"], r["rejected"], r["matched_items"]) == ("vics-2.0", 1, 0, 1)
+    assert _items(case)["f0.jpg"]["category"] == 1
+    m = case.hashsets.matches(it["f0.jpg"]["id"])[0]
+    assert m["extra"]["MediaFiles@odata.navigationLinkUrl"] == f"/Media({md5})/MediaFiles" and m["extra"]["MediaSize"] == str(it["f0.jpg"]["size"])
