@@ -9,7 +9,6 @@ statx reads inode metadata only: the file is not opened and its access time is u
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 import sys
 
@@ -37,7 +36,9 @@ class _Statx(ctypes.Structure):
 _statx = None
 if sys.platform.startswith("linux"):
     try:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The interpreter's own symbols include libc's; ctypes.util.find_library would spawn
+        # ldconfig in every worker process (0.15 s each, far more under load).
+        _libc = ctypes.CDLL(None, use_errno=True)
         _statx = _libc.statx  # glibc 2.28+
         _statx.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_uint, ctypes.POINTER(_Statx)]
         _statx.restype = ctypes.c_int
