@@ -33,7 +33,7 @@ def main() -> None:
     import ijson
 
     from forensics.hashsets.formats import BadRecord, read_hashlist
-    from forensics.vics import read_vics
+    from forensics.hashsets.vics import read_vics
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=200_000)

@@ -6,18 +6,17 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
-from forensics import audit
 from forensics.hashsets.formats import EMPTY_FILE, BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
-from forensics.hashsets.status import (
+from forensics.store.hashset_status import (
     APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, NON_PERTINENT, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
 )
 from forensics.model import CaseError, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import marks, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
@@ -29,15 +28,16 @@ PHASH_MATCH_LIMIT = 200_000  # sets with more pHash entries than this are matche
 class HashSetService:
     """Known-hash sets of one case. Reached as `case.hashsets`."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, copies: CopyService) -> None:
+        self.ctx = ctx
+        self.copies = copies
 
     # -- import ---------------------------------------------------------------
     def import_file(self, path: str | os.PathLike, name: str, kind: str = "known-bad", category: int | None = None,
                     progress: Callable[[Progress], None] | None = None) -> dict:
         """Import a hash set (format detected from the content), then match it against the
         case. Streams: memory stays bounded whatever the size of the file."""
-        from forensics.vics import read_vics
+        from forensics.hashsets.vics import read_vics
 
         path = Path(path)
         if kind not in KINDS:
@@ -48,13 +48,13 @@ class HashSetService:
             raise CaseError(f"category must be a number from 0 to 99, not {category}")
         if not path.is_file():
             raise CaseError(f"{path} is not a readable file")
-        if self.case.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
+        if self.ctx.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
             raise CaseError(f"a hash set named {name!r} already exists in this case")
         t0 = time.perf_counter()
         try:
             fmt = detect(path)
         except (FormatError, OSError) as exc:
-            self.case.log("hashset.import", {"name": name, "kind": kind, "path": str(path)}, {"error": str(exc)})
+            self.ctx.log("hashset.import", {"name": name, "kind": kind, "path": str(path)}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         info: dict = {}
         if fmt == "hashlist":
@@ -64,24 +64,24 @@ class HashSetService:
         else:
             records = read_vics(path, info)
         source_sha = sha256_file(path)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             set_id = w.execute(
                 "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, kind, category, fmt, str(path.resolve()), source_sha, audit.utc_now(), self.case.examiner)).lastrowid
+                (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner)).lastrowid
         try:
             entries, rejected, zero = self._write_entries(set_id, kind, records, progress)
             if entries == 0:  # an unrecognised or empty file must never pass as an empty set
                 raise FormatError(f"no hash records found ({rejected} rejected lines or records)")
         except (FormatError, ValueError, OSError, UnicodeError) as exc:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
-                audit.append(w, self.case.examiner, "hashset.import",
+                self.ctx.audit(w, "hashset.import",
                              {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         if fmt == "vics-json":
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, zero_length = ?, format = ?, source_info = ?"
                       " WHERE id = ?", (entries, rejected, zero, fmt, json.dumps(info, default=str) if info else None, set_id))
         matched = self.match(set_ids=[set_id])
@@ -89,12 +89,12 @@ class HashSetService:
                   "zero_length": zero, "by_status": self._status_counts(set_id), "source_sha256": source_sha,
                   "matched_items": matched["matched_items"], "categorised_items": matched["categorised_items"],
                   "seconds": round(time.perf_counter() - t0, 2)}
-        self.case.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
+        self.ctx.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
                                          "sha256": source_sha, "format": fmt}, result)
         return result
 
     def _status_counts(self, set_id: int) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.case.store.query(
+        return {r[0]: r[1] for r in self.ctx.store.query(
             "SELECT status, COUNT(*) FROM hash_set_entries WHERE set_id = ? GROUP BY status ORDER BY status", (set_id,))}
 
     def _write_entries(self, set_id: int, kind: str, records: Iterable, progress) -> tuple[int, int, int]:
@@ -103,7 +103,7 @@ class HashSetService:
         errors: list[tuple] = []
 
         def flush() -> None:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany(
                     "INSERT INTO hash_set_entries (set_id, md5, sha1, sha256, category, series, victim_identified,"
                     " phash, alt_hashes, extra, status, offender_identified, is_distributed, media_size)"
@@ -134,9 +134,9 @@ class HashSetService:
         """(Re)match sets against every item by MD5, SHA-1 and SHA-256 (and alternative
         pHash), then give unmatched-category items the category of their known-bad match.
         Run again after new evidence is ingested; `matches()` does so when items changed."""
-        ids = set_ids or [r[0] for r in self.case.store.query("SELECT id FROM hash_sets")]
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        with self.case.store.write() as w:
+        ids = set_ids or [r[0] for r in self.ctx.store.query("SELECT id FROM hash_sets")]
+        count, max_id = table_signature(self.ctx.store.read)
+        with self.ctx.store.write() as w:
             for sid in ids:
                 w.execute("DELETE FROM hash_matches WHERE set_id = ?", (sid,))
                 for h in ("md5", "sha1", "sha256"):
@@ -147,7 +147,7 @@ class HashSetService:
                         f" AND COALESCE(i.size, 1) != 0", (sid, EMPTY_FILE[h]))  # an empty file never matches
         for sid in ids:
             self._match_phash(sid)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             # Each entry's own category decides (the set's category is the default of known-bad
             # entries without one); the most telling match wins: nearest, then known-bad over
             # other categories over non-pertinent, then the lower category number.
@@ -164,9 +164,9 @@ class HashSetService:
             w.executemany("UPDATE hash_sets SET matched_max_item_id = ?, matched_items = ? WHERE id = ?",
                           [(max_id, count, sid) for sid in ids])
             matched = w.execute(
-                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({','.join('?' * len(ids))})", ids
+                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({marks(len(ids))})", ids
             ).fetchone()[0] if ids else 0
-            audit.append(w, self.case.examiner, "hashset.match", {"set_ids": ids},
+            self.ctx.audit(w, "hashset.match", {"set_ids": ids},
                          {"matched_items": matched, "categorised_items": categorised})
         return {"matched_items": matched, "categorised_items": categorised}
 
@@ -177,24 +177,24 @@ class HashSetService:
 
         from forensics.copies.rule import CopyRule
 
-        n = self.case.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,))
+        n = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,))
         if not n or n > PHASH_MATCH_LIMIT:
             return
-        m = self.case.copies.matrix()
+        m = self.copies.matrix()
         rule = CopyRule(PHASH_MATCH_MAX, 64, 128)
         rows = []
-        for entry_id, ph in self.case.store.read.execute(
+        for entry_id, ph in self.ctx.store.read.execute(
                 "SELECT id, phash FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,)):
             for hit in m.scan(np.array([ph], np.int64), np.array([0], np.int64), rule, threads=1):
                 rows.append((hit.item_id, set_id, entry_id, "phash", hit.d_phash))
         if rows:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany("INSERT OR IGNORE INTO hash_matches (item_id, set_id, entry_id, hash, distance)"
                               " VALUES (?, ?, ?, ?, ?)", rows)
 
     def _refresh_if_stale(self) -> None:
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        stale = [r[0] for r in self.case.store.query(
+        count, max_id = table_signature(self.ctx.store.read)
+        stale = [r[0] for r in self.ctx.store.query(
             "SELECT id FROM hash_sets WHERE matched_max_item_id != ? OR matched_items != ?", (max_id, count))]
         if stale:
             self.match(stale)
@@ -203,7 +203,7 @@ class HashSetService:
     def sets(self) -> list[dict]:
         """Imported sets with their counts, the number of case items they match and their
         entries by status (`kind` is only the default of entries without a category)."""
-        rows = [dict(r) for r in self.case.store.query(
+        rows = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
@@ -213,7 +213,7 @@ class HashSetService:
         return rows
 
     def errors(self, set_id: int) -> list[dict]:
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT line, message FROM hash_set_errors WHERE set_id = ? ORDER BY id", (set_id,))]
 
     def matches(self, item_id: int | None = None) -> list[dict]:
@@ -230,23 +230,19 @@ class HashSetService:
             args = (int(item_id),)
         sql += " ORDER BY m.item_id, s.id, m.distance"
         out = []
-        for r in self.case.store.query(sql, args):
+        for r in self.ctx.store.query(sql, args):
             d = dict(r)
             for k in ("victim_identified", "offender_identified", "is_distributed"):
                 d[k] = None if d[k] is None else bool(d[k])
             d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
-            d["path"] = self.case.item_path_display(self._path_row(d["item_id"]))
+            d["path"] = self.ctx.catalogue.display_path_of(d["item_id"])
             out.append(d)
         return out
-
-    def _path_row(self, item_id: int) -> dict:
-        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
-        return {"source_id": r[0], "relpath": r[1]}
 
     def match_summary(self) -> dict:
         """Matched items by set and by category, for reports."""
         self._refresh_if_stale()
-        by_set = [dict(r) for r in self.case.store.query(
+        by_set = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
             " LEFT JOIN hash_matches m ON m.set_id = s.id GROUP BY s.id ORDER BY s.id")]
         for row in by_set:  # what the set's entries are: one VICS file mixes categories
@@ -255,11 +251,11 @@ class HashSetService:
         joined = ("FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
 
         def by_cat(where: str) -> dict:
-            return {("none" if r[0] is None else r[0]): r[1] for r in self.case.store.query(
+            return {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
                 f"SELECT {effective}, COUNT(DISTINCT m.item_id) {joined} WHERE {where} GROUP BY 1 ORDER BY 1")}
 
-        known_bad = self.case.store.scalar(f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{KNOWN_BAD}'")
-        non_pertinent = self.case.store.scalar(
+        known_bad = self.ctx.store.scalar(f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{KNOWN_BAD}'")
+        non_pertinent = self.ctx.store.scalar(
             f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{NON_PERTINENT}'")
         return {"by_set": by_set, "known_bad_by_category": by_cat(f"e.status = '{KNOWN_BAD}'"),
                 "by_category": by_cat(f"e.status IN {sql_in(APPLIES_CATEGORY)}"), "known_bad_items": known_bad,
@@ -269,12 +265,12 @@ class HashSetService:
         """Items to hide as known-good: matching a known-good or non-pertinent (category 0)
         entry and no entry that says otherwise."""
         self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
+        return {r[0] for r in self.ctx.store.query(
             f"SELECT DISTINCT i.id FROM items i JOIN hash_matches m0 ON m0.item_id = i.id WHERE {hidden_item_sql('i.id')}")}
 
     def known_bad_item_ids(self) -> set[int]:
         self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
+        return {r[0] for r in self.ctx.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_set_entries e ON e.id = m.entry_id"
             f" WHERE e.status = '{KNOWN_BAD}'")}
 

@@ -21,7 +21,7 @@ def category_colour(cat: int) -> QColor:
 
 
 # Hash-set match badge by what the item's most telling match means
-# (forensics.hashsets.status): only known-bad is red.
+# (forensics.store.hashset_status): only known-bad is red.
 HASH_BADGE_COLOURS = {"known-bad": "#b00020", "categorised": "#e65100", "non-pertinent": "#607d8b",
                       "known-good": "#2e7d32"}
 

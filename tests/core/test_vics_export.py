@@ -17,7 +17,7 @@ from PIL import Image
 
 from forensics.case import Case
 from forensics.ingest.records import IngestOptions
-from forensics.vics_export import VICS13_MEDIA, VICS20_CASES, VICS20_MEDIA
+from forensics.hashsets.vics_export import VICS13_MEDIA, VICS20_CASES, VICS20_MEDIA
 from vics_others import (
     catparser_context, catparser_items, griffeye_media, iped_hashdb_read, iped_lookup_read, is_known_json, model_errors,
 )

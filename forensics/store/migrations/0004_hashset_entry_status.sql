@@ -17,7 +17,7 @@ UPDATE hash_set_entries SET status = CASE
     WHEN category IN (1, 2) THEN 'known-bad'
     ELSE 'categorised' END;
 CREATE INDEX hash_set_entries_status ON hash_set_entries(set_id, status);
--- Any writer that leaves status out gets the same rule (forensics.hashsets.status.entry_status).
+-- Any writer that leaves status out gets the same rule (forensics.store.hashset_status.entry_status).
 CREATE TRIGGER hash_set_entries_default_status AFTER INSERT ON hash_set_entries WHEN NEW.status IS NULL
 BEGIN
     UPDATE hash_set_entries SET status = CASE

@@ -1,4 +1,4 @@
-"""Project VIC VICS JSON: the field names and a streaming reader (export: forensics.vics_export).
+"""Project VIC VICS JSON: the field names and a streaming reader (export: forensics.hashsets.vics_export).
 
 VICS is OData JSON. Version 1.x files announce themselves with "odata.metadata", version
 2.0 with "@odata.context". "value" is either a flat list of Media records (the form the
@@ -199,10 +199,3 @@ def _record(obj, n: int) -> HashRecord | BadRecord:
         return media_record(obj)
     except (ValueError, TypeError) as exc:
         return BadRecord(n, f"Media record {n}: {exc}")
-
-
-def export_case(case, out: Path, form: str = "media") -> dict:
-    """Write the case as VICS JSON; see forensics.vics_export.export_case."""
-    from forensics.vics_export import export_case as _export
-
-    return _export(case, out, form)

@@ -23,9 +23,10 @@ import os
 import uuid
 from pathlib import Path
 
+from forensics.context import CaseContext
 from forensics.hashing.digests import sha256_file
-from forensics.hashsets.status import EFFECTIVE_CATEGORY_SQL
-from forensics.vics import (
+from forensics.store.hashset_status import EFFECTIVE_CATEGORY_SQL
+from forensics.hashsets.vics import (
     ACCESSED, ALTERNATIVE_HASHES, CASE_ID, CASE_NUMBER, CATEGORY, COMMENTS, CONTACT_NAME, CREATED, DHASH_NAME, END,
     EXIFS, FILE_NAME, FILE_PATH, HASH_NAME, HASH_VALUE, IS_PRECATEGORIZED, MD5, MEDIA, MEDIA_FILE_ID, MEDIA_FILES,
     MEDIA_ID, MEDIA_SIZE, MIME_TYPE, PHASH_NAME, PRECAT_SOURCE, PROPERTY_NAME, PROPERTY_VALUE, RELATIVE_FILE_PATH,
@@ -77,8 +78,8 @@ def segments(frames: list[tuple[float, int | None]], duration: float | None, md5
 
 
 class _Writer:
-    def __init__(self, case, form: str) -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, form: str) -> None:
+        self.ctx = ctx
         self.form = form
         self.n_media = self.n_files = self.n_segments = self.n_precat = 0
 
@@ -87,7 +88,7 @@ class _Writer:
 
     def _tags(self, ids: list[int]) -> str | None:
         marks = ",".join("?" * len(ids))
-        names = sorted({r[0] for r in self.case.store.query(
+        names = sorted({r[0] for r in self.ctx.store.query(
             f"SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id IN ({marks})", ids)})
         return TAG_SEPARATOR.join(names) or None
 
@@ -96,7 +97,7 @@ class _Writer:
         if category is None:
             return None
         marks = ",".join("?" * len(ids))
-        names = [r[0] for r in self.case.store.query(
+        names = [r[0] for r in self.ctx.store.query(
             f"SELECT DISTINCT s.name FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
             f" JOIN hash_set_entries e ON e.id = m.entry_id WHERE m.item_id IN ({marks})"
             f" AND {EFFECTIVE_CATEGORY_SQL} = ? ORDER BY s.name",
@@ -106,7 +107,7 @@ class _Writer:
     def _frames(self, ids: list[int]) -> tuple[list[tuple[float, int | None]], bool]:
         marks = ",".join("?" * len(ids))
         by_index: dict[int, tuple[float, int | None]] = {}
-        for idx, t, cat in self.case.store.query(
+        for idx, t, cat in self.ctx.store.query(
                 f"SELECT frame_index, frame_time, category FROM items WHERE parent_id IN ({marks}) AND kind = 'frame'"
                 " ORDER BY parent_id", ids):
             prev = by_index.get(idx)
@@ -174,7 +175,7 @@ class _Writer:
     def _media_file(self, r, md5: str) -> dict:
         f = {MD5: md5, MEDIA_FILE_ID: r["id"],
              FILE_NAME: os.path.basename(r["relpath"]) or os.path.basename(r["source_path"]),
-             FILE_PATH: self.case.item_path_display({"source_id": r["source_id"], "relpath": r["relpath"]})}
+             FILE_PATH: self.ctx.catalogue.path_display({"source_id": r["source_id"], "relpath": r["relpath"]})}
         # Created only where the file system recorded a birth time: ctime on Unix is the
         # inode change time and would mislead a court about when a file appeared.
         for key, col in ((CREATED, "btime_utc"), (WRITTEN, "mtime_utc"), (ACCESSED, "atime_utc")):
@@ -184,7 +185,7 @@ class _Writer:
         return f
 
 
-def export_case(case, out: Path, form: str = "media") -> dict:
+def export_case(ctx: CaseContext, out: Path, form: str = "media") -> dict:
     """Write the case as a VICS JSON file in `form` ("media", "cases" or "1.3"); the file
     is written beside `out` and renamed into place, so a failed export leaves nothing."""
     from forensics import __version__
@@ -192,10 +193,10 @@ def export_case(case, out: Path, form: str = "media") -> dict:
 
     if form not in FORMS:
         raise CaseError(f"VICS export form must be one of {', '.join(FORMS)}, not {form!r}")
-    info = case.info
+    info = ctx.record.as_dict()
     out = Path(out)
     tmp = out.with_name(out.name + ".part")
-    w = _Writer(case, form)
+    w = _Writer(ctx, form)
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:  # UTF-8 without BOM: IPED reads through a Reader
         if form == "1.3":
@@ -209,7 +210,7 @@ def export_case(case, out: Path, form: str = "media") -> dict:
                     SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
             f.write('{"@odata.context":' + dumps(VICS20_CASES) + ',"value":[' + dumps(head)[:-1] + f',"{MEDIA}":[')
         group: list = []
-        for row in case.store.read.execute(_ROWS):
+        for row in ctx.store.read.execute(_ROWS):
             if group and group[0]["md5"].upper() != row["md5"].upper():
                 f.write(("," if w.n_media else "") + dumps(w.media(group)))
                 group = []
@@ -225,5 +226,5 @@ def export_case(case, out: Path, form: str = "media") -> dict:
     version = "1.3" if form == "1.3" else "2.0"
     result = {"out": str(out), "form": form, "version": version, "media": w.n_media, "files": w.n_files,
               "segments": w.n_segments, "precategorized": w.n_precat, "sha256": digest}
-    case.log("export.vics", {"out": str(out.resolve()), "form": form}, result)
+    ctx.log("export.vics", {"out": str(out.resolve()), "form": form}, result)
     return result
