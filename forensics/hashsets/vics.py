@@ -34,6 +34,7 @@ SEGMENT_INDEX, START, END = "SegmentIndex", "Start", "End"
 CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
 TOTAL_MEDIA_FILES, TOTAL_PRECATEGORIZED = "TotalMediaFiles", "TotalPrecategorized"
+SIGNED_HEAD = "@forensics.signedAuditHead"  # an OData instance annotation: VICS readers skip it
 
 # This project's perceptual hashes as AlternativeHashes. No other tool reads them; the names
 # say what they are (imagehash's algorithms, 64 bits, big-endian hex) so nobody mistakes

@@ -24,14 +24,15 @@ import uuid
 from pathlib import Path
 
 from forensics.context import CaseContext
+from forensics.examiners import encode_head
 from forensics.hashing.digests import sha256_file
 from forensics.store.hashset_status import EFFECTIVE_CATEGORY_SQL
 from forensics.hashsets.vics import (
     ACCESSED, ALTERNATIVE_HASHES, CASE_ID, CASE_NUMBER, CATEGORY, COMMENTS, CONTACT_NAME, CREATED, DHASH_NAME, END,
     EXIFS, FILE_NAME, FILE_PATH, HASH_NAME, HASH_VALUE, IS_PRECATEGORIZED, MD5, MEDIA, MEDIA_FILE_ID, MEDIA_FILES,
     MEDIA_ID, MEDIA_SIZE, MIME_TYPE, PHASH_NAME, PRECAT_SOURCE, PROPERTY_NAME, PROPERTY_VALUE, RELATIVE_FILE_PATH,
-    SEGMENT_INDEX, SEGMENTS, SHA1, SOURCE_APP, SOURCE_APP_VERSION, SOURCE_ID, START, TAGS, TOTAL_MEDIA_FILES,
-    TOTAL_PRECATEGORIZED, WRITTEN,
+    SEGMENT_INDEX, SEGMENTS, SHA1, SIGNED_HEAD, SOURCE_APP, SOURCE_APP_VERSION, SOURCE_ID, START, TAGS,
+    TOTAL_MEDIA_FILES, TOTAL_PRECATEGORIZED, WRITTEN,
 )
 
 VICS20_MEDIA = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media"
@@ -78,9 +79,10 @@ def segments(frames: list[tuple[float, int | None]], duration: float | None, md5
 
 
 class _Writer:
-    def __init__(self, ctx: CaseContext, form: str) -> None:
+    def __init__(self, ctx: CaseContext, form: str, annotation: dict) -> None:
         self.ctx = ctx
         self.form = form
+        self.annotation = annotation  # written once, on the first Media record
         self.n_media = self.n_files = self.n_segments = self.n_precat = 0
 
     def flag(self, value: bool):
@@ -133,6 +135,8 @@ class _Writer:
         # Category is written even when null: IPED's ProjectVICHashLookup reads a missing
         # Category as 0 (its byte default, "non-pertinent") but a null as -1 (none).
         m: dict = {MEDIA_ID: self.n_media + 1, CATEGORY: category, MD5: md5}
+        if self.n_media == 0:
+            m.update(self.annotation)
         if first["sha1"]:
             m[SHA1] = first["sha1"].upper()
         tags = self._tags(ids)
@@ -196,7 +200,13 @@ def export_case(ctx: CaseContext, out: Path, form: str = "media") -> dict:
     info = ctx.record.as_dict()
     out = Path(out)
     tmp = out.with_name(out.name + ".part")
-    w = _Writer(ctx, form)
+    # The signed audit head lets `forensics audit verify --witness EXPORT` check the case
+    # against this file. It rides as an OData instance annotation on the Case record, or in
+    # the flat forms on the first Media record: IPED refuses any top-level member besides the
+    # context and `value`, and every reader here skips annotations.
+    signed = ctx.signed_head()
+    annotation = {SIGNED_HEAD: encode_head(signed)} if signed else {}
+    w = _Writer(ctx, form, {} if form == "cases" else annotation)
     dumps = lambda obj: json.dumps(obj, ensure_ascii=False, separators=(",", ":"))  # noqa: E731
     with open(tmp, "w", encoding="utf-8", newline="\n") as f:  # UTF-8 without BOM: IPED reads through a Reader
         if form == "1.3":
@@ -207,7 +217,7 @@ def export_case(ctx: CaseContext, out: Path, form: str = "media") -> dict:
             # CaseID is an Edm.Guid; derive a stable one so re-exports of a case agree.
             guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"forensics-case:{info['number']}:{info['created_utc']}"))
             head = {CASE_ID: guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
-                    SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
+                    SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__, **annotation}
             f.write('{"@odata.context":' + dumps(VICS20_CASES) + ',"value":[' + dumps(head)[:-1] + f',"{MEDIA}":[')
         group: list = []
         for row in ctx.store.read.execute(_ROWS):

@@ -100,6 +100,13 @@ def test_iped_hashdbtool_accepts_the_default_export_and_reads_every_category(exp
     doc = json.loads(raw)
     assert list(doc) == ["@odata.context", "value"]
     assert is_known_json(path)
+    # The signed audit head rides on the first Media record (an instance annotation), not at the
+    # top level, where IPED would refuse the file; the witness check still finds it.
+    from forensics.examiners import read_heads
+
+    assert doc["value"][0]["@forensics.signedAuditHead"].startswith("FSH1.")
+    heads, problems = read_heads(path)
+    assert len(heads) == 1 and not problems
     records = iped_hashdb_read(path)
     md5s = {i["md5"] for i in items.values() if i["md5"]}
     assert len(records) == len(md5s) == len(doc["value"]) == res["media"]

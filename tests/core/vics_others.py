@@ -85,6 +85,8 @@ def model_errors(obj: dict, entity: str, where: str = "") -> list[str]:
                 seen.add(k)
             continue
         if name not in props:
+            if name.startswith("@") and "." in name:
+                continue  # an OData instance annotation (@namespace.term): allowed on any entity
             errs.append(f"{where}.{name} is not a property of {entity}")
             continue
         edm, nullable = props[name]
