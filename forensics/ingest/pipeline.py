@@ -290,6 +290,8 @@ class _Writer:
             return []
         item_id = ItemId(cur.lastrowid)
         ids = [item_id]
+        if res.probes is not None:
+            w.execute("INSERT INTO item_probes (item_id, hashes) VALUES (?, ?)", (item_id, res.probes))
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
         s.added += 1

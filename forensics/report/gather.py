@@ -49,6 +49,7 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         ("Evidence verification", "re-read of every file read-only, MD5, SHA-1 and SHA-256 compared with the ingest values"),
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
+    algorithms += unavailable.guard("face calibration", lambda: calibration_rows(src), []) or []
     cluster = audit.entries(src.ctx.store.read, "faces.cluster")
     if cluster:
         for key, value in cluster[-1].params.items():
@@ -57,6 +58,34 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
     return {"case": src.ctx.record.as_dict(), "examiner": src.ctx.examiner, "tool": f"forensics {__version__}",
             "tool_version": __version__, "models": models, "algorithms": algorithms}
+
+
+def calibration_rows(src: ReportSources) -> list[tuple[str, str]]:
+    """The method section's account of face-comparison evidence: what an LR means here,
+    the calibration's provenance and validation figures, and the check on this case."""
+    from forensics.faces.calibration import VERBAL_SCALE_NAME, load_calibration
+
+    cal = load_calibration()
+    prov = cal.provenance
+    figs = prov.get("figures", {})
+    fig_text = "; ".join(f"{b}: Cllr {v['cllr']}, EER {v['eer']}, misleading LR>100 for different people "
+                         f"{v['misleading_different_strong']}" for b, v in figs.items() if b in ("full-full", "full-24", "24-24"))
+    rows = [("Face comparison evidence",
+             "Each face hit states a likelihood ratio LR = P(distance | same person) / P(distance | different people) "
+             f"for the sizes of both faces, as log10 LR and in words on the {VERBAL_SCALE_NAME} verbal scale; hits are "
+             f"ranked by it. Faces narrower than {cal.min_reliable_width:.0f} px are leads only."),
+            ("Face calibration", f"{cal.version}, fitted {prov.get('fitted_utc', '?')} by {prov.get('fitted_by', '?')} on "
+                                 f"{prov.get('data', '?')}; {prov.get('method', '')}; descriptor {prov.get('descriptor', '?')}"),
+            ("Face calibration validation (cross-validated)", fig_text or "not recorded")]
+    check = src.faces.last_calibration_check()
+    if check is None:
+        rows.append(("Calibration check on this case", "not run (it runs with each clustering)"))
+    else:
+        srcs = "; ".join(f"{k.replace('_', ' ')}: {v['misleading']} of {v['pairs']} misleading" for k, v in
+                         check.get("sources", {}).items())
+        text = f"{'WARNING: ' + ' '.join(check['warnings']) if check.get('warnings') else 'consistent with the calibration'}"
+        rows.append(("Calibration check on this case", f"{text} ({srcs or 'no pairs of known truth'})"))
+    return rows
 
 
 def sources(src: ReportSources) -> list[dict]:

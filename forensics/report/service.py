@@ -160,8 +160,15 @@ class ReportService:
         p["face_thumbs"] = [s for s in (gather.face_thumb(src, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
         ids = sorted({a["item_id"] for a in p["appearances"]})
         paths = {r["id"]: r["path"] for r in self.ctx.catalogue.items(ids=ids)}
+        try:
+            evidence = src.faces.appearance_evidence(int(p["id"]))
+        except Exception:  # the report still lists the appearances
+            evidence = {}
         for a in p["appearances"]:
             a["path"] = paths.get(a["item_id"], "?")
+            ev = evidence.get(a.get("face_id"))
+            a["evidence"] = (f"log10 LR {ev['log10_lr']:+.2f}: {ev['verbal']}" + ("" if ev["reliable"] else " (lead: small face)")
+                             if ev else "")
             a["frame_src"] = None
             if a["kind"] == "video":
                 # The frame the track is best seen in; the face crop if that frame has no thumbnail.

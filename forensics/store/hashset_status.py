@@ -1,5 +1,5 @@
 """What a known-hash set entry means, decided per entry: the `status` column of
-`hash_set_entries` (migration 0005 writes the same rule in SQL for old rows).
+`hash_set_entries` (migration 0007 writes the same rule in SQL for old rows).
 
 One Project VIC (VICS) distribution file mixes categories 0-4, so an entry's own category
 decides what it is, and the set's kind is only the default for entries that carry none
