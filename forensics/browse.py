@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forensics.context import CaseContext
+from forensics.store.hashset_status import hidden_item_sql, item_status_sql
 from forensics.store.queries import marks, select_in
 
 SORT_KEYS = ("date", "path", "size", "category", "id")
@@ -57,8 +58,9 @@ _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
           " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
           " WHERE fr.parent_id = i.id)))")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
-_KNOWN_GOOD = ("EXISTS (SELECT 1 FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
-               " WHERE m.item_id = i.id AND s.kind = 'known-good')")
+# Known-good and non-pertinent (category 0) matches hide an item, unless another entry it
+# matches says otherwise (forensics.store.hashset_status).
+_KNOWN_GOOD = hidden_item_sql("i.id")
 # Members of a copy group other than its representative are hidden when collapsing.
 _NOT_REPRESENTATIVE = ("EXISTS (SELECT 1 FROM copy_members cm JOIN copy_groups g ON g.id = cm.group_id"
                        " WHERE cm.item_id = i.id AND g.representative_id != i.id)")
@@ -149,8 +151,9 @@ def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
     """Light gallery rows for `ids`, in the same order (ids no longer present are skipped).
 
     Each row has the columns of ROW_COLUMNS plus `name`, `has_errors`, `tags` (list),
-    `faces` (count; for a video, faces on its frames), `hash_matches` (count) and
-    `copy_group` (group id or None)."""
+    `faces` (count; for a video, faces on its frames), `hash_matches` (count),
+    `hash_status` (the most telling match: known-bad, categorised, non-pertinent, known-good)
+    and `copy_group` (group id or None)."""
     if not ids:
         return []
     conn: sqlite3.Connection = ctx.store.read
@@ -159,6 +162,7 @@ def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
                 " + CASE WHEN i.kind = 'video' THEN (SELECT COUNT(*) FROM items fr JOIN faces f"
                 " ON f.item_id = fr.id WHERE fr.parent_id = i.id) ELSE 0 END AS faces"
                 ", (SELECT COUNT(*) FROM hash_matches m WHERE m.item_id = i.id) AS hash_matches"
+                f", {item_status_sql('i.id')} AS hash_status"
                 ", (SELECT cm.group_id FROM copy_members cm WHERE cm.item_id = i.id) AS copy_group")
     sql = (f"SELECT {ROW_COLUMNS},"
            " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"

@@ -403,8 +403,9 @@ class Case:
         """Write an examiner report; see `ReportService.export`."""
         return self.reports.export(out_path, fmt, selection, progress, cancel)
 
-    def export_vics(self, out: str | os.PathLike) -> dict:
-        """Write the case as a VICS 2.0 JSON file; see `forensics.hashsets.vics.export_case`."""
-        from forensics.hashsets.vics import export_case
+    def export_vics(self, out: str | os.PathLike, form: str = "media") -> dict:
+        """Write the case as VICS JSON (2.0 flat Media list by default, "cases" or "1.3" on
+        request); see `forensics.hashsets.vics_export.export_case`."""
+        from forensics.hashsets.vics_export import export_case
 
-        return export_case(self.ctx, Path(out))
+        return export_case(self.ctx, Path(out), form)

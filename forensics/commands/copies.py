@@ -36,7 +36,9 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         r = case.hashsets.import_file(args.file, args.name, kind=args.kind, category=args.category, progress=ProgressBar("hash set"))
         print(file=sys.stderr)
-        emit(args, r, f"imported {r['entries']:,} hashes ({r['rejected']:,} rejected) as {r['name']} [{r['format']}];"
+        statuses = ", ".join(f"{n:,} {k}" for k, n in r["by_status"].items())
+        emit(args, r, f"imported {r['entries']:,} hashes ({statuses}; {r['rejected']:,} rejected,"
+                      f" {r['zero_length']:,} of empty files never match) as {r['name']} [{r['format']}];"
                       f" {r['matched_items']} items match, {r['categorised_items']} categorised")
     return 0
 
@@ -44,8 +46,9 @@ def cmd_hashsets_import(args: argparse.Namespace) -> int:
 def cmd_hashsets_list(args: argparse.Namespace) -> int:
     with open_case(args) as case:
         sets, unfinished = case.hashsets.sets(), case.hashsets.unfinished()
-        lines = [f"{s['set_id']}: {plain(s['name'])} ({s['kind']}, {s['format']}) {s['entries']:,} hashes,"
-                 f" {s['matched_items']} items match" for s in sets]
+        lines = [f"{s['set_id']}: {plain(s['name'])} ({s['format']}; default {s['kind']}) {s['entries']:,} hashes"
+                 f" ({', '.join(f'{n:,} {k}' for k, n in s['statuses'].items())}), {s['matched_items']} items match"
+                 for s in sets]
         lines += [f"not imported: {plain(u['name'])} (an import that did not finish, {u['entries_so_far']:,} hashes"
                   " so far, never matched; run the import again)" for u in unfinished]
         emit(args, {"sets": sets, "unfinished": unfinished}, "\n".join(lines) or "no hash sets")
@@ -86,8 +89,9 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 def cmd_export_vics(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        r = case.export_vics(args.out)
-        emit(args, r, f"wrote {r['media']} Media records ({r['files']} files) to {r['out']}  sha256 {r['sha256']}")
+        r = case.export_vics(args.out, form=args.form)
+        emit(args, r, f"wrote {r['media']} Media records ({r['files']} files, {r['segments']} video segments) as VICS"
+                      f" {r['version']} ({r['form']}) to {r['out']}  sha256 {r['sha256']}")
     return 0
 
 
@@ -116,7 +120,9 @@ def register(sub) -> None:
     add_case(i)
     i.add_argument("file", metavar="FILE")
     i.add_argument("--name", required=True)
-    i.add_argument("--kind", choices=("known-bad", "known-good"), default="known-bad")
+    i.add_argument("--kind", choices=("known-bad", "known-good"), default="known-bad",
+                   help="what entries without a category are (hash lists, NSRL); a VICS entry's own category"
+                        " decides for it: 0 non-pertinent, 1-2 known-bad, others categorised")
     i.add_argument("--category", type=int, help="category for known-bad entries that carry none")
     add_json(i)
     i.set_defaults(func=cmd_hashsets_import)
@@ -153,8 +159,11 @@ def register(sub) -> None:
 
     p = sub.add_parser("export", help="export the case for exchange")
     ex = p.add_subparsers(dest="export_command", metavar="FORMAT", required=True)
-    v = ex.add_parser("vics", help="Project VIC VICS 2.0 JSON")
+    v = ex.add_parser("vics", help="Project VIC VICS JSON (2.0 flat Media list by default, as IPED and Griffeye read)")
     add_case(v)
     v.add_argument("--out", required=True)
+    v.add_argument("--form", choices=("media", "cases", "1.3"), default="media",
+                   help="media: VICS 2.0 flat Media list (default); cases: VICS 2.0 Case record holding the Media;"
+                        " 1.3: VICS 1.3 flat Media list with string flags")
     add_json(v)
     v.set_defaults(func=cmd_export_vics)

@@ -11,7 +11,10 @@ from forensics.clock import utc_now
 from forensics.context import CaseContext
 from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
-from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
+from forensics.hashsets.formats import EMPTY_FILE, BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
+from forensics.store.hashset_status import (
+    APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, NON_PERTINENT, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
+)
 from forensics.model import CaseError, Progress
 from forensics.store.db import process_alive
 from forensics.store.queries import marks, table_signature
@@ -52,7 +55,11 @@ class HashSetService:
             raise CaseError(f"a hash set named {name!r} already exists in this case"
                             " (remove it first with 'forensics hashsets remove')")
         t0 = time.perf_counter()
-        fmt = detect(path)
+        try:
+            fmt = detect(path)
+        except (FormatError, OSError) as exc:
+            self.ctx.log("hashset.import", {"name": name, "kind": kind, "path": str(path)}, {"error": str(exc)})
+            raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         info: dict = {}
         if fmt == "hashlist":
             records: Iterator = read_hashlist(path)
@@ -68,7 +75,9 @@ class HashSetService:
                 (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner,
                  os.getpid())).lastrowid
         try:
-            entries, rejected = self._write_entries(set_id, records, progress, path.stat().st_size)
+            entries, rejected, zero = self._write_entries(set_id, kind, records, progress)
+            if entries == 0:  # an unrecognised or empty file must never pass as an empty set
+                raise FormatError(f"no hash records found ({rejected} rejected lines or records)")
         except BaseException as exc:
             if not isinstance(exc, (FormatError, ValueError, OSError, UnicodeError)):
                 self._delete_set(set_id)  # cancelled or broken: nothing half-imported stays behind
@@ -82,19 +91,24 @@ class HashSetService:
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
         # The flip and the matching are one transaction: the set starts to act complete or not at all.
         with self.ctx.store.write() as w:
-            w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, format = ?, source_info = ?, state = 'ready',"
-                      " import_pid = NULL WHERE id = ?",
-                      (entries, rejected, fmt, json.dumps(info, default=str) if info else None, set_id))
+            w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, zero_length = ?, format = ?, source_info = ?,"
+                      " state = 'ready', import_pid = NULL WHERE id = ?",
+                      (entries, rejected, zero, fmt, json.dumps(info, default=str) if info else None, set_id))
             matched = self.match(set_ids=[set_id])
         result = {"set_id": set_id, "name": name, "kind": kind, "format": fmt, "entries": entries, "rejected": rejected,
-                  "source_sha256": source_sha, "matched_items": matched["matched_items"],
-                  "categorised_items": matched["categorised_items"], "seconds": round(time.perf_counter() - t0, 2)}
+                  "zero_length": zero, "by_status": self._status_counts(set_id), "source_sha256": source_sha,
+                  "matched_items": matched["matched_items"], "categorised_items": matched["categorised_items"],
+                  "seconds": round(time.perf_counter() - t0, 2)}
         self.ctx.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
                                          "sha256": source_sha, "format": fmt}, result)
         return result
 
-    def _write_entries(self, set_id: int, records: Iterable, progress, total_bytes: int) -> tuple[int, int]:
-        entries = rejected = 0
+    def _status_counts(self, set_id: int) -> dict[str, int]:
+        return {r[0]: r[1] for r in self.ctx.store.query(
+            "SELECT status, COUNT(*) FROM hash_set_entries WHERE set_id = ? GROUP BY status ORDER BY status", (set_id,))}
+
+    def _write_entries(self, set_id: int, kind: str, records: Iterable, progress) -> tuple[int, int, int]:
+        entries = rejected = zero = 0
         batch: list[tuple] = []
         errors: list[tuple] = []
 
@@ -102,7 +116,8 @@ class HashSetService:
             with self.ctx.store.write() as w:
                 w.executemany(
                     "INSERT INTO hash_set_entries (set_id, md5, sha1, sha256, category, series, victim_identified,"
-                    " phash, alt_hashes, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
+                    " phash, alt_hashes, extra, status, offender_identified, is_distributed, media_size)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
                 if errors:
                     w.executemany("INSERT INTO hash_set_errors (set_id, line, message) VALUES (?, ?, ?)", errors)
             batch.clear()
@@ -114,14 +129,15 @@ class HashSetService:
                 if rejected <= MAX_STORED_ERRORS:
                     errors.append((set_id, rec.line, rec.message))
                 continue
-            batch.append(_row(set_id, rec))
+            batch.append(_row(set_id, kind, rec))
             entries += 1
+            zero += any(getattr(rec, h) == EMPTY_FILE[h] for h in EMPTY_FILE)
             if len(batch) >= BATCH:
                 flush()
                 if progress:
                     progress(Progress(entries, 0, rejected, message="hash set: importing"))
         flush()
-        return entries, rejected
+        return entries, rejected, zero
 
     # -- matching -------------------------------------------------------------
     def match(self, set_ids: list[int] | None = None) -> dict:
@@ -137,18 +153,24 @@ class HashSetService:
                     w.execute(
                         f"INSERT OR IGNORE INTO hash_matches (item_id, set_id, entry_id, hash, distance)"
                         f" SELECT i.id, e.set_id, e.id, '{h}', 0 FROM items i JOIN hash_set_entries e"
-                        f" ON e.{h} = i.{h} AND e.set_id = ? WHERE i.{h} IS NOT NULL", (sid,))
+                        f" ON e.{h} = i.{h} AND e.set_id = ? WHERE i.{h} IS NOT NULL AND i.{h} != ?"
+                        f" AND COALESCE(i.size, 1) != 0", (sid, EMPTY_FILE[h]))  # an empty file never matches
         for sid in ids:
             self._match_phash(sid)
         with self.ctx.store.write() as w:
+            # Each entry's own category decides (the set's category is the default of known-bad
+            # entries without one); the most telling match wins: nearest, then known-bad over
+            # other categories over non-pertinent, then the lower category number.
+            effective = EFFECTIVE_CATEGORY_SQL
+            applies = f"e.status IN {sql_in(APPLIES_CATEGORY)} AND {effective} IS NOT NULL"
             categorised = w.execute(
-                "UPDATE items SET category = (SELECT COALESCE(e.category, s.category) FROM hash_matches m"
+                f"UPDATE items SET category = (SELECT {effective} FROM hash_matches m"
                 " JOIN hash_set_entries e ON e.id = m.entry_id JOIN hash_sets s ON s.id = m.set_id"
-                " WHERE m.item_id = items.id AND s.kind = 'known-bad' AND COALESCE(e.category, s.category) IS NOT NULL"
-                " ORDER BY m.distance, COALESCE(e.category, s.category) LIMIT 1)"
+                f" WHERE m.item_id = items.id AND {applies}"
+                f" ORDER BY m.distance, {STATUS_RANK_SQL},"
+                f" {effective} LIMIT 1)"
                 " WHERE category IS NULL AND id IN (SELECT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
-                " JOIN hash_set_entries e ON e.id = m.entry_id WHERE s.kind = 'known-bad'"
-                " AND COALESCE(e.category, s.category) IS NOT NULL)").rowcount
+                f" JOIN hash_set_entries e ON e.id = m.entry_id WHERE {applies})").rowcount
             w.executemany("UPDATE hash_sets SET matched_max_item_id = ?, matched_items = ? WHERE id = ?",
                           [(max_id, count, sid) for sid in ids])
             matched = w.execute(
@@ -239,12 +261,16 @@ class HashSetService:
 
     # -- reading ----------------------------------------------------------------
     def sets(self) -> list[dict]:
-        """Imported sets with their counts and the number of case items they match."""
-        return [dict(r) for r in self.ctx.store.query(
+        """Imported sets with their counts, the number of case items they match and their
+        entries by status (`kind` is only the default of entries without a category)."""
+        rows = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
             f" FROM hash_sets s WHERE {READY} ORDER BY s.id")]
+        for row in rows:
+            row["statuses"] = self._status_counts(row["set_id"])
+        return rows
 
     def unfinished(self) -> list[dict]:
         """Imports that have not completed (killed, or still running): never matched."""
@@ -260,8 +286,10 @@ class HashSetService:
     def matches(self, item_id: int | None = None) -> list[dict]:
         """Per matched item: which set, its kind, the category, series and hash that matched."""
         self._refresh_if_stale()
-        sql = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, s.kind, COALESCE(e.category, s.category) AS category,"
-               " e.series, e.victim_identified, m.hash, m.distance, e.md5, e.sha1, e.sha256"
+        sql = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, e.status AS kind, s.kind AS set_kind,"
+               f" {EFFECTIVE_CATEGORY_SQL} AS category,"
+               " e.series, e.victim_identified, e.offender_identified, e.is_distributed, m.hash, m.distance,"
+               " e.md5, e.sha1, e.sha256, e.extra"
                " FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
         args: tuple = ()
         if item_id is not None:
@@ -271,7 +299,9 @@ class HashSetService:
         out = [dict(r) for r in self.ctx.store.query(sql, args)]
         paths = self.ctx.catalogue.display_paths(d["item_id"] for d in out)
         for d in out:
-            d["victim_identified"] = None if d["victim_identified"] is None else bool(d["victim_identified"])
+            for k in ("victim_identified", "offender_identified", "is_distributed"):
+                d[k] = None if d[k] is None else bool(d[k])
+            d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
             d["path"] = paths[d["item_id"]]
         return out
 
@@ -281,27 +311,43 @@ class HashSetService:
         by_set = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
             f" LEFT JOIN hash_matches m ON m.set_id = s.id WHERE {READY} GROUP BY s.id ORDER BY s.id")]
-        by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
-            "SELECT COALESCE(e.category, s.category), COUNT(DISTINCT m.item_id) FROM hash_matches m"
-            " JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id"
-            " WHERE s.kind = 'known-bad' GROUP BY 1 ORDER BY 1")}
-        known_good = self.ctx.store.scalar(
-            "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")
-        known_bad = self.ctx.store.scalar(
-            "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")
-        return {"by_set": by_set, "known_bad_by_category": by_category, "known_bad_items": known_bad,
-                "known_good_items": known_good}
+        for row in by_set:  # what the set's entries are: one VICS file mixes categories
+            row["statuses"] = self._status_counts(row["set_id"])
+        effective = EFFECTIVE_CATEGORY_SQL
+        joined = ("FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
+
+        def by_cat(where: str) -> dict:
+            return {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
+                f"SELECT {effective}, COUNT(DISTINCT m.item_id) {joined} WHERE {where} GROUP BY 1 ORDER BY 1")}
+
+        known_bad = self.ctx.store.scalar(f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{KNOWN_BAD}'")
+        non_pertinent = self.ctx.store.scalar(
+            f"SELECT COUNT(DISTINCT m.item_id) {joined} WHERE e.status = '{NON_PERTINENT}'")
+        return {"by_set": by_set, "known_bad_by_category": by_cat(f"e.status = '{KNOWN_BAD}'"),
+                "by_category": by_cat(f"e.status IN {sql_in(APPLIES_CATEGORY)}"), "known_bad_items": known_bad,
+                "non_pertinent_items": non_pertinent, "known_good_items": len(self.known_good_item_ids())}
 
     def known_good_item_ids(self) -> set[int]:
-        """Items matching a known-good set (to hide them in the gallery and reports)."""
+        """Items to hide as known-good: matching a known-good or non-pertinent (category 0)
+        entry and no entry that says otherwise."""
         self._refresh_if_stale()
         return {r[0] for r in self.ctx.store.query(
-            "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")}
+            f"SELECT DISTINCT i.id FROM items i JOIN hash_matches m0 ON m0.item_id = i.id WHERE {hidden_item_sql('i.id')}")}
+
+    def known_bad_item_ids(self) -> set[int]:
+        self._refresh_if_stale()
+        return {r[0] for r in self.ctx.store.query(
+            "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_set_entries e ON e.id = m.entry_id"
+            f" WHERE e.status = '{KNOWN_BAD}'")}
 
 
-def _row(set_id: int, r: HashRecord) -> tuple:
-    return (set_id, r.md5, r.sha1, r.sha256, r.category, r.series,
-            None if r.victim_identified is None else int(r.victim_identified), r.phash,
-            json.dumps(list(r.alt_hashes)) if r.alt_hashes else None,
-            json.dumps(r.extra, default=str, ensure_ascii=False) if r.extra else None)
+def _bit(v: bool | None) -> int | None:
+    return None if v is None else int(v)
+
+
+def _row(set_id: int, kind: str, r: HashRecord) -> tuple:
+    return (set_id, r.md5, r.sha1, r.sha256, r.category, r.series, _bit(r.victim_identified), r.phash,
+            json.dumps(list(r.alt_hashes), default=str, ensure_ascii=False) if r.alt_hashes else None,
+            json.dumps(r.extra, default=str, ensure_ascii=False) if r.extra else None,
+            entry_status(r.category, kind), _bit(r.offender_identified), _bit(r.is_distributed), r.media_size)
 

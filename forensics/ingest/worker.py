@@ -8,6 +8,7 @@ import stat
 from forensics.clock import utc_from_timestamp
 from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
+from forensics.ingest.birthtime import birth_time
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import fspath, sniff
 from forensics.model import describe_error
@@ -79,6 +80,9 @@ def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) ->
         return None
     item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
                 atime_utc=utc_from_timestamp(st.st_atime))
+    btime = birth_time(path, st)
+    if btime is not None:
+        item["btime_utc"] = utc_from_timestamp(btime)
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics import __version__, audit
+from forensics.store.hashset_status import entry_status
 from forensics.report.people import format_seconds
 from forensics.model import describe_error
 from forensics.report.sources import ReportSources
@@ -138,12 +139,18 @@ def summary(src: ReportSources, unavailable: Unavailable) -> dict:
         "total": len(persons), "named": sum(1 for p in persons if p["name"])}
     out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(src), None)
     hs = unavailable.guard("hash-set matches", lambda: src.hashsets.match_summary(), None)
+    # A set's kind is only the default of entries without a category: a VICS set that
+    # mixes categories shows its entries by status instead.
     out["hashsets"] = None if hs is None else [
-        {"set": r["name"], "kind": r["kind"], "items": r["items"]} for r in hs["by_set"]]
+        {"set": r["name"], "kind": _set_kind(r), "items": r["items"]} for r in hs["by_set"]]
     cats = src.ctx.catalogue.categories()
+    # Every category hash sets applied, each with what it means (category 0 is
+    # non-pertinent and 3-4 are not known-bad: forensics.store.hashset_status).
+    by_cat = (hs.get("by_category") or hs.get("known_bad_by_category") or {}) if hs is not None else {}
     out["hashset_categories"] = [
-        {"category": k, "name": cats.get(int(k)) if str(k).isdigit() else "no category", "items": v}
-        for k, v in (hs["known_bad_by_category"] if hs is not None else {}).items()]
+        {"category": k, "items": v, "name": (f"{cats.get(int(k)) or 'category ' + str(k)}; {entry_status(int(k), 'known-bad')}"
+                                             if str(k).isdigit() else "no category")}
+        for k, v in by_cat.items()]
     return out
 
 
@@ -156,6 +163,13 @@ def copies_summary(src: ReportSources) -> dict:
     out["last grouping"] = "never run" if run is None else run["started_utc"] + (
         " (items were added since: stale)" if run["stale"] else "")
     return out
+
+
+def _set_kind(row: dict) -> str:
+    statuses = row.get("statuses") or {}
+    if set(statuses) <= {row["kind"]}:
+        return row["kind"]
+    return ", ".join(f"{k} {n}" for k, n in statuses.items())
 
 
 def _thumb(src: ReportSources, rel: str | None, data_uri: bool) -> str | None:

@@ -192,7 +192,7 @@ class _Builder:
             yield from self.chunked(["Hash set", "Kind", "Items matched"], (
                 [m["set"], m["kind"], m["items"]] for m in sm["hashsets"]), [W - 60 * mm, 30 * mm, 30 * mm])
             if sm.get("hashset_categories"):
-                yield from self.chunked(["Known-bad matches by category", "Items"], (
+                yield from self.chunked(["Hash-set matches by category", "Items"], (
                     [f"{m['category']} ({m['name']})", m["items"]] for m in sm["hashset_categories"]),
                     [W - 30 * mm, 30 * mm])
         yield self.P("4. Persons", "h2")

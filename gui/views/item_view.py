@@ -81,9 +81,13 @@ def metadata_html(d: dict) -> str:
         rows.append(("Flags", " ".join(it["flags"])))
     matches = d.get("hash_matches") or []
     if isinstance(matches, list) and matches:
+        # `kind` is what the matching entry means (its own category first), so a category-0
+        # entry of a set imported as known-bad reads "non-pertinent", never "known-bad".
         rows.append(("Hash sets", "; ".join(
             f"{m.get('set_name') or m.get('set_id')} ({m.get('kind', '')}, {m.get('hash', '')}"
-            + (f", category {m['category']}" if m.get("category") is not None else "") + ")" for m in matches)))
+            + (f", category {m['category']}" if m.get("category") is not None else "")
+            + (f", series {m['series']}" if m.get("series") else "")
+            + (", victim identified" if m.get("victim_identified") else "") + ")" for m in matches)))
     group = d.get("copy_group")
     if isinstance(group, dict) and group.get("id"):
         rows.append(("Copy group", f"#{group['id']} ({group.get('kind')}, {group.get('size') or len(group.get('members', []))} items)"))
