@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 
@@ -118,7 +118,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _match_line(m: dict) -> str:
-    where = f"{m['path']} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" else m["path"]
+    where = f"{plain(m['path'])} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" \
+        else plain(m["path"])
     who = f"  person {m['person_id']} {m['person_name'] or ''}" if m["person_id"] else ""
     lead = "  LEAD (face too small for the calibration)" if m.get("lead") else ""
     return (f"log10 LR {m['log10_lr']:+6.2f} ({m['verbal']})  d={m['distance']:.3f}  face {m['face_id']:>6}  "
@@ -129,6 +130,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
     res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, limit=args.top,
                             offset=args.offset, threshold=args.threshold, min_log10_lr=args.min_log10_lr)
+    for problem in res.get("index_repaired", []):
+        print(f"forensics: warning: face index {problem}", file=sys.stderr)
     emit(args, res, _search_text(res))
     return 0
 
@@ -207,8 +210,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, person: dict) -> int:
     lines = [_person_line(person)]
-    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {f['path']}" for f in person["photos"]]
-    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {t['path']} {t['start']:.1f}s-{t['end']:.1f}s"
+    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {plain(f['path'])}" for f in person["photos"]]
+    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {plain(t['path'])} {t['start']:.1f}s-{t['end']:.1f}s"
               for t in person["videos"]]
     emit(args, person, "\n".join(lines))
     return 0

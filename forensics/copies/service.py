@@ -13,8 +13,9 @@ from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
+from forensics.evidence import EvidenceError
 from forensics.media.image import ImageDecodeError
-from forensics.model import CaseError, Progress
+from forensics.model import CaseError, Progress, error_message
 from forensics.store.queries import select_in, table_signature
 
 
@@ -53,11 +54,11 @@ class CopyService:
                 with open(image_path, "rb") as f:
                     data = f.read()
             except OSError as exc:
-                raise CaseError(f"cannot read query image {image_path}: {exc}") from exc
+                raise CaseError(f"cannot read query image {image_path}: {error_message(exc)}") from exc
             try:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
-                raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
+                raise CaseError(f"query image {image_path} cannot be decoded: {error_message(exc)}") from exc
         row = self.ctx.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
@@ -66,11 +67,10 @@ class CopyService:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
             try:
-                with self.ctx.evidence.open_item(int(item_id)) as f:
-                    q = hashes_of_bytes(f.read())
+                q = hashes_of_bytes(self.ctx.evidence.read_item(int(item_id), verify=True))
                 if q.phash[0] == row["phash"] and q.dhash[0] == row["dhash"]:
                     return q
-            except (OSError, ImageDecodeError, TypeError):
+            except (EvidenceError, OSError, ImageDecodeError):
                 pass
         # Frames (and files no longer readable or changed since ingest): the stored hashes.
         return QueryHashes((row["phash"],), (row["dhash"] or 0,), bool(row["blank"]), row["sha256"], VARIANT_NAMES[:1])
@@ -192,6 +192,7 @@ class CopyService:
         rows = {r["id"]: r for r in select_in(
             self.ctx.store.read, "SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height,"
             " i.category FROM items i WHERE i.id IN ({ids})", ids)}
+        paths = self.ctx.catalogue.display_paths(rows)
         out = []
         for h in hits:
             r = rows.get(h.item_id)
@@ -199,7 +200,7 @@ class CopyService:
                 continue
             out.append({
                 "item_id": h.item_id,
-                "path": self.ctx.catalogue.display_path_of(h.item_id),
+                "path": paths[h.item_id],
                 "kind": r["kind"],
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
@@ -265,6 +266,15 @@ class CopyService:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
             self.ctx.audit(w, "copies.group", params_doc, summary)
         return summary
+
+    def group_if_stale(self, progress: Callable[[Progress], None] | None = None,
+                       cancel: threading.Event | None = None, force: bool = False) -> tuple[dict, bool]:
+        """Regroup when items were added or removed since the last grouping (or when
+        `force`d). Returns (the grouping result, whether it ran now)."""
+        last = self.last_run()
+        if not force and last is not None and not last["stale"]:
+            return last["result"], False
+        return self.group(progress, cancel), True
 
     def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray, vt: np.ndarray, n_whole: int,
                       progress: Callable[[Progress], None] | None = None,

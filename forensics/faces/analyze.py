@@ -7,11 +7,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+
 import numpy as np
 
 from forensics.context import CaseContext
+from forensics.evidence import EvidenceError, EvidenceRef, noatime_message, open_ref
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
-from forensics.model import Progress
+from forensics.model import Progress, describe_error, error_message
 
 
 def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
@@ -26,14 +28,12 @@ def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[t
     return rows  # type: ignore[return-value]
 
 
-def _video_frames(path, indices: set[int]):
-    """Decode a video read-only (host path or ImageRef) and yield (frame_index, RGB array)
+def _video_frames(f, indices: set[int]):
+    """Decode a video (an open evidence file object) and yield (frame_index, RGB array)
     for the wanted frames, counting decoded frames the way ingest's sampler does."""
-    from forensics.evidence import video_input
     from forensics.media.video import open_video
 
-    vin = video_input(path)
-    container = open_video(vin)
+    container = open_video(f)
     try:
         vs = next(s for s in container.streams if s.type == "video")
         vs.thread_type = "AUTO"
@@ -45,24 +45,24 @@ def _video_frames(path, indices: set[int]):
                 break
     finally:
         container.close()
-        if hasattr(vin, "close"):
-            vin.close()
 
 
-def detect_file(path, options: dict | None) -> tuple[str, object]:
-    """("ok", faces) or ("error", message) for one image file (a host path or an ImageRef
-    locator, see forensics.evidence.open_locator), opened read-only."""
-    from forensics.evidence import open_locator
-    from forensics.media.image import open_image
+def detect_file(ref: EvidenceRef, options: dict | None) -> tuple[str, object, bool]:
+    """("ok", faces, noatime refused) or ("error", message, ...) for one image item. Its
+    bytes are read through the evidence opener and must be the catalogued ones: a file
+    changed since ingest is reported, never analysed as if it were the original."""
+    from forensics.faces.pipeline import detect_in_image
 
+    refused = False
     try:
-        if path is None:
-            raise FileNotFoundError("the item has no file path")
-        with open_locator(os.fsencode(path) if isinstance(path, str) else path) as f:  # evidence is only ever opened read-only
+        f, refused = open_ref(ref, verify=True)
+        with f:
             data = f.read()
-        return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
+        return "ok", detect_in_image(data, options), refused
+    except EvidenceError as exc:
+        return "error", f"face analysis not done: {exc}", refused
     except Exception as exc:
-        return "error", f"face analysis failed: {type(exc).__name__}: {exc}"
+        return "error", f"face analysis failed: {describe_error(exc)}", refused
 
 
 def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callable, cancel) -> bool:
@@ -83,14 +83,14 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
                             fut.cancel()
                         return True
                     while pending and len(in_flight) < workers * 3:
-                        item_id, path = pending.pop()
-                        in_flight[pool.submit(detect_file, path, options)] = item_id
+                        item_id, ref = pending.pop()
+                        in_flight[pool.submit(detect_file, ref, options)] = item_id
                     done_now, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                     for fut in done_now:
                         store(in_flight.pop(fut), fut.result())
             except cf.process.BrokenProcessPool:
                 for item_id in in_flight.values():
-                    store(item_id, ("error", "face analysis crashed the worker process"))
+                    store(item_id, ("error", "face analysis crashed the worker process", False))
     return False
 
 
@@ -118,9 +118,10 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
 
     cancelled = False
 
-    def store(item_id: int, outcome: tuple[str, object]) -> None:
+    def store(item_id: int, outcome: tuple[str, object, bool]) -> None:
         nonlocal done, failed, found
-        kind, value = outcome
+        kind, value, refused = outcome
+        ctx.evidence.count_refused(refused)
         with ctx.store.write() as w:
             if kind == "ok":
                 found += len(write_faces(w, item_id, value, thumbs))  # type: ignore[arg-type]
@@ -130,42 +131,44 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
         done += 1
         tick(f"item {item_id}")
 
-    jobs = [(item_id, ctx.evidence.locate(item_id)) for item_id in images]
+    refused_before = ctx.evidence.noatime_refused
+    jobs = [(item_id, ctx.evidence.ref(item_id)) for item_id in images]
     if workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
-        for item_id, path in jobs:
+        for item_id, ref in jobs:
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            store(item_id, detect_file(path, options))
+            store(item_id, detect_file(ref, options))
     for video_id, frames in videos.items():
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        path = ctx.evidence.locate(video_id)
-        label = (ctx.catalogue.display_path_of(video_id) or "")[-60:]
+        label = (ctx.catalogue.display_path_of(video_id) or "")[-60:]  # image items have no host path
         seen: set[int] = set()
         try:
-            for index, rgb in _video_frames(path, set(frames)):
-                try:
-                    faces = detect_faces(rgb, options)
-                except Exception as exc:
-                    failed += 1
-                    with ctx.store.write() as w:
-                        record_failure(w, frames[index], f"face analysis failed: {type(exc).__name__}: {exc}")
-                else:
-                    with ctx.store.write() as w:
-                        found += len(write_faces(w, frames[index], faces, thumbs))
-                seen.add(index)
-                done += 1
-                tick(f"{label} frame {index}")
-                if cancel is not None and cancel.is_set():
-                    break
+            with ctx.evidence.open_item(video_id, verify=True) as f:
+                for index, rgb in _video_frames(f, set(frames)):
+                    try:
+                        faces = detect_faces(rgb, options)
+                    except Exception as exc:
+                        failed += 1
+                        with ctx.store.write() as w:
+                            record_failure(w, frames[index], f"face analysis failed: {describe_error(exc)}")
+                    else:
+                        with ctx.store.write() as w:
+                            found += len(write_faces(w, frames[index], faces, thumbs))
+                    seen.add(index)
+                    done += 1
+                    tick(f"{label} frame {index}")
+                    if cancel is not None and cancel.is_set():
+                        break
         except Exception as exc:
             with ctx.store.write() as w:
                 for index in set(frames) - seen:
-                    record_failure(w, frames[index], f"video frame could not be decoded for faces: {exc}")
+                    record_failure(w, frames[index], f"face analysis not done: {exc}" if isinstance(exc, EvidenceError)
+                                   else f"video frame could not be decoded for faces: {error_message(exc)}")
                     failed += 1
                     done += 1
         missing = set(frames) - seen
@@ -178,5 +181,9 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
                         done += 1
         with ctx.store.write() as w:
             finish_video(w, video_id)
-    return {"items": total, "analysed": done, "failed": failed, "faces": found,
-            "videos": len(videos), "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+    out = {"items": total, "analysed": done, "failed": failed, "faces": found,
+           "videos": len(videos), "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+    note = noatime_message(ctx.evidence.noatime_refused - refused_before)
+    if note:
+        out["note"] = note
+    return out

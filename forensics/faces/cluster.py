@@ -71,10 +71,11 @@ def build_graph(face_ids: np.ndarray, nbr_ids: np.ndarray, nbr_dist: np.ndarray,
     return Graph(n_nodes, adj, [set() for _ in range(n_nodes)])
 
 
-def constrained_whispers(g: Graph, iterations: int = MAX_ITERATIONS, seed: int = 7) -> list[int]:
+def constrained_whispers(g: Graph, iterations: int = MAX_ITERATIONS, seed: int = 7, label_floor: int = 0) -> list[int]:
     """Labels for every node. Fixed nodes keep their label; free nodes start with their
-    own (labels >= offset never clash with person ids) and adopt their neighbours'."""
-    offset = (max(g.fixed.values()) + 1) if g.fixed else 0
+    own, at or above `label_floor` (pass one more than the largest person id, so a free
+    label never equals a person that has no fixed node left), and adopt their neighbours'."""
+    offset = max(label_floor, (max(g.fixed.values()) + 1) if g.fixed else 0)
     labels = [g.fixed.get(u, offset + u) for u in range(g.n)]
     free = [u for u in range(g.n) if u not in g.fixed and g.adj[u]]
     rng = random.Random(seed)

@@ -100,7 +100,8 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     for fid, pid in w.execute("SELECT face_id, person_id FROM face_rejections"):
         rejected[fid].add(pid)
         g.forbidden.setdefault(node_of[fid], set()).add(pid)
-    labels = constrained_whispers(g)
+    floor = w.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM persons").fetchone()[0]
+    labels = constrained_whispers(g, label_floor=floor)
 
     members: dict[int, list[int]] = defaultdict(list)  # label -> face ids
     for fid in key:

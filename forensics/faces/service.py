@@ -90,11 +90,10 @@ class FaceService(FaceViews):
     # -- search ----------------------------------------------------------------
     def query_faces(self, image_path: str | Path) -> tuple[str, list]:
         """SHA-256 and the faces of a query photo, numbered largest first."""
-        from forensics.faces.detect import detect_faces
-        from forensics.media.image import open_image
+        from forensics.faces.pipeline import detect_in_image
 
         data = Path(image_path).read_bytes()
-        faces = detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8))
+        faces = detect_in_image(data)
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
@@ -133,6 +132,7 @@ class FaceService(FaceViews):
         # strongest evidence first; a track is represented by its strongest detection
         scored.sort(key=lambda t: (-t[2]["log10_lr"], t[0].distance))
         matches = self._group_matches(scored)
+        repairs = self.index.take_repairs()
         page_size = limit if limit is not None else top
         offset = max(0, int(offset))
         page = matches[offset:offset + page_size] if page_size is not None else matches[offset:]
@@ -140,12 +140,14 @@ class FaceService(FaceViews):
                   "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version, "top": page_size,
                   "offset": offset}
         with self.store.write() as w:
+            if repairs:
+                self._audit(w, "faces.index_rebuilt", {}, {"problems": repairs})
             self._audit(w, action, params, {"matches": len(matches)})
         return {"query": query, "threshold": threshold, "min_log10_lr": floor, "top": page_size, "offset": offset,
                 "total": len(matches), "photos": sum(m["kind"] == "image" for m in matches),
                 "video_tracks": sum(m["kind"] == "video" for m in matches),
                 "more": max(0, len(matches) - offset - len(page)), "model": model_version(),
-                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": page}
+                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact", "index_repaired": repairs, "matches": page}
 
     def record_view(self, query: dict, threshold: float, shown: int, photos: int, video_tracks: int) -> None:
         """Audit what a front end showed once the examiner settled on a threshold: the

@@ -66,3 +66,4 @@ class FileResult:
     frames: list[FrameRecord] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (stage, message)
     faces: list | None = None  # None = not analysed
+    noatime_refused: bool = False  # the OS refused O_NOATIME: reading may have updated the access time

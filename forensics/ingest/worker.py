@@ -5,16 +5,14 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import TYPE_CHECKING, BinaryIO
 
 from forensics.clock import utc_from_timestamp
 from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
+from forensics.ingest.birthtime import birth_time
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
-from forensics.media import sniff
-
-if TYPE_CHECKING:
-    from forensics.diskimage.tsk import ImageRef
+from forensics.media import fspath, sniff
+from forensics.model import describe_error
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -26,7 +24,7 @@ def process_file(task: FileTask, options: IngestOptions) -> FileResult:
     try:
         _process(task, options, res, flags, rel)
     except Exception as exc:  # last line of defence: the run goes on
-        res.errors.append(("internal", f"{type(exc).__name__}: {exc}"))
+        res.errors.append(("internal", _describe(exc)))
         item["status"] = "error"
     if not _is_utf8(rel):
         flags.append("name_not_utf8")
@@ -42,75 +40,93 @@ def _is_utf8(b: bytes) -> bool:
         return False
 
 
-class HostFile:
-    """A file on the examiner's file system, opened read-only without touching its atime."""
-
-    def __init__(self, path: bytes) -> None:
-        self.path = path
-
-    def open(self) -> BinaryIO:
-        fd, _ = open_readonly(self.path)
-        return os.fdopen(fd, "rb", buffering=0)
-
-    def video_input(self) -> bytes:
-        return self.path  # PyAV reads a path with its own buffered I/O
-
-
-class ImageFile:
-    """A file inside a disk image, read through The Sleuth Kit from its evidence reference."""
-
-    def __init__(self, ref: "ImageRef") -> None:
-        self.ref = ref
-
-    def open(self) -> BinaryIO:
-        from forensics.evidence import open_locator
-
-        return open_locator(self.ref)
-
-    def video_input(self) -> BinaryIO:
-        return self.open()
-
-
-def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
-    item = res.item
-    if task.kind_hint == "unreadable_dir":
-        flags.append("unreadable_dir")
+def hash_only(task: FileTask, options: IngestOptions) -> FileResult:
+    """The step of `process_file` that never decodes: times, size, the three digests and
+    the type by content. Run on its own for a file whose decoding crashed or hung, so that
+    only the derived data is lost and the file can still match a known-hash set."""
+    rel = task.relpath or os.path.basename(task.root)
+    item: dict = {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"), "status": "ok"}
+    res = FileResult(task, item)
+    flags: list[str] = []
+    try:
+        _read(task, res, flags, keep_up_to=0)
+    except Exception as exc:
+        res.errors.append(("internal", _describe(exc)))
         item["status"] = "error"
-        res.errors.append(("read", "folder cannot be listed (permission denied or I/O error); its contents are not catalogued"))
-        return
-    source = _image_source(task, res, flags) if task.ref is not None else _host_source(task, res, flags)
-    if source is not None:
-        analyse(source, options, res, flags, rel)
+    item["flags"] = " ".join(dict.fromkeys(flags))
+    return res
 
 
-def _host_source(task: FileTask, res: FileResult, flags: list[str]) -> HostFile | None:
-    """Metadata of a host file; the byte source to analyse, or None when it is not a regular file."""
+def _transient(res: FileResult, stage: str, message: str) -> None:
+    """A failure that can pass (I/O, stat, permission): recorded, and retried by the next ingest."""
+    res.item["status"] = "error"
+    res.item["retry"] = 1
+    res.errors.append((stage, message))
+
+
+def _describe(exc: BaseException) -> str:
+    """An error text for people and the record: the exception's message, never an object repr."""
+    return describe_error(exc)
+
+
+def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) -> tuple | None:
+    """Stat, hash and sniff one file; (digests, kept bytes, type) for a regular file that
+    could be read, else None (the reason is recorded on `res`)."""
+    if task.ref is not None:
+        return _read_image(task, res, flags, keep_up_to)
     item = res.item
     path = task.path
     try:
-        st = os.lstat(path)
+        st = fspath.lstat(path)
     except OSError as exc:
-        item["status"] = "error"
-        res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
-        return
+        _transient(res, "read", f"cannot stat: {exc.strerror or exc}")
+        return None
     item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
                 atime_utc=utc_from_timestamp(st.st_atime))
+    btime = birth_time(path, st)
+    if btime is not None:
+        item["btime_utc"] = utc_from_timestamp(btime)
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:
-            item["link_target"] = os.readlink(path).decode("utf-8", "backslashreplace")
+            target = fspath.readlink(path)
+            item["link_target_raw"] = target  # exact bytes: compared as bytes by verify
+            item["link_target"] = target.decode("utf-8", "backslashreplace")
         except OSError as exc:
-            res.errors.append(("read", f"cannot read link: {exc.strerror}"))
+            _transient(res, "read", f"cannot read link: {exc.strerror or exc}")
         return None
     if not stat.S_ISREG(st.st_mode):
         flags.append("special_file")
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
         return None
-    return HostFile(path)
+    try:
+        fd, refused = open_readonly(path)
+        res.noatime_refused = refused
+    except OSError as exc:
+        flags.append("unreadable")
+        _transient(res, "read", f"cannot open for reading: {exc.strerror or exc}")
+        return None
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            digests, data = digest_stream(f, keep_up_to=keep_up_to)
+            head = data[: sniff.SNIFF_BYTES] if data is not None else os.pread(f.fileno(), sniff.SNIFF_BYTES, 0)
+    except OSError as exc:
+        flags.append("unreadable")
+        _transient(res, "read", f"read failed: {exc.strerror or exc}")
+        return None
+    item.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256, size=digests.size)
+    ftype = sniff.sniff(head)
+    item["mime"] = ftype.mime
+    if ftype.kind in ("image", "video") and digests.size:
+        item["kind"] = ftype.kind
+    return digests, data, ftype
 
 
-def _image_source(task: FileTask, res: FileResult, flags: list[str]) -> ImageFile | None:
-    """Metadata of a file inside a disk image, as its file system records it (TSK, UTC)."""
+def _read_image(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) -> tuple | None:
+    """`_read` for a file inside a disk image: its metadata as the file system records it
+    (TSK, UTC), and its bytes read through The Sleuth Kit from its evidence reference."""
+    from forensics.evidence import open_locator
+
     ref = task.ref
     item = res.item
     item.update(size=ref.size, mtime_utc=ref.mtime, ctime_utc=ref.ctime, atime_utc=ref.atime)
@@ -119,51 +135,59 @@ def _image_source(task: FileTask, res: FileResult, flags: list[str]) -> ImageFil
     if task.kind_hint == "symlink":
         flags.append("symlink")
         try:
-            with ImageFile(ref).open() as f:
-                item["link_target"] = f.read(4096).decode("utf-8", "backslashreplace")
+            with open_locator(ref) as f:
+                target = f.read(4096)
+            item["link_target_raw"] = target
+            item["link_target"] = target.decode("utf-8", "backslashreplace")
         except Exception as exc:
-            res.errors.append(("read", f"cannot read link: {exc}"))
+            res.errors.append(("read", f"cannot read link: {_describe(exc)}"))
         return None
     if task.kind_hint == "special":
         flags.append("special_file")
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
         return None
-    return ImageFile(ref)
-
-
-def analyse(source: "HostFile | ImageFile", options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
-    """Hashes, type by content, and the image or video analysis of one readable byte source:
-    the same code for a file in a folder and a file inside a disk image."""
-    item = res.item
     try:
-        f = source.open()
-    except OSError as exc:
-        item["status"] = "error"
-        flags.append("unreadable")
-        res.errors.append(("read", f"cannot open for reading: {exc.strerror or exc}"))
-        return
+        f = open_locator(ref)
     except Exception as exc:  # ImageError: the entry is gone or the image is damaged there
         item["status"] = "error"
         flags.append("unreadable")
-        res.errors.append(("read", f"cannot open for reading: {exc}"))
-        return
+        res.errors.append(("read", f"cannot open for reading: {_describe(exc)}"))
+        return None
     try:
         with f:
-            digests, data = digest_stream(f, keep_up_to=options.max_image_bytes)
-            head = data[: sniff.HEAD_BYTES * 4] if data is not None else _head(f)
+            digests, data = digest_stream(f, keep_up_to=keep_up_to)
+            if data is not None:
+                head = data[: sniff.SNIFF_BYTES]
+            else:
+                f.seek(0)
+                head = f.read(sniff.SNIFF_BYTES)
     except Exception as exc:
         item["status"] = "error"
         flags.append("unreadable")
-        res.errors.append(("read", f"read failed: {getattr(exc, 'strerror', None) or exc}"))
-        return
+        res.errors.append(("read", f"read failed: {getattr(exc, 'strerror', None) or _describe(exc)}"))
+        return None
     item.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256, size=digests.size)
-    expected = source.ref.size if isinstance(source, ImageFile) else None
-    if expected is not None and digests.size != expected:
+    if digests.size != ref.size:
         flags.append("short_read")
-        res.errors.append(("read", f"the file system records {expected:,} bytes but only {digests.size:,} could be"
+        res.errors.append(("read", f"the file system records {ref.size:,} bytes but only {digests.size:,} could be"
                            " read through it (sparse, damaged or unrecoverable): hashes cover what was read"))
     ftype = sniff.sniff(head)
     item["mime"] = ftype.mime
+    if ftype.kind in ("image", "video") and digests.size:
+        item["kind"] = ftype.kind
+    return digests, data, ftype
+
+
+def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
+    item = res.item
+    if task.kind_hint == "unreadable_dir":
+        flags.append("unreadable_dir")
+        _transient(res, "read", "folder cannot be listed (permission denied or I/O error); its contents are not catalogued")
+        return
+    got = _read(task, res, flags, keep_up_to=options.max_image_bytes)
+    if got is None:
+        return
+    digests, data, ftype = got
     if digests.size == 0:
         flags.append("empty")
         res.errors.append(("type", "zero-byte file"))
@@ -172,24 +196,17 @@ def analyse(source: "HostFile | ImageFile", options: IngestOptions, res: FileRes
     if sniff.extension_mismatch(ftype, name):
         flags.append("ext_mismatch")
     if ftype.kind == "image":
-        item["kind"] = "image"
         if data is None:
             flags.append("too_large_to_decode")
             res.errors.append(("image", f"{digests.size:,} bytes exceeds the decode limit; hashed, not decoded"))
             return
         _image(data, options, res, flags)
     elif ftype.kind == "video":
-        item["kind"] = "video"
-        _video(source, ftype.mime, options, res, flags)
-
-
-def _head(f: BinaryIO) -> bytes:
-    f.seek(0)
-    return f.read(sniff.HEAD_BYTES * 4)
+        _video(task, ftype.mime, options, res, flags)
 
 
 def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
-    from forensics.exif import read_exif
+    from forensics.exif import read_exif, time_fields
     from forensics.hashing.perceptual import image_hashes, is_blank
     from forensics.media.image import ImageDecodeError, open_image, thumbnail_jpeg
 
@@ -197,7 +214,7 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     exif = read_exif(data)
     flags += exif.flags
     item.update(camera_make=exif.make, camera_model=exif.model, taken_time=exif.taken_time,
-                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt)
+                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt, **time_fields(exif.taken_time))
     if exif.tags:
         import json
 
@@ -229,20 +246,16 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     if options.thumbnails:
         res.thumb = thumbnail_jpeg(dec.image)
     if options.faces:
-        res.faces = _faces_full(data, options, res)
+        res.faces = _faces_full(data, options, res, dec)
 
 
-def _faces_full(data: bytes, options: IngestOptions, res: FileResult) -> list | None:
-    import numpy as np
-
-    from forensics.faces.pipeline import detect_faces
-    from forensics.media.image import open_image
+def _faces_full(data: bytes, options: IngestOptions, res: FileResult, decoded=None) -> list | None:
+    from forensics.faces.pipeline import detect_in_image
 
     try:
-        full = open_image(data, draft=None).image
-        return detect_faces(np.ascontiguousarray(np.asarray(full, dtype=np.uint8)), options.face_options)
+        return detect_in_image(data, options.face_options, decoded)
     except Exception as exc:
-        res.errors.append(("faces", f"face analysis failed: {type(exc).__name__}: {exc}"))
+        res.errors.append(("faces", f"face analysis failed: {describe_error(exc)}"))
         return None
 
 
@@ -259,7 +272,7 @@ def _header_size(data: bytes, item: dict) -> None:
         pass
 
 
-def _video(source: "HostFile | ImageFile", mime: str, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
+def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
     import numpy as np
 
     from forensics.hashing.perceptual import image_hashes, is_blank
@@ -267,21 +280,33 @@ def _video(source: "HostFile | ImageFile", mime: str, options: IngestOptions, re
     from forensics.media.video import VideoDecodeError, open_video, probe, sample_frames
 
     item = res.item
-    vin = None
+    from forensics.evidence import open_file, open_locator
+
     try:
-        vin = source.video_input()
-        container = open_video(vin, mime)
-    except (VideoDecodeError, OSError) as exc:
-        if hasattr(vin, "close"):
-            vin.close()
+        # the same opener as the hashing read (its refusal is counted there); a file inside
+        # a disk image is streamed to PyAV through TSK
+        f = open_locator(task.ref) if task.ref is not None else open_file(task.path)[0]
+    except OSError as exc:
+        _transient(res, "read", f"cannot open the video again to decode it: {exc.strerror or exc}")
+        return
+    except Exception as exc:  # ImageError from the disk image
+        item["status"] = "error"
+        res.errors.append(("read", f"cannot open the video again to decode it: {_describe(exc)}"))
+        return
+    try:
+        container = open_video(f, mime)
+    except VideoDecodeError as exc:
+        f.close()
         item["status"] = "error"
         flags.append("video_corrupt")
         res.errors.append(("video", str(exc)))
         return
     try:
         info = probe(container)
+        from forensics.exif import time_fields
+
         item.update(duration=info.duration, codec=info.codec, width=info.width, height=info.height,
-                    fps=info.fps, taken_time=info.created)
+                    fps=info.fps, taken_time=info.created, **time_fields(info.created, utc_if_naive=True))
         detect = None
         if options.faces:
             from forensics.faces.pipeline import detect_faces as detect
@@ -306,7 +331,6 @@ def _video(source: "HostFile | ImageFile", mime: str, options: IngestOptions, re
         res.errors.append(("video", str(exc)))
     finally:
         container.close()
-        if hasattr(vin, "close"):
-            vin.close()
+        f.close()
     if res.frames:
         res.thumb = res.frames[len(res.frames) // 2].thumb if len(res.frames) > 2 else res.frames[0].thumb

@@ -192,7 +192,7 @@ class _Builder:
             yield from self.chunked(["Hash set", "Kind", "Items matched"], (
                 [m["set"], m["kind"], m["items"]] for m in sm["hashsets"]), [W - 60 * mm, 30 * mm, 30 * mm])
             if sm.get("hashset_categories"):
-                yield from self.chunked(["Known-bad matches by category", "Items"], (
+                yield from self.chunked(["Hash-set matches by category", "Items"], (
                     [f"{m['category']} ({m['name']})", m["items"]] for m in sm["hashset_categories"]),
                     [W - 30 * mm, 30 * mm])
         yield self.P("4. Persons", "h2")
@@ -293,7 +293,7 @@ class _Builder:
         rows.append(("File times", f"modified {it.get('mtime_utc') or '?'}"
                      + (f", changed {it['ctime_utc']}" if it.get("ctime_utc") else ""), "cell"))
         exif = "; ".join(x for x in (f"camera {it['camera']}" if it.get("camera") else "",
-                                     f"taken {it['taken_time']}" if it.get("taken_time") else "",
+                                     f"taken {it['taken_text']}" if it.get("taken_text") else "",
                                      f"GPS {it['gps_text']}" if it.get("gps_text") else "") if x)
         if exif:
             rows.append(("EXIF", exif, "cell"))

@@ -113,9 +113,10 @@ class ReportService:
         result = {"path": str(out.resolve()), "format": fmt, "sha256": digest, "bytes": out.stat().st_size,
                   "selection": sel.spec, "items": total, "persons": len(persons),
                   "seconds": round(time.monotonic() - t0, 3), "unavailable": list(unavailable)}
-        entry = self.ctx.log("report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
-                              {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
-        result["audit_seq"] = entry.seq
+        entry, result["audit_error"] = self.ctx.log_or_warn(
+            "report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
+            {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
+        result["audit_seq"] = entry.seq if entry else None
         return result
 
     def _context(self, sel: Selection, filename: str, unavailable: gather.Unavailable, data_uri: bool,
@@ -159,7 +160,7 @@ class ReportService:
         src = self.src
         p["face_thumbs"] = [s for s in (gather.face_thumb(src, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
         ids = sorted({a["item_id"] for a in p["appearances"]})
-        paths = {r["id"]: r["path"] for r in self.ctx.catalogue.items(ids=ids)}
+        paths = self.ctx.catalogue.display_paths(ids)
         try:
             evidence = src.faces.appearance_evidence(int(p["id"]))
         except Exception:  # the report still lists the appearances

@@ -13,25 +13,23 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QRunnable, QSize, QThreadPool, Qt, pyqtSignal
+from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, QThreadPool, Qt, pyqtSignal
 from PyQt6.QtGui import QImage, QImageReader
 
 MAX_PENDING = 512
 IDLE_SECONDS = 2.0
 
 
-def load_scaled(path: str | Path | bytes, size: int) -> QImage | None:
-    """Decode an image file (or its bytes) scaled to fit in size x size (None if it cannot be read)."""
-    if isinstance(path, bytes):
-        from PyQt6.QtCore import QBuffer, QByteArray
-
+def load_scaled(source: str | Path | bytes, size: int) -> QImage | None:
+    """Decode an image (a file, or bytes already read) scaled to fit in size x size (None if
+    it cannot be read)."""
+    if isinstance(source, bytes):
         buf = QBuffer()
-        buf.setData(QByteArray(path))
-        buf.open(QBuffer.OpenModeFlag.ReadOnly)
+        buf.setData(QByteArray(source))
+        buf.open(QIODevice.OpenModeFlag.ReadOnly)
         reader = QImageReader(buf)
-        reader._buf = buf  # the reader does not own the device: keep it alive while reading
     else:
-        reader = QImageReader(str(path))
+        reader = QImageReader(str(source))
     reader.setAutoTransform(True)
     src = reader.size()
     if src.isValid() and (src.width() > size or src.height() > size):

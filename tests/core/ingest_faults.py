@@ -18,3 +18,10 @@ def hanging_worker(task, options):
     if task.relpath.startswith(b"hang"):
         time.sleep(3600)
     return process_file(task, options)
+
+
+def renaming_worker(task, options):
+    """The source's medium goes away while the run is under way (renamed, like an unmount)."""
+    if task.relpath == b"f03.bin":
+        os.rename(task.root, task.root + b".away")
+    return process_file(task, options)

@@ -347,3 +347,22 @@ def test_hash_set_matches_appear_per_item_and_in_summary(case, tmp_path):
     case.reports.export(csv_out, selection="bookmarked")
     row = next(csv.DictReader(open(csv_out, encoding="utf-8-sig", newline="")))
     assert row["hash_set_matches"] == "Known series A (category 1)"
+
+
+def test_a_renamed_service_field_fails_the_export(case, tmp_path, monkeypatch):
+    # The report reads the face service's fields by name; if one is renamed the export must
+    # fail (and this test with it), not print the persons section as "unavailable".
+    _decisions(case)
+    _astronaut(case)
+    service = type(case.faces)
+    real = service.person
+
+    def renamed(self, person_id):
+        p = real(self, person_id)
+        p["appearances"] = p.pop("photos")
+        return p
+
+    monkeypatch.setattr(service, "person", renamed)
+    with pytest.raises(KeyError, match="photos"):
+        case.reports.export(tmp_path / "r.html", selection="bookmarked")
+    assert not (tmp_path / "r.html").exists()
