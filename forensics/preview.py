@@ -15,7 +15,7 @@ import threading
 from pathlib import Path
 
 from forensics.context import CaseContext
-from forensics.evidence import EvidenceRef, open_ref
+from forensics.evidence import EvidenceError, EvidenceRef, open_ref
 
 PREVIEW_DIR = "previews"
 TIMEOUT = 120.0  # seconds a preview decode may take before its worker is stopped
@@ -60,6 +60,17 @@ def _reset() -> None:
             _pool = None
 
 
+def _render(ctx: CaseContext, item_id: int, max_side: int) -> bytes | None:
+    """The preview JPEG rendered in the worker process, or None (changed, unreadable, undecodable)."""
+    try:
+        return _worker().submit(render, ctx.evidence.ref(int(item_id)), max_side).result(timeout=TIMEOUT)
+    except (cf.TimeoutError, cf.process.BrokenProcessPool):
+        _reset()  # a decoder that hung or crashed: a fresh worker next time
+        return None
+    except Exception:  # changed, unreadable or undecodable: show the ingest thumbnail
+        return None
+
+
 def preview_path(ctx: CaseContext, item_id: int, max_side: int = 1600) -> Path | None:
     """A derived JPEG showing the item (cached), or None when there is nothing to show.
 
@@ -70,15 +81,17 @@ def preview_path(ctx: CaseContext, item_id: int, max_side: int = 1600) -> Path |
         return None
     if item["kind"] == "image" and item.get("sha256"):
         out = ctx.paths.thumbs / PREVIEW_DIR / item["sha256"][:2] / f"{item['sha256']}_{max_side}.jpg"
+        data = None
         if out.is_file():
-            return out
-        try:
-            data = _worker().submit(render, ctx.evidence.ref(int(item_id)), max_side).result(timeout=TIMEOUT)
-        except (cf.TimeoutError, cf.process.BrokenProcessPool):
-            _reset()  # a decoder that hung or crashed: a fresh worker next time
-            data = None
-        except Exception:  # changed, unreadable or undecodable: show the ingest thumbnail
-            data = None
+            # The cached JPEG shows the catalogued bytes; show it only while the evidence still
+            # has them (a hash, no decode, so it is safe in this process), else the thumbnail.
+            try:
+                ctx.evidence.open_item(int(item_id), verify=True).close()
+                return out
+            except (EvidenceError, OSError):
+                pass
+        else:
+            data = _render(ctx, item_id, max_side)
         if data:
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_suffix(f".{os.getpid()}.tmp")

@@ -2,7 +2,6 @@
 that was interrupted): re-reads the evidence read-only, resumable item by item."""
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections import defaultdict
