@@ -18,7 +18,7 @@ import numpy as np
 from forensics import audit
 from forensics.faces import persons as P
 from forensics.faces.cluster import DEFAULT_K, DEFAULT_THRESHOLD
-from forensics.faces.detect import embedding_array, model_version
+from forensics.faces.detect import embedding_array, embedding_version, model_version
 from forensics.faces.index import FaceIndex
 from forensics.faces.views import FaceViews
 from forensics.model import CaseError, Progress
@@ -44,7 +44,7 @@ class FaceService(FaceViews):
     def index(self) -> FaceIndex:
         with self._lock:
             if self._index is None:
-                self._index = FaceIndex(self.case.index_dir, lambda: self.store.read, model_version())
+                self._index = FaceIndex(self.case.index_dir, lambda: self.store.read, embedding_version())
             return self._index
 
     def _audit(self, w, action: str, params: dict, result: dict) -> None:
