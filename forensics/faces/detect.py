@@ -178,12 +178,58 @@ def _yunet_boxes(small: np.ndarray, opts: dict, scale: float) -> list[tuple[floa
     return [(*yunet.to_dlib_box(x, y, w, h), c) for x, y, w, h, c in dets]
 
 
-def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecord]:
+def search_areas(regions, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1) areas to search for faces expected near `regions` ((top, right,
+    bottom, left) boxes of an earlier frame): each box grown by 1.5 face widths (a walking
+    person's face moves that far in a fraction of a second), at least 48 px, and
+    overlapping areas merged so no face is found twice."""
+    areas = []
+    for top, right, bottom, left in regions:
+        m = max(48, int(1.5 * max(right - left, bottom - top)))
+        areas.append([max(0, left - m), max(0, top - m), min(width, right + m), min(height, bottom + m)])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(areas)):
+            for j in range(i + 1, len(areas)):
+                a, b = areas[i], areas[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    areas[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del areas[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(a) for a in areas if a[2] - a[0] >= 16 and a[3] - a[1] >= 16]  # type: ignore[misc]
+
+
+def _find(m: _Models, small: np.ndarray, opts: dict, scale: float,
+          areas: list[tuple[int, int, int, int]] | None) -> list[tuple[float, float, float, float, float]]:
+    """Detections (x, y, w, h, score) on the detection copy, whole or within `areas`."""
+    def run(img: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+        if opts["detector"] == "yunet":
+            return _yunet_boxes(img, opts, scale)
+        return _hog_boxes(m, img, opts)
+
+    if areas is None:
+        return run(small)
+    out = []
+    for x0, y0, x1, y1 in areas:
+        x0, y0, x1, y1 = (int(v * scale) for v in (x0, y0, x1, y1))
+        crop = np.ascontiguousarray(small[y0:y1, x0:x1])
+        if crop.shape[0] >= 16 and crop.shape[1] >= 16:
+            out += [(x + x0, y + y0, w, h, c) for x, y, w, h, c in run(crop)]
+    return out
+
+
+def detect_faces(rgb: np.ndarray, options: dict | None = None,
+                 regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
     """Detect and embed every face in a full-resolution RGB uint8 image (H x W x 3).
 
     Boxes are (top, right, bottom, left) in the given image's pixels. Never raises for a
     valid array with no faces; an image too small to hold a face gives an empty list.
-    `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says."""
+    `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says. With
+    `regions` (face boxes of a nearby video frame) only their surroundings are searched."""
     import dlib
 
     from forensics.faces.plausible import face_geometry, yunet_confirms
@@ -198,8 +244,8 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
     m = _models()
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     small, scale = _downscaled(full, int(opts["detect_long_side"]))
-    found = _yunet_boxes(small, opts, scale) if detector == "yunet" else _hog_boxes(m, small, opts)
     h, w = full.shape[:2]
+    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
     boxes: list[tuple[int, int, int, int]] = []
     rects: list[Any] = []
     kept_scores: list[float] = []
