@@ -82,7 +82,9 @@ class FaceService(FaceViews):
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
                top: int = 50, threshold: float = SEARCH_THRESHOLD) -> dict:
         """Every appearance of the query face within `threshold` (euclidean), nearest
-        first: photos as faces, videos as tracks with their time span and best frame."""
+        first: photos as faces, videos as tracks scored on all their detections
+        (forensics.faces.track_search) with their time span and the best-matching frame
+        (`face_id`, `frame_item_id`, `frame_time`)."""
         self._require_authority()
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
@@ -107,8 +109,16 @@ class FaceService(FaceViews):
             vec = f.vector()
             exclude = set()
             query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
+        from forensics.faces.track_search import search_tracks
+
         neighbours = self.index.search(vec, k=max(4 * top + 16, 64))
-        matches = self._group_matches([n for n in neighbours if n.face_id not in exclude and n.distance <= threshold])
+        own_track: set[int] = set()
+        if face_id is not None and (tid := self.face(face_id)["track_id"]) is not None:
+            own_track = {tid}
+        photos = [n for n in neighbours if n.face_id not in exclude and n.distance <= threshold]
+        tracks = search_tracks(self.store.read, vec, threshold, own_track)
+        matches = self._photo_matches(photos) + [self._track_match(h) for h in tracks]
+        matches.sort(key=lambda m: (m["distance"], m["face_id"]))
         matches = matches[:top]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
                   "top": top, "threshold": threshold}
@@ -117,28 +127,29 @@ class FaceService(FaceViews):
         return {"query": query, "threshold": threshold, "top": top, "model": model_version(),
                 "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": matches}
 
-    def _group_matches(self, neighbours: list) -> list[dict]:
-        """Photo faces stay single matches; video detections fold into their track."""
+    def _photo_matches(self, neighbours: list) -> list[dict]:
+        """Photo faces as single matches (video detections are scored per track instead)."""
         out: list[dict] = []
-        seen_tracks: set[int] = set()
         for n in neighbours:  # nearest first
             f = self.face(n.face_id)
-            if f["track_id"] is not None:
-                if f["track_id"] in seen_tracks:
-                    continue
-                seen_tracks.add(f["track_id"])
-                t = self.track(f["track_id"])
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "video",
-                            "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
-                            "frame_time": f["frame_time"], "track_id": t["id"], "start": t["start"], "end": t["end"],
-                            "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
-                            "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"],
-                            "link": f["link"]})
-            else:
+            if f["track_id"] is None:
                 out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "image",
                             "item_id": f["item_id"], "path": f["path"], "box": f["box"],
                             "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]})
         return out
+
+    def _track_match(self, hit) -> dict:
+        """A video hit: the track's span and score, and the best-matching frame (its face
+        is the one shown), at that frame's time."""
+        f = self.face(hit.best_face_id)
+        t = self.track(hit.track_id)
+        return {"face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
+                "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
+                "frame_time": f["frame_time"], "best_match_distance": hit.best_distance,
+                "matched_detections": hit.matched, "detections": hit.detections,
+                "track_id": t["id"], "start": t["start"], "end": t["end"],
+                "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
+                "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]}
 
     # -- clustering --------------------------------------------------------------
     def cluster(self, threshold: float = DEFAULT_THRESHOLD, k: int = DEFAULT_K) -> dict:

@@ -1,0 +1,89 @@
+"""Video tracks scored on every detection they hold, weighted by quality."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from forensics.faces.detect import FaceRecord
+from forensics.faces.pipeline import finish_video, write_faces
+from forensics.faces.track_search import search_tracks, track_distance
+from tests.core.test_faces_pipeline import add_item, new_case
+
+
+def _face(vec: np.ndarray, size: int, sharp: float, box=(10, 60, 60, 10)) -> FaceRecord:
+    return FaceRecord(top=box[0], right=box[1], bottom=box[2], left=box[3], det_score=0.9, size=size,
+                      sharpness=sharp, low_quality=size < 40, embedding=np.asarray(vec, "<f4").tobytes(),
+                      model="test", thumb_jpeg=b"\xff\xd8jpeg")
+
+
+def test_track_distance_keeps_the_closest_sqrt_n_weighted_by_quality():
+    d = np.array([0.7, 0.4, 0.72, 0.45, 0.8, 0.9, 0.75, 0.71, 0.66])  # 9 detections: the best 3 count
+    w = np.ones(9)
+    score, best, m = track_distance(d, w)
+    assert m == 3 and best == 1 and score == pytest.approx((0.4 + 0.45 + 0.66) / 3)
+    w[8] = 0.01  # the third-closest is a tiny blurred face: it barely counts
+    score, _, _ = track_distance(d, w)
+    assert score == pytest.approx((0.4 + 0.45 + 0.66 * 0.01) / 2.01)
+    assert track_distance(np.array([0.5]), np.array([0.0]))[0] == pytest.approx(0.5)
+
+
+def _at(query: np.ndarray, u: np.ndarray, d: float) -> np.ndarray:
+    """A unit vector at euclidean distance d from the unit vector query, towards u."""
+    a = 2 * np.arcsin(d / 2)
+    return np.cos(a) * query + np.sin(a) * u
+
+
+# A person walks past, face turned away, turns to the camera for a moment, turns away again:
+# distances to the query photo's face, frame by frame (neighbours stay close, so one track).
+TURN = [0.85, 0.85, 0.8, 0.8, 0.75, 0.7, 0.6, 0.45, 0.3, 0.12, 0.1, 0.3, 0.45, 0.6, 0.7, 0.75, 0.8, 0.85, 0.85, 0.85]
+
+
+def test_the_frame_where_the_face_turns_is_found_and_named(tmp_path):
+    """The turned-away frames are the larger faces, so three quality representatives are
+    all far from the query and the old search misses the track; scoring every detection
+    finds it and names the frame that matched."""
+    case = new_case(tmp_path)
+    rng = np.random.default_rng(4)
+    query = rng.normal(size=128)
+    query /= np.linalg.norm(query)
+    u = rng.normal(size=128)
+    u -= (u @ query) * query
+    u /= np.linalg.norm(u)
+    with case.store.write() as w:
+        video = add_item(w, "video")
+        for i, d in enumerate(TURN):
+            frame = add_item(w, "frame", video, i * 0.2, i * 2)
+            write_faces(w, frame, [_face(_at(query, u, d), 60 if d > 0.5 else 32, 400.0, box=(10, 60 + i, 60, 10 + i))])
+        finish_video(w, video)
+    (track,) = case.store.query("SELECT id FROM face_tracks")
+    reps = case.store.query("SELECT embedding FROM faces WHERE indexed = 1")
+    assert min(np.linalg.norm(np.frombuffer(r[0], "<f4") - query) for r in reps) > 0.6  # reps alone miss it
+    (hit,) = search_tracks(case.store.read, query, 0.6)
+    assert hit.track_id == track[0] and hit.matched == 5 and hit.detections == 20
+    assert hit.best_distance == pytest.approx(0.1, abs=1e-3) and hit.distance < 0.35
+    best_frame_time = case.store.scalar("SELECT i.frame_time FROM faces f JOIN items i ON i.id = f.item_id WHERE f.id = ?",
+                                        (hit.best_face_id,))
+    assert best_frame_time == pytest.approx(2.0)
+    assert search_tracks(case.store.read, query, 0.6, {track[0]}) == []
+    assert search_tracks(case.store.read, -query, 0.6) == []
+    case.close()
+
+
+def test_one_lucky_frame_does_not_carry_a_long_track(tmp_path):
+    """A stranger's 16-frame track with a single detection that happens to fall close to
+    the query (as small blurred faces of different people do) is not a match."""
+    case = new_case(tmp_path)
+    rng = np.random.default_rng(5)
+    query = rng.normal(size=128)
+    query /= np.linalg.norm(query)
+    u = rng.normal(size=128)
+    u -= (u @ query) * query
+    u /= np.linalg.norm(u)
+    with case.store.write() as w:
+        video = add_item(w, "video")
+        for i in range(16):
+            frame = add_item(w, "frame", video, i * 0.2, i * 2)
+            write_faces(w, frame, [_face(_at(query, u, 0.55 if i == 7 else 0.8), 30, 300.0, box=(10, 60 + i, 60, 10 + i))])
+        finish_video(w, video)
+    assert search_tracks(case.store.read, query, 0.6) == []
+    case.close()
