@@ -151,6 +151,37 @@ class FaceService(FaceViews):
                 "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
                 "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]}
 
+    # -- playback ----------------------------------------------------------------
+    def playback(self, track_id: int, lead: float = 1.0, max_frames: int = 900, max_side: int = 960,
+                 strip: int = 8):
+        """A video hit ready to play: every frame from `lead` seconds before the track
+        starts to its end, decoded read-only here (never by the front end), with the face
+        box on each (interpolated between detections), and the track's `strip` best faces."""
+        from forensics.faces.playback import Playback, PlaybackFrame, box_at, decode_span, track_detections
+        from forensics.faces.tracks import quality
+
+        t = self.track(track_id)
+        path = self.case.item_file(t["video_id"])
+        if path is None:
+            raise CaseError(f"the video of track {track_id} has no file path")
+        fps = self.store.scalar("SELECT fps FROM items WHERE id = ?", (t["video_id"],)) or 25.0
+        dets = track_detections(self.store.read, track_id)
+        pb = Playback(track_id, t["video_id"], t["start"], t["end"], float(fps), 1.0)
+        start = max(0.0, t["start"] - lead)
+        for when, rgb, scale in decode_span(path, start, t["end"], max_frames, max_side):
+            box, detected = box_at(dets, when, tol=0.5 / float(fps))
+            if box is not None and scale != 1.0:
+                box = tuple(int(round(v * scale)) for v in box)  # type: ignore[assignment]
+            pb.scale = scale
+            pb.frames.append(PlaybackFrame(round(when, 3), rgb, box, detected))
+        pb.truncated = len(pb.frames) >= max_frames
+        rows = self.store.query("SELECT f.id, i.frame_time, f.size, f.det_score, f.sharpness, f.low_quality"
+                                " FROM faces f JOIN items i ON i.id = f.item_id WHERE f.track_id = ?", (track_id,))
+        ranked = sorted(rows, key=lambda r: -quality(r[2], r[3], r[4], bool(r[5])))[:strip]
+        pb.best_faces = [{"face_id": r[0], "time": r[1], "size": r[2], "quality": round(quality(r[2], r[3], r[4], bool(r[5])), 4)}
+                         for r in sorted(ranked, key=lambda r: r[1])]
+        return pb
+
     # -- clustering --------------------------------------------------------------
     def cluster(self, threshold: float = DEFAULT_THRESHOLD, k: int = DEFAULT_K) -> dict:
         """Group faces into clusters; suggest new faces to analysts' persons. Confirmed

@@ -10,7 +10,8 @@ import os
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
-from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QVBoxLayout,
+                             QWidget)
 
 from forensics.case import Case
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
@@ -35,7 +36,8 @@ def face_cards(case: Case, result: dict) -> list[Card]:
             thumb = None
         who = f" · {m['person_name']}" if m.get("person_name") else ""
         if m["kind"] == "video":
-            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
+            best = f" · best {m['frame_time']:.1f} s" if m.get("frame_time") is not None else ""
+            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s{best}"
             target = m.get("frame_item_id") or m["item_id"]
         else:
             detail = f"d={m['distance']:.3f}{who}"
@@ -165,7 +167,32 @@ class FaceSearchView(_SearchPanel):
         self.slider.setRange(30, int(FACE_MAX_THRESHOLD * 100))
         self.slider.setValue(60)
         self.slider.valueChanged.connect(self._apply_threshold)
+        self.play_button = QPushButton("▶ Play video hit")
+        self.play_button.setToolTip("Play the selected video hit from a little before it starts, face box drawn")
+        self.play_button.setEnabled(False)
+        self.play_button.clicked.connect(self.play_selected)
+        self.layout().itemAt(0).layout().insertWidget(4, self.play_button)
+        self.results.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.player = None
         self._apply_threshold()
+
+    def _selected_video(self) -> dict | None:
+        rows = self.results.selectionModel().selectedIndexes()
+        data = rows[0].data(DATA_ROLE).data if rows else None
+        return data if data and data.get("kind") == "video" else None
+
+    def _selection_changed(self, *_args) -> None:
+        self.play_button.setEnabled(self._selected_video() is not None)
+
+    def play_selected(self) -> None:
+        """Open the player on the selected video hit."""
+        from gui.widgets.playback import PlaybackDialog
+
+        hit = self._selected_video()
+        if hit is None:
+            return
+        self.player = PlaybackDialog(self.case, self.tasks, hit["track_id"], parent=self)
+        self.player.show()
 
     def threshold(self) -> float:
         return self.slider.value() / 100

@@ -100,3 +100,17 @@ def test_ingest_follows_a_real_face(new_case, tmp_path):
     assert len(tracks) == 1
     start, end, n = tracks[0]
     assert start <= APPEAR + 0.21 and end >= LEAVE - 0.31 and n >= 4
+    # played back from the core: every frame from a second before to the end, boxes on the face
+    (tid,) = new_case.store.query("SELECT id FROM face_tracks")[0]
+    pb = new_case.faces.playback(tid, lead=1.0)
+    times = [f.time for f in pb.frames]
+    assert times[0] == pytest.approx(max(0.0, start - 1.0), abs=0.06) and times[-1] == pytest.approx(end, abs=0.06)
+    assert np.allclose(np.diff(times), 0.1, atol=0.01)  # every frame, not just the sampled ones
+    assert all(f.box is None for f in pb.frames if f.time < start - 0.06)
+    dets = new_case.store.query("SELECT i.frame_time, f.box_top, f.box_right, f.box_bottom, f.box_left FROM faces f"
+                                " JOIN items i ON i.id = f.item_id WHERE f.track_id = ?", (tid,))
+    for d in dets:
+        f = min(pb.frames, key=lambda f: abs(f.time - d[0]))
+        assert f.detected and f.box == tuple(d[1:])
+    assert all(f.box is not None for f in pb.frames if start <= f.time <= end)
+    assert 1 <= len(pb.best_faces) <= 8 and pb.frames[0].image.shape == (360, 640, 3)
