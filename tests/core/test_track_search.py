@@ -27,6 +27,26 @@ def test_track_distance_keeps_the_closest_sqrt_n_weighted_by_quality():
     assert track_distance(np.array([0.5]), np.array([0.0]))[0] == pytest.approx(0.5)
 
 
+def _query_and_direction(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """A unit query vector and a unit direction orthogonal to it."""
+    rng = np.random.default_rng(seed)
+    query = rng.normal(size=128)
+    query /= np.linalg.norm(query)
+    u = rng.normal(size=128)
+    u -= (u @ query) * query
+    return query, u / np.linalg.norm(u)
+
+
+def _video_track(case, vectors: list[np.ndarray], sizes: list[int]) -> None:
+    """One video whose frames (every 0.2 s) hold one face each, linked into tracks."""
+    with case.store.write() as w:
+        video = add_item(w, "video")
+        for i, (vec, size) in enumerate(zip(vectors, sizes)):
+            frame = add_item(w, "frame", video, i * 0.2, i * 2)
+            write_faces(w, frame, [_face(vec, size, 400.0, box=(10, 60 + i, 60, 10 + i))])
+        finish_video(w, video)
+
+
 def _at(query: np.ndarray, u: np.ndarray, d: float) -> np.ndarray:
     """A unit vector at euclidean distance d from the unit vector query, towards u."""
     a = 2 * np.arcsin(d / 2)
@@ -43,18 +63,8 @@ def test_the_frame_where_the_face_turns_is_found_and_named(tmp_path):
     all far from the query and the old search misses the track; scoring every detection
     finds it and names the frame that matched."""
     case = new_case(tmp_path)
-    rng = np.random.default_rng(4)
-    query = rng.normal(size=128)
-    query /= np.linalg.norm(query)
-    u = rng.normal(size=128)
-    u -= (u @ query) * query
-    u /= np.linalg.norm(u)
-    with case.store.write() as w:
-        video = add_item(w, "video")
-        for i, d in enumerate(TURN):
-            frame = add_item(w, "frame", video, i * 0.2, i * 2)
-            write_faces(w, frame, [_face(_at(query, u, d), 60 if d > 0.5 else 32, 400.0, box=(10, 60 + i, 60, 10 + i))])
-        finish_video(w, video)
+    query, u = _query_and_direction(4)
+    _video_track(case, [_at(query, u, d) for d in TURN], [60 if d > 0.5 else 32 for d in TURN])
     (track,) = case.store.query("SELECT id FROM face_tracks")
     reps = case.store.query("SELECT embedding FROM faces WHERE indexed = 1")
     assert min(np.linalg.norm(np.frombuffer(r[0], "<f4") - query) for r in reps) > 0.6  # reps alone miss it
@@ -73,17 +83,7 @@ def test_one_lucky_frame_does_not_carry_a_long_track(tmp_path):
     """A stranger's 16-frame track with a single detection that happens to fall close to
     the query (as small blurred faces of different people do) is not a match."""
     case = new_case(tmp_path)
-    rng = np.random.default_rng(5)
-    query = rng.normal(size=128)
-    query /= np.linalg.norm(query)
-    u = rng.normal(size=128)
-    u -= (u @ query) * query
-    u /= np.linalg.norm(u)
-    with case.store.write() as w:
-        video = add_item(w, "video")
-        for i in range(16):
-            frame = add_item(w, "frame", video, i * 0.2, i * 2)
-            write_faces(w, frame, [_face(_at(query, u, 0.55 if i == 7 else 0.8), 30, 300.0, box=(10, 60 + i, 60, 10 + i))])
-        finish_video(w, video)
+    query, u = _query_and_direction(5)
+    _video_track(case, [_at(query, u, 0.55 if i == 7 else 0.8) for i in range(16)], [30] * 16)
     assert search_tracks(case.store.read, query, 0.6) == []
     case.close()
