@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--follow-faces", action=argparse.BooleanOptionalAction, default=True,
                    help="with faces: sample video densely around faces, sparsely elsewhere (default: on)")
     p.add_argument("--follow-base", type=float, default=0.5, help="seconds between full-frame looks (default 0.5)")
-    p.add_argument("--follow-dense", type=float, default=0.2, help="seconds between samples near faces (default 0.2)")
+    p.add_argument("--follow-dense", type=float, default=0.25, help="seconds between samples near faces (default 0.25)")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")

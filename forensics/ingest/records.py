@@ -24,7 +24,7 @@ class IngestOptions:
     # where a new face starts. follow_faces=False samples at frame_interval as without faces.
     follow_faces: bool = True
     follow_base: float = 0.5
-    follow_dense: float = 0.2
+    follow_dense: float = 0.25
     follow_hold: float = 1.0
     follow_static_max: float = 10.0
 

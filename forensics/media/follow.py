@@ -37,7 +37,7 @@ Box = tuple[int, int, int, int]  # top, right, bottom, left
 @dataclass(frozen=True)
 class FollowRates:
     base: float = 0.5  # seconds between full-frame samples everywhere
-    dense: float = 0.2  # seconds between samples around faces
+    dense: float = 0.25  # seconds between samples around faces (each costs a descriptor per face)
     hold: float = 1.0  # keep sampling densely this long after the last face seen
     static_max: float = 10.0  # on a static picture, still one base sample this often
     change_level: float = 10.0  # a 40x40 px block whose mean luma moves this much (0-255) is a change
@@ -73,7 +73,7 @@ class FollowSampler:
         vs = next(s for s in self.container.streams if s.type == "video")
         vs.thread_type = "AUTO"
         fps = self.info.fps or 25.0
-        buffer: deque = deque()  # (index, t, frame) since the last full-frame sample, for looking back
+        buffer: deque = deque()  # (index, t, frame, faces if analysed) since the last full-frame sample, for looking back
         decoded = 0
         last_t = 0.0
         t0: float | None = None
@@ -120,11 +120,12 @@ class FollowSampler:
                 if not full and near and t + 1e-6 >= next_dense:
                     next_dense = t + r.dense
                     yield self._emit(index, t, frame, "dense", near)
-                    note(self._feedback.pop(index, ()), t)
-                    buffer.append((index, t, frame))
+                    got = self._feedback.pop(index, ())
+                    note(got, t)
+                    buffer.append((index, t, frame, got))  # analysed: a look-back uses the result
                     continue
                 if not full:
-                    buffer.append((index, t, frame))
+                    buffer.append((index, t, frame, None))
                     while buffer and buffer[0][1] < t - r.base - 1e-6:
                         buffer.popleft()
                     continue
@@ -150,10 +151,15 @@ class FollowSampler:
         """A face appeared since the previous full-frame look: sample the buffered frames
         backwards every `dense` seconds while it is still found, to find where it starts."""
         step_t = t - self.rates.dense
-        for index, bt, frame in reversed(buffer):
+        for index, bt, frame, analysed in reversed(buffer):
             if bt > step_t + 1e-6:
                 continue
             step_t = bt - self.rates.dense
+            if analysed is not None:
+                # a dense sample looked here, near other faces: where it found this one, go on
+                # from there; where it did not, it may not have searched there, so go on too
+                near = tuple(b for b in analysed if any(_overlaps(b, n) for n in near)) or near
+                continue
             yield self._emit(index, bt, frame, "lookback", near)
             back = self._feedback.pop(index, ())
             if not back:

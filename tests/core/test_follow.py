@@ -41,7 +41,9 @@ def _clip(path: Path, face: Image.Image | None, seconds: float = 10.0, size: int
     return path
 
 
-def _run(path: Path, rates: FollowRates, truth) -> list:
+def _run(path: Path, rates: FollowRates, truth, boxes=None) -> list:
+    """Sample with a fake detector: `truth(t)` says whether the face is there, or
+    `boxes(t)` lists the face boxes at t. Every frame is handed out at most once."""
     c = open_video(str(path).encode())
     try:
         info = probe(c)
@@ -49,7 +51,8 @@ def _run(path: Path, rates: FollowRates, truth) -> list:
         out = []
         for s in sampler:
             out.append(s)
-            sampler.found(s, [BOX] if truth(s.time) else [])
+            sampler.found(s, boxes(s.time) if boxes else ([BOX] if truth(s.time) else []))
+        assert len({s.index for s in out}) == len(out), "a frame was sampled twice"
         return out, sampler, info
     finally:
         c.close()
@@ -57,7 +60,7 @@ def _run(path: Path, rates: FollowRates, truth) -> list:
 
 def test_static_stretches_cost_almost_nothing_and_appearance_is_followed(tmp_path):
     path = _clip(tmp_path / "clip.mp4", None)
-    samples, sampler, info = _run(path, FollowRates(), lambda t: APPEAR <= t < LEAVE)
+    samples, sampler, info = _run(path, FollowRates(dense=0.2), lambda t: APPEAR <= t < LEAVE)
     times = sorted(s.time for s in samples)
     # before the appearance: the first frame and nothing else (static picture, no face)
     assert [t for t in times if t < APPEAR - 0.6] == [0.0]
@@ -72,6 +75,21 @@ def test_static_stretches_cost_almost_nothing_and_appearance_is_followed(tmp_pat
     # and after it left: dense for the hold time, then static again
     assert len([t for t in times if t > LEAVE + 1.5]) <= 2
     assert len(samples) < 30 and info.frame_count == 100 and sampler.counts["interval"] >= 2
+
+
+def test_a_second_face_appearing_while_one_is_followed(tmp_path):
+    """Person A is followed densely when B appears elsewhere: B's start is looked back
+    for between A's dense samples (which only searched around A), never sampling a frame twice."""
+    path = _clip(tmp_path / "clip.mp4", None)
+    far = (250, 600, 290, 560)
+
+    def boxes(t: float) -> list:
+        return ([BOX] if 2.0 <= t < 7.0 else []) + ([far] if 4.05 <= t < 5.15 else [])
+
+    samples, _, _ = _run(path, FollowRates(), None, boxes)
+    with_b = sorted(s.time for s in samples if 4.05 <= s.time < 5.15 and (s.reason in ("interval", "scene")
+                                                                            or far in s.near))
+    assert with_b and min(with_b) <= 4.05 + 0.26
 
 
 def test_base_rate_samples_a_changing_picture(tmp_path):
