@@ -34,7 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--face-id", type=int, help="a face already in the case")
     s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
     s.add_argument("--top", type=int, default=50)
-    s.add_argument("--threshold", type=float, default=0.6, help="maximum euclidean distance (default 0.6)")
+    s.add_argument("--threshold", type=float, default=None,
+                   help="maximum euclidean distance (default: none; hits are those the size-aware calibration supports)")
     add_json(s)
     s.set_defaults(func=cmd_search)
 

@@ -266,19 +266,17 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None,
             and (detector == "yunet" or yunet_confirms(full, (r.left(), r.top(), r.right() + 1, r.bottom() + 1)))]
     if not keep:
         return []
-    descriptors = m.encoder.compute_face_descriptor(
-        full, dlib.full_object_detections([shapes[i] for i in keep]), int(opts["num_jitters"]))
+    # descriptors through the one box-to-descriptor path the calibration was fitted on,
+    # on the unclipped box (a face cut by the edge keeps its framing)
+    unclipped = [(rects[i].top(), rects[i].right() + 1, rects[i].bottom() + 1, rects[i].left()) for i in keep]
     out: list[FaceRecord] = []
-    for i, desc in zip(keep, descriptors):
+    for i, (vec, sharp) in zip(keep, describe_boxes(full, unclipped, int(opts["num_jitters"]))):
         box, score = boxes[i], kept_scores[i]
         top, right, bottom, left = box
         size = min(bottom - top, right - left)
-        crop = full[top:bottom, left:right]
-        gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
-        vec = np.asarray(desc, dtype="<f4")
         out.append(FaceRecord(
             top=top, right=right, bottom=bottom, left=left, det_score=round(score, 4), size=size,
-            sharpness=round(sharpness(gray), 2),
+            sharpness=round(sharp, 2),
             low_quality=size < int(opts["min_face_size"]),
             embedding=vec.tobytes(), model=version,
             thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),
@@ -289,3 +287,33 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None,
 def _points(shape: Any) -> np.ndarray:
     """The 5 landmarks of a dlib shape as a 5 x 2 float array."""
     return np.array([(shape.part(k).x, shape.part(k).y) for k in range(shape.num_parts)], dtype=np.float64)
+
+
+def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
+                   num_jitters: int = 1) -> list[tuple[np.ndarray, float]]:
+    """The 128-d descriptor and the sharpness of each face box (top, right, bottom, left).
+
+    The one code path from a face box to what searches compare: 5-point landmarks on the
+    box, dlib's aligned 150x150 chip (which upsamples small faces) and the ResNet
+    descriptor, all on the given full-resolution pixels. The calibration data
+    (bench/lfw_data.py) is embedded through this function so that its scores match."""
+    import dlib
+
+    if not boxes:
+        return []
+    m = _models()
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    shapes = dlib.full_object_detections(
+        [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
+    descriptors = m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))
+    out: list[tuple[np.ndarray, float]] = []
+    for box, desc in zip(boxes, descriptors):
+        top, right, bottom, left = box
+        crop = full[max(0, top):max(0, bottom), max(0, left):max(0, right)]
+        if crop.size == 0:
+            sharp = 0.0
+        else:
+            gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
+            sharp = sharpness(gray)
+        out.append((np.asarray(desc, dtype="<f4"), sharp))
+    return out

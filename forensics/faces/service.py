@@ -26,7 +26,7 @@ from forensics.model import CaseError, Progress
 if TYPE_CHECKING:
     from forensics.case import Case
 
-SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance
+SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance, for searches by an explicit distance
 
 
 class FaceService(FaceViews):
@@ -80,20 +80,28 @@ class FaceService(FaceViews):
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
-               top: int = 50, threshold: float = SEARCH_THRESHOLD) -> dict:
-        """Every appearance of the query face within `threshold` (euclidean), nearest
-        first: photos as faces, videos as tracks scored on all their detections
-        (forensics.faces.track_search) with their time span and the best-matching frame
-        (`face_id`, `frame_item_id`, `frame_time`)."""
+               top: int = 50, threshold: float | None = None) -> dict:
+        """Every appearance of the query face: photos as faces, videos as tracks scored on
+        all their detections (forensics.faces.track_search) with their time span and the
+        best-matching frame (`face_id`, `frame_item_id`, `frame_time`).
+
+        By default a hit is one the packaged calibration supports as the same person for
+        the sizes of both faces (log10 LR at or above its decision level; `log10_lr`,
+        `verbal` and `lead` on each hit), strongest first; with an explicit `threshold`
+        every hit within that euclidean distance, nearest first, as before calibration."""
         self._require_authority()
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
+        from forensics.faces.calibration import FaceQuality, load_calibration
+
+        cal = load_calibration()
         query: dict[str, Any]
         if face_id is not None:
             row = self.store.read.execute("SELECT embedding, track_id FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None:
                 raise CaseError(f"no face {face_id} in this case")
             vec = embedding_array(row[0])
+            qq = FaceQuality.from_face(self.face(face_id))
             # the query itself, and the rest of its own video track, are not "other appearances"
             exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
                                    if row[1] is not None else set())
@@ -107,6 +115,7 @@ class FaceService(FaceViews):
                 raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
             f = faces[face_index]
             vec = f.vector()
+            qq = FaceQuality(float(f.size), f.sharpness, f.det_score if "+yunet+" in f.model else None)
             exclude = set()
             query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
         from forensics.faces.track_search import search_tracks
@@ -115,27 +124,44 @@ class FaceService(FaceViews):
         own_track: set[int] = set()
         if face_id is not None and (tid := self.face(face_id)["track_id"]) is not None:
             own_track = {tid}
-        photos = [n for n in neighbours if n.face_id not in exclude and n.distance <= threshold]
-        tracks = search_tracks(self.store.read, vec, threshold, own_track)
-        matches = self._photo_matches(photos) + [self._track_match(h) for h in tracks]
-        matches.sort(key=lambda m: (m["distance"], m["face_id"]))
+        radius = cal.search_radius() if threshold is None else threshold
+        photos = [n for n in neighbours if n.face_id not in exclude and n.distance <= radius]
+        tracks = search_tracks(self.store.read, vec, threshold, own_track, cal, qq)
+        matches = self._photo_matches(photos, None if threshold is not None else (cal, qq)) + [
+            self._track_match(h) for h in tracks]
+        if threshold is None:
+            matches.sort(key=lambda m: (-m["log10_lr"], m["distance"], m["face_id"]))
+        else:
+            matches.sort(key=lambda m: (m["distance"], m["face_id"]))
         matches = matches[:top]
+        query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "top": top, "threshold": threshold}
+                  "top": top, "threshold": threshold, "calibration": cal.version}
         with self.store.write() as w:
             self._audit(w, "faces.search", params, {"matches": len(matches)})
-        return {"query": query, "threshold": threshold, "top": top, "model": model_version(),
+        return {"query": query, "threshold": threshold, "calibration": cal.summary(), "top": top, "model": model_version(),
                 "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": matches}
 
-    def _photo_matches(self, neighbours: list) -> list[dict]:
-        """Photo faces as single matches (video detections are scored per track instead)."""
+    def _photo_matches(self, neighbours: list, calibrated: tuple | None = None) -> list[dict]:
+        """Photo faces as single matches (video detections are scored per track instead);
+        `calibrated` = (calibration, query quality) keeps those at its decision level."""
+        from forensics.faces.calibration import FaceQuality
+
         out: list[dict] = []
         for n in neighbours:  # nearest first
             f = self.face(n.face_id)
-            if f["track_id"] is None:
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "image",
-                            "item_id": f["item_id"], "path": f["path"], "box": f["box"],
-                            "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]})
+            if f["track_id"] is not None:
+                continue
+            hit = {"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "image",
+                   "item_id": f["item_id"], "path": f["path"], "box": f["box"],
+                   "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]}
+            if calibrated is not None:
+                cal, qq = calibrated
+                lr = cal.describe(n.distance, qq, FaceQuality.from_face(f))
+                if lr["log10_lr"] < cal.decision_log10_lr:
+                    continue
+                hit.update(log10_lr=lr["log10_lr"], verbal=lr["verbal"], lead=not lr["reliable"])
+            out.append(hit)
         return out
 
     def _track_match(self, hit) -> dict:
@@ -143,7 +169,11 @@ class FaceService(FaceViews):
         is the one shown), at that frame's time."""
         f = self.face(hit.best_face_id)
         t = self.track(hit.track_id)
-        return {"face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
+        from forensics.faces.calibration import verbal_scale
+
+        lr = {} if hit.log10_lr is None else {"log10_lr": hit.log10_lr, "verbal": verbal_scale(hit.log10_lr),
+                                               "lead": hit.lead}
+        return {**lr, "face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
                 "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
                 "frame_time": f["frame_time"], "best_match_distance": hit.best_distance,
                 "matched_detections": hit.matched, "detections": hit.detections,

@@ -87,3 +87,27 @@ def test_one_lucky_frame_does_not_carry_a_long_track(tmp_path):
     _video_track(case, [_at(query, u, 0.55 if i == 7 else 0.8) for i in range(16)], [30] * 16)
     assert search_tracks(case.store.read, query, 0.6) == []
     case.close()
+
+
+def test_calibrated_track_evidence_and_leads(tmp_path):
+    """With the packaged calibration, a track is scored on its detections' likelihood
+    ratios for the sizes of both faces; a track of faces under the reliable width is a lead."""
+    from forensics.faces.calibration import FaceQuality, load_calibration
+
+    cal = load_calibration()
+    photo = FaceQuality(110.0)  # an LFW-sized query face
+    case = new_case(tmp_path)
+    query, u = _query_and_direction(4)
+    _video_track(case, [_at(query, u, d) for d in TURN], [60 if d > 0.5 else 32 for d in TURN])
+    (hit,) = search_tracks(case.store.read, query, None, calibration=cal, query_quality=photo)
+    assert hit.log10_lr is not None and hit.log10_lr >= cal.decision_log10_lr and not hit.lead
+    assert hit.best_distance == pytest.approx(0.1, abs=1e-3)
+    case.close()
+    small = new_case(tmp_path / "small")
+    _video_track(small, [_at(query, u, 0.15)] * 6, [18] * 6)
+    (lead,) = search_tracks(small.store.read, query, None, calibration=cal, query_quality=photo)
+    assert lead.lead and not cal.reliable(FaceQuality(18.0))
+    assert search_tracks(small.store.read, -query, None, calibration=cal, query_quality=photo) == []
+    with pytest.raises(ValueError):
+        search_tracks(small.store.read, query, None)
+    small.close()
