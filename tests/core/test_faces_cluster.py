@@ -152,7 +152,8 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
     loose = case.faces.search(face_id=fa[0], threshold=2.0)
     assert len(loose["matches"]) == 5 and loose["matches"][-1]["distance"] > 0.6
     entry = case.audit_entries("faces.search")[-2]
-    assert entry.params["face_id"] == fa[0] and entry.params["threshold"] == 0.6 and entry.result == {"matches": 3}
+    assert entry.params["face_id"] == fa[0] and entry.params["threshold"] is None and entry.result == {"matches": 3}
+    assert entry.params["calibration"] == res["calibration"]["version"]  # the default rule is the calibration's
     assert entry.examiner == "tester" and "dlib" in entry.params["model"]
     with pytest.raises(CaseError):
         case.faces.search(face_id=99999)
