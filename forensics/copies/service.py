@@ -6,51 +6,41 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from forensics import audit
+from forensics.context import CaseContext
 from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
 from forensics.media.image import ImageDecodeError
 from forensics.model import CaseError, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import select_in, table_signature
 
 
 class CopyService:
     """Copy groups and search by image for one case. Reached as `case.copies`."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
         self._lock = threading.Lock()
         self._matrix: HashMatrix | None = None
         self._signature: tuple | None = None
 
     # -- the in-memory hash matrix ------------------------------------------
-    def _current_signature(self) -> tuple:
-        # MAX(id) is a b-tree seek; COUNT(*) walks the smallest index, which SQLite keeps
-        # cheap (about 20 ms at a million items).
-        row = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        return (row[0], row[1])
+    def _current_signature(self) -> tuple[int, int]:
+        return table_signature(self.ctx.store.read)
 
     def matrix(self) -> HashMatrix:
         """The packed hashes of the case, reloaded only when the item count changes."""
         sig = self._current_signature()
         with self._lock:
             if self._matrix is None or sig != self._signature:
-                self._matrix = HashMatrix.load(self.case.store.read)
+                from forensics.copies.probes import Probes
+
+                self._matrix = Probes.attach(self.ctx.store.read, HashMatrix.load(self.ctx.store.read))
                 self._signature = sig
             return self._matrix
-
-    def invalidate(self) -> None:
-        """Force a reload of the hashes on the next query (after edits to stored hashes)."""
-        with self._lock:
-            self._matrix = None
 
     # -- search by image ------------------------------------------------------
     def query_hashes(self, image_path: str | os.PathLike | None = None, item_id: int | None = None) -> QueryHashes:
@@ -68,14 +58,14 @@ class CopyService:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
                 raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
-        row = self.case.store.read.execute(
+        row = self.ctx.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
             raise CaseError(f"no item {item_id} in this case")
         if row["phash"] is None:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
-            path = self.case.item_file(int(item_id))
+            path = self.ctx.catalogue.item_file(int(item_id))
             try:
                 with open(path, "rb") as f:
                     q = hashes_of_bytes(f.read())
@@ -96,7 +86,9 @@ class CopyService:
         t0 = time.perf_counter()
         q = self.query_hashes(image_path, item_id)
         m = self.matrix()
-        hits = [] if q.blank else m.scan(*q.arrays(), rule)
+        from forensics.copies.probes import scan_all
+
+        hits = [] if q.blank else scan_all(m, *q.arrays(), q.probes, rule)
         if item_id is not None:
             hits = [h for h in hits if h.item_id != int(item_id)]
         hits, rejected, fine = self._verify_hits(hits, q, item_id, verify)
@@ -111,27 +103,68 @@ class CopyService:
             "rule": rule.as_dict(),
             "searched": len(m),
             "total": total,
-            "rejected_by_fine_hash": rejected,
+            "rejected_by_verification": rejected,
             "matches": matches,
             "seconds": round(time.perf_counter() - t0, 4),
         }
         if q.blank:
             result["note"] = "the query image is blank or near-uniform; such images all hash alike and are never reported as copies"
-        self.case.log("copies.similar",
+        self.ctx.log("copies.similar",
                       {"query_item_id": item_id, "query_sha256": q.sha256, "threshold": threshold, "rule": rule.as_dict(), "top": top},
                       {"matches": total, "returned": len(matches), "searched": len(m), "blank_query": q.blank})
         return result
 
     def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
+        """Keep the candidates that the copy rule confirms (forensics.copies.confirm):
+        ORB inliers >= MIN_INLIERS with the query turned as the matching hash was, and the
+        aligned pictures agreeing (MIN_AGREEMENT); where ORB cannot decide, the fine hash. Returns (kept, rejected, evidence)."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.confirm import Confirmer
+
+        if not verify or not hits:
+            return hits, 0, {}
+        conf = self._confirmer()
+        query_feats: dict[int, K.Features | None] = {}
+        undecided, kept, evidence = [], [], {}
+        for h in hits:
+            if h.variant not in query_feats:
+                im = q.oriented(h.variant)
+                if im is not None:
+                    query_feats[h.variant] = K.features(im)
+                elif item_id is not None and h.variant == 0:
+                    query_feats[h.variant] = conf.features(int(item_id))
+                else:
+                    query_feats[h.variant] = None
+            c = K.compare(query_feats[h.variant], conf.features(h.item_id))
+            verdict = K.is_copy(c)
+            if verdict is None:
+                undecided.append(h)
+                continue
+            evidence[h.item_id] = c.as_dict()
+            if verdict:
+                kept.append(h)
+        if undecided:
+            fine_kept, _, fine = self._fine_check(undecided, q, item_id)
+            kept += fine_kept
+            for h in undecided:
+                evidence[h.item_id] = {"inliers": None, "fine256": fine.get(h.item_id)}
+        return kept, len(hits) - len(kept), evidence
+
+    def _confirmer(self):
+        from forensics.copies.confirm import Confirmer
+
+        if getattr(self, "_conf", None) is None:
+            self._conf = Confirmer(self.ctx)
+        return self._conf
+
+    def _fine_check(self, hits, q: QueryHashes, item_id: int | None):
         """Drop candidates whose fine (256-bit) hash disagrees: trimmed or untrimmed within
         FINE_MAX (FINE_MAX_VARIANT for turned/mirrored variants), or, for the upright query,
         one of its 5 %-cut versions within FINE_MAX_CROP (cropped copies)."""
         from forensics.copies.verify import (FINE_MAX, FINE_MAX_CROP, FINE_MAX_VARIANT, FineHashes, crop_distance,
                                              crop_hashes, fine_distance, fine_hash)
 
-        if not verify or not hits:
-            return hits, 0, {}
-        stored = FineHashes(self.case).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
+        stored = FineHashes(self.ctx).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
         query_fine: dict[int, np.ndarray | None] = {}
         crops: np.ndarray | None = None
         kept, fine = [], {}
@@ -157,9 +190,9 @@ class CopyService:
         if not hits:
             return []
         ids = [h.item_id for h in hits]
-        rows = {r["id"]: r for r in self.case.store.read.execute(
-            f"SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height, i.category FROM items i"
-            f" WHERE i.id IN ({','.join('?' * len(ids))})", ids)}
+        rows = {r["id"]: r for r in select_in(
+            self.ctx.store.read, "SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height,"
+            " i.category FROM items i WHERE i.id IN ({ids})", ids)}
         out = []
         for h in hits:
             r = rows.get(h.item_id)
@@ -167,21 +200,18 @@ class CopyService:
                 continue
             out.append({
                 "item_id": h.item_id,
-                "path": self.case.item_path_display(self._path_row(r["parent_id"] or h.item_id)),
+                "path": self.ctx.catalogue.display_path_of(h.item_id),
                 "kind": r["kind"],
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
                 "distance": h.d_phash + h.d_dhash,
-                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, "fine256": (fine or {}).get(h.item_id)},
+                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, **(fine or {}).get(h.item_id, {})},
                 "variant": q.variants[h.variant],
+                "via": h.via,
                 "identical": bool(q.sha256 and r["sha256"] == q.sha256),
                 "width": r["width"], "height": r["height"], "category": r["category"],
             })
         return out
-
-    def _path_row(self, item_id: int) -> dict:
-        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
-        return {"source_id": r[0], "relpath": r[1]}
 
     # -- copy groups --------------------------------------------------------------
     def group(self, progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
@@ -192,17 +222,24 @@ class CopyService:
         rule = rule or DEFAULT_RULE
         params = params or IndexParams()
         t0 = time.perf_counter()
-        store = self.case.store
+        store = self.ctx.store
         m = self.matrix()
 
         def stage(name: str, done: int, total: int) -> None:
             if progress:
                 progress(Progress(done, total, message=f"copies: {name}"))
 
+        from forensics.copies.probe_pairs import NO_TURN, probe_pairs
+
         va, vb = visual_pairs(m, rule, params, stage, cancel)
+        pa, pb, pt = probe_pairs(m, rule, cancel=cancel)
+        stage("probes", 1, 1)
+        n_candidates = int(len(va) + len(pa))
+        va, vb = np.concatenate([va, pa]), np.concatenate([vb, pb])
+        vt = np.concatenate([np.full(n_candidates - len(pa), NO_TURN, np.int8), pt])
         rejected = 0
         if verify and len(va):
-            va, vb, rejected = self._verify_pairs(m, va, vb)
+            va, vb, rejected = self._verify_pairs(m, va, vb, vt, n_candidates - len(pa), progress, cancel)
         # Map matrix rows and binary-copy items onto one node numbering.
         bin_ids_a, bin_ids_b = binary_pairs(store.read)
         all_ids = np.unique(np.concatenate([m.ids[va], m.ids[vb], bin_ids_a, bin_ids_b]))
@@ -215,40 +252,83 @@ class CopyService:
             raise Cancelled("copy grouping cancelled before writing")
         from forensics.copies.verify import FINE_MAX
 
+        from forensics.copies import keypoints as K
+
         params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m),
-                      "fine_hash_max": FINE_MAX if verify else None}
-        summary = write_groups(self.case, all_ids, labels, params_doc, m)
+                      "min_inliers": K.MIN_INLIERS if verify else None, "fine_hash_max": FINE_MAX if verify else None}
+        summary = write_groups(self.ctx, all_ids, labels, params_doc, m)
         summary["visual_pairs"] = int(len(va))
-        summary["rejected_by_fine_hash"] = rejected
+        summary["candidate_pairs"] = n_candidates
+        summary["rejected_by_verification"] = rejected
         summary["binary_pairs"] = int(len(bin_ids_a))
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
-            audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
+            self.ctx.audit(w, "copies.group", params_doc, summary)
         return summary
 
-    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray, vt: np.ndarray, n_whole: int,
+                      progress: Callable[[Progress], None] | None = None,
+                      cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """The pairs the copy rule confirms, with the same rule as search: ORB inliers
+        >= MIN_INLIERS (the first picture turned as its matching probe says); where ORB
+        cannot decide, the fine hash for whole-picture pairs and a refusal for probe
+        pairs (they are looser). A pair whose items are already joined through verified
+        pairs needs no check of its own, so each component costs about one check per
+        member rather than one per pair."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.probe_pairs import NO_TURN
         from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
 
-        fine = FineHashes(self.case).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
-        keep = np.array([(d := fine_distance(fine.get(int(m.ids[a])), fine.get(int(m.ids[b])))) is None or d <= FINE_MAX
-                         for a, b in zip(va, vb)], dtype=bool)
-        return va[keep], vb[keep], int((~keep).sum())
+        conf = self._confirmer()
+        root = np.arange(len(m))
+
+        def find(x: int) -> int:
+            while root[x] != x:
+                root[x] = root[root[x]]
+                x = int(root[x])
+            return x
+
+        keep = np.zeros(len(va), bool)
+        fine: dict | None = None
+        checked = 0
+        for i, (a, b, t) in enumerate(zip(va.tolist(), vb.tolist(), vt.tolist())):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            if cancel is not None and cancel.is_set():
+                from forensics.model import Cancelled
+
+                raise Cancelled("copy grouping cancelled while verifying")
+            checked += 1
+            if progress and checked % 50 == 0:
+                progress(Progress(i, len(va), message="copies: verifying"))
+            ia, ib = int(m.ids[a]), int(m.ids[b])
+            verdict = K.is_copy(conf.pair(ia, ib, None if t == NO_TURN else t))
+            if verdict is None and i < n_whole:
+                if fine is None:
+                    fine = FineHashes(self.ctx).get(np.concatenate([m.ids[va[:n_whole]], m.ids[vb[:n_whole]]]).tolist())
+                d = fine_distance(fine.get(ia), fine.get(ib))
+                verdict = d is None or d <= FINE_MAX
+            if verdict:
+                keep[i] = True
+                root[ra] = rb
+        return va[keep], vb[keep], int(checked - keep.sum())
 
     def groups(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
         """Every copy group: id, kind, representative and members with their distances."""
         from forensics.copies.store import read_groups
 
-        return read_groups(self.case, kind=kind, limit=limit)
+        return read_groups(self.ctx, kind=kind, limit=limit)
 
     def group_of(self, item_id: int) -> dict | None:
         """The copy group holding this item, or None."""
         from forensics.copies.store import read_groups
 
-        gid = self.case.store.scalar("SELECT group_id FROM copy_members WHERE item_id = ?", (int(item_id),))
+        gid = self.ctx.store.scalar("SELECT group_id FROM copy_members WHERE item_id = ?", (int(item_id),))
         if gid is None:
             return None
-        found = read_groups(self.case, group_ids=[gid])
+        found = read_groups(self.ctx, group_ids=[gid])
         return found[0] if found else None
 
     def group_members(self, item_ids) -> list[int]:
@@ -257,21 +337,19 @@ class CopyService:
         if not ids:
             return []
         out = set(ids)
-        for s in range(0, len(ids), 900):
-            chunk = ids[s:s + 900]
-            out.update(r[0] for r in self.case.store.read.execute(
-                "SELECT m2.item_id FROM copy_members m1 JOIN copy_members m2 ON m2.group_id = m1.group_id"
-                f" WHERE m1.item_id IN ({','.join('?' * len(chunk))})", chunk))
+        out.update(r[0] for r in select_in(
+            self.ctx.store.read, "SELECT m2.item_id FROM copy_members m1 JOIN copy_members m2"
+            " ON m2.group_id = m1.group_id WHERE m1.item_id IN ({ids})", ids))
         return sorted(out)
 
     def representatives(self) -> dict[int, int]:
         """item id -> its group's representative, for every grouped item (gallery collapse)."""
-        return {r[0]: r[1] for r in self.case.store.read.execute(
+        return {r[0]: r[1] for r in self.ctx.store.read.execute(
             "SELECT m.item_id, g.representative_id FROM copy_members m JOIN copy_groups g ON g.id = m.group_id")}
 
     def last_run(self) -> dict | None:
         """When grouping last ran and whether items were added since (stale)."""
-        r = self.case.store.read.execute(
+        r = self.ctx.store.read.execute(
             "SELECT started_utc, items, max_item_id, params, result FROM copy_runs ORDER BY id DESC LIMIT 1").fetchone()
         if r is None:
             return None

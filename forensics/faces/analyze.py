@@ -7,22 +7,18 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from forensics.context import CaseContext
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
 from forensics.model import Progress
 
-if TYPE_CHECKING:
-    from forensics.case import Case
 
-
-def pending_items(case: "Case", item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
+def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
     """(id, kind, parent_id, frame_index) of images and frames not yet analysed."""
     sql = ("SELECT id, kind, parent_id, frame_index FROM items WHERE kind IN ('image', 'frame') AND status = 'ok'"
            " AND id NOT IN (SELECT item_id FROM face_analysis)")
-    rows = [tuple(r) for r in case.store.query(sql + " ORDER BY id")]
+    rows = [tuple(r) for r in ctx.store.query(sql + " ORDER BY id")]
     if item_ids is not None:
         wanted = set(int(i) for i in item_ids)
         # asking for a video means its frames
@@ -92,12 +88,13 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
     return False
 
 
-def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict | None = None,
+def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: dict | None = None,
                   progress: Callable[[Progress], None] | None = None,
                   cancel: threading.Event | None = None, workers: int = 1) -> dict:
     """Detect and store faces for pending items; a bad file is recorded and skipped.
     Images go to `workers` processes (1 = in this process); video frames are decoded here."""
-    rows = pending_items(case, item_ids)
+    rows = pending_items(ctx, item_ids)
+    thumbs = ctx.paths.thumbs
     total, done, failed, found = len(rows), 0, 0, 0
     start = time.monotonic()
     videos: dict[int, dict[int, int]] = defaultdict(dict)  # video id -> frame_index -> frame item id
@@ -118,16 +115,16 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
     def store(item_id: int, outcome: tuple[str, object]) -> None:
         nonlocal done, failed, found
         kind, value = outcome
-        with case.store.write() as w:
+        with ctx.store.write() as w:
             if kind == "ok":
-                found += len(write_faces(w, item_id, value))  # type: ignore[arg-type]
+                found += len(write_faces(w, item_id, value, thumbs))  # type: ignore[arg-type]
             else:
                 failed += 1
                 record_failure(w, item_id, str(value))
         done += 1
         tick(f"item {item_id}")
 
-    jobs = [(item_id, case.item_file(item_id)) for item_id in images]
+    jobs = [(item_id, ctx.catalogue.item_file(item_id)) for item_id in images]
     if workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
@@ -140,7 +137,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        path = case.item_file(video_id)
+        path = ctx.catalogue.item_file(video_id)
         seen: set[int] = set()
         try:
             for index, rgb in _video_frames(path, set(frames)):
@@ -148,31 +145,31 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
                     faces = detect_faces(rgb, options)
                 except Exception as exc:
                     failed += 1
-                    with case.store.write() as w:
+                    with ctx.store.write() as w:
                         record_failure(w, frames[index], f"face analysis failed: {type(exc).__name__}: {exc}")
                 else:
-                    with case.store.write() as w:
-                        found += len(write_faces(w, frames[index], faces))
+                    with ctx.store.write() as w:
+                        found += len(write_faces(w, frames[index], faces, thumbs))
                 seen.add(index)
                 done += 1
                 tick(f"{os.fsdecode(path)[-60:]} frame {index}")
                 if cancel is not None and cancel.is_set():
                     break
         except Exception as exc:
-            with case.store.write() as w:
+            with ctx.store.write() as w:
                 for index in set(frames) - seen:
                     record_failure(w, frames[index], f"video frame could not be decoded for faces: {exc}")
                     failed += 1
                     done += 1
         missing = set(frames) - seen
         if missing and not (cancel is not None and cancel.is_set()):
-            with case.store.write() as w:
+            with ctx.store.write() as w:
                 for index in missing:
                     if not w.execute("SELECT 1 FROM face_analysis WHERE item_id = ?", (frames[index],)).fetchone():
                         record_failure(w, frames[index], "frame not found when decoding the video again")
                         failed += 1
                         done += 1
-        with case.store.write() as w:
+        with ctx.store.write() as w:
             finish_video(w, video_id)
     return {"items": total, "analysed": done, "failed": failed, "faces": found,
             "videos": len(videos), "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}

@@ -202,18 +202,17 @@ class _Builder:
             yield self.P("No persons in this selection.", "muted")
         for p in c["persons"]:
             yield self.P(f"{p['name']} (person {p['id']}, {p['face_count']} faces, {len(p['appearances'])} appearances)", "h3")
-            if p.get("note"):
-                yield self.P(p["note"])
             faces = [im for im in (self.image(f, 18 * mm, 18 * mm) for f in p["face_thumbs"]) if im is not None]
             if faces:
                 t = Table([faces[i:i + 9] for i in range(0, len(faces), 9)], colWidths=[20 * mm] * min(9, len(faces)), hAlign="LEFT")
                 t.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)]))
                 yield t
-            yield from self.chunked(["Appearance", "Item", "File", "Time span", "Frame"], (
+            yield from self.chunked(["Appearance", "Item", "File", "Time span", "Evidence (same person)", "Frame"], (
                 [a["kind"], a["item_id"], self.P(a["path"], "monowrap"),
                  f"{format_seconds(a['start'])} – {format_seconds(a['end'])}" if a["kind"] == "video" else "",
+                 self.P(a.get("evidence") or ""),
                  self.image(a.get("frame_src"), 24 * mm, 16 * mm) or (f"frame item {a['frame_item_id']}" if a.get("frame_item_id") else "")]
-                for a in p["appearances"]), [18 * mm, 12 * mm, W - 88 * mm, 30 * mm, 28 * mm])
+                for a in p["appearances"]), [18 * mm, 12 * mm, W - 128 * mm, 30 * mm, 40 * mm, 28 * mm])
 
         yield self.P(f"5. Selected items ({r['item_count']})", "h2")
         yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
@@ -247,13 +246,16 @@ class _Builder:
         parts = [
             self.P(f"Audit chain at export: {r['chain_reason']}, {r['audit_entries']} entries, head entry {seq} with hash"),
             self.P(r["audit_head"], "mono"), Spacer(1, 4),
+            *([self.P(f"Signed audit head: entry {sh['seq']}, signed by {sh['examiner']} with key {sh['key_id']} at "
+                      f"{sh['time_utc']}; it is embedded in this PDF's metadata. Check the case against it: forensics "
+                      f"audit verify DIR --witness {fn}."), Spacer(1, 4)] if (sh := r.get("signed_head")) else []),
             self.P("The SHA-256 of this report file is written to the case audit log as the next entry (action "
                    "report.export, parameter path, result sha256) immediately after it was written. A file cannot "
                    "contain its own hash, so to check this report:"),
             self.P(f"1. Compute the report's SHA-256: sha256sum {fn} (Windows: certutil -hashfile {fn} SHA256)."),
             self.P(f"2. Find the report.export entry that follows entry {seq} in the case's audit log "
                    "(forensics audit verify DIR --json and the audit view list it) and compare: the values must be identical."),
-            self.P(f"3. Run forensics audit verify DIR: it recomputes the hash chain and must report the chain intact; "
+            self.P(f"3. Run forensics audit verify DIR --witness {fn}: it checks every entry's hash and signature and must report the log intact; "
                    f"entry {seq} must still carry the hash shown above."),
             self.P("4. Run forensics verify DIR to re-read every evidence file and confirm its MD5, SHA-1 and SHA-256 "
                    "still match the values in this report."),
@@ -345,7 +347,8 @@ def write_pdf(out: Path, ctx: dict[str, Any]) -> None:
     b = _Builder(ctx)
     doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=16 * mm,
                             bottomMargin=16 * mm, title=ctx["report"]["title"], author=ctx["h"]["examiner"],
-                            creator=ctx["h"]["tool"], subject=f"Case {ctx['h']['case']['number']}")
+                            creator=ctx["h"]["tool"], subject=f"Case {ctx['h']['case']['number']}",
+                            keywords=ctx["report"].get("signed_head_token") or "")
     b.width = doc.width
     case = ctx["h"]["case"]
 

@@ -1,24 +1,31 @@
 """Search panels: "find this person" (faces) and "find visual copies" (images).
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
-the search in the background, and show ranked thumbnails. The face panel searches once
-at the loosest threshold and filters locally, so its threshold slider updates live.
+the search in the background, and show ranked thumbnails. The face panel fetches every
+candidate up to the loosest threshold once (audited as candidates) and narrows the result
+(`within_threshold`), so its threshold slider updates live; once the slider rests it
+audits, as the search, the threshold the examiner settled on and the number on screen.
+Every card states its calibrated likelihood ratio; the order (strongest evidence by
+default, distance, file) is the core's `MATCH_ORDERS`.
 """
 from __future__ import annotations
 
 import os
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
-from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QPushButton, QSlider, QVBoxLayout,
+from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider,
+                             QVBoxLayout,
                              QWidget)
 
 from forensics.case import Case
+from forensics.faces.service import MATCH_ORDERS, with_evidence, within_threshold
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
 
 FACE_MAX_THRESHOLD = 0.8  # the loosest threshold the slider offers (dlib's usual is 0.6)
+SETTLE_MS = 800  # the slider has rested this long: what is on screen is what the examiner chose
 RESULT_SIZE = 128
 
 
@@ -35,15 +42,18 @@ def face_cards(case: Case, result: dict) -> list[Card]:
         except Exception:  # noqa: BLE001
             thumb = None
         who = f" · {m['person_name']}" if m.get("person_name") else ""
+        lead = "LEAD · " if m.get("lead") else ""
+        evidence = f"{lead}LR 10^{m['log10_lr']:+.1f} · d={m['distance']:.3f}"
         if m["kind"] == "video":
             best = f" · best {m['frame_time']:.1f} s" if m.get("frame_time") is not None else ""
-            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s{best}"
+            detail = f"{evidence} · ▶ {m['start']:.1f}–{m['end']:.1f} s{best}"
             target = m.get("frame_item_id") or m["item_id"]
         else:
-            detail = f"d={m['distance']:.3f}{who}"
+            detail = f"{evidence}{who}"
             target = m["item_id"]
+        accent = "#ef6c00" if m.get("lead") else ("#1565c0" if m["kind"] == "video" else None)
         cards.append(Card(("face", m["face_id"]), thumb, f"{n + 1}. {_fname(m['path'])}", detail,
-                          dict(m, open_item=target), "#1565c0" if m["kind"] == "video" else None))
+                          dict(m, open_item=target), accent))
     return cards
 
 
@@ -166,15 +176,34 @@ class FaceSearchView(_SearchPanel):
         super().__init__(case, tasks, "Drop a photo of a face here, or choose “Find this person” on a face", parent)
         self.slider.setRange(30, int(FACE_MAX_THRESHOLD * 100))
         self.slider.setValue(60)
+        self.settle = QTimer(self)
+        self.settle.setSingleShot(True)
+        self.settle.setInterval(SETTLE_MS)
+        self.settle.timeout.connect(self._record_settled)
+        self._recorded: tuple | None = None
         self.slider.valueChanged.connect(self._apply_threshold)
         self.play_button = QPushButton("▶ Play video hit")
         self.play_button.setToolTip("Play the selected video hit from a little before it starts, face box drawn")
         self.play_button.setEnabled(False)
         self.play_button.clicked.connect(self.play_selected)
-        self.layout().itemAt(0).layout().insertWidget(4, self.play_button)
         self.results.selectionModel().selectionChanged.connect(self._selection_changed)
         self.player = None
+        self.slider.valueChanged.connect(lambda *_: self.result is not None and self.settle.start())
+        self.cards: list[Card] = []
+        self.sort = QComboBox()
+        self.sort.addItems(list(MATCH_ORDERS))
+        self.sort.currentIndexChanged.connect(self._apply_threshold)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b71c1c")
+        side = self.layout().itemAt(0).layout()
+        side.insertWidget(4, self.sort)
+        side.insertWidget(5, self.warning)
+        side.insertWidget(6, self.play_button)
         self._apply_threshold()
+
+    def set_sort(self, name: str) -> None:
+        self.sort.setCurrentText(name)
 
     def _selected_video(self) -> dict | None:
         rows = self.results.selectionModel().selectedIndexes()
@@ -206,29 +235,74 @@ class FaceSearchView(_SearchPanel):
         except Exception:  # noqa: BLE001
             self._set_query_image(None)
         self.query_text.setText(f"Query: face {face_id}")
-        self._run("Face search", lambda: self.case.faces.search(face_id=face_id, top=500, threshold=FACE_MAX_THRESHOLD))
+        self._flush_settled()
+        self._run("Face search", lambda: self.case.faces.search(
+            face_id=face_id, threshold=FACE_MAX_THRESHOLD, action="faces.search.candidates"))
 
     def search_file(self, path: str) -> None:
         self._set_query_image(path)
         self.query_text.setText(f"Query photo: {_fname(path)}")
-        self._run("Face search", lambda: self.case.faces.search(image_path=path, top=500, threshold=FACE_MAX_THRESHOLD))
+        self._flush_settled()
+        self._run("Face search", lambda: self.case.faces.search(
+            image_path=path, threshold=FACE_MAX_THRESHOLD, action="faces.search.candidates"))
 
     def _got(self, result: dict) -> None:
         self.result = result
+        self._recorded = None
         self.cards = face_cards(self.case, result)
+        check = self.case.faces.last_calibration_check()
+        warnings = (check or {}).get("warnings") or []
+        self.warning.setText("⚠ This case departs from the calibration: " + " ".join(warnings) if warnings else "")
         self._apply_threshold()
+        self.settle.start()
+
+    def _flush_settled(self, sync: bool = False) -> None:
+        """A new query or closing the case: record the view the examiner had, if pending."""
+        if self.settle.isActive():
+            self.settle.stop()
+            self._record_settled(sync)
+
+    def flush_settled(self) -> None:
+        """Record a pending settled view now, on this thread (the case is about to close)."""
+        self._flush_settled(sync=True)
+
+    def _record_settled(self, sync: bool = False) -> None:
+        if self.result is None:
+            return
+        t = self.threshold()
+        shown = within_threshold(self.result["matches"], t)
+        photos = sum(m["kind"] == "image" for m in shown)
+        key = (id(self.result), t)
+        if key == self._recorded:
+            return
+        self._recorded = key
+        query = dict(self.result["query"])
+
+        def record(task=None) -> None:
+            self.case.faces.record_view(query, t, len(shown), photos, len(shown) - photos)
+
+        if sync:
+            record()
+        else:
+            self.tasks.run("Record face search", record, writer=True)
 
     def _apply_threshold(self) -> None:
         t = self.threshold()
         self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
         if self.result is None:
             return
-        shown = [c for c in self.cards if c.data["distance"] <= t]
+        by_face = {c.data["face_id"]: c for c in self.cards}
+        kept = with_evidence(within_threshold(self.result["matches"], t), float("-inf"), self.sort.currentText())
+        shown = [by_face[m["face_id"]] for m in kept]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
-        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "
-                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
-        self.status.setToolTip(f"model {self.result.get('model', '')}")
+        leads = sum(bool(c.data.get("lead")) for c in shown)
+        cal = self.result.get("calibration") or {}
+        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks, {leads} leads"
+                            f" from faces too small to rely on) within {t:.2f}, of {self.result['total']} within"
+                            f" {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
+        self.status.setToolTip(f"model {self.result.get('model', '')}\ncalibration {cal.get('version', '')};"
+                               f" verbal scale: {cal.get('scale', '')}")
         self.results_shown.emit(len(shown))
 
 

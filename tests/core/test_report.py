@@ -197,6 +197,13 @@ def test_html_person_section_lists_every_appearance(case, tmp_path):
     assert f"frame item {v['best_frame_item_id']}" in text
     assert "Eileen Collins (person %d" % pid in text
     assert sum(s.startswith("data:image/jpeg") for s in parsed.imgs) >= 3 + len(person["photos"])
+    # each appearance states its evidence against the person's other confirmed faces, and
+    # the method section says where the likelihood ratios come from and how they held here
+    from forensics.faces.calibration import load_calibration
+
+    assert "log10 LR" in text and "support for" in text
+    assert "Face calibration" in text and load_calibration().version in text and "ENFSI" in text
+    assert "Calibration check on this case" in text
 
 
 def test_csv_lists_selected_items_with_hashes(case, tmp_path):

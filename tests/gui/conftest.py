@@ -63,7 +63,7 @@ def window(qtbot, tmp_path):
 def opened(window, case_dir, qtbot):
     """The main window with this test's sample case open and the gallery filled."""
     with qtbot.waitSignal(window.gallery_refreshed, timeout=10_000):
-        window.open_case(case_dir)
+        window.open_case(case_dir, examiner="DC Test")
     return window
 
 
@@ -73,5 +73,5 @@ def ids(opened) -> dict[str, int]:
     from forensics import browse
 
     case = opened.case
-    rows = browse.item_rows(case, browse.item_ids(case, browse.ItemFilter(kinds=("image", "video", "other"))))
+    rows = browse.item_rows(case.ctx, browse.item_ids(case.ctx, browse.ItemFilter(kinds=("image", "video", "other"))))
     return {r["name"]: r["id"] for r in rows}
