@@ -43,7 +43,7 @@ def _video_track(case, vectors: list[np.ndarray], sizes: list[int]) -> None:
         video = add_item(w, "video")
         for i, (vec, size) in enumerate(zip(vectors, sizes)):
             frame = add_item(w, "frame", video, i * 0.2, i * 2)
-            write_faces(w, frame, [_face(vec, size, 400.0, box=(10, 60 + i, 60, 10 + i))])
+            write_faces(w, frame, [_face(vec, size, 400.0, box=(10, 60 + i, 60, 10 + i))], case.thumbs_dir)
         finish_video(w, video)
 
 
