@@ -27,7 +27,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--faces", action=argparse.BooleanOptionalAction, default=True,
                    help="detect and embed faces during ingest (default: on)")
-    p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
+    p.add_argument("--frame-interval", type=float, default=1.0,
+                   help="seconds between sampled video frames without faces, or with --no-follow-faces")
+    p.add_argument("--follow-faces", action=argparse.BooleanOptionalAction, default=True,
+                   help="with faces: sample video densely around faces, sparsely elsewhere (default: on)")
+    p.add_argument("--follow-base", type=float, default=0.5, help="seconds between full-frame looks (default 0.5)")
+    p.add_argument("--follow-dense", type=float, default=0.25, help="seconds between samples near faces (default 0.25)")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
     p.add_argument("--retry-failed", action="store_true",
                    help="try again every file recorded with an error (files that failed for a reason that can"
@@ -110,7 +115,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from forensics.ingest.pipeline import IngestOptions
 
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
-                         scene_changes=not args.no_scene_changes)
+                         scene_changes=not args.no_scene_changes, follow_faces=args.follow_faces,
+                         follow_base=args.follow_base, follow_dense=args.follow_dense)
     case = open_case(args)
     s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed)
     if s.get("noatime_refused"):
