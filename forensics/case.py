@@ -19,6 +19,7 @@ from forensics.store.db import Store
 from forensics.model import CaseError, ItemId, Progress, SourceId
 
 if TYPE_CHECKING:
+    from forensics.cluster import ClusterSpec
     from forensics.ingest.pipeline import IngestOptions, IngestSummary
 
 DB_NAME = "case.sqlite"
@@ -150,13 +151,16 @@ class Case:
     def ingest(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None,
-               on_committed: Callable[[list[ItemId]], None] | None = None) -> "IngestSummary":
+               on_committed: Callable[[list[ItemId]], None] | None = None,
+               cluster: "ClusterSpec | None" = None) -> "IngestSummary":
         """Catalogue every file under the sources. Resumable: what is committed is kept and
-        skipped next time; a cancelled or killed run can simply be run again."""
+        skipped next time; a cancelled or killed run can simply be run again. With `cluster`
+        the per-file work runs on Dask workers (`forensics.cluster`); the records are the same."""
         from forensics.ingest.pipeline import IngestOptions, run_ingest
 
         source_ids = [self.add_source(s) for s in sources]
-        return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed)
+        return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed,
+                          cluster=cluster)
 
     def analyse(self, progress: Callable[[Progress], None] | None = None,
                 cancel: threading.Event | None = None) -> dict:

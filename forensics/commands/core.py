@@ -5,7 +5,7 @@ import argparse
 import sys
 import threading
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
+    add_cluster(p)
     add_json(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -76,9 +77,9 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, analysis: bool = True) -> dict:
+def run_ingest_cli(case, sources, options, analysis: bool = True, cluster=None) -> dict:
     cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel).as_dict()
+    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel, cluster=cluster).as_dict()
     if analysis:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
         summary["analysis"] = case.analyse(cancel=cancel)
@@ -105,8 +106,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
                          scene_changes=not args.no_scene_changes)
+    cluster = cluster_spec(args)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, cluster)
     emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
                   f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s" + _analysis_text(s.get("analysis")))
     return 0

@@ -2,6 +2,7 @@
 that was interrupted): re-reads the evidence read-only, resumable item by item."""
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import time
@@ -63,6 +64,75 @@ def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, ob
         return "error", f"face analysis failed: {type(exc).__name__}: {exc}"
 
 
+def detect_video(path: bytes | None, indices: list[int], options: dict | None) -> list[tuple[int, tuple[str, object]]]:
+    """(frame index, outcome) for the wanted frames of one video, decoded read-only; outcomes
+    are ("ok", faces), ("error", message) or ("missing", message). Runs anywhere (a Dask worker)."""
+    out: list[tuple[int, tuple[str, object]]] = []
+    seen: set[int] = set()
+    try:
+        if path is None:
+            raise FileNotFoundError("the item has no file path")
+        for index, rgb in _video_frames(path, set(indices)):
+            try:
+                out.append((index, ("ok", detect_faces(rgb, options))))
+            except Exception as exc:
+                out.append((index, ("error", f"face analysis failed: {type(exc).__name__}: {exc}")))
+            seen.add(index)
+    except Exception as exc:
+        out += [(i, ("error", f"video frame could not be decoded for faces: {exc}")) for i in sorted(set(indices) - seen)]
+        return out
+    out += [(i, ("missing", "frame not found when decoding the video again")) for i in sorted(set(indices) - seen)]
+    return out
+
+
+def _on_worker(fn: Callable, path: bytes | None, path_map: tuple, *args):
+    """A Dask task: the same detection in the worker's decoder sandbox, with the evidence
+    path as the worker sees it; a crash or hang there is an error on the item(s)."""
+    from forensics.cluster import run_sandboxed
+    from forensics.ingest.cluster_run import map_path
+
+    outcome, result = run_sandboxed(1800.0, fn, map_path(path, path_map) if path is not None else None, *args)
+    if outcome == "ok":
+        return result
+    message = ("face analysis crashed the worker's decoder process" if outcome == "crash"
+               else "face analysis took longer than 1800 s and was stopped")
+    if fn is detect_video:
+        return [(i, ("error", message)) for i in args[0]]
+    return ("error", message)
+
+
+def _run_cluster(spec, jobs: list, videos: dict[int, tuple[bytes | None, dict[int, int]]], options: dict | None,
+                 store: Callable, store_video: Callable, cancel) -> bool:
+    """Photos and whole videos as Dask tasks (one key each, FACES resource where workers declare
+    it); results are written here as they arrive. Returns True when cancelled."""
+    from forensics.cluster import connect
+    from forensics.faces.detect import load_models
+    from forensics.model import Cancelled
+
+    with connect(spec, faces=True, warmups=(load_models,)) as cl:
+        photo_jobs = ((("image", item_id), (detect_file, path, spec.path_map, options), cl.workers_for(path or b""))
+                      for item_id, path in jobs)
+        video_jobs = ((("video", vid), (detect_video, path, spec.path_map, sorted(frames), options),
+                       cl.workers_for(path or b"")) for vid, (path, frames) in videos.items())
+
+        def done(tag, result, error) -> None:
+            kind, ident = tag
+            if kind == "image":
+                store(ident, result if error is None else ("error", f"face analysis task failed: {type(error).__name__}: {error}"))
+            else:
+                path, frames = videos[ident]
+                if error is not None:
+                    result = [(i, ("error", f"face analysis task failed: {type(error).__name__}: {error}")) for i in sorted(frames)]
+                store_video(ident, frames, result)
+
+        try:
+            cl.map_bounded(_on_worker, itertools.chain(photo_jobs, video_jobs), done, label="faces", faces=True,
+                           cancel=cancel)
+        except Cancelled:
+            return True
+    return False
+
+
 def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callable, cancel) -> bool:
     """Detect in worker processes, write here. A worker that dies takes only the items it
     had in flight with it (recorded as failed); the run goes on with a fresh pool."""
@@ -94,7 +164,7 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
 
 def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict | None = None,
                   progress: Callable[[Progress], None] | None = None,
-                  cancel: threading.Event | None = None, workers: int = 1) -> dict:
+                  cancel: threading.Event | None = None, workers: int = 1, cluster=None) -> dict:
     """Detect and store faces for pending items; a bad file is recorded and skipped.
     Images go to `workers` processes (1 = in this process); video frames are decoded here."""
     rows = pending_items(case, item_ids)
@@ -128,7 +198,25 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         tick(f"item {item_id}")
 
     jobs = [(item_id, case.item_file(item_id)) for item_id in images]
-    if workers > 1 and len(jobs) > 1:
+    video_count = len(videos)
+    if cluster is not None:
+        def store_video(video_id: int, frames: dict[int, int], outcomes: list) -> None:
+            nonlocal done, failed, found
+            with case.store.write() as w:
+                for index, (kind, value) in outcomes:
+                    if kind == "ok":
+                        found += len(write_faces(w, frames[index], value))  # type: ignore[arg-type]
+                    else:
+                        failed += 1
+                        record_failure(w, frames[index], str(value))
+                    done += 1
+                finish_video(w, video_id)
+            tick(f"video {video_id}")
+
+        cancelled = _run_cluster(cluster, jobs, {v: (case.item_file(v), f) for v, f in videos.items()}, options,
+                                 store, store_video, cancel)
+        video_count, videos = len(videos), {}  # done on the cluster
+    elif workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
         for item_id, path in jobs:
@@ -175,4 +263,4 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         with case.store.write() as w:
             finish_video(w, video_id)
     return {"items": total, "analysed": done, "failed": failed, "faces": found,
-            "videos": len(videos), "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+            "videos": video_count, "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}

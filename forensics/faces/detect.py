@@ -187,3 +187,8 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
             thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),
         ))
     return out
+
+
+def load_models() -> None:
+    """Load the face models now, so a worker that is warming up pays for it before its first task."""
+    _models()

@@ -25,6 +25,7 @@ from forensics.model import Cancelled, ItemId, Progress
 
 if TYPE_CHECKING:
     from forensics.case import Case
+    from forensics.cluster import ClusterSpec
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -58,9 +59,11 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
 def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
-               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> IngestSummary:
+               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
+               cluster: "ClusterSpec | None" = None) -> IngestSummary:
     """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
-    module-level callable); another executor, or a distributed engine, can run it the same way."""
+    module-level callable). It runs in a local process pool, or on a Dask cluster when
+    `cluster` is given (`forensics.cluster`); results are the same either way."""
     store = case.store
     if options.faces and not case.authority.strip():
         from forensics.model import CaseError
@@ -69,7 +72,8 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     with store.write() as w:
         run_id = w.execute(
             "INSERT INTO ingest_runs (started_utc, examiner, sources, options) VALUES (?, ?, ?, ?)",
-            (audit.utc_now(), case.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict())),
+            (audit.utc_now(), case.examiner, audit.canonical(source_ids),
+             audit.canonical(options.as_dict() | ({"cluster": cluster.as_dict()} if cluster else {}))),
         ).lastrowid
     summary = IngestSummary(run_id)
     t_start = time.monotonic()
@@ -87,6 +91,8 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     total = len(tasks)
     state = {"done": 0, "last": 0.0}
 
+    status = {"text": ""}  # the cluster's workers and dashboard, when one is used
+
     def report(force: bool = False) -> None:
         now = time.monotonic()
         if progress is None or (not force and now - state["last"] < 0.2):
@@ -95,7 +101,7 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         elapsed = max(now - t_start, 1e-6)
         rate = state["done"] / elapsed
         eta = (total - state["done"]) / rate if rate > 0 else None
-        progress(Progress(state["done"], total, summary.failed, rate, eta))
+        progress(Progress(state["done"], total, summary.failed, rate, eta, status["text"]))
 
     def handle(res: FileResult) -> None:
         writer.add(res)
@@ -105,7 +111,9 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
     report(force=True)
     try:
         workers = options.workers or os.cpu_count() or 1
-        if workers == 1 or total <= 1:
+        if cluster is not None and tasks:
+            _run_cluster(cluster, tasks, options, handle, cancel, worker, status, report)
+        elif workers == 1 or total <= 1:
             for task in tasks:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
@@ -121,9 +129,35 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         with store.write() as w:
             w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
                       (audit.utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
-            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()},
+            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()}
+                         | ({"cluster": cluster.as_dict()} if cluster else {}),
                          {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
     return summary
+
+
+def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOptions,
+                 handle: Callable[[FileResult], None], cancel: threading.Event | None,
+                 worker: Callable[[FileTask, IngestOptions], FileResult], status: dict,
+                 report: Callable[..., None]) -> None:
+    from forensics.cluster import connect
+    from forensics.ingest.cluster_run import run_on_cluster
+
+    warmups = ()
+    if options.faces:
+        from forensics.faces.detect import load_models
+
+        warmups = (load_models,)
+    with connect(spec, faces=options.faces, warmups=warmups) as cl:
+        status["text"] = cl.status_text()
+        report(force=True)
+        ticks = {"n": 0}
+
+        def tick() -> None:
+            ticks["n"] += 1
+            if ticks["n"] % 200 == 0:  # workers join and leave; asking the scheduler costs a round trip
+                status["text"] = cl.status_text()
+
+        run_on_cluster(cl, tasks, options, handle, cancel, worker, _failed, tick)
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,

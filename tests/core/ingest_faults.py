@@ -18,3 +18,9 @@ def hanging_worker(task, options):
     if task.relpath.startswith(b"hang"):
         time.sleep(3600)
     return process_file(task, options)
+
+
+def slow_worker(task, options):
+    """A worker that takes a little time per file, so a test can act while files are in flight."""
+    time.sleep(0.15)
+    return process_file(task, options)

@@ -1,0 +1,130 @@
+"""Ingest's per-file worker on a Dask cluster: the same `process_file`, the same records.
+
+The submitting process discovers the files and owns the one writer; each file is a task
+with its own key. Evidence may be mounted elsewhere on the workers (``--path-map``): the
+worker maps the path, checks that the file there has the size the case saw, and records
+what it read, so a wrong mapping is an error on the file, never a silently different file.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Callable
+
+from forensics.cluster import Cluster, run_sandboxed
+from forensics.hashing.digests import digest_stream
+from forensics.ingest.records import FileResult, FileTask, IngestOptions
+
+
+def map_path(path: bytes, path_map: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """The worker's path for a case path (longest matching prefix wins; none: unchanged)."""
+    for src, dst in path_map:
+        if path == src:
+            return dst
+        if path.startswith(src.rstrip(b"/") + b"/"):
+            return dst.rstrip(b"/") + path[len(src.rstrip(b"/")):]
+    return path
+
+
+def _mapped(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> FileTask:
+    root = map_path(task.root, path_map)
+    return task if root == task.root else dataclasses.replace(task, root=root)
+
+
+def _wrong_mapping(task: FileTask, mapped: FileTask, expect_size: int, size: int | None) -> FileResult:
+    item = {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"), "status": "error",
+            "flags": "path_map_mismatch"}
+    res = FileResult(task, item)
+    seen = "is missing" if size is None else f"has {size:,} bytes"
+    res.errors.append(("read", f"on the worker, {os.fsdecode(mapped.path)} {seen} but the case's file has "
+                               f"{expect_size:,} bytes: check --path-map; the file was not catalogued from there"))
+    return res
+
+
+def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions,
+                path_map: tuple[tuple[bytes, bytes], ...], expect_size: int | None,
+                failed: Callable[[FileTask, str, float], FileResult]) -> FileResult:
+    """Runs on a Dask worker: map the path, check it, catalogue the file in the worker's
+    decoder sandbox. A crash or hang there is recorded like the local pool records it, with
+    the size and digests read here, without decoding."""
+    mapped = _mapped(task, path_map)
+    if expect_size is not None and mapped is not task:
+        try:
+            size: int | None = os.lstat(mapped.path).st_size
+        except OSError:
+            size = None
+        if size != expect_size:
+            return _wrong_mapping(task, mapped, expect_size, size)
+    outcome, res = run_sandboxed(options.file_timeout, worker, mapped, options)
+    if outcome != "ok":
+        res = failed(task, outcome, options.file_timeout)
+        try:
+            res.item.update(digest_only(task, path_map))
+        except OSError as exc:
+            res.errors.append(("read", f"size and digests could not be taken either: {exc.strerror or exc}"))
+    res.task = task  # the writer records the case's path, not the worker's mount point
+    return res
+
+
+def digest_only(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> dict:
+    """Size and the three digests of a file, read read-only and never decoded: what can
+    still be recorded for a file that kills every worker that decodes it."""
+    from forensics.ingest.worker import open_evidence
+
+    fd = open_evidence(_mapped(task, path_map).path)
+    with os.fdopen(fd, "rb", buffering=0) as f:
+        d, _ = digest_stream(f)
+    return {"size": d.size, "md5": d.md5, "sha1": d.sha1, "sha256": d.sha256}
+
+
+def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptions,
+                   handle: Callable[[FileResult], None], cancel: threading.Event | None,
+                   worker: Callable[[FileTask, IngestOptions], FileResult],
+                   failed: Callable[[FileTask, str, float], FileResult],
+                   on_tick: Callable[[], None] | None = None) -> None:
+    """Run every task on the cluster; results reach `handle` in this thread, one per file.
+
+    Dask retries a task whose worker died; a file that killed workers repeatedly comes
+    back as an error (`KilledWorker`) and is recorded like the local pool records a crash,
+    with its size and digests where a hash-only task can still read them."""
+    spec = cluster.spec
+    check_size = bool(spec.path_map)
+
+    def jobs():
+        for task in tasks:
+            expect = None
+            if check_size:
+                try:
+                    expect = os.lstat(task.path).st_size
+                except OSError:
+                    expect = None  # the submitter cannot see it: the worker's read is the record
+            yield task, (worker, task, options, spec.path_map, expect, failed), cluster.workers_for(task.root)
+
+    def done(task: FileTask, res: FileResult | None, error: BaseException | None) -> None:
+        if error is None and res is not None:
+            handle(res)
+            return
+        handle(_killed(cluster, task, error, options, failed))
+
+    cluster.map_bounded(worker_task, jobs(), done, label="ingest", faces=options.faces, cancel=cancel, on_tick=on_tick)
+
+
+def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, options: IngestOptions,
+            failed: Callable[[FileTask, str, float], FileResult]) -> FileResult:
+    from distributed.scheduler import KilledWorker
+
+    if isinstance(error, KilledWorker):
+        res = failed(task, "crash", options.file_timeout)
+        res.errors[-1] = ("internal", "the file killed its worker process each time it was tried (a crash in a decoder, "
+                                      f"or processing longer than {options.file_timeout:.0f} s); not decoded")
+    else:
+        res = failed(task, "crash", options.file_timeout)
+        res.errors[-1] = ("internal", f"the cluster task failed: {type(error).__name__}: {error}")
+    try:
+        fut = cluster.client.submit(digest_only, task, cluster.spec.path_map, key=cluster.key("digest", id(task)),
+                                    pure=False, workers=cluster.workers_for(task.root))
+        res.item.update(fut.result(timeout=max(60.0, options.file_timeout)))
+    except Exception as exc:
+        res.errors.append(("read", f"size and digests could not be taken either: {type(exc).__name__}: {exc}"))
+    return res
