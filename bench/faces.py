@@ -120,7 +120,7 @@ def bench_search(n: int, queries: int, efs: list[int]) -> dict:
 
 def bench_cluster(n: int) -> dict:
     """Cluster n synthetic faces in a real case (one photo each) through case.faces.cluster()."""
-    from forensics.audit import utc_now
+    from forensics.clock import utc_now
     from forensics.case import Case
     from forensics.faces.cluster import bcubed
 

@@ -50,6 +50,7 @@ def _thumb(i: int) -> bytes:
 
 def build(case_dir: Path, n: int) -> None:
     from forensics import audit
+    from forensics.clock import utc_now
     from forensics.case import Case
 
     if (case_dir / "case.sqlite").exists():
@@ -58,7 +59,7 @@ def build(case_dir: Path, n: int) -> None:
     case = Case.create(case_dir, name="Report benchmark", number="BENCH-1", examiner="Bench",
                        authority="Benchmark: synthetic data")
     sid = case.add_source(str(case_dir.parent / "evidence"))
-    now = audit.utc_now()
+    now = utc_now()
     rows, thumbs = [], []
     for i in range(1, n + 1):
         data = f"item-{i}".encode()

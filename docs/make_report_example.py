@@ -58,7 +58,7 @@ def main() -> None:
                    note="Public photograph; present three times (two visual copies).", whole_copy_group=True)
     case.tag_items([by_name["invoice.txt"]["id"]], add_tags=["disguised"],
                    note="JPEG image saved with a .txt extension.")
-    case.reports.verify()
+    case.verify()
     out = ROOT / "docs" / "report-example.pdf"
     res = case.reports.export(out, selection="all-tagged")
     print(res)

@@ -131,7 +131,7 @@ def shoot(out: Path) -> int:
     case.copies.group()
     name_clusters(case)
     # Some categorising, so the gallery shows badges.
-    ids = {r["name"]: r["id"] for r in browse.item_rows(case, browse.item_ids(case))}
+    ids = {r["name"]: r["id"] for r in browse.item_rows(case.ctx, browse.item_ids(case.ctx))}
     case.tag_items([ids["IMG_0001.jpg"], ids["IMG_0003.heic"]], category=4, add_tags=["astronaut"], bookmarked=True)
     case.tag_items([ids["IMG_0002.jpg"]], category=1, bookmarked=True)
     case.tag_items([ids["IMG_0010.jpg"], ids["IMG_0011.jpg"]], category=0)

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.context import CaseContext
+from forensics.store.queries import marks, select_in
 
 SORT_KEYS = ("date", "path", "size", "category", "id")
 GALLERY_KINDS = ("image", "video")
 UNCATEGORISED = -1  # ItemFilter.category value selecting items with no category
 
-# The light columns a gallery cell needs; the full record comes from Case.item().
+# The light columns a gallery cell needs; the full record comes from the catalogue's item().
 ROW_COLUMNS = (
     "i.id, i.kind, i.source_id, i.relpath, i.size, i.mime, i.width, i.height, i.duration, i.taken_time,"
     " i.mtime_utc, i.camera_model, i.category, i.bookmarked, i.thumb, i.status, i.flags,"
@@ -63,7 +63,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = []
     args: list[Any] = []
     if f.kinds:
-        clauses.append(f"i.kind IN ({','.join('?' * len(f.kinds))})")
+        clauses.append(f"i.kind IN ({marks(len(f.kinds))})")
         args.extend(f.kinds)
     if f.has_faces is not None:
         clauses.append(_FACES if f.has_faces else f"NOT {_FACES}")
@@ -105,7 +105,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         escaped = f.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         args.append(f"%{escaped}%")
     if f.ids is not None:
-        clauses.append(f"i.id IN ({','.join('?' * len(f.ids))})" if f.ids else "0")
+        clauses.append(f"i.id IN ({marks(len(f.ids))})" if f.ids else "0")
         args.extend(int(i) for i in f.ids)
     if f.collapse_copies:
         clauses.append(f"NOT {_NOT_REPRESENTATIVE}")
@@ -127,20 +127,20 @@ def _order(sort: str, descending: bool) -> str:
     raise ValueError(f"unknown sort key {sort!r}; choose one of {', '.join(SORT_KEYS)}")
 
 
-def item_ids(case: "Case", filters: ItemFilter = ItemFilter(), sort: str = "id", descending: bool = False) -> list[int]:
+def item_ids(ctx: CaseContext, filters: ItemFilter = ItemFilter(), sort: str = "id", descending: bool = False) -> list[int]:
     """Ids of the items matching `filters`, in display order."""
     where, args = _where(filters)
     sql = "SELECT i.id FROM items i" + where + _order(sort, descending)
-    return [r[0] for r in case.store.read.execute(sql, args)]
+    return [r[0] for r in ctx.store.read.execute(sql, args)]
 
 
-def count(case: "Case", filters: ItemFilter = ItemFilter()) -> int:
+def count(ctx: CaseContext, filters: ItemFilter = ItemFilter()) -> int:
     """How many items match `filters`."""
     where, args = _where(filters)
-    return int(case.store.scalar("SELECT COUNT(*) FROM items i" + where, tuple(args)))
+    return int(ctx.store.scalar("SELECT COUNT(*) FROM items i" + where, tuple(args)))
 
 
-def item_rows(case: "Case", ids: list[int]) -> list[dict]:
+def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
     """Light gallery rows for `ids`, in the same order (ids no longer present are skipped).
 
     Each row has the columns of ROW_COLUMNS plus `name`, `has_errors`, `tags` (list),
@@ -148,45 +148,41 @@ def item_rows(case: "Case", ids: list[int]) -> list[dict]:
     `copy_group` (group id or None)."""
     if not ids:
         return []
-    conn: sqlite3.Connection = case.store.read
+    conn: sqlite3.Connection = ctx.store.read
     out: dict[int, dict] = {}
     face_col = (", (SELECT COUNT(*) FROM faces f WHERE f.item_id = i.id)"
                 " + CASE WHEN i.kind = 'video' THEN (SELECT COUNT(*) FROM items fr JOIN faces f"
                 " ON f.item_id = fr.id WHERE fr.parent_id = i.id) ELSE 0 END AS faces"
                 ", (SELECT COUNT(*) FROM hash_matches m WHERE m.item_id = i.id) AS hash_matches"
                 ", (SELECT cm.group_id FROM copy_members cm WHERE cm.item_id = i.id) AS copy_group")
-    # SQLite allows 32k host parameters; batches from the GUI are a few hundred.
-    for start in range(0, len(ids), 5000):
-        chunk = [int(x) for x in ids[start:start + 5000]]
-        marks = ",".join("?" * len(chunk))
-        sql = (f"SELECT {ROW_COLUMNS},"
-               " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"
-               " (SELECT group_concat(t.name, char(31)) FROM item_tags it JOIN tags t ON t.id = it.tag_id"
-               f" WHERE it.item_id = i.id) AS tag_list{face_col},"
-               " (SELECT s.path FROM sources s WHERE s.id = i.source_id) AS source_path"
-               f" FROM items i WHERE i.id IN ({marks})")
-        for r in conn.execute(sql, chunk):
-            d = dict(r)
-            d["bookmarked"] = bool(d["bookmarked"])
-            d["has_gps"] = bool(d["has_gps"])
-            d["has_errors"] = bool(d["has_errors"]) or d["status"] == "error"
-            d["flags"] = d["flags"].split() if d["flags"] else []
-            tl = d.pop("tag_list")
-            d["tags"] = sorted(tl.split("\x1f")) if tl else []
-            # A file added on its own is its source: its relpath is empty.
-            d["name"] = d["relpath"].rsplit("/", 1)[-1] or d.pop("source_path").rstrip("/").rsplit("/", 1)[-1]
-            d.pop("source_path", None)
-            out[d["id"]] = d
+    sql = (f"SELECT {ROW_COLUMNS},"
+           " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"
+           " (SELECT group_concat(t.name, char(31)) FROM item_tags it JOIN tags t ON t.id = it.tag_id"
+           f" WHERE it.item_id = i.id) AS tag_list{face_col},"
+           " (SELECT s.path FROM sources s WHERE s.id = i.source_id) AS source_path"
+           " FROM items i WHERE i.id IN ({ids})")
+    for r in select_in(conn, sql, ids):
+        d = dict(r)
+        d["bookmarked"] = bool(d["bookmarked"])
+        d["has_gps"] = bool(d["has_gps"])
+        d["has_errors"] = bool(d["has_errors"]) or d["status"] == "error"
+        d["flags"] = d["flags"].split() if d["flags"] else []
+        tl = d.pop("tag_list")
+        d["tags"] = sorted(tl.split("\x1f")) if tl else []
+        # A file added on its own is its source: its relpath is empty.
+        d["name"] = d["relpath"].rsplit("/", 1)[-1] or d.pop("source_path").rstrip("/").rsplit("/", 1)[-1]
+        d.pop("source_path", None)
+        out[d["id"]] = d
     return [out[i] for i in ids if i in out]
 
 
-def facets(case: "Case") -> dict:
+def facets(ctx: CaseContext) -> dict:
     """The choices and counts a filter bar offers: kinds, categories, tags, camera models,
     the date range, and how many items have GPS, errors, faces and hash-set matches."""
-    q = case.store.query
+    q = ctx.store.query
     kinds = {r[0]: r[1] for r in q("SELECT kind, COUNT(*) FROM items GROUP BY kind")}
     cat_counts = {r[0]: r[1] for r in q("SELECT category, COUNT(*) FROM items WHERE category IS NOT NULL GROUP BY category")}
-    categories = [{"id": cid, "name": name, "count": cat_counts.get(cid, 0)} for cid, name in case.categories().items()]
+    categories = [{"id": cid, "name": name, "count": cat_counts.get(cid, 0)} for cid, name in ctx.catalogue.categories().items()]
     tags = [{"name": r[0], "count": r[1]} for r in q(
         "SELECT t.name, COUNT(it.item_id) FROM tags t LEFT JOIN item_tags it ON it.tag_id = t.id GROUP BY t.id ORDER BY t.name")]
     cameras = [{"model": r[0], "count": r[1]} for r in q(
@@ -197,26 +193,26 @@ def facets(case: "Case") -> dict:
     out: dict[str, Any] = {
         "kinds": kinds,
         "categories": categories,
-        "uncategorised": case.store.scalar("SELECT COUNT(*) FROM items WHERE category IS NULL AND kind != 'frame'"),
+        "uncategorised": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE category IS NULL AND kind != 'frame'"),
         "tags": tags,
         "camera_models": cameras,
         "date_range": [lo, hi],
-        "has_gps": case.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL AND kind != 'frame'"),
-        "errors": case.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
-        "bookmarked": case.store.scalar("SELECT COUNT(*) FROM items WHERE bookmarked = 1"),
-        "faces": count(case, ItemFilter(has_faces=True)),
-        "hashset_matches": count(case, ItemFilter(kinds=(), hashset_match=True)),
-        "copy_groups": case.store.scalar("SELECT COUNT(*) FROM copy_groups"),
+        "has_gps": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL AND kind != 'frame'"),
+        "errors": ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
+        "bookmarked": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE bookmarked = 1"),
+        "faces": count(ctx, ItemFilter(has_faces=True)),
+        "hashset_matches": count(ctx, ItemFilter(kinds=(), hashset_match=True)),
+        "copy_groups": ctx.store.scalar("SELECT COUNT(*) FROM copy_groups"),
         "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets ORDER BY name")],
     }
     return out
 
 
-def item_exif(case: "Case", item_id: int) -> dict:
+def item_exif(ctx: CaseContext, item_id: int) -> dict:
     """The EXIF tags recorded at ingest for one item ({} when there are none)."""
     import json
 
-    raw = case.store.scalar("SELECT exif_json FROM items WHERE id = ?", (int(item_id),))
+    raw = ctx.store.scalar("SELECT exif_json FROM items WHERE id = ?", (int(item_id),))
     if not raw:
         return {}
     try:

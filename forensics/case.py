@@ -2,8 +2,12 @@
 
 A case is a folder holding `case.sqlite` (WAL, numbered migrations), `thumbs/`
 (thumbnail cache), `index/` (hnswlib index files) and `reports/`. Evidence is referenced
-in place and only ever opened read-only. Concerns beyond the catalogue live in services
-reached from here (`case.faces`, `case.copies`, `case.hashsets`, `case.reports`).
+in place and only ever opened read-only.
+
+`Case` builds the case context (forensics.context) and composes the services on it
+(`case.faces`, `case.copies`, `case.hashsets`, `case.reports`). It owns every sequence
+that both front ends run: ingest followed by analysis, report export, evidence
+verification. The CLI and the GUI call these methods and never re-implement them.
 """
 from __future__ import annotations
 
@@ -15,37 +19,32 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from forensics import __version__, audit
-from forensics.store.db import Store
+from forensics.catalogue import display_path
+from forensics.clock import utc_now
+from forensics.context import DB_NAME, CaseContext, CasePaths
 from forensics.model import CaseError, ItemId, Progress, SourceId
+from forensics.store.db import Store
+from forensics.store.queries import chunks, marks
 
 if TYPE_CHECKING:
     from forensics.cluster import ClusterSpec
+    from forensics.copies.service import CopyService
+    from forensics.faces.service import FaceService
+    from forensics.hashsets.service import HashSetService
     from forensics.ingest.pipeline import IngestOptions, IngestSummary
-
-DB_NAME = "case.sqlite"
-ITEM_COLUMNS = (
-    "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, md5, sha1, sha256, mime,"
-    " link_target, width, height, orientation, duration, codec, fps, frame_count, frame_time, frame_index,"
-    " taken_time, camera_make, camera_model, gps_lat, gps_lon, gps_alt, phash, dhash, blank, thumb, flags,"
-    " status, ingested_utc, category, bookmarked, note"
-)
-
-
-def display_path(raw: bytes) -> str:
-    """A path for people and JSON: UTF-8 where it is, \\xNN escapes where it is not."""
-    return raw.decode("utf-8", errors="backslashreplace")
+    from forensics.report.service import ReportService
 
 
 class Case:
     def __init__(self, path: Path, store: Store, examiner: str | None = None) -> None:
         self.path = Path(path)
         self.store = store
-        row = store.read.execute("SELECT * FROM case_info WHERE id = 1").fetchone()
-        if row is None:
-            raise CaseError(f"{self.path} has no case record")
-        self._info = dict(row)
-        self.examiner = examiner or self._info["examiner"]
-        self._source_paths: dict[int, str] = {}  # sources never move once added
+        try:
+            self.ctx = CaseContext.open(self.path, store, examiner)
+        except CaseError:
+            raise CaseError(f"{self.path} has no case record") from None
+        self.examiner = self.ctx.examiner
+        self.catalogue = self.ctx.catalogue
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
@@ -59,14 +58,15 @@ class Case:
         if (path / DB_NAME).exists():
             raise CaseError(f"{path} already holds a case")
         path.mkdir(parents=True, exist_ok=True)
-        for sub in ("thumbs", "index", "reports"):
-            (path / sub).mkdir(exist_ok=True)
+        paths = CasePaths(path)
+        for sub in (paths.thumbs, paths.index, paths.reports):
+            sub.mkdir(exist_ok=True)
         store = Store(path / DB_NAME)
         with store.write() as w:
             w.execute(
                 "INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version, description)"
                 " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-                (name.strip(), number.strip(), examiner.strip(), authority.strip(), audit.utc_now(), __version__, description),
+                (name.strip(), number.strip(), examiner.strip(), authority.strip(), utc_now(), __version__, description),
             )
             audit.append(w, examiner, "case.create",
                          {"name": name, "number": number, "authority": authority, "path": str(path.resolve())},
@@ -93,29 +93,28 @@ class Case:
     @property
     def info(self) -> dict[str, Any]:
         """Name, number, examiner, authority, creation time and tool version."""
-        return dict(self._info)
+        return self.ctx.record.as_dict()
 
     @property
     def authority(self) -> str:
-        return self._info["authority"]
+        return self.ctx.record.authority
 
     @property
     def thumbs_dir(self) -> Path:
-        return self.path / "thumbs"
+        return self.ctx.paths.thumbs
 
     @property
     def index_dir(self) -> Path:
-        return self.path / "index"
+        return self.ctx.paths.index
 
     @property
     def reports_dir(self) -> Path:
-        return self.path / "reports"
+        return self.ctx.paths.reports
 
     # -- audit -----------------------------------------------------------
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
         """Append an audit entry in its own transaction."""
-        with self.store.write() as w:
-            return audit.append(w, self.examiner, action, params, result)
+        return self.ctx.log(action, params, result)
 
     def verify_audit(self) -> audit.ChainReport:
         return audit.verify(self.store.read)
@@ -133,20 +132,14 @@ class Case:
                 return SourceId(row[0])
             cur = w.execute(
                 "INSERT INTO sources (path, path_raw, added_utc, added_by) VALUES (?, ?, ?, ?)",
-                (display_path(raw), raw, audit.utc_now(), self.examiner),
+                (display_path(raw), raw, utc_now(), self.examiner),
             )
             sid = SourceId(cur.lastrowid)
-            audit.append(w, self.examiner, "source.add", {"path": display_path(raw)}, {"source_id": sid})
+            self.ctx.audit(w, "source.add", {"path": display_path(raw)}, {"source_id": sid})
             return sid
 
     def sources(self) -> list[dict]:
-        rows = self.store.query(
-            "SELECT s.id, s.path, s.label, s.added_utc, s.added_by,"
-            " (SELECT COUNT(*) FROM items i WHERE i.source_id = s.id AND i.parent_id IS NULL) AS files,"
-            " (SELECT COALESCE(SUM(size), 0) FROM items i WHERE i.source_id = s.id AND i.parent_id IS NULL) AS bytes"
-            " FROM sources s ORDER BY s.id"
-        )
-        return [dict(r) for r in rows]
+        return self.catalogue.sources()
 
     def ingest(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                progress: Callable[[Progress], None] | None = None,
@@ -159,8 +152,26 @@ class Case:
         from forensics.ingest.pipeline import IngestOptions, run_ingest
 
         source_ids = [self.add_source(s) for s in sources]
-        return run_ingest(self, source_ids, options or IngestOptions(), progress, cancel, on_committed,
+        return run_ingest(self.ctx, source_ids, options or IngestOptions(), progress, cancel, on_committed,
                           cluster=cluster)
+
+    def ingest_and_analyse(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
+                           progress: Callable[[Progress], None] | None = None,
+                           cancel: threading.Event | None = None,
+                           on_committed: Callable[[list[ItemId]], None] | None = None,
+                           analysis: bool = True,
+                           on_analysis: Callable[[], None] | None = None,
+                           cluster: "ClusterSpec | None" = None) -> "IngestSummary":
+        """Ingest, then bring hash-set matches, copy groups and face clusters up to date
+        (`analyse`), the sequence both the CLI and the workbench run after adding evidence.
+        The analysis results are on the summary (`summary.analysis`); a cancelled ingest
+        is not analysed. `on_analysis` is called when the analysis starts."""
+        summary = self.ingest(sources, options, progress, cancel, on_committed, cluster=cluster)
+        if analysis and not summary.cancelled:
+            if on_analysis is not None:
+                on_analysis()
+            summary.analysis = self.analyse(progress, cancel)
+        return summary
 
     def analyse(self, progress: Callable[[Progress], None] | None = None,
                 cancel: threading.Event | None = None) -> dict:
@@ -199,104 +210,40 @@ class Case:
                 self.log("analyse.error", {"step": name}, out[name])
         return out
 
-    # -- items -----------------------------------------------------------
+    # -- items (the catalogue) -------------------------------------------------
     def item(self, item_id: int) -> dict | None:
-        row = self.store.read.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (item_id,)).fetchone()
-        return self._item_dict(row) if row else None
+        return self.catalogue.item(item_id)
 
     def items(self, kind: str | None = None, ids: Iterable[int] | None = None,
               include_frames: bool = True, limit: int | None = None, offset: int = 0) -> list[dict]:
         """Items as plain dicts (hashes, type, EXIF summary, flags, errors, tags)."""
-        sql = f"SELECT {ITEM_COLUMNS} FROM items WHERE 1=1"
-        args: list[Any] = []
-        if kind:
-            sql += " AND kind = ?"
-            args.append(kind)
-        if not include_frames:
-            sql += " AND kind != 'frame'"
-        if ids is not None:
-            id_list = list(ids)
-            sql += f" AND id IN ({','.join('?' * len(id_list))})"
-            args.extend(id_list)
-        sql += " ORDER BY id"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            args += [limit, offset]
-        return [self._item_dict(r) for r in self.store.read.execute(sql, args)]
-
-    def _item_dict(self, row) -> dict:
-        d = dict(row)
-        d["path"] = self.item_path_display(d)
-        d["flags"] = d["flags"].split() if d["flags"] else []
-        d["bookmarked"] = bool(d["bookmarked"])
-        d["blank"] = bool(d["blank"])
-        from forensics.hashing.perceptual import to_hex
-
-        for h in ("phash", "dhash"):
-            d[h] = to_hex(d[h]) if d[h] is not None else None
-        d["errors"] = [dict(e) for e in self.store.read.execute(
-            "SELECT stage, message, time_utc FROM item_errors WHERE item_id = ? ORDER BY id", (d["id"],))]
-        d["tags"] = [r[0] for r in self.store.read.execute(
-            "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ? ORDER BY t.name", (d["id"],))]
-        return d
+        return self.catalogue.items(kind, ids, include_frames, limit, offset)
 
     def item_path_display(self, item: dict) -> str:
-        src = self._source_path(item["source_id"])
-        return os.path.join(src, item["relpath"]) if item["relpath"] not in ("", ".") else src
+        return self.catalogue.path_display(item)
 
     def item_file(self, item_id: int) -> bytes | None:
         """Exact on-disk path (bytes) of a file item, or of a frame's video."""
-        row = self.store.read.execute(
-            "SELECT s.path_raw, COALESCE(i.relpath_raw, p.relpath_raw) FROM items i"
-            " LEFT JOIN items p ON p.id = i.parent_id JOIN sources s ON s.id = i.source_id WHERE i.id = ?",
-            (item_id,),
-        ).fetchone()
-        if row is None or row[1] is None:
-            return None
-        return os.path.join(row[0], row[1]) if row[1] else row[0]
-
-    def _source_path(self, source_id: int) -> str:
-        if source_id not in self._source_paths:
-            self._source_paths[source_id] = self.store.scalar("SELECT path FROM sources WHERE id = ?", (source_id,))
-        return self._source_paths[source_id]
+        return self.catalogue.item_file(item_id)
 
     def thumb_path(self, item_id: int) -> Path | None:
-        rel = self.store.scalar("SELECT thumb FROM items WHERE id = ?", (item_id,))
-        return self.thumbs_dir / rel if rel else None
+        return self.catalogue.thumb_path(item_id)
 
     def frames(self, video_id: int) -> list[dict]:
-        return self.items(kind="frame", ids=[r[0] for r in self.store.query(
-            "SELECT id FROM items WHERE parent_id = ? ORDER BY frame_index", (video_id,))])
+        return self.catalogue.frames(video_id)
 
     def stats(self) -> dict:
         """Counts by kind and type, errors, flags and sources, for `forensics info`."""
-        q = self.store.query
-        by_kind = {r[0]: r[1] for r in q("SELECT kind, COUNT(*) FROM items GROUP BY kind")}
-        by_mime = {r[0] or "unknown": r[1] for r in q("SELECT mime, COUNT(*) FROM items WHERE kind != 'frame' GROUP BY mime ORDER BY 2 DESC")}
-        flags: dict[str, int] = {}
-        for (f,) in q("SELECT flags FROM items WHERE flags != ''"):
-            for flag in f.split():
-                flags[flag] = flags.get(flag, 0) + 1
-        return {
-            "case": self.info,
-            "files": self.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL"),
-            "bytes": self.store.scalar("SELECT COALESCE(SUM(size), 0) FROM items WHERE parent_id IS NULL"),
-            "by_kind": by_kind,
-            "by_type": by_mime,
-            "errors": self.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
-            "flags": flags,
-            "sources": self.sources(),
-            "audit_entries": self.store.scalar("SELECT COUNT(*) FROM audit_log"),
-        }
+        return {"case": self.info, **self.catalogue.stats()}
 
     # -- categories, tags, notes, bookmarks ---------------------------------
     def categories(self) -> dict[int, str]:
-        return {r[0]: r[1] for r in self.store.query("SELECT id, name FROM categories ORDER BY id")}
+        return self.catalogue.categories()
 
     def set_category_name(self, number: int, name: str) -> None:
         with self.store.write() as w:
             w.execute("INSERT INTO categories (id, name) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET name = excluded.name", (number, name))
-            audit.append(w, self.examiner, "category.rename", {"category": number, "name": name}, {})
+            self.ctx.audit(w, "category.rename", {"category": number, "name": name}, {})
 
     def tag_items(self, item_ids: Iterable[int], *, category: int | None = None, clear_category: bool = False,
                   add_tags: Iterable[str] = (), remove_tags: Iterable[str] = (), note: str | None = None,
@@ -318,20 +265,23 @@ class Case:
                     raise CaseError(f"no item {i} in this case")
                 tags = [r[0] for r in w.execute("SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ?", (i,))]
                 before[i] = {"category": row[0], "bookmarked": bool(row[1]), "note": row[2], "tags": sorted(tags)}
-            marks = ",".join("?" * len(ids))
-            if category is not None or clear_category:
-                w.execute(f"UPDATE items SET category = ? WHERE id IN ({marks})", [None if clear_category else category, *ids])
-            if bookmarked is not None:
-                w.execute(f"UPDATE items SET bookmarked = ? WHERE id IN ({marks})", [int(bookmarked), *ids])
-            if note is not None:
-                w.execute(f"UPDATE items SET note = ? WHERE id IN ({marks})", [note or None, *ids])
+            for chunk in chunks(ids):
+                m = marks(len(chunk))
+                if category is not None or clear_category:
+                    w.execute(f"UPDATE items SET category = ? WHERE id IN ({m})", [None if clear_category else category, *chunk])
+                if bookmarked is not None:
+                    w.execute(f"UPDATE items SET bookmarked = ? WHERE id IN ({m})", [int(bookmarked), *chunk])
+                if note is not None:
+                    w.execute(f"UPDATE items SET note = ? WHERE id IN ({m})", [note or None, *chunk])
             for t in add_tags:
                 w.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (t,))
                 tid = w.execute("SELECT id FROM tags WHERE name = ?", (t,)).fetchone()[0]
                 w.executemany("INSERT OR IGNORE INTO item_tags (item_id, tag_id) VALUES (?, ?)", [(i, tid) for i in ids])
             for t in remove_tags:
-                w.execute(f"DELETE FROM item_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?) AND item_id IN ({marks})", [t, *ids])
-            audit.append(w, self.examiner, "item.tag",
+                for chunk in chunks(ids):
+                    w.execute("DELETE FROM item_tags WHERE tag_id = (SELECT id FROM tags WHERE name = ?)"
+                              f" AND item_id IN ({marks(len(chunk))})", [t, *chunk])
+            self.ctx.audit(w, "item.tag",
                          {"items": ids, "category": category, "clear_category": clear_category, "add_tags": add_tags,
                           "remove_tags": remove_tags, "note": note, "bookmarked": bookmarked, "whole_copy_group": whole_copy_group},
                          {"items": len(ids)})
@@ -347,37 +297,56 @@ class Case:
                 for t in st["tags"]:
                     w.execute("INSERT OR IGNORE INTO tags (name) VALUES (?)", (t,))
                     w.execute("INSERT OR IGNORE INTO item_tags (item_id, tag_id) SELECT ?, id FROM tags WHERE name = ?", (int(i), t))
-            audit.append(w, self.examiner, "item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)})
+            self.ctx.audit(w, "item.undo", {"items": sorted(int(i) for i in before)}, {"restored": len(before)})
 
     def tags(self) -> dict[str, int]:
-        return {r[0]: r[1] for r in self.store.query(
-            "SELECT t.name, COUNT(it.item_id) FROM tags t LEFT JOIN item_tags it ON it.tag_id = t.id GROUP BY t.id ORDER BY t.name")}
+        return self.catalogue.tags()
 
     # -- services ------------------------------------------------------------
     @cached_property
-    def faces(self):
+    def faces(self) -> "FaceService":
         """Face detection, search, tracks, clustering and persons (forensics.faces)."""
         from forensics.faces.service import FaceService
 
-        return FaceService(self)
+        return FaceService(self.ctx)
 
     @cached_property
-    def copies(self):
+    def copies(self) -> "CopyService":
         """Copy groups and search by image (forensics.copies)."""
         from forensics.copies.service import CopyService
 
-        return CopyService(self)
+        return CopyService(self.ctx)
 
     @cached_property
-    def hashsets(self):
+    def hashsets(self) -> "HashSetService":
         """Known-hash sets: import, match, VICS (forensics.hashsets)."""
         from forensics.hashsets.service import HashSetService
 
-        return HashSetService(self)
+        return HashSetService(self.ctx, self.copies)
 
     @cached_property
-    def reports(self):
-        """Examiner reports and evidence verification (forensics.report)."""
+    def reports(self) -> "ReportService":
+        """Examiner reports (forensics.report)."""
         from forensics.report.service import ReportService
 
-        return ReportService(self)
+        return ReportService(self.ctx, self.faces, self.copies, self.hashsets)
+
+    # -- evidence verification and exports -------------------------------------------
+    def verify(self, progress: Callable[[Progress], None] | None = None,
+               cancel: threading.Event | None = None) -> dict:
+        """Re-hash every evidence file against the catalogue; see `forensics.verify.verify_evidence`."""
+        from forensics.verify import verify_evidence
+
+        return verify_evidence(self.ctx, progress, cancel)
+
+    def export_report(self, out_path: str | os.PathLike, fmt: str | None = None, selection: str = "bookmarked",
+                      progress: Callable[[Progress], None] | None = None,
+                      cancel: threading.Event | None = None) -> dict:
+        """Write an examiner report; see `ReportService.export`."""
+        return self.reports.export(out_path, fmt, selection, progress, cancel)
+
+    def export_vics(self, out: str | os.PathLike) -> dict:
+        """Write the case as a VICS 2.0 JSON file; see `forensics.hashsets.vics.export_case`."""
+        from forensics.hashsets.vics import export_case
+
+        return export_case(self.ctx, Path(out))

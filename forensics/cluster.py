@@ -96,6 +96,16 @@ def parse_source_workers(values: Iterable[str]) -> tuple[tuple[bytes, tuple[str,
     return tuple(sorted(out, key=lambda p: -len(p[0])))
 
 
+def map_path(path: bytes, path_map: tuple[tuple[bytes, bytes], ...]) -> bytes:
+    """The worker's path for a case path (longest matching prefix wins; none: unchanged)."""
+    for src, dst in path_map:
+        if path == src:
+            return dst
+        if path.startswith(src.rstrip(b"/") + b"/"):
+            return dst.rstrip(b"/") + path[len(src.rstrip(b"/")):]
+    return path
+
+
 def spec_from(address: str | None, **kw: Any) -> ClusterSpec | None:
     """The cluster the examiner asked for: the option, else $FORENSICS_CLUSTER, else None
     (the local process pool)."""

@@ -15,18 +15,18 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 
+from forensics.catalogue import display_path
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.evidence import open_readonly
 from forensics.hashing.digests import CHUNK, MultiHasher
 from forensics.model import Progress
+from forensics.store.queries import paged
 
 # How many changed/missing files the audit entry names; the command output names them all.
 AUDIT_LIST_LIMIT = 1000
 BATCH = 500
 VERIFY_ACTION = "evidence.verify"
-
-# O_NOATIME keeps the access time of seized files as found; it is refused (EPERM) on files
-# the examiner does not own, so it is tried first and dropped when refused.
-_NOATIME = getattr(os, "O_NOATIME", 0)
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 @dataclass(frozen=True)
@@ -44,19 +44,9 @@ class FileCheck:
     actual_size: int | None = None
 
 
-def _open_readonly(path: bytes) -> int:
-    flags = os.O_RDONLY | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    if _NOATIME:
-        try:
-            return os.open(path, flags | _NOATIME)
-        except PermissionError:
-            pass
-    return os.open(path, flags)
-
-
 def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int] | None:
     """(md5, sha1, sha256, size) of a regular file, or None when cancelled mid-file."""
-    fd = _open_readonly(path)
+    fd, _ = open_readonly(path)  # never follows a link: check_file verified it is a regular file
     try:
         hasher = MultiHasher()
         while True:
@@ -114,41 +104,32 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     return FileCheck(status="ok", actual_sha256=sha256, actual_size=size, **base)
 
 
-def _file_rows(case) -> Iterator[dict]:
+def _file_rows(ctx: CaseContext) -> Iterator[dict]:
     """File items in id order, fetched in batches so the read transaction stays short."""
-    last = 0
-    while True:
-        rows = case.store.query(
-            "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target FROM items"
-            " WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?", (last, BATCH))
-        if not rows:
-            return
-        for r in rows:
-            yield dict(r)
-        last = rows[-1]["id"]
+    for r in paged(ctx.store.read, "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target FROM items"
+                   " WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?", page=BATCH):
+        yield dict(r)
 
 
-def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
+def verify_evidence(ctx: CaseContext, progress: Callable[[Progress], None] | None = None,
                     cancel: threading.Event | None = None) -> dict:
     """Re-hash every file item of the case and report changed, missing and intact files.
 
     Returns a dict with the overall `status` ('intact', 'altered' or 'incomplete'), counts,
     per-source counts and one entry per file in `files`. The summary is appended to the
     audit log as 'evidence.verify' even when the run was cancelled (marked as such)."""
-    from forensics.case import display_path
-
-    total = case.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL") or 0
-    started, t0 = _utc_now(), time.monotonic()
+    total = ctx.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL") or 0
+    started, t0 = utc_now(), time.monotonic()
     counts = {"ok": 0, "changed": 0, "missing": 0, "unreadable": 0, "unverifiable": 0}
     per_source: dict[int, dict[str, int]] = {}
     files: list[dict] = []
     done = bytes_read = 0
     cancelled = False
-    for row in _file_rows(case):
+    for row in _file_rows(ctx):
         if cancel is not None and cancel.is_set():
             cancelled = True
             break
-        raw = case.item_file(row["id"])
+        raw = ctx.catalogue.item_file(row["id"])
         path = os.fsencode(raw) if raw is not None else None
         display = display_path(path) if path is not None else row["relpath"]
         check = check_file(row, path, display, cancel)
@@ -180,16 +161,16 @@ def verify_evidence(case, progress: Callable[[Progress], None] | None = None,
         "sources": {str(k): v for k, v in sorted(per_source.items())},
     }
     problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable")]
-    case.log(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
+    ctx.log(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
              {**result, "problems": [{k: p[k] for k in ("item_id", "path", "status", "detail")}
                                      for p in problems[:AUDIT_LIST_LIMIT]],
               "problems_truncated": len(problems) > AUDIT_LIST_LIMIT})
     return {**result, "problems": problems, "files_checked": files}
 
 
-def last_verification(case) -> dict | None:
+def last_verification(ctx: CaseContext) -> dict | None:
     """The result of the most recent 'evidence.verify' audit entry, with its time and seq."""
-    row = case.store.read.execute(
+    row = ctx.store.read.execute(
         "SELECT seq, time_utc, examiner, result FROM audit_log WHERE action = ? ORDER BY seq DESC LIMIT 1",
         (VERIFY_ACTION,)).fetchone()
     if row is None:
@@ -197,9 +178,3 @@ def last_verification(case) -> dict | None:
     import json
 
     return {"seq": row[0], "time_utc": row[1], "examiner": row[2], **json.loads(row[3])}
-
-
-def _utc_now() -> str:
-    from forensics.audit import utc_now
-
-    return utc_now()

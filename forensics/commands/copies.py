@@ -76,10 +76,8 @@ def cmd_tag(args: argparse.Namespace) -> int:
 
 
 def cmd_export_vics(args: argparse.Namespace) -> int:
-    from forensics.vics import export_case
-
     with open_case(args) as case:
-        r = export_case(case, args.out)
+        r = case.export_vics(args.out)
         emit(args, r, f"wrote {r['media']} Media records ({r['files']} files) to {r['out']}  sha256 {r['sha256']}")
     return 0
 

@@ -78,12 +78,11 @@ def cmd_case_create(args: argparse.Namespace) -> int:
 
 
 def run_ingest_cli(case, sources, options, analysis: bool = True, cluster=None) -> dict:
-    cancel = threading.Event()
-    summary = case.ingest(sources, options, progress=ProgressBar("ingest"), cancel=cancel, cluster=cluster).as_dict()
-    if analysis:
+    def announce() -> None:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
-        summary["analysis"] = case.analyse(cancel=cancel)
-    return summary
+
+    return case.ingest_and_analyse(sources, options, progress=ProgressBar("ingest"), cancel=threading.Event(),
+                                   analysis=analysis, on_analysis=announce, cluster=cluster).as_dict()
 
 
 def _analysis_text(a: dict | None) -> str:

@@ -36,8 +36,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                              f"{data['faces'] if data['faces'] is not None else '?'} faces, "
                              f"{data['audit_entries']} audit entries, {data['failed_files']} failed files")
             return 0
-        res = case.reports.export(args.out, args.format, args.selection,
-                                  progress=ProgressBar("report"))
+        res = case.export_report(args.out, args.format, args.selection, progress=ProgressBar("report"))
         text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
                 f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
         if res["unavailable"]:
@@ -48,7 +47,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     with open_case(args) as case:
-        res = case.reports.verify(progress=ProgressBar("verify"))
+        res = case.verify(progress=ProgressBar("verify"))
         lines = [f"{res['status'].upper()}: {res['checked']} of {res['files']} files checked, {res['ok']} ok, "
                  f"{res['changed']} changed, {res['missing']} missing, {res['unreadable']} unreadable, "
                  f"{res['unverifiable']} without recorded hash"]

@@ -6,51 +6,39 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from forensics import audit
+from forensics.context import CaseContext
 from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
 from forensics.media.image import ImageDecodeError
 from forensics.model import CaseError, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import select_in, table_signature
 
 
 class CopyService:
     """Copy groups and search by image for one case. Reached as `case.copies`."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
         self._lock = threading.Lock()
         self._matrix: HashMatrix | None = None
         self._signature: tuple | None = None
 
     # -- the in-memory hash matrix ------------------------------------------
-    def _current_signature(self) -> tuple:
-        # MAX(id) is a b-tree seek; COUNT(*) walks the smallest index, which SQLite keeps
-        # cheap (about 20 ms at a million items).
-        row = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        return (row[0], row[1])
+    def _current_signature(self) -> tuple[int, int]:
+        return table_signature(self.ctx.store.read)
 
     def matrix(self) -> HashMatrix:
         """The packed hashes of the case, reloaded only when the item count changes."""
         sig = self._current_signature()
         with self._lock:
             if self._matrix is None or sig != self._signature:
-                self._matrix = HashMatrix.load(self.case.store.read)
+                self._matrix = HashMatrix.load(self.ctx.store.read)
                 self._signature = sig
             return self._matrix
-
-    def invalidate(self) -> None:
-        """Force a reload of the hashes on the next query (after edits to stored hashes)."""
-        with self._lock:
-            self._matrix = None
 
     # -- search by image ------------------------------------------------------
     def query_hashes(self, image_path: str | os.PathLike | None = None, item_id: int | None = None) -> QueryHashes:
@@ -68,14 +56,14 @@ class CopyService:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
                 raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
-        row = self.case.store.read.execute(
+        row = self.ctx.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
             raise CaseError(f"no item {item_id} in this case")
         if row["phash"] is None:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
-            path = self.case.item_file(int(item_id))
+            path = self.ctx.catalogue.item_file(int(item_id))
             try:
                 with open(path, "rb") as f:
                     q = hashes_of_bytes(f.read())
@@ -117,7 +105,7 @@ class CopyService:
         }
         if q.blank:
             result["note"] = "the query image is blank or near-uniform; such images all hash alike and are never reported as copies"
-        self.case.log("copies.similar",
+        self.ctx.log("copies.similar",
                       {"query_item_id": item_id, "query_sha256": q.sha256, "threshold": threshold, "rule": rule.as_dict(), "top": top},
                       {"matches": total, "returned": len(matches), "searched": len(m), "blank_query": q.blank})
         return result
@@ -131,7 +119,7 @@ class CopyService:
 
         if not verify or not hits:
             return hits, 0, {}
-        stored = FineHashes(self.case).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
+        stored = FineHashes(self.ctx).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
         query_fine: dict[int, np.ndarray | None] = {}
         crops: np.ndarray | None = None
         kept, fine = [], {}
@@ -157,9 +145,9 @@ class CopyService:
         if not hits:
             return []
         ids = [h.item_id for h in hits]
-        rows = {r["id"]: r for r in self.case.store.read.execute(
-            f"SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height, i.category FROM items i"
-            f" WHERE i.id IN ({','.join('?' * len(ids))})", ids)}
+        rows = {r["id"]: r for r in select_in(
+            self.ctx.store.read, "SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height,"
+            " i.category FROM items i WHERE i.id IN ({ids})", ids)}
         out = []
         for h in hits:
             r = rows.get(h.item_id)
@@ -167,7 +155,7 @@ class CopyService:
                 continue
             out.append({
                 "item_id": h.item_id,
-                "path": self.case.item_path_display(self._path_row(r["parent_id"] or h.item_id)),
+                "path": self.ctx.catalogue.display_path_of(h.item_id),
                 "kind": r["kind"],
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
@@ -179,10 +167,6 @@ class CopyService:
             })
         return out
 
-    def _path_row(self, item_id: int) -> dict:
-        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
-        return {"source_id": r[0], "relpath": r[1]}
-
     # -- copy groups --------------------------------------------------------------
     def group(self, progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
               rule: CopyRule | None = None, params: IndexParams | None = None, verify: bool = True) -> dict:
@@ -192,7 +176,7 @@ class CopyService:
         rule = rule or DEFAULT_RULE
         params = params or IndexParams()
         t0 = time.perf_counter()
-        store = self.case.store
+        store = self.ctx.store
         m = self.matrix()
 
         def stage(name: str, done: int, total: int) -> None:
@@ -217,20 +201,20 @@ class CopyService:
 
         params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m),
                       "fine_hash_max": FINE_MAX if verify else None}
-        summary = write_groups(self.case, all_ids, labels, params_doc, m)
+        summary = write_groups(self.ctx, all_ids, labels, params_doc, m)
         summary["visual_pairs"] = int(len(va))
         summary["rejected_by_fine_hash"] = rejected
         summary["binary_pairs"] = int(len(bin_ids_a))
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
             w.execute("UPDATE copy_runs SET result = ? WHERE id = (SELECT MAX(id) FROM copy_runs)", (json.dumps(summary),))
-            audit.append(w, self.case.examiner, "copies.group", params_doc, summary)
+            self.ctx.audit(w, "copies.group", params_doc, summary)
         return summary
 
     def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
 
-        fine = FineHashes(self.case).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
+        fine = FineHashes(self.ctx).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
         keep = np.array([(d := fine_distance(fine.get(int(m.ids[a])), fine.get(int(m.ids[b])))) is None or d <= FINE_MAX
                          for a, b in zip(va, vb)], dtype=bool)
         return va[keep], vb[keep], int((~keep).sum())
@@ -239,16 +223,16 @@ class CopyService:
         """Every copy group: id, kind, representative and members with their distances."""
         from forensics.copies.store import read_groups
 
-        return read_groups(self.case, kind=kind, limit=limit)
+        return read_groups(self.ctx, kind=kind, limit=limit)
 
     def group_of(self, item_id: int) -> dict | None:
         """The copy group holding this item, or None."""
         from forensics.copies.store import read_groups
 
-        gid = self.case.store.scalar("SELECT group_id FROM copy_members WHERE item_id = ?", (int(item_id),))
+        gid = self.ctx.store.scalar("SELECT group_id FROM copy_members WHERE item_id = ?", (int(item_id),))
         if gid is None:
             return None
-        found = read_groups(self.case, group_ids=[gid])
+        found = read_groups(self.ctx, group_ids=[gid])
         return found[0] if found else None
 
     def group_members(self, item_ids) -> list[int]:
@@ -257,21 +241,19 @@ class CopyService:
         if not ids:
             return []
         out = set(ids)
-        for s in range(0, len(ids), 900):
-            chunk = ids[s:s + 900]
-            out.update(r[0] for r in self.case.store.read.execute(
-                "SELECT m2.item_id FROM copy_members m1 JOIN copy_members m2 ON m2.group_id = m1.group_id"
-                f" WHERE m1.item_id IN ({','.join('?' * len(chunk))})", chunk))
+        out.update(r[0] for r in select_in(
+            self.ctx.store.read, "SELECT m2.item_id FROM copy_members m1 JOIN copy_members m2"
+            " ON m2.group_id = m1.group_id WHERE m1.item_id IN ({ids})", ids))
         return sorted(out)
 
     def representatives(self) -> dict[int, int]:
         """item id -> its group's representative, for every grouped item (gallery collapse)."""
-        return {r[0]: r[1] for r in self.case.store.read.execute(
+        return {r[0]: r[1] for r in self.ctx.store.read.execute(
             "SELECT m.item_id, g.representative_id FROM copy_members m JOIN copy_groups g ON g.id = m.group_id")}
 
     def last_run(self) -> dict | None:
         """When grouping last ran and whether items were added since (stale)."""
-        r = self.case.store.read.execute(
+        r = self.ctx.store.read.execute(
             "SELECT started_utc, items, max_item_id, params, result FROM copy_runs ORDER BY id DESC LIMIT 1").fetchone()
         if r is None:
             return None

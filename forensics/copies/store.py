@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import TYPE_CHECKING
-
 import numpy as np
 
-from forensics import audit
+from forensics.clock import utc_now
+from forensics.context import CaseContext
 from forensics.copies.matrix import HashMatrix
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import marks, select_in, table_signature
 
 
 def binary_pairs(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
@@ -36,16 +33,16 @@ def _representative(members: list[sqlite3.Row]) -> sqlite3.Row:
                                        -(r["size"] or 0), r["id"]))
 
 
-def write_groups(case: "Case", ids: np.ndarray, labels: np.ndarray, params: dict, m: HashMatrix) -> dict:
+def write_groups(ctx: CaseContext, ids: np.ndarray, labels: np.ndarray, params: dict, m: HashMatrix) -> dict:
     """Replace the stored groups with the components in `labels` (one label per id)."""
     order = np.argsort(labels, kind="stable")
     ids_sorted, labels_sorted = ids[order], labels[order]
     cuts = np.flatnonzero(np.diff(labels_sorted)) + 1
     comps = [c for c in np.split(ids_sorted, cuts) if len(c) > 1] if len(ids) else []
-    count, max_id = case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-    now = audit.utc_now()
+    count, max_id = table_signature(ctx.store.read)
+    now = utc_now()
     n_binary = n_visual = n_members = 0
-    with case.store.write() as w:
+    with ctx.store.write() as w:
         w.execute("DELETE FROM copy_members")
         w.execute("DELETE FROM copy_groups")
         for comp in comps:
@@ -74,13 +71,8 @@ def write_groups(case: "Case", ids: np.ndarray, labels: np.ndarray, params: dict
 
 
 def _rows(conn: sqlite3.Connection, ids: list[int]) -> list[sqlite3.Row]:
-    out = []
-    for s in range(0, len(ids), 900):
-        chunk = ids[s:s + 900]
-        out.extend(conn.execute(
-            "SELECT id, kind, width, height, size, sha256, phash, dhash FROM items"
-            f" WHERE id IN ({','.join('?' * len(chunk))})", chunk).fetchall())
-    return out
+    return list(select_in(conn, "SELECT id, kind, width, height, size, sha256, phash, dhash FROM items"
+                                " WHERE id IN ({ids})", ids))
 
 
 def _dist(a: int | None, b: int | None) -> int | None:
@@ -89,7 +81,7 @@ def _dist(a: int | None, b: int | None) -> int | None:
     return ((a ^ b) & 0xFFFFFFFFFFFFFFFF).bit_count()
 
 
-def read_groups(case: "Case", kind: str | None = None, group_ids: list[int] | None = None,
+def read_groups(ctx: CaseContext, kind: str | None = None, group_ids: list[int] | None = None,
                 limit: int | None = None) -> list[dict]:
     """Groups as dicts with their members, largest first."""
     sql = "SELECT id, kind, representative_id, size, created_utc FROM copy_groups WHERE 1=1"
@@ -98,19 +90,19 @@ def read_groups(case: "Case", kind: str | None = None, group_ids: list[int] | No
         sql += " AND kind = ?"
         args.append(kind)
     if group_ids is not None:
-        sql += f" AND id IN ({','.join('?' * len(group_ids))})"
+        sql += f" AND id IN ({marks(len(group_ids))})"
         args.extend(group_ids)
     sql += " ORDER BY size DESC, id"
     if limit:
         sql += " LIMIT ?"
         args.append(limit)
-    conn = case.store.read
+    conn = ctx.store.read
     groups = [dict(r) for r in conn.execute(sql, args)]
     for g in groups:
         g["group_id"] = g.pop("id")
         g["members"] = [
             {"item_id": r[0], "identical": bool(r[1]), "distances": {"phash": r[2], "dhash": r[3]},
-             "kind": r[4], "path": case.item_path_display({"source_id": r[5], "relpath": r[6]}),
+             "kind": r[4], "path": ctx.catalogue.path_display({"source_id": r[5], "relpath": r[6]}),
              "video_id": r[7], "frame_time": r[8]}
             for r in conn.execute(
                 "SELECT m.item_id, m.identical, m.d_phash, m.d_dhash, i.kind, COALESCE(p.source_id, i.source_id),"

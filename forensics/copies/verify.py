@@ -18,13 +18,12 @@ hash with an untrimmed one moved true copies 80-130 bits apart in bench/copies.p
 from __future__ import annotations
 
 import sqlite3
-from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, ImageChops
 
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.context import CaseContext
+from forensics.store.queries import select_in
 
 # Of 256 bits. Chosen with bench/copies.py on half of the originals (docs/benchmarks.md):
 # the closest pair of different pictures among 64-bit candidates there was 68 bits apart
@@ -109,25 +108,22 @@ def fine_distance(a: np.ndarray | None, b: np.ndarray | None) -> int | None:
 class FineHashes:
     """Fine hashes of case items, computed on first use and stored in copy_fine_hashes."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
 
     def get(self, item_ids) -> dict[int, np.ndarray | None]:
         ids = sorted({int(i) for i in item_ids})
         out: dict[int, np.ndarray | None] = {}
-        conn = self.case.store.read
-        for s in range(0, len(ids), 900):
-            chunk = ids[s:s + 900]
-            for item_id, blob in conn.execute(
-                    f"SELECT item_id, fine FROM copy_fine_hashes WHERE item_id IN ({','.join('?' * len(chunk))})", chunk):
-                if blob is None:
-                    out[item_id] = None
-                elif len(blob) == WORDS * 8:  # shorter blobs predate the untrimmed half: redo
-                    out[item_id] = np.frombuffer(blob, dtype=np.uint64).copy()
+        conn = self.ctx.store.read
+        for item_id, blob in select_in(conn, "SELECT item_id, fine FROM copy_fine_hashes WHERE item_id IN ({ids})", ids):
+            if blob is None:
+                out[item_id] = None
+            elif len(blob) == WORDS * 8:  # shorter blobs predate the untrimmed half: redo
+                out[item_id] = np.frombuffer(blob, dtype=np.uint64).copy()
         missing = [i for i in ids if i not in out]
         if missing:
             computed = {i: self._compute(conn, i) for i in missing}
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany("INSERT OR REPLACE INTO copy_fine_hashes (item_id, fine) VALUES (?, ?)",
                               [(i, None if h is None else h.tobytes()) for i, h in computed.items()])
             out.update(computed)
@@ -143,11 +139,11 @@ class FineHashes:
             return None
         try:
             if row[0] == "image":
-                path = self.case.item_file(item_id)
+                path = self.ctx.catalogue.item_file(item_id)
                 with open(path, "rb") as f:
                     return fine_hash(open_image(f.read()).image)
             if row[1]:
-                return fine_hash(open_image((self.case.thumbs_dir / row[1]).read_bytes()).image)
+                return fine_hash(open_image((self.ctx.paths.thumbs / row[1]).read_bytes()).image)
         except Exception:  # unreadable or changed evidence: fall back to the 64-bit rule
             return None
         return None

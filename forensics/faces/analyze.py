@@ -8,22 +8,18 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
-
 import numpy as np
 
+from forensics.context import CaseContext
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
 from forensics.model import Progress
 
-if TYPE_CHECKING:
-    from forensics.case import Case
 
-
-def pending_items(case: "Case", item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
+def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
     """(id, kind, parent_id, frame_index) of images and frames not yet analysed."""
     sql = ("SELECT id, kind, parent_id, frame_index FROM items WHERE kind IN ('image', 'frame') AND status = 'ok'"
            " AND id NOT IN (SELECT item_id FROM face_analysis)")
-    rows = [tuple(r) for r in case.store.query(sql + " ORDER BY id")]
+    rows = [tuple(r) for r in ctx.store.query(sql + " ORDER BY id")]
     if item_ids is not None:
         wanted = set(int(i) for i in item_ids)
         # asking for a video means its frames
@@ -88,8 +84,7 @@ def detect_video(path: bytes | None, indices: list[int], options: dict | None) -
 def _on_worker(fn: Callable, path: bytes | None, path_map: tuple, *args):
     """A Dask task: the same detection in the worker's decoder sandbox, with the evidence
     path as the worker sees it; a crash or hang there is an error on the item(s)."""
-    from forensics.cluster import run_sandboxed
-    from forensics.ingest.cluster_run import map_path
+    from forensics.cluster import map_path, run_sandboxed
 
     outcome, result = run_sandboxed(1800.0, fn, map_path(path, path_map) if path is not None else None, *args)
     if outcome == "ok":
@@ -162,12 +157,13 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
     return False
 
 
-def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict | None = None,
+def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: dict | None = None,
                   progress: Callable[[Progress], None] | None = None,
                   cancel: threading.Event | None = None, workers: int = 1, cluster=None) -> dict:
     """Detect and store faces for pending items; a bad file is recorded and skipped.
     Images go to `workers` processes (1 = in this process); video frames are decoded here."""
-    rows = pending_items(case, item_ids)
+    rows = pending_items(ctx, item_ids)
+    thumbs = ctx.paths.thumbs
     total, done, failed, found = len(rows), 0, 0, 0
     start = time.monotonic()
     videos: dict[int, dict[int, int]] = defaultdict(dict)  # video id -> frame_index -> frame item id
@@ -188,24 +184,24 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
     def store(item_id: int, outcome: tuple[str, object]) -> None:
         nonlocal done, failed, found
         kind, value = outcome
-        with case.store.write() as w:
+        with ctx.store.write() as w:
             if kind == "ok":
-                found += len(write_faces(w, item_id, value))  # type: ignore[arg-type]
+                found += len(write_faces(w, item_id, value, thumbs))  # type: ignore[arg-type]
             else:
                 failed += 1
                 record_failure(w, item_id, str(value))
         done += 1
         tick(f"item {item_id}")
 
-    jobs = [(item_id, case.item_file(item_id)) for item_id in images]
+    jobs = [(item_id, ctx.catalogue.item_file(item_id)) for item_id in images]
     video_count = len(videos)
     if cluster is not None:
         def store_video(video_id: int, frames: dict[int, int], outcomes: list) -> None:
             nonlocal done, failed, found
-            with case.store.write() as w:
+            with ctx.store.write() as w:
                 for index, (kind, value) in outcomes:
                     if kind == "ok":
-                        found += len(write_faces(w, frames[index], value))  # type: ignore[arg-type]
+                        found += len(write_faces(w, frames[index], value, thumbs))  # type: ignore[arg-type]
                     else:
                         failed += 1
                         record_failure(w, frames[index], str(value))
@@ -213,7 +209,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
                 finish_video(w, video_id)
             tick(f"video {video_id}")
 
-        cancelled = _run_cluster(cluster, jobs, {v: (case.item_file(v), f) for v, f in videos.items()}, options,
+        cancelled = _run_cluster(cluster, jobs, {v: (ctx.catalogue.item_file(v), f) for v, f in videos.items()}, options,
                                  store, store_video, cancel)
         video_count, videos = len(videos), {}  # done on the cluster
     elif workers > 1 and len(jobs) > 1:
@@ -228,7 +224,7 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        path = case.item_file(video_id)
+        path = ctx.catalogue.item_file(video_id)
         seen: set[int] = set()
         try:
             for index, rgb in _video_frames(path, set(frames)):
@@ -236,31 +232,31 @@ def analyze_items(case: "Case", item_ids: list[int] | None = None, options: dict
                     faces = detect_faces(rgb, options)
                 except Exception as exc:
                     failed += 1
-                    with case.store.write() as w:
+                    with ctx.store.write() as w:
                         record_failure(w, frames[index], f"face analysis failed: {type(exc).__name__}: {exc}")
                 else:
-                    with case.store.write() as w:
-                        found += len(write_faces(w, frames[index], faces))
+                    with ctx.store.write() as w:
+                        found += len(write_faces(w, frames[index], faces, thumbs))
                 seen.add(index)
                 done += 1
                 tick(f"{os.fsdecode(path)[-60:]} frame {index}")
                 if cancel is not None and cancel.is_set():
                     break
         except Exception as exc:
-            with case.store.write() as w:
+            with ctx.store.write() as w:
                 for index in set(frames) - seen:
                     record_failure(w, frames[index], f"video frame could not be decoded for faces: {exc}")
                     failed += 1
                     done += 1
         missing = set(frames) - seen
         if missing and not (cancel is not None and cancel.is_set()):
-            with case.store.write() as w:
+            with ctx.store.write() as w:
                 for index in missing:
                     if not w.execute("SELECT 1 FROM face_analysis WHERE item_id = ?", (frames[index],)).fetchone():
                         record_failure(w, frames[index], "frame not found when decoding the video again")
                         failed += 1
                         done += 1
-        with case.store.write() as w:
+        with ctx.store.write() as w:
             finish_video(w, video_id)
     return {"items": total, "analysed": done, "failed": failed, "faces": found,
             "videos": video_count, "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}

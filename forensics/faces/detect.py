@@ -144,8 +144,6 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
 
     Boxes are (top, right, bottom, left) in the given image's pixels. Never raises for a
     valid array with no faces; an image too small to hold a face gives an empty list."""
-    import dlib
-
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"detect_faces needs an H x W x 3 RGB array, got shape {rgb.shape}")
     if rgb.shape[0] < 16 or rgb.shape[1] < 16:
@@ -169,19 +167,13 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
         kept_scores.append(float(s))
     if not boxes:
         return []
-    shapes = dlib.full_object_detections(
-        [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
-    descriptors = m.encoder.compute_face_descriptor(full, shapes, int(opts["num_jitters"]))
     out: list[FaceRecord] = []
-    for box, score, desc in zip(boxes, kept_scores, descriptors):
+    for box, score, (vec, sharp) in zip(boxes, kept_scores, describe_boxes(full, boxes, int(opts["num_jitters"]))):
         top, right, bottom, left = box
         size = min(bottom - top, right - left)
-        crop = full[top:bottom, left:right]
-        gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
-        vec = np.asarray(desc, dtype="<f4")
         out.append(FaceRecord(
             top=top, right=right, bottom=bottom, left=left, det_score=round(score, 4), size=size,
-            sharpness=round(sharpness(gray), 2),
+            sharpness=round(sharp, 2),
             low_quality=size < int(opts["min_face_size"]),
             embedding=vec.tobytes(), model=m.version,
             thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),
@@ -189,6 +181,34 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecor
     return out
 
 
+def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
+                   num_jitters: int = 1) -> list[tuple[np.ndarray, float]]:
+    """The 128-d descriptor and the sharpness of each face box (top, right, bottom, left).
+
+    The one code path from a face box to what searches compare: 5-point landmarks on the
+    box, dlib's aligned 150x150 chip (which upsamples small faces) and the ResNet
+    descriptor, all on the given full-resolution pixels. The calibration data
+    (bench/lfw_data.py) is embedded through this function so that its scores match."""
+    import dlib
+
+    if not boxes:
+        return []
+    m = _models()
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    shapes = dlib.full_object_detections(
+        [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
+    descriptors = m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))
+    out: list[tuple[np.ndarray, float]] = []
+    for box, desc in zip(boxes, descriptors):
+        top, right, bottom, left = box
+        crop = full[max(0, top):max(0, bottom), max(0, left):max(0, right)]
+        if crop.size == 0:
+            sharp = 0.0
+        else:
+            gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
+            sharp = sharpness(gray)
+        out.append((np.asarray(desc, dtype="<f4"), sharp))
+    return out
 def load_models() -> None:
     """Load the face models now, so a worker that is warming up pays for it before its first task."""
     _models()

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from forensics.faces.detect import EMBEDDING_DIM
+from forensics.store.queries import select_in
 
 EXACT_LIMIT = 4000  # below this many faces, brute force is exact and fast enough
 HNSW_M = 16
@@ -46,12 +47,7 @@ def load_vectors(conn: sqlite3.Connection, ids: list[int] | None = None) -> tupl
             wanted = set(ids)
             rows = [r for r in rows if r[0] in wanted]
     else:
-        rows = []
-        for i in range(0, len(ids), 900):
-            chunk = ids[i:i + 900]
-            rows += conn.execute(f"SELECT id, embedding FROM faces WHERE id IN ({','.join('?' * len(chunk))})",
-                                 chunk).fetchall()
-        rows.sort(key=lambda r: r[0])
+        rows = sorted(select_in(conn, "SELECT id, embedding FROM faces WHERE id IN ({ids})", ids), key=lambda r: r[0])
     if not rows:
         return np.zeros(0, np.int64), np.zeros((0, EMBEDDING_DIM), np.float32)
     fids = np.fromiter((r[0] for r in rows), np.int64, len(rows))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from forensics.audit import utc_now
+from forensics.clock import utc_now
 from forensics.faces.cluster import Graph, build_graph, constrained_whispers
 from forensics.model import CaseError
 

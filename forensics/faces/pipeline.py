@@ -11,18 +11,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from forensics.audit import utc_now
+from forensics.clock import utc_now
 from forensics.faces.detect import FaceRecord, detect_faces, embedding_array
 from forensics.faces.tracks import REPRESENTATIVES, Detection, link_tracks, max_gap, quality
 
-__all__ = ["FaceRecord", "detect_faces", "write_faces", "finish_video", "face_thumb_relpath", "case_dir_of"]
+__all__ = ["FaceRecord", "detect_faces", "write_faces", "finish_video", "face_thumb_relpath"]
 
 FACE_THUMB_DIR = "faces"
-
-
-def case_dir_of(conn: sqlite3.Connection) -> Path:
-    """The case folder of an open case database connection."""
-    return Path(conn.execute("PRAGMA database_list").fetchone()[2]).parent
 
 
 def face_thumb_relpath(face_id: int) -> str:
@@ -30,15 +25,15 @@ def face_thumb_relpath(face_id: int) -> str:
     return f"{FACE_THUMB_DIR}/{face_id // 1000:05d}/{face_id}.jpg"
 
 
-def write_faces(w: sqlite3.Connection, item_id: int, faces: list[FaceRecord]) -> list[int]:
-    """Store an analysed image's or frame's faces (an empty list records "no faces").
+def write_faces(w: sqlite3.Connection, item_id: int, faces: list[FaceRecord], thumbs: Path) -> list[int]:
+    """Store an analysed image's or frame's faces (an empty list records "no faces"), their
+    thumbnails under the case's `thumbs` folder.
 
     Call inside the writer's transaction. Idempotent: an item already analysed keeps
     its faces and their ids are returned, so a resumed ingest never duplicates faces."""
     if w.execute("SELECT 1 FROM face_analysis WHERE item_id = ?", (item_id,)).fetchone():
         return [r[0] for r in w.execute("SELECT id FROM faces WHERE item_id = ? ORDER BY id", (item_id,))]
     now = utc_now()
-    thumbs = case_dir_of(w) / "thumbs"
     ids: list[int] = []
     model = faces[0].model if faces else None
     for f in faces:

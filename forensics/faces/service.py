@@ -11,44 +11,47 @@ import hashlib
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-from forensics import audit
+from forensics.context import CaseContext
 from forensics.faces import persons as P
 from forensics.faces.cluster import DEFAULT_K, DEFAULT_THRESHOLD
 from forensics.faces.detect import embedding_array, model_version
 from forensics.faces.index import FaceIndex
 from forensics.faces.views import FaceViews
 from forensics.model import CaseError, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import select_in
 
 SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance
 
 
+def within_threshold(matches: list[dict], threshold: float) -> list[dict]:
+    """The matches of a search (nearest first) at or below `threshold`: a search run at a
+    loose threshold is narrowed without searching again (the workbench's slider)."""
+    return [m for m in matches if m["distance"] <= threshold]
+
+
 class FaceService(FaceViews):
-    def __init__(self, case: "Case") -> None:
-        super().__init__(case)
+    def __init__(self, ctx: CaseContext) -> None:
+        super().__init__(ctx)
         self._index: FaceIndex | None = None
         self._lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------
     def _require_authority(self) -> None:
-        if not (self.case.authority or "").strip():
-            raise CaseError("face processing needs the case authority (warrant or order reference) recorded at case creation")
+        self.ctx.require_authority("face processing")
 
     @property
     def index(self) -> FaceIndex:
         with self._lock:
             if self._index is None:
-                self._index = FaceIndex(self.case.index_dir, lambda: self.store.read, model_version())
+                self._index = FaceIndex(self.ctx.paths.index, lambda: self.store.read, model_version())
             return self._index
 
     def _audit(self, w, action: str, params: dict, result: dict) -> None:
-        audit.append(w, self.case.examiner, action, {**params, "model": model_version()}, result)
+        self.ctx.audit(w, action, {**params, "model": model_version()}, result)
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,
@@ -60,18 +63,18 @@ class FaceService(FaceViews):
         from forensics.faces.analyze import analyze_items
 
         self._require_authority()
-        result = analyze_items(self.case, item_ids, options, progress, cancel, workers, cluster=cluster)
+        result = analyze_items(self.ctx, item_ids, options, progress, cancel, workers, cluster=cluster)
         params = {"items": item_ids, "options": options or {}, "model": model_version()}
         if cluster is not None:
             params["cluster"] = cluster.as_dict()
-        self.case.log("faces.analyze", params, result)
+        self.ctx.log("faces.analyze", params, result)
         return result
 
     def reindex(self) -> dict:
         """Rebuild the search index from the database."""
         self._require_authority()
         result = self.index.rebuild()
-        self.case.log("faces.reindex", {"model": model_version()}, result)
+        self.ctx.log("faces.reindex", {"model": model_version()}, result)
         return result
 
     # -- search ----------------------------------------------------------------
@@ -155,7 +158,7 @@ class FaceService(FaceViews):
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
         with self.store.write() as w:
-            run = P.run_clustering(w, knn, threshold, self.case.examiner)
+            run = P.run_clustering(w, knn, threshold, self.ctx.examiner)
             result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
             self._audit(w, "faces.cluster", {"threshold": threshold, "k": k}, result)
         return result
@@ -172,7 +175,7 @@ class FaceService(FaceViews):
                                    exclude_face_ids: list[int] | tuple = ()) -> dict:
         """Confirm an automatic cluster as a person (optionally leaving some faces out)."""
         self._edit("persons.create", {"cluster_id": cluster_id, "name": name, "exclude": list(exclude_face_ids)},
-                   lambda w: P.cluster_to_person(w, cluster_id, name, list(exclude_face_ids), self.case.examiner))
+                   lambda w: P.cluster_to_person(w, cluster_id, name, list(exclude_face_ids), self.ctx.examiner))
         return self.person(cluster_id)
 
     def name_person(self, person_id: int, name: str) -> dict:
@@ -200,10 +203,10 @@ class FaceService(FaceViews):
         """Move faces (whole tracks) out of their person into a new confirmed person."""
         def fn(w):
             faces = P.unit_faces(w, face_ids)
-            for pid in {r[0] for r in w.execute(
-                    f"SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL AND id IN ({','.join('?' * len(faces))})", faces)}:
-                P.reject(w, pid, faces, self.case.examiner)
-            new = P.new_person(w, name, self.case.examiner)
+            for pid in {r[0] for r in select_in(
+                    w, "SELECT DISTINCT person_id FROM faces WHERE person_id IS NOT NULL AND id IN ({ids})", faces)}:
+                P.reject(w, pid, faces, self.ctx.examiner)
+            new = P.new_person(w, name, self.ctx.examiner)
             P.confirm(w, new, faces)
             return new
         new_id = self._edit("persons.split", {"faces": list(face_ids), "name": name}, fn)
@@ -215,7 +218,7 @@ class FaceService(FaceViews):
             row = w.execute("SELECT person_id FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None or row[0] is None:
                 raise CaseError(f"face {face_id} does not belong to a person")
-            P.reject(w, row[0], [face_id], self.case.examiner)
+            P.reject(w, row[0], [face_id], self.ctx.examiner)
             return row[0]
         pid = self._edit("persons.remove_face", {"face_id": face_id}, fn)
         return {"face_id": face_id, "removed_from": pid}
@@ -236,6 +239,6 @@ class FaceService(FaceViews):
             row = w.execute("SELECT person_id, link FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None or row[1] not in ("suggested", "cluster") or row[0] is None:
                 raise CaseError(f"face {face_id} has no suggestion to reject")
-            P.reject(w, row[0], [face_id], self.case.examiner)
+            P.reject(w, row[0], [face_id], self.ctx.examiner)
             return row[0]
         return {"face_id": face_id, "rejected_from": self._edit("persons.reject", {"face_id": face_id}, fn)}

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from forensics.context import CaseContext
 from forensics.model import CaseError
-
-if TYPE_CHECKING:
-    from forensics.case import Case
 
 FACE_SQL = (
     "SELECT f.id, f.item_id, f.box_top, f.box_right, f.box_bottom, f.box_left, f.det_score, f.size, f.sharpness,"
@@ -18,18 +15,18 @@ FACE_SQL = (
 
 
 class FaceViews:
-    def __init__(self, case: "Case") -> None:
-        self.case = case
-        self.store = case.store
+    def __init__(self, ctx: CaseContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
 
     def _face_dict(self, r) -> dict:
-        item = self.case.item(r["parent_id"] or r["item_id"])
+        item = self.ctx.catalogue.item(r["parent_id"] or r["item_id"])
         return {
             "id": r["id"], "item_id": r["item_id"], "video_id": r["parent_id"], "frame_time": r["frame_time"],
             "path": item["path"] if item else None, "kind": "video" if r["item_kind"] == "frame" else "image",
             "box": {"top": r["box_top"], "right": r["box_right"], "bottom": r["box_bottom"], "left": r["box_left"]},
             "det_score": r["det_score"], "size": r["size"], "sharpness": r["sharpness"],
-            "low_quality": bool(r["low_quality"]), "thumb": str(self.case.thumbs_dir / r["thumb"]) if r["thumb"] else None,
+            "low_quality": bool(r["low_quality"]), "thumb": str(self.ctx.paths.thumbs / r["thumb"]) if r["thumb"] else None,
             "track_id": r["track_id"], "indexed": bool(r["indexed"]), "person_id": r["person_id"],
             "person_name": r["person_name"], "person_kind": r["person_kind"], "link": r["link"], "model": r["model"],
         }
@@ -50,14 +47,14 @@ class FaceViews:
         rel = self.store.scalar("SELECT thumb FROM faces WHERE id = ?", (face_id,))
         if rel is None:
             raise CaseError(f"no thumbnail for face {face_id}")
-        return self.case.thumbs_dir / rel
+        return self.ctx.paths.thumbs / rel
 
     # -- tracks --------------------------------------------------------------
     def _track_dict(self, t) -> dict:
         best = self.store.read.execute(
             "SELECT f.item_id, f.person_id, p.name FROM faces f LEFT JOIN persons p ON p.id = f.person_id WHERE f.id = ?",
             (t["best_face_id"],)).fetchone()
-        item = self.case.item(t["video_id"])
+        item = self.ctx.catalogue.item(t["video_id"])
         return {"id": t["id"], "video_id": t["video_id"], "path": item["path"] if item else None,
                 "start": t["start_time"], "end": t["end_time"], "detections": t["detections"],
                 "best_face_id": t["best_face_id"], "best_frame_item_id": best[0] if best else None,

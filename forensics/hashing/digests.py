@@ -51,10 +51,6 @@ def digest_stream(f: BinaryIO, keep_up_to: int = 0) -> tuple[Digests, bytes | No
     return hasher.result(), (b"".join(kept) if kept is not None else None)
 
 
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 def sha256_file(path: str | bytes | os.PathLike) -> str:
     """SHA-256 of a file read in 1 MiB blocks (query images, hash-set files, reports)."""
     h = hashlib.sha256()

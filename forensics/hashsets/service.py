@@ -6,15 +6,14 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
-from forensics import audit
 from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
 from forensics.model import CaseError, Progress
-
-if TYPE_CHECKING:
-    from forensics.case import Case
+from forensics.store.queries import marks, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
@@ -26,15 +25,16 @@ PHASH_MATCH_LIMIT = 200_000  # sets with more pHash entries than this are matche
 class HashSetService:
     """Known-hash sets of one case. Reached as `case.hashsets`."""
 
-    def __init__(self, case: "Case") -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, copies: CopyService) -> None:
+        self.ctx = ctx
+        self.copies = copies
 
     # -- import ---------------------------------------------------------------
     def import_file(self, path: str | os.PathLike, name: str, kind: str = "known-bad", category: int | None = None,
                     progress: Callable[[Progress], None] | None = None) -> dict:
         """Import a hash set (format detected from the content), then match it against the
         case. Streams: memory stays bounded whatever the size of the file."""
-        from forensics.vics import read_vics
+        from forensics.hashsets.vics import read_vics
 
         path = Path(path)
         if kind not in KINDS:
@@ -45,7 +45,7 @@ class HashSetService:
             raise CaseError(f"category must be a number from 0 to 99, not {category}")
         if not path.is_file():
             raise CaseError(f"{path} is not a readable file")
-        if self.case.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
+        if self.ctx.store.scalar("SELECT id FROM hash_sets WHERE name = ?", (name,)) is not None:
             raise CaseError(f"a hash set named {name!r} already exists in this case")
         t0 = time.perf_counter()
         fmt = detect(path)
@@ -57,29 +57,29 @@ class HashSetService:
         else:
             records = read_vics(path, info)
         source_sha = sha256_file(path)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             set_id = w.execute(
                 "INSERT INTO hash_sets (name, kind, category, format, source_path, source_sha256, imported_utc, imported_by)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (name, kind, category, fmt, str(path.resolve()), source_sha, audit.utc_now(), self.case.examiner)).lastrowid
+                (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner)).lastrowid
         try:
             entries, rejected = self._write_entries(set_id, records, progress, path.stat().st_size)
         except (FormatError, ValueError, OSError, UnicodeError) as exc:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.execute("DELETE FROM hash_sets WHERE id = ?", (set_id,))
-                audit.append(w, self.case.examiner, "hashset.import",
+                self.ctx.audit(w, "hashset.import",
                              {"name": name, "kind": kind, "path": str(path), "sha256": source_sha}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         if fmt == "vics-json":
             fmt = "vics-2.0" if info.get("version") == "2.0" else f"vics-{info.get('version', '1.x')}"
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             w.execute("UPDATE hash_sets SET entries = ?, rejected = ?, format = ?, source_info = ? WHERE id = ?",
                       (entries, rejected, fmt, json.dumps(info, default=str) if info else None, set_id))
         matched = self.match(set_ids=[set_id])
         result = {"set_id": set_id, "name": name, "kind": kind, "format": fmt, "entries": entries, "rejected": rejected,
                   "source_sha256": source_sha, "matched_items": matched["matched_items"],
                   "categorised_items": matched["categorised_items"], "seconds": round(time.perf_counter() - t0, 2)}
-        self.case.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
+        self.ctx.log("hashset.import", {"name": name, "kind": kind, "category": category, "path": str(path.resolve()),
                                          "sha256": source_sha, "format": fmt}, result)
         return result
 
@@ -89,7 +89,7 @@ class HashSetService:
         errors: list[tuple] = []
 
         def flush() -> None:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany(
                     "INSERT INTO hash_set_entries (set_id, md5, sha1, sha256, category, series, victim_identified,"
                     " phash, alt_hashes, extra) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", batch)
@@ -118,9 +118,9 @@ class HashSetService:
         """(Re)match sets against every item by MD5, SHA-1 and SHA-256 (and alternative
         pHash), then give unmatched-category items the category of their known-bad match.
         Run again after new evidence is ingested; `matches()` does so when items changed."""
-        ids = set_ids or [r[0] for r in self.case.store.query("SELECT id FROM hash_sets")]
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        with self.case.store.write() as w:
+        ids = set_ids or [r[0] for r in self.ctx.store.query("SELECT id FROM hash_sets")]
+        count, max_id = table_signature(self.ctx.store.read)
+        with self.ctx.store.write() as w:
             for sid in ids:
                 w.execute("DELETE FROM hash_matches WHERE set_id = ?", (sid,))
                 for h in ("md5", "sha1", "sha256"):
@@ -130,7 +130,7 @@ class HashSetService:
                         f" ON e.{h} = i.{h} AND e.set_id = ? WHERE i.{h} IS NOT NULL", (sid,))
         for sid in ids:
             self._match_phash(sid)
-        with self.case.store.write() as w:
+        with self.ctx.store.write() as w:
             categorised = w.execute(
                 "UPDATE items SET category = (SELECT COALESCE(e.category, s.category) FROM hash_matches m"
                 " JOIN hash_set_entries e ON e.id = m.entry_id JOIN hash_sets s ON s.id = m.set_id"
@@ -142,9 +142,9 @@ class HashSetService:
             w.executemany("UPDATE hash_sets SET matched_max_item_id = ?, matched_items = ? WHERE id = ?",
                           [(max_id, count, sid) for sid in ids])
             matched = w.execute(
-                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({','.join('?' * len(ids))})", ids
+                f"SELECT COUNT(DISTINCT item_id) FROM hash_matches WHERE set_id IN ({marks(len(ids))})", ids
             ).fetchone()[0] if ids else 0
-            audit.append(w, self.case.examiner, "hashset.match", {"set_ids": ids},
+            self.ctx.audit(w, "hashset.match", {"set_ids": ids},
                          {"matched_items": matched, "categorised_items": categorised})
         return {"matched_items": matched, "categorised_items": categorised}
 
@@ -155,24 +155,24 @@ class HashSetService:
 
         from forensics.copies.rule import CopyRule
 
-        n = self.case.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,))
+        n = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,))
         if not n or n > PHASH_MATCH_LIMIT:
             return
-        m = self.case.copies.matrix()
+        m = self.copies.matrix()
         rule = CopyRule(PHASH_MATCH_MAX, 64, 128)
         rows = []
-        for entry_id, ph in self.case.store.read.execute(
+        for entry_id, ph in self.ctx.store.read.execute(
                 "SELECT id, phash FROM hash_set_entries WHERE set_id = ? AND phash IS NOT NULL", (set_id,)):
             for hit in m.scan(np.array([ph], np.int64), np.array([0], np.int64), rule, threads=1):
                 rows.append((hit.item_id, set_id, entry_id, "phash", hit.d_phash))
         if rows:
-            with self.case.store.write() as w:
+            with self.ctx.store.write() as w:
                 w.executemany("INSERT OR IGNORE INTO hash_matches (item_id, set_id, entry_id, hash, distance)"
                               " VALUES (?, ?, ?, ?, ?)", rows)
 
     def _refresh_if_stale(self) -> None:
-        count, max_id = self.case.store.read.execute("SELECT COUNT(*), COALESCE(MAX(id), 0) FROM items").fetchone()
-        stale = [r[0] for r in self.case.store.query(
+        count, max_id = table_signature(self.ctx.store.read)
+        stale = [r[0] for r in self.ctx.store.query(
             "SELECT id FROM hash_sets WHERE matched_max_item_id != ? OR matched_items != ?", (max_id, count))]
         if stale:
             self.match(stale)
@@ -180,14 +180,14 @@ class HashSetService:
     # -- reading ----------------------------------------------------------------
     def sets(self) -> list[dict]:
         """Imported sets with their counts and the number of case items they match."""
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
             " (SELECT COUNT(DISTINCT item_id) FROM hash_matches m WHERE m.set_id = s.id) AS matched_items"
             " FROM hash_sets s ORDER BY s.id")]
 
     def errors(self, set_id: int) -> list[dict]:
-        return [dict(r) for r in self.case.store.query(
+        return [dict(r) for r in self.ctx.store.query(
             "SELECT line, message FROM hash_set_errors WHERE set_id = ? ORDER BY id", (set_id,))]
 
     def matches(self, item_id: int | None = None) -> list[dict]:
@@ -202,30 +202,26 @@ class HashSetService:
             args = (int(item_id),)
         sql += " ORDER BY m.item_id, s.id, m.distance"
         out = []
-        for r in self.case.store.query(sql, args):
+        for r in self.ctx.store.query(sql, args):
             d = dict(r)
             d["victim_identified"] = None if d["victim_identified"] is None else bool(d["victim_identified"])
-            d["path"] = self.case.item_path_display(self._path_row(d["item_id"]))
+            d["path"] = self.ctx.catalogue.display_path_of(d["item_id"])
             out.append(d)
         return out
-
-    def _path_row(self, item_id: int) -> dict:
-        r = self.case.store.read.execute("SELECT source_id, relpath FROM items WHERE id = ?", (item_id,)).fetchone()
-        return {"source_id": r[0], "relpath": r[1]}
 
     def match_summary(self) -> dict:
         """Matched items by set and by category, for reports."""
         self._refresh_if_stale()
-        by_set = [dict(r) for r in self.case.store.query(
+        by_set = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.entries, COUNT(DISTINCT m.item_id) AS items FROM hash_sets s"
             " LEFT JOIN hash_matches m ON m.set_id = s.id GROUP BY s.id ORDER BY s.id")]
-        by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.case.store.query(
+        by_category = {("none" if r[0] is None else r[0]): r[1] for r in self.ctx.store.query(
             "SELECT COALESCE(e.category, s.category), COUNT(DISTINCT m.item_id) FROM hash_matches m"
             " JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id"
             " WHERE s.kind = 'known-bad' GROUP BY 1 ORDER BY 1")}
-        known_good = self.case.store.scalar(
+        known_good = self.ctx.store.scalar(
             "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")
-        known_bad = self.case.store.scalar(
+        known_bad = self.ctx.store.scalar(
             "SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")
         return {"by_set": by_set, "known_bad_by_category": by_category, "known_bad_items": known_bad,
                 "known_good_items": known_good}
@@ -233,13 +229,8 @@ class HashSetService:
     def known_good_item_ids(self) -> set[int]:
         """Items matching a known-good set (to hide them in the gallery and reports)."""
         self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
+        return {r[0] for r in self.ctx.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-good'")}
-
-    def known_bad_item_ids(self) -> set[int]:
-        self._refresh_if_stale()
-        return {r[0] for r in self.case.store.query(
-            "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id WHERE s.kind = 'known-bad'")}
 
 
 def _row(set_id: int, r: HashRecord) -> tuple:

@@ -12,19 +12,9 @@ import os
 import threading
 from collections.abc import Callable
 
-from forensics.cluster import Cluster, run_sandboxed
+from forensics.cluster import Cluster, map_path, run_sandboxed
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
-
-
-def map_path(path: bytes, path_map: tuple[tuple[bytes, bytes], ...]) -> bytes:
-    """The worker's path for a case path (longest matching prefix wins; none: unchanged)."""
-    for src, dst in path_map:
-        if path == src:
-            return dst
-        if path.startswith(src.rstrip(b"/") + b"/"):
-            return dst.rstrip(b"/") + path[len(src.rstrip(b"/")):]
-    return path
 
 
 def _mapped(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> FileTask:
@@ -70,9 +60,9 @@ def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
 def digest_only(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> dict:
     """Size and the three digests of a file, read read-only and never decoded: what can
     still be recorded for a file that kills every worker that decodes it."""
-    from forensics.ingest.worker import open_evidence
+    from forensics.evidence import open_readonly
 
-    fd = open_evidence(_mapped(task, path_map).path)
+    fd, _ = open_readonly(_mapped(task, path_map).path)
     with os.fdopen(fd, "rb", buffering=0) as f:
         d, _ = digest_stream(f)
     return {"size": d.size, "md5": d.md5, "sha1": d.sha1, "sha256": d.sha256}

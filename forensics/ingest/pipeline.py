@@ -14,17 +14,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forensics import audit
+from forensics.clock import utc_now
+from forensics.context import CaseContext
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.worker import process_file
 from forensics.model import Cancelled, ItemId, Progress
 
 if TYPE_CHECKING:
-    from forensics.case import Case
     from forensics.cluster import ClusterSpec
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
@@ -45,9 +45,13 @@ class IngestSummary:
     seconds: float = 0.0
     cancelled: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
+    analysis: dict | None = None  # set by Case.ingest_and_analyse: hash sets, copy groups, clusters
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        d = dict(self.__dict__)
+        if d["analysis"] is None:
+            del d["analysis"]
+        return d
 
 
 def _pool(workers: int) -> cf.ProcessPoolExecutor:
@@ -56,23 +60,21 @@ def _pool(workers: int) -> cf.ProcessPoolExecutor:
     return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500)
 
 
-def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
+def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
                worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
                cluster: "ClusterSpec | None" = None) -> IngestSummary:
-    """Ingest the given sources of `case`. `worker` is the per-file function (a picklable
+    """Ingest the given sources of the case. `worker` is the per-file function (a picklable
     module-level callable). It runs in a local process pool, or on a Dask cluster when
-    `cluster` is given (`forensics.cluster`); results are the same either way."""
-    store = case.store
-    if options.faces and not case.authority.strip():
-        from forensics.model import CaseError
-
-        raise CaseError("face processing needs the case authority recorded at case creation")
+    `cluster` is given (`forensics.cluster`); the records are the same either way."""
+    store = ctx.store
+    if options.faces:
+        ctx.require_authority("face processing")
     with store.write() as w:
         run_id = w.execute(
             "INSERT INTO ingest_runs (started_utc, examiner, sources, options) VALUES (?, ?, ?, ?)",
-            (audit.utc_now(), case.examiner, audit.canonical(source_ids),
+            (utc_now(), ctx.examiner, audit.canonical(source_ids),
              audit.canonical(options.as_dict() | ({"cluster": cluster.as_dict()} if cluster else {}))),
         ).lastrowid
     summary = IngestSummary(run_id)
@@ -87,7 +89,7 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
                 summary.skipped += 1
             else:
                 tasks.append(task)
-    writer = _Writer(case, summary, on_committed)
+    writer = _Writer(ctx, summary, on_committed)
     total = len(tasks)
     state = {"done": 0, "last": 0.0}
 
@@ -128,9 +130,9 @@ def run_ingest(case: "Case", source_ids: list[int], options: IngestOptions,
         report(force=True)
         with store.write() as w:
             w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
-                      (audit.utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
-            audit.append(w, case.examiner, "ingest", {"sources": source_ids, "options": options.as_dict()}
-                         | ({"cluster": cluster.as_dict()} if cluster else {}),
+                      (utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
+            ctx.audit(w, "ingest", {"sources": source_ids, "options": options.as_dict()}
+                      | ({"cluster": cluster.as_dict()} if cluster else {}),
                          {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
     return summary
 
@@ -227,8 +229,9 @@ def _failed(task: FileTask, failure: str, timeout: float) -> FileResult:
 class _Writer:
     """Writes results in batched transactions; one file's records are never split."""
 
-    def __init__(self, case: "Case", summary: IngestSummary, on_committed) -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, summary: IngestSummary, on_committed) -> None:
+        self.store = ctx.store
+        self.thumbs = ctx.paths.thumbs
         self.summary = summary
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
@@ -243,7 +246,7 @@ class _Writer:
         if not self.batch:
             return
         new_ids: list[ItemId] = []
-        with self.case.store.write() as w:
+        with self.store.write() as w:
             for res in self.batch:
                 new_ids.extend(self._write(w, res))
         self.batch = []
@@ -255,7 +258,7 @@ class _Writer:
         if not data or not sha256:
             return None
         rel = f"{sha256[:2]}/{sha256}{suffix}.jpg"
-        path = Path(self.case.thumbs_dir) / rel
+        path = self.thumbs / rel
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -266,7 +269,7 @@ class _Writer:
     def _write(self, w, res: FileResult) -> list[ItemId]:
         s = self.summary
         item = dict(res.item)
-        now = audit.utc_now()
+        now = utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
         cols = ",".join(item)
@@ -284,7 +287,7 @@ class _Writer:
         if res.faces is not None or any(f.faces is not None for f in res.frames):
             from forensics.faces import pipeline as faces_mod
         if res.faces is not None and faces_mod is not None:
-            s.faces += len(faces_mod.write_faces(w, item_id, res.faces))
+            s.faces += len(faces_mod.write_faces(w, item_id, res.faces, self.thumbs))
         for fr in res.frames:
             fcur = w.execute(
                 "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
@@ -298,7 +301,7 @@ class _Writer:
             ids.append(fid)
             s.frames += 1
             if fr.faces is not None and faces_mod is not None:
-                s.faces += len(faces_mod.write_faces(w, fid, fr.faces))
+                s.faces += len(faces_mod.write_faces(w, fid, fr.faces, self.thumbs))
         if res.frames and faces_mod is not None:
             faces_mod.finish_video(w, item_id)
         return ids

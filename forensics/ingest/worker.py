@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
-from datetime import datetime, timezone
 
+from forensics.clock import utc_from_timestamp
+from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
 from forensics.media import sniff
-
-# O_NOATIME keeps the evidence's access time as it was (allowed for the owner or root).
-_NOATIME = getattr(os, "O_NOATIME", 0)
-
-
-def _utc(ts: float) -> str:
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def open_evidence(path: bytes) -> int:
-    """Open an evidence file read-only (never for writing), preserving atime where permitted."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        return os.open(path, flags | _NOATIME)
-    except PermissionError:
-        return os.open(path, flags)
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -66,7 +51,8 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
         item["status"] = "error"
         res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
         return
-    item.update(size=st.st_size, mtime_utc=_utc(st.st_mtime), ctime_utc=_utc(st.st_ctime), atime_utc=_utc(st.st_atime))
+    item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
+                atime_utc=utc_from_timestamp(st.st_atime))
     if stat.S_ISLNK(st.st_mode):
         flags.append("symlink")
         try:
@@ -79,7 +65,7 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
         res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
         return
     try:
-        fd = open_evidence(path)
+        fd, _ = open_readonly(path)
     except OSError as exc:
         item["status"] = "error"
         flags.append("unreadable")
@@ -117,7 +103,7 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
 
 
 def _head(path: bytes) -> bytes:
-    fd = open_evidence(path)
+    fd, _ = open_readonly(path)
     try:
         return os.read(fd, sniff.HEAD_BYTES * 4)
     finally:

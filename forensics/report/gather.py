@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from forensics import __version__
+from forensics import __version__, audit
 from forensics.report.people import format_seconds
+from forensics.report.sources import ReportSources
 
 BATCH = 200
 MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always given
@@ -35,39 +36,35 @@ class Unavailable(list):
             return default
 
 
-def header(case, unavailable: Unavailable) -> dict:
+def header(src: ReportSources, unavailable: Unavailable) -> dict:
     """Case record, tool and model versions, algorithms and thresholds."""
-    face_stats = unavailable.guard("face model", lambda: case.faces.stats(), {}) or {}
-    copy_run = unavailable.guard("copy groups", lambda: case.copies.last_run(), None) or {}
+    face_stats = unavailable.guard("face model", lambda: src.faces.stats(), {}) or {}
+    copy_run = unavailable.guard("copy groups", lambda: src.copies.last_run(), None) or {}
     copy_stats = copy_run.get("params") or {}
-    models = []
-    for key in ("model", "model_name", "model_version", "models", "detector", "embedding", "tolerance",
-                "threshold", "match_threshold", "index"):
-        if key in face_stats:
-            models.append((f"face {key.replace('_', ' ')}", _short(face_stats[key])))
+    models = [("face model", _short(face_stats["model"]))] if face_stats else []
     algorithms = [
         ("Cryptographic hashes", "MD5, SHA-1 and SHA-256 of every file, computed in one read at ingest"),
         ("Perceptual hashes", "pHash (64-bit DCT) and dHash (64-bit gradient) of the decoded, orientation-corrected image"),
         ("Evidence verification", "re-read of every file read-only, MD5, SHA-1 and SHA-256 compared with the ingest values"),
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
-    cluster = case.audit_entries("faces.cluster")
+    cluster = audit.entries(src.ctx.store.read, "faces.cluster")
     if cluster:
         for key, value in cluster[-1].params.items():
             algorithms.append((f"face clustering: {key}", _short(value)))
     for key, value in copy_stats.items():
         algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
-    return {"case": case.info, "examiner": case.examiner, "tool": f"forensics {__version__}",
+    return {"case": src.ctx.record.as_dict(), "examiner": src.ctx.examiner, "tool": f"forensics {__version__}",
             "tool_version": __version__, "models": models, "algorithms": algorithms}
 
 
-def sources(case) -> list[dict]:
+def sources(src: ReportSources) -> list[dict]:
     """Evidence sources with files, bytes and the outcome of the last verification."""
     from forensics.verify import last_verification
 
-    last = last_verification(case)
+    last = last_verification(src.ctx)
     out = []
-    for s in case.sources():
+    for s in src.ctx.catalogue.sources():
         row = dict(s)
         per = (last or {}).get("sources", {}).get(str(s["id"]))
         if last is None or per is None:
@@ -89,55 +86,43 @@ def sources(case) -> list[dict]:
     return out
 
 
-def summary(case, unavailable: Unavailable) -> dict:
+def summary(src: ReportSources, unavailable: Unavailable) -> dict:
     """Case-wide counts: files by type, faces, persons, copy groups, hash-set matches, errors."""
-    st = case.stats()
+    st = src.ctx.catalogue.stats()
     out: dict[str, Any] = {"files": st["files"], "bytes": st["bytes"], "by_kind": st["by_kind"],
                            "by_type": st["by_type"], "errors": st["errors"], "flags": st["flags"],
                            "audit_entries": st["audit_entries"]}
-    fs = unavailable.guard("faces", lambda: case.faces.stats(), None)
+    fs = unavailable.guard("faces", lambda: src.faces.stats(), None)
     out["faces"] = {k: v for k, v in (fs or {}).items() if isinstance(v, (int, float, str))} if fs else None
-    persons = unavailable.guard("persons", lambda: case.faces.persons(), None)
+    persons = unavailable.guard("persons", lambda: src.faces.persons(), None)
     out["persons"] = None if persons is None else {
-        "total": len(persons), "named": sum(1 for p in persons if p.get("name"))}
-    out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(case), None)
-    hs = unavailable.guard("hash-set matches", lambda: case.hashsets.match_summary(), None)
-    out["hashsets"] = _match_rows(hs) if hs is not None else None
-    cats = case.categories()
-    by_cat = (hs or {}).get("known_bad_by_category") if isinstance(hs, dict) else None
+        "total": len(persons), "named": sum(1 for p in persons if p["name"])}
+    out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(src), None)
+    hs = unavailable.guard("hash-set matches", lambda: src.hashsets.match_summary(), None)
+    out["hashsets"] = None if hs is None else [
+        {"set": r["name"], "kind": r["kind"], "items": r["items"]} for r in hs["by_set"]]
+    cats = src.ctx.catalogue.categories()
     out["hashset_categories"] = [
         {"category": k, "name": cats.get(int(k)) if str(k).isdigit() else "no category", "items": v}
-        for k, v in (by_cat or {}).items()]
+        for k, v in (hs["known_bad_by_category"] if hs is not None else {}).items()]
     return out
 
 
-def copies_summary(case) -> dict:
+def copies_summary(src: ReportSources) -> dict:
     """Copy groups by kind, and when grouping last ran (and whether items came since)."""
-    by_kind = {r[0]: r[1] for r in case.store.query("SELECT kind, COUNT(*) FROM copy_groups GROUP BY kind")}
+    by_kind = {r[0]: r[1] for r in src.ctx.store.query("SELECT kind, COUNT(*) FROM copy_groups GROUP BY kind")}
     out: dict[str, Any] = {"groups": sum(by_kind.values()), **{f"{k} groups": v for k, v in sorted(by_kind.items())},
-                           "files in groups": case.store.scalar("SELECT COUNT(*) FROM copy_members") or 0}
-    run = case.copies.last_run()
+                           "files in groups": src.ctx.store.scalar("SELECT COUNT(*) FROM copy_members") or 0}
+    run = src.copies.last_run()
     out["last grouping"] = "never run" if run is None else run["started_utc"] + (
-        " (items were added since: stale)" if run.get("stale") else "")
+        " (items were added since: stale)" if run["stale"] else "")
     return out
 
 
-def _match_rows(summary: Any) -> list[dict]:
-    """Normalise a hash-set match summary into rows of set, kind, category, items."""
-    if isinstance(summary, dict):
-        summary = summary.get("by_set") or summary.get("sets") or [
-            {"set": k, **(v if isinstance(v, dict) else {"items": v})} for k, v in summary.items()]
-    rows = []
-    for r in summary or []:
-        rows.append({"set": r.get("set") or r.get("name") or r.get("set_name"), "kind": r.get("kind"),
-                     "category": r.get("category"), "items": r.get("items", r.get("count", r.get("matches")))})
-    return rows
-
-
-def _thumb(case, rel: str | None, data_uri: bool) -> str | None:
+def _thumb(src: ReportSources, rel: str | None, data_uri: bool) -> str | None:
     if not rel:
         return None
-    path = case.thumbs_dir / rel
+    path = src.ctx.paths.thumbs / rel
     if not data_uri:
         return str(path) if path.is_file() else None
     try:
@@ -146,15 +131,15 @@ def _thumb(case, rel: str | None, data_uri: bool) -> str | None:
         return None
 
 
-def thumb_of(case, item_id: int, data_uri: bool = True) -> str | None:
+def thumb_of(src: ReportSources, item_id: int, data_uri: bool = True) -> str | None:
     """An item's cached thumbnail as a data: URI (HTML) or a file path (PDF)."""
-    p = case.thumb_path(item_id)
-    return _thumb(case, str(p.relative_to(case.thumbs_dir)), data_uri) if p else None
+    p = src.ctx.catalogue.thumb_path(item_id)
+    return _thumb(src, str(p.relative_to(src.ctx.paths.thumbs)), data_uri) if p else None
 
 
-def face_thumb(case, face_id: int, data_uri: bool = True) -> str | None:
+def face_thumb(src: ReportSources, face_id: int, data_uri: bool = True) -> str | None:
     try:
-        p = case.faces.face_thumb_path(face_id)
+        p = src.faces.face_thumb_path(face_id)
     except Exception:
         return None
     if not p or not Path(p).is_file():
@@ -164,36 +149,30 @@ def face_thumb(case, face_id: int, data_uri: bool = True) -> str | None:
     return "data:image/jpeg;base64," + base64.b64encode(Path(p).read_bytes()).decode("ascii")
 
 
-def _copy_group(case, item_id: int, unavailable: Unavailable) -> dict | None:
-    g = unavailable.guard("copy groups", lambda: case.copies.group_of(item_id), None)
+def _copy_group(src: ReportSources, item_id: int, unavailable: Unavailable) -> dict | None:
+    g = unavailable.guard("copy groups", lambda: src.copies.group_of(item_id), None)
     if not g:
         return None
-    members = [m if isinstance(m, dict) else {"item_id": m} for m in g.get("members") or []]
-    ids = [int(m.get("item_id") or m.get("id")) for m in members if (m.get("item_id") or m.get("id")) is not None]
-    ids = [i for i in ids if i != item_id]
-    shown = ids[:MAX_GROUP_MEMBERS]
-    paths = {int(m.get("item_id") or m.get("id") or 0): m["path"] for m in members if m.get("path")}
-    missing = [i for i in shown if i not in paths]
-    if missing:
-        paths.update({r["id"]: r["path"] for r in case.items(ids=missing)})
-    return {"id": g.get("id") or g.get("group_id"), "kind": g.get("kind"), "size": len(ids) + 1,
-            "members": [{"id": i, "path": paths.get(i, "?")} for i in shown], "more": max(0, len(ids) - len(shown))}
+    others = [m for m in g["members"] if m["item_id"] != item_id]
+    shown = others[:MAX_GROUP_MEMBERS]
+    return {"id": g["group_id"], "kind": g["kind"], "size": len(others) + 1,
+            "members": [{"id": m["item_id"], "path": m["path"]} for m in shown], "more": len(others) - len(shown)}
 
 
-def _matches(case, item_id: int, unavailable: Unavailable) -> list[dict]:
-    ms = unavailable.guard("hash-set matches", lambda: case.hashsets.matches(item_id), []) or []
-    return [{"set": m.get("set") or m.get("set_name") or m.get("name"), "kind": m.get("kind"),
-             "category": m.get("category"), "hash": m.get("hash"), "distance": m.get("distance")} for m in ms]
+def _matches(src: ReportSources, item_id: int, unavailable: Unavailable) -> list[dict]:
+    ms = unavailable.guard("hash-set matches", lambda: src.hashsets.matches(item_id), []) or []
+    return [{"set": m["set_name"], "kind": m["kind"], "category": m["category"], "hash": m["hash"],
+             "distance": m["distance"]} for m in ms]
 
 
-def enrich(case, item: dict, categories: dict[int, str], unavailable: Unavailable, data_uri: bool) -> dict:
+def enrich(src: ReportSources, item: dict, categories: dict[int, str], unavailable: Unavailable, data_uri: bool) -> dict:
     """One selected item with everything the report prints about it."""
     d = dict(item)
-    d["thumb_src"] = _thumb(case, item.get("thumb"), data_uri)
+    d["thumb_src"] = _thumb(src, item.get("thumb"), data_uri)
     d["category_name"] = categories.get(item["category"]) if item.get("category") is not None else None
-    d["hash_matches"] = _matches(case, item["id"], unavailable)
-    d["copy_group"] = _copy_group(case, item["id"], unavailable)
-    faces = unavailable.guard("faces", lambda: case.faces.faces_of_item(item["id"]), None)
+    d["hash_matches"] = _matches(src, item["id"], unavailable)
+    d["copy_group"] = _copy_group(src, item["id"], unavailable)
+    faces = unavailable.guard("faces", lambda: src.faces.faces_of_item(item["id"]), None)
     d["faces"] = None if faces is None else len(faces)
     d["frame_time_text"] = format_seconds(item.get("frame_time")) if item.get("kind") == "frame" else ""
     gps = [item.get("gps_lat"), item.get("gps_lon")]
@@ -203,25 +182,25 @@ def enrich(case, item: dict, categories: dict[int, str], unavailable: Unavailabl
     return d
 
 
-def items(case, ids: tuple[int, ...], unavailable: Unavailable, data_uri: bool,
+def items(src: ReportSources, ids: tuple[int, ...], unavailable: Unavailable, data_uri: bool,
           on_item: Callable[[int], None] | None = None) -> Iterator[dict]:
     """Selected items, enriched, fetched BATCH at a time in id order."""
-    categories = case.categories()
+    categories = src.ctx.catalogue.categories()
     n = 0
     for i in range(0, len(ids), BATCH):
-        for item in case.items(ids=ids[i:i + BATCH]):
+        for item in src.ctx.catalogue.items(ids=ids[i:i + BATCH]):
             n += 1
-            yield enrich(case, item, categories, unavailable, data_uri)
+            yield enrich(src, item, categories, unavailable, data_uri)
             if on_item is not None:
                 on_item(n)
 
 
-def audit_trail(case, upto_seq: int) -> Iterator[dict]:
+def audit_trail(src: ReportSources, upto_seq: int) -> Iterator[dict]:
     """Every audit entry up to `upto_seq` (the head when the export began), in order,
     parameters shortened for print."""
     last = 0
     while True:
-        rows = case.store.query(
+        rows = src.ctx.store.query(
             "SELECT seq, time_utc, examiner, action, params, result, entry_hash FROM audit_log"
             " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 500", (last, upto_seq))
         if not rows:
@@ -232,25 +211,25 @@ def audit_trail(case, upto_seq: int) -> Iterator[dict]:
         last = rows[-1][0]
 
 
-def failed_files(case) -> Iterator[dict]:
+def failed_files(src: ReportSources) -> Iterator[dict]:
     """Every recorded processing error with the file it belongs to."""
     last = 0
     while True:
-        rows = case.store.query(
+        rows = src.ctx.store.query(
             "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
             " WHERE e.id > ? ORDER BY e.id LIMIT 500", (last,))
         if not rows:
             return
-        paths = {r["id"]: r["path"] for r in case.items(ids=sorted({r[1] for r in rows}))}
+        paths = {r["id"]: r["path"] for r in src.ctx.catalogue.items(ids=sorted({r[1] for r in rows}))}
         for r in rows:
             yield {"item_id": r[1], "path": paths.get(r[1], "?"), "stage": r[2], "message": r[3], "time_utc": r[4]}
         last = rows[-1][0]
 
 
-def counts(case) -> dict:
-    return {"audit_entries": case.store.scalar("SELECT COUNT(*) FROM audit_log") or 0,
-            "errors": case.store.scalar("SELECT COUNT(*) FROM item_errors") or 0,
-            "failed_files": case.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors") or 0}
+def counts(src: ReportSources) -> dict:
+    return {"audit_entries": src.ctx.store.scalar("SELECT COUNT(*) FROM audit_log") or 0,
+            "errors": src.ctx.store.scalar("SELECT COUNT(*) FROM item_errors") or 0,
+            "failed_files": src.ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors") or 0}
 
 
 def _shorten(text: str) -> str:

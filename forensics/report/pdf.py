@@ -202,8 +202,6 @@ class _Builder:
             yield self.P("No persons in this selection.", "muted")
         for p in c["persons"]:
             yield self.P(f"{p['name']} (person {p['id']}, {p['face_count']} faces, {len(p['appearances'])} appearances)", "h3")
-            if p.get("note"):
-                yield self.P(p["note"])
             faces = [im for im in (self.image(f, 18 * mm, 18 * mm) for f in p["face_thumbs"]) if im is not None]
             if faces:
                 t = Table([faces[i:i + 9] for i in range(0, len(faces), 9)], colWidths=[20 * mm] * min(9, len(faces)), hAlign="LEFT")

@@ -1,4 +1,4 @@
-"""`case.reports`: preview and export examiner reports (HTML, PDF, CSV); verify evidence.
+"""`case.reports`: preview and export examiner reports (HTML, PDF, CSV).
 
 An export reads the case, writes the report file, then hashes the written file and
 appends that SHA-256 to the audit log ('report.export'). The report itself states the
@@ -13,12 +13,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from forensics import audit
+from forensics.clock import utc_now
+from forensics.context import CaseContext
+from forensics.copies.service import CopyService
+from forensics.faces.service import FaceService
 from forensics.hashing.digests import sha256_file
-from forensics.audit import utc_now
+from forensics.hashsets.service import HashSetService
+from forensics.model import Cancelled, CaseError, Progress
 from forensics.report import gather
 from forensics.report.people import selected_persons
 from forensics.report.selection import Selection, resolve
-from forensics.model import Cancelled, CaseError, Progress
+from forensics.report.sources import ReportSources
 
 FORMATS = ("html", "pdf", "csv")
 MAX_FACE_THUMBS = 12  # face thumbnails shown per person; every appearance is still listed
@@ -27,25 +33,26 @@ MAX_FACE_THUMBS = 12  # face thumbnails shown per person; every appearance is st
 class ReportService:
     """Reports for one case. Built lazily as `case.reports`."""
 
-    def __init__(self, case) -> None:
-        self.case = case
+    def __init__(self, ctx: CaseContext, faces: FaceService, copies: CopyService, hashsets: HashSetService) -> None:
+        self.ctx = ctx
+        self.src = ReportSources(ctx, faces, copies, hashsets)
 
     # -- what a report will hold ------------------------------------------------
     def selection(self, spec: str) -> Selection:
         """Resolve a selection string (bookmarked, category:N, person:ID, all-tagged, all)."""
-        return resolve(self.case, spec)
+        return resolve(self.src, spec)
 
     def preview(self, selection: str = "bookmarked") -> dict:
         """Counts of what an export of `selection` would include, for the export dialog."""
-        sel = resolve(self.case, selection)
-        persons, note = selected_persons(self.case, sel)
+        sel = resolve(self.src, selection)
+        persons, note = selected_persons(self.src, sel)
         faces: int | None = 0
         try:
             for item_id in sel.item_ids:
-                faces += len(self.case.faces.faces_of_item(item_id))
+                faces += len(self.src.faces.faces_of_item(item_id))
         except Exception:
             faces = None
-        c = gather.counts(self.case)
+        c = gather.counts(self.src)
         return {"selection": sel.spec, "description": sel.description, "items": len(sel.item_ids),
                 "persons": len(persons), "person_names": [p["name"] for p in persons], "faces": faces,
                 "audit_entries": c["audit_entries"], "errors": c["errors"], "failed_files": c["failed_files"],
@@ -64,7 +71,7 @@ class ReportService:
         if fmt not in FORMATS:
             raise CaseError(f"unknown report format {fmt!r}; use a .html, .pdf or .csv file name (or --format)")
         out.parent.mkdir(parents=True, exist_ok=True)
-        sel = resolve(self.case, selection)
+        sel = resolve(self.src, selection)
         t0 = time.monotonic()
         total = len(sel.item_ids)
 
@@ -82,7 +89,7 @@ class ReportService:
             if fmt == "csv":
                 from forensics.report.csvout import write_csv
 
-                write_csv(tmp, gather.items(self.case, sel.item_ids, unavailable, False, on_item))
+                write_csv(tmp, gather.items(self.src, sel.item_ids, unavailable, False, on_item))
                 persons: list = []
             else:
                 ctx = self._context(sel, out.name, unavailable, fmt == "html", on_item)
@@ -103,25 +110,25 @@ class ReportService:
         result = {"path": str(out.resolve()), "format": fmt, "sha256": digest, "bytes": out.stat().st_size,
                   "selection": sel.spec, "items": total, "persons": len(persons),
                   "seconds": round(time.monotonic() - t0, 3), "unavailable": list(unavailable)}
-        entry = self.case.log("report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
+        entry = self.ctx.log("report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
                               {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
         result["audit_seq"] = entry.seq
         return result
 
     def _context(self, sel: Selection, filename: str, unavailable: gather.Unavailable, data_uri: bool,
                  on_item: Callable[[int], None]) -> dict[str, Any]:
-        case = self.case
+        src = self.src
         # Services may bring themselves up to date (and audit that) when first asked, so
         # they are asked before the chain head the report cites is taken.
-        header = gather.header(case, unavailable)
-        summary = gather.summary(case, unavailable)
-        persons, persons_note = selected_persons(case, sel)
-        chain = case.verify_audit()
-        head_seq = case.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
-        c = gather.counts(case)
+        header = gather.header(src, unavailable)
+        summary = gather.summary(src, unavailable)
+        persons, persons_note = selected_persons(src, sel)
+        chain = audit.verify(self.ctx.store.read)
+        head_seq = self.ctx.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+        c = gather.counts(src)
         for p in persons:
             self._decorate_person(p, data_uri)
-        info = case.info
+        info = self.ctx.record.as_dict()
         return {
             "report": {"title": f"Examiner report: {info['name']}", "generated_utc": utc_now(),
                        "selection_spec": sel.spec, "selection_description": sel.description,
@@ -130,39 +137,28 @@ class ReportService:
                        f"BROKEN at entry {chain.first_broken}: {chain.reason}",
                        "audit_entries": head_seq, "failed_files": c["failed_files"], "filename": filename},
             "h": header,
-            "sources": gather.sources(case),
+            "sources": gather.sources(src),
             "summary": summary,
-            "items": gather.items(case, sel.item_ids, unavailable, data_uri, on_item),
+            "items": gather.items(src, sel.item_ids, unavailable, data_uri, on_item),
             "persons": persons,
             "persons_unavailable": persons_note,
-            "errors": gather.failed_files(case),
-            "audit": gather.audit_trail(case, head_seq),
+            "errors": gather.failed_files(src),
+            "audit": gather.audit_trail(src, head_seq),
             "unavailable": unavailable,
         }
 
     def _decorate_person(self, p: dict, data_uri: bool) -> None:
         """Add face thumbnails, file paths and frame thumbnails to a person's rows."""
-        case = self.case
-        p["face_thumbs"] = [s for s in (gather.face_thumb(case, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
+        src = self.src
+        p["face_thumbs"] = [s for s in (gather.face_thumb(src, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
         ids = sorted({a["item_id"] for a in p["appearances"]})
-        paths: dict[int, str] = {}
-        for i in range(0, len(ids), 500):
-            paths.update({r["id"]: r["path"] for r in case.items(ids=ids[i:i + 500])})
+        paths = {r["id"]: r["path"] for r in self.ctx.catalogue.items(ids=ids)}
         for a in p["appearances"]:
             a["path"] = paths.get(a["item_id"], "?")
             a["frame_src"] = None
             if a["kind"] == "video":
                 # The frame the track is best seen in; the face crop if that frame has no thumbnail.
-                src = gather.thumb_of(case, int(a["frame_item_id"]), data_uri) if a.get("frame_item_id") else None
-                if src is None and a.get("face_id"):
-                    src = gather.face_thumb(case, int(a["face_id"]), data_uri)
-                a["frame_src"] = src
-
-    # -- evidence ----------------------------------------------------------------------
-    def verify(self, progress: Callable[[Progress], None] | None = None,
-               cancel: threading.Event | None = None) -> dict:
-        """Re-hash every evidence file; see `forensics.verify.verify_evidence`."""
-        from forensics.verify import verify_evidence
-
-        return verify_evidence(self.case, progress, cancel)
-
+                frame = gather.thumb_of(src, int(a["frame_item_id"]), data_uri) if a.get("frame_item_id") else None
+                if frame is None and a.get("face_id"):
+                    frame = gather.face_thumb(src, int(a["face_id"]), data_uri)
+                a["frame_src"] = frame

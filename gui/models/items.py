@@ -102,7 +102,7 @@ class ItemListModel(QAbstractListModel):
         start = row - row % BATCH
         block = [i for i in self._ids[start:start + BATCH] if i not in self._rows]
         self.fetches += 1
-        for d in browse.item_rows(self.case, block):
+        for d in browse.item_rows(self.case.ctx, block):
             # Tuples, not lists: a dict holding only atomic values and tuples of them is
             # untracked by Python's cycle collector, so 20,000 cached rows do not make
             # every full collection (a GUI-thread pause while scrolling) slower.

@@ -17,6 +17,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLa
                              QWidget)
 
 from forensics import browse
+from forensics.catalogue import item_changes, oriented_size
 from forensics.case import Case
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
@@ -41,7 +42,7 @@ def gather(case: Case, item_id: int) -> dict:
     item = case.item(item_id)
     if item is None:
         raise LookupError(f"item {item_id} is no longer in the case")
-    out: dict[str, Any] = {"item": item, "exif": browse.item_exif(case, item_id)}
+    out: dict[str, Any] = {"item": item, "exif": browse.item_exif(case.ctx, item_id)}
     image = None
     if item["kind"] == "image":
         raw = case.item_file(item_id)
@@ -52,10 +53,7 @@ def gather(case: Case, item_id: int) -> dict:
         if tp is not None and tp.exists():
             image = load_scaled(tp, PREVIEW_MAX)
     out["image"] = image
-    w, h = item.get("width") or 0, item.get("height") or 0
-    if (item.get("orientation") or 1) in (5, 6, 7, 8):
-        w, h = h, w  # boxes are in oriented pixels
-    out["source_size"] = (w, h) if w and h else None
+    out["source_size"] = oriented_size(item)  # face boxes are in oriented pixels
     out["faces"] = _try(lambda: case.faces.faces_of_item(item_id), [])
     out["hash_matches"] = _try(lambda: case.hashsets.matches(item_id), [])
     out["copy_group"] = _try(lambda: case.copies.group_of(item_id), None)
@@ -289,13 +287,9 @@ class ItemView(QWidget):
         if self.detail is None:
             return
         it = self.detail["item"]
-        new_tags = {t.strip() for t in self.tags.text().split(",") if t.strip()}
-        old_tags = set(it.get("tags") or [])
-        cat = self.category.currentData()
-        self.edit_requested.emit({
-            "ids": [it["id"]], "category": cat, "clear_category": cat is None and it.get("category") is not None,
-            "add_tags": sorted(new_tags - old_tags), "remove_tags": sorted(old_tags - new_tags),
-            "note": self.note.text(), "bookmarked": self.bookmark.isChecked(), "label": "Edit item"})
+        changes = item_changes(it, category=self.category.currentData(), tags=self.tags.text().split(","),
+                               note=self.note.text(), bookmarked=self.bookmark.isChecked())
+        self.edit_requested.emit({"ids": [it["id"]], "label": "Edit item", **changes})
 
     def keyPressEvent(self, e) -> None:
         if e.key() in (Qt.Key.Key_Right, Qt.Key.Key_Down):

@@ -1,18 +1,23 @@
-"""The main window: case handling, the tabs (gallery, item, people, face search, similar
-images, audit log), keyboard categorising with undo, and ingest in the background."""
+"""The main window: menus, the tabs (gallery, item, people, face search, similar images,
+audit log) and the gallery queries. The work behind the menus lives in controllers
+(gui/controllers): the case (open, create, recent), ingest, edits with undo, and analysis
+jobs; the window assembles them and routes their signals to its views."""
 from __future__ import annotations
 
 import gc
 import os
-from pathlib import Path
 
-from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel,
                              QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
 
 from forensics import browse
 from forensics.case import Case
+from gui.controllers.analysis import AnalysisController
+from gui.controllers.case import CaseController
+from gui.controllers.edit import EditController
+from gui.controllers.ingest import IngestController
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
 from gui.models.thumbs import ThumbnailCache
@@ -20,7 +25,6 @@ from gui.tasks import TaskError, TaskRunner
 from gui.views.gallery import GalleryView
 from gui.widgets.ingest_panel import IngestPanel
 
-MAX_RECENT = 8
 APP_NAME = "Forensics workbench"
 
 
@@ -28,8 +32,7 @@ class MainWindow(QMainWindow):
     case_opened = pyqtSignal()
     gallery_refreshed = pyqtSignal()
     edit_done = pyqtSignal()
-    ingest_finished = pyqtSignal(object)  # IngestSummary or TaskError
-    _committed = pyqtSignal(list)  # item ids, from the ingest thread
+    ingest_finished = pyqtSignal(object)  # IngestSummary, None (cancelled) or TaskError
 
     def __init__(self, settings: QSettings | None = None) -> None:
         super().__init__()
@@ -39,9 +42,10 @@ class MainWindow(QMainWindow):
         self.thumbs = ThumbnailCache(160, parent=self)
         self.model: ItemListModel | None = None
         self.gallery: GalleryView | None = None
-        self.undo_stack: list[tuple[str, dict]] = []
-        self.ingest_task = None
-        self._pending_commits: list[int] = []
+        self.cases = CaseController(self.settings, self)
+        self.ingest_controller = IngestController(self.tasks, self)
+        self.edits = EditController(self.tasks, self)
+        self.analysis = AnalysisController(self.tasks, self)
         self._query_serial = 0
         self.setAcceptDrops(True)
         self.resize(1400, 900)
@@ -51,15 +55,34 @@ class MainWindow(QMainWindow):
         self.selection_label = QLabel("")
         self.ingest_panel = IngestPanel()
         self.ingest_panel.cancel_requested.connect(self.cancel_ingest)
+        self._wire_controllers()
         # Permanent widgets: temporary status messages must not hide the counts.
         self.statusBar().addPermanentWidget(self.ingest_panel)
         self.statusBar().addPermanentWidget(self.selection_label)
         self.statusBar().addPermanentWidget(self.count_label)
-        self._commit_timer = QTimer(self, singleShot=True, interval=400)
-        self._commit_timer.timeout.connect(self._apply_commits)
-        self._committed.connect(self._on_committed)
         self._build_menus()
         self._update_title()
+
+    def _wire_controllers(self) -> None:
+        ic = self.ingest_controller
+        ic.started.connect(self.ingest_panel.start)
+        ic.progress.connect(self.ingest_panel.update_progress)
+        ic.committed.connect(self._apply_commits)
+        ic.finished.connect(self._ingest_ended)
+        self.edits.edited.connect(self._after_edit)
+        self.edits.undo_changed.connect(self._undo_changed)
+        self.edits.failed.connect(self._task_error)
+        self.analysis.done.connect(self._analysis_done)
+        self.analysis.failed.connect(self._task_error)
+
+    @property
+    def ingest_task(self):
+        """The running (or last) ingest task."""
+        return self.ingest_controller.task
+
+    @property
+    def undo_stack(self) -> list[tuple[str, dict]]:
+        return self.edits.undo_stack
 
     # -- layout -------------------------------------------------------------------
     def _welcome(self) -> QWidget:
@@ -125,8 +148,7 @@ class MainWindow(QMainWindow):
     def create_case(self, path: str, name: str, number: str, examiner: str, authority: str,
                     description: str | None = None) -> Case | None:
         try:
-            case = Case.create(path, name=name, number=number, examiner=examiner, authority=authority,
-                               description=description)
+            case = self.cases.create(path, name, number, examiner, authority, description)
         except Exception as exc:
             self.show_error("Cannot create the case", exc)
             return None
@@ -140,7 +162,7 @@ class MainWindow(QMainWindow):
 
     def open_case(self, path: str | os.PathLike) -> Case | None:
         try:
-            case = Case.open(path)
+            case = self.cases.open(path)
         except Exception as exc:
             self.show_error("Cannot open the case", exc)
             return None
@@ -155,17 +177,14 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
 
     def recent(self) -> list[str]:
-        value = self.settings.value("recent_cases", [])
-        return [v for v in (value if isinstance(value, list) else [value]) if v]
-
-    def _remember(self, path: Path) -> None:
-        p = str(path.resolve())
-        self.settings.setValue("recent_cases", ([p] + [r for r in self.recent() if r != p])[:MAX_RECENT])
+        return self.cases.recent()
 
     def set_case(self, case: Case) -> None:
         self.close_case()
         self.case = case
-        self._remember(case.path)
+        self.cases.remember(case.path)
+        for controller in (self.ingest_controller, self.edits, self.analysis):
+            controller.set_case(case)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
         from gui.views.people import PeopleView
@@ -212,8 +231,6 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.tabs)
         for act in self.case_actions:
             act.setEnabled(True)
-        self.undo_stack.clear()
-        self.undo_action.setEnabled(False)
         self._update_title()
         self.refresh_gallery()
         # Filter choices are counted after the first screenful is up, not competing with it.
@@ -235,6 +252,8 @@ class MainWindow(QMainWindow):
         self.thumbs.wait()
         self.case.close()
         self.case = None
+        for controller in (self.ingest_controller, self.edits, self.analysis):
+            controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
         if self.model is not None:
             self.thumbs.loaded.disconnect(self.model._thumb_loaded)
@@ -245,7 +264,7 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     def closeEvent(self, e) -> None:
-        if self.ingest_task is not None and not self.ingest_task.finished:
+        if self.ingest_controller.running:
             if QMessageBox.question(self, "Ingest running", "An ingest is running. Stop it and quit? "
                                     "Files already catalogued are kept; run it again to finish.") \
                     != QMessageBox.StandardButton.Yes:
@@ -274,7 +293,7 @@ class MainWindow(QMainWindow):
         serial = self._query_serial
         case = self.case
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
-        self.tasks.run("Filter", lambda t: browse.item_ids(case, filt, sort, desc), writer=False,
+        self.tasks.run("Filter", lambda t: browse.item_ids(case.ctx, filt, sort, desc), writer=False,
                        on_done=lambda ids: self._set_ids(ids, serial, keep), on_error=self._task_error, owner=self)
 
     def _set_ids(self, ids: list[int], serial: int, keep) -> None:
@@ -289,7 +308,7 @@ class MainWindow(QMainWindow):
         if self.case is None:
             return
         case = self.case
-        self.tasks.run("Facets", lambda t: browse.facets(case), writer=False,
+        self.tasks.run("Facets", lambda t: browse.facets(case.ctx), writer=False,
                        on_done=lambda f: self.gallery and self.gallery.filters.set_facets(f), on_error=self._task_error, owner=self)
 
     def _update_counts(self, *args) -> None:
@@ -330,7 +349,7 @@ class MainWindow(QMainWindow):
         ids = self.selection()
         if not ids or self.model is None:
             return
-        rows = browse.item_rows(self.case, ids[:1])
+        rows = browse.item_rows(self.case.ctx, ids[:1])
         self.apply_edit(ids, bookmarked=not (rows and rows[0]["bookmarked"]), label="Bookmark")
 
     def add_tag(self, tag: str | None = None) -> None:
@@ -345,18 +364,12 @@ class MainWindow(QMainWindow):
         self.apply_edit(ids, add_tags=[tag.strip()], label=f"Tag '{tag.strip()}'")
 
     def apply_edit(self, ids: list[int], label: str = "Edit", **kw) -> None:
-        """Run Case.tag_items on the writer executor; remember the previous state for undo."""
-        if not ids or self.case is None:
-            return
-        case = self.case
-        self.tasks.run(label, lambda t: case.tag_items(ids, **kw), writer=True,
-                       on_done=lambda before: self._edited(label, before), on_error=self._task_error, owner=self)
+        """Categorise, tag, annotate or bookmark `ids` (undoable)."""
+        self.edits.apply(ids, label, **kw)
 
-    def _edited(self, label: str, before: dict) -> None:
-        self.undo_stack.append((label, before))
-        self.undo_action.setEnabled(True)
-        self.undo_action.setText(f"&Undo {label}")
-        self._after_edit(list(before))
+    def _undo_changed(self, enabled: bool, text: str) -> None:
+        self.undo_action.setEnabled(enabled)
+        self.undo_action.setText(text)
 
     def _after_edit(self, ids: list[int]) -> None:
         if self.model is not None:
@@ -368,14 +381,7 @@ class MainWindow(QMainWindow):
         self.edit_done.emit()
 
     def undo(self) -> None:
-        if not self.undo_stack or self.case is None:
-            return
-        label, before = self.undo_stack.pop()
-        self.undo_action.setEnabled(bool(self.undo_stack))
-        self.undo_action.setText(f"&Undo {self.undo_stack[-1][0]}" if self.undo_stack else "&Undo")
-        case = self.case
-        self.tasks.run(f"Undo {label}", lambda t: case.restore_items(before), writer=True,
-                       on_done=lambda _: self._after_edit(list(before)), on_error=self._task_error, owner=self)
+        self.edits.undo()
 
     # -- ingest ----------------------------------------------------------------------------
     def add_folder_dialog(self) -> None:
@@ -403,65 +409,46 @@ class MainWindow(QMainWindow):
             self.ingest(paths, faces=faces.isChecked())
 
     def ingest(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0) -> None:
-        """Catalogue evidence in the background; the gallery grows as batches commit."""
+        """Catalogue evidence in the background, then bring the case-wide analysis up to
+        date (the CLI's sequence); the gallery grows as batches commit."""
         if self.case is None:
             QMessageBox.information(self, "No case", "Create or open a case first.")
             return
-        if self.ingest_task is not None and not self.ingest_task.finished:
+        if self.ingest_controller.running:
             QMessageBox.information(self, "Ingest running", "Wait for the running ingest to finish, or cancel it.")
             return
-        from forensics.ingest.pipeline import IngestOptions
-
-        case, opts = self.case, IngestOptions(faces=faces, workers=workers)
-
-        def job(task):
-            return case.ingest(paths, opts, progress=task.report, cancel=task.cancel,
-                               on_committed=lambda ids: self._committed.emit(list(ids)))
-
-        self.ingest_panel.start(f"Ingest {len(paths)} source(s)")
-        self.ingest_task = self.tasks.run("Ingest", job, long=True, on_progress=self.ingest_panel.update_progress,
-                                          on_done=self._ingest_done, on_error=self._ingest_failed, owner=self)
-        self.ingest_task.cancelled.connect(lambda: self._ingest_done(None))
+        self.ingest_controller.start(paths, faces=faces, workers=workers)
 
     def cancel_ingest(self) -> None:
-        if self.ingest_task is not None:
-            self.ingest_task.cancel.set()
+        self.ingest_controller.cancel()
 
-    def _on_committed(self, ids: list[int]) -> None:
-        self._pending_commits.extend(ids)
-        if not self._commit_timer.isActive():
-            self._commit_timer.start()
-
-    def _apply_commits(self) -> None:
-        """Append newly committed items that pass the current filter (batched, off-thread query)."""
-        if not self._pending_commits or self.case is None or self.gallery is None:
+    def _apply_commits(self, ids: list[int]) -> None:
+        """Append newly committed items that pass the current filter (off-thread query)."""
+        if not ids or self.case is None or self.gallery is None:
             return
-        ids, self._pending_commits = tuple(self._pending_commits), []
         filt, sort, desc = self.gallery.current_filter()
         from dataclasses import replace
 
-        case, serial = self.case, self._query_serial
-        self.tasks.run("New items", lambda t: browse.item_ids(case, replace(filt, ids=ids), sort, desc), writer=False,
-                       on_done=lambda new: serial == self._query_serial and self.model and self.model.append_ids(new),
-                       on_error=self._task_error, owner=self)
+        case, serial, wanted = self.case, self._query_serial, tuple(ids)
+        self.tasks.run("New items", lambda t: browse.item_ids(case.ctx, replace(filt, ids=wanted), sort, desc),
+                       writer=False, on_error=self._task_error, owner=self,
+                       on_done=lambda new: serial == self._query_serial and self.model and self.model.append_ids(new))
 
-    def _ingest_done(self, summary) -> None:
+    def _ingest_ended(self, outcome) -> None:
         self.ingest_panel.finish()
-        self._apply_commits()
-        if summary is not None:
-            s = summary.as_dict() if hasattr(summary, "as_dict") else summary
+        if isinstance(outcome, TaskError):
+            self.refresh_gallery(keep_position=True)
+            self._task_error(outcome)
+            self.ingest_finished.emit(outcome)
+            return
+        if outcome is not None:
+            s = outcome.as_dict()
             self.statusBar().showMessage(
                 f"Ingest {'cancelled' if s.get('cancelled') else 'finished'}: {s.get('added', 0)} added, "
                 f"{s.get('failed', 0)} with errors, {s.get('skipped', 0)} already in the case", 10000)
         self.refresh_gallery(keep_position=True)
         self.refresh_facets()
-        self.ingest_finished.emit(summary)
-
-    def _ingest_failed(self, err: TaskError) -> None:
-        self.ingest_panel.finish()
-        self.refresh_gallery(keep_position=True)
-        self._task_error(err)
-        self.ingest_finished.emit(err)
+        self.ingest_finished.emit(outcome)
 
     def dragEnterEvent(self, e: QDragEnterEvent) -> None:
         if e.mimeData().hasUrls() and self.case is not None:
@@ -487,26 +474,17 @@ class MainWindow(QMainWindow):
             self.find_similar(ids[0])
 
     def group_copies(self) -> None:
-        self._long_job("Group copies", lambda t, c: c.copies.group(progress=t.report, cancel=t.cancel))
+        self.analysis.group_copies()
 
     def cluster_faces(self) -> None:
-        self._long_job("Cluster faces", lambda t, c: c.faces.cluster(),
-                       then=lambda: self.people.refresh())
+        self.analysis.cluster_faces()
 
-    def _long_job(self, label: str, fn, then=None) -> None:
-        from gui.tasks import DelayedProgress
-
-        case = self.case
-
-        def done(result):
-            self.statusBar().showMessage(f"{label}: done", 8000)
-            self.refresh_gallery(keep_position=True)
-            self.refresh_facets()
-            if then:
-                then()
-
-        task = self.tasks.run(label, lambda t: fn(t, case), long=True, on_done=done, on_error=self._task_error, owner=self)
-        DelayedProgress(task, self, label)
+    def _analysis_done(self, label: str, result) -> None:
+        self.statusBar().showMessage(f"{label}: done", 8000)
+        self.refresh_gallery(keep_position=True)
+        self.refresh_facets()
+        if label == "Cluster faces" and getattr(self, "people", None) is not None:
+            self.people.refresh()
 
     def export_report(self) -> None:
         from gui.dialogs.report import ReportDialog

@@ -2,7 +2,8 @@
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
 the search in the background, and show ranked thumbnails. The face panel searches once
-at the loosest threshold and filters locally, so its threshold slider updates live.
+at the loosest threshold and narrows the result (`within_threshold`), so its threshold
+slider updates live.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
 
 from forensics.case import Case
+from forensics.faces.service import within_threshold
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
@@ -196,7 +198,8 @@ class FaceSearchView(_SearchPanel):
         self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
         if self.result is None:
             return
-        shown = [c for c in self.cards if c.data["distance"] <= t]
+        kept = {m["face_id"] for m in within_threshold(self.result["matches"], t)}
+        shown = [c for c in self.cards if c.data["face_id"] in kept]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
         self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "

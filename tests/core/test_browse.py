@@ -48,68 +48,68 @@ def items(case: Case) -> list[int]:
 
 def test_default_filter_shows_images_and_videos_but_not_frames(case: Case, items: list[int]) -> None:
     frame = _insert(case, [{"kind": "frame", "parent_id": items[2], "relpath": "c/clip.mp4#t=1", "frame_index": 30}])
-    ids = browse.item_ids(case)
+    ids = browse.item_ids(case.ctx)
     assert ids == items[:4]
     assert frame[0] not in ids
-    assert browse.count(case) == 4
-    assert browse.item_ids(case, ItemFilter(kinds=("video",))) == [items[2]]
+    assert browse.count(case.ctx) == 4
+    assert browse.item_ids(case.ctx, ItemFilter(kinds=("video",))) == [items[2]]
 
 
 def test_sorting(case: Case, items: list[int]) -> None:
     hol, scan, clip, broken, _ = items
-    assert browse.item_ids(case, sort="size") == [broken, scan, hol, clip]
-    assert browse.item_ids(case, sort="size", descending=True) == [clip, hol, scan, broken]
-    assert browse.item_ids(case, sort="path") == [scan, hol, clip, broken]
+    assert browse.item_ids(case.ctx, sort="size") == [broken, scan, hol, clip]
+    assert browse.item_ids(case.ctx, sort="size", descending=True) == [clip, hol, scan, broken]
+    assert browse.item_ids(case.ctx, sort="path") == [scan, hol, clip, broken]
     # Date taken, else modified; items with neither come last.
-    assert browse.item_ids(case, sort="date") == [scan, hol, clip, broken]
-    assert browse.item_ids(case, sort="category")[0] == scan
+    assert browse.item_ids(case.ctx, sort="date") == [scan, hol, clip, broken]
+    assert browse.item_ids(case.ctx, sort="category")[0] == scan
     with pytest.raises(ValueError):
-        browse.item_ids(case, sort="colour")
+        browse.item_ids(case.ctx, sort="colour")
 
 
 def test_filters(case: Case, items: list[int]) -> None:
     hol, scan, clip, broken, _ = items
-    assert browse.item_ids(case, ItemFilter(category=2)) == [scan]
-    assert browse.item_ids(case, ItemFilter(category=browse.UNCATEGORISED)) == [hol, clip, broken]
-    assert browse.item_ids(case, ItemFilter(camera_model="Pixel 4")) == [hol, broken]
-    assert browse.item_ids(case, ItemFilter(has_gps=True)) == [hol]
-    assert browse.item_ids(case, ItemFilter(errors=True)) == [broken]
-    assert browse.item_ids(case, ItemFilter(errors=False)) == [hol, scan, clip]
-    assert browse.item_ids(case, ItemFilter(date_from="2021-01-01", date_to="2021-12-31")) == [hol]
-    assert browse.item_ids(case, ItemFilter(date_to="2021-06-01")) == [hol, scan]
-    assert browse.item_ids(case, ItemFilter(text="clip")) == [clip]
+    assert browse.item_ids(case.ctx, ItemFilter(category=2)) == [scan]
+    assert browse.item_ids(case.ctx, ItemFilter(category=browse.UNCATEGORISED)) == [hol, clip, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(camera_model="Pixel 4")) == [hol, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(has_gps=True)) == [hol]
+    assert browse.item_ids(case.ctx, ItemFilter(errors=True)) == [broken]
+    assert browse.item_ids(case.ctx, ItemFilter(errors=False)) == [hol, scan, clip]
+    assert browse.item_ids(case.ctx, ItemFilter(date_from="2021-01-01", date_to="2021-12-31")) == [hol]
+    assert browse.item_ids(case.ctx, ItemFilter(date_to="2021-06-01")) == [hol, scan]
+    assert browse.item_ids(case.ctx, ItemFilter(text="clip")) == [clip]
     # LIKE wildcards in the search text are literal.
-    assert browse.item_ids(case, ItemFilter(text="%")) == []
+    assert browse.item_ids(case.ctx, ItemFilter(text="%")) == []
     case.tag_items([clip], add_tags=["beach"], bookmarked=True)
-    assert browse.item_ids(case, ItemFilter(tag="beach")) == [clip]
-    assert browse.item_ids(case, ItemFilter(bookmarked=True)) == [clip]
-    assert browse.item_ids(case, ItemFilter(tag="nothing")) == []
-    assert browse.item_ids(case, ItemFilter(ids=(clip, scan, items[4]))) == [scan, clip]
-    assert browse.item_ids(case, ItemFilter(ids=())) == []
+    assert browse.item_ids(case.ctx, ItemFilter(tag="beach")) == [clip]
+    assert browse.item_ids(case.ctx, ItemFilter(bookmarked=True)) == [clip]
+    assert browse.item_ids(case.ctx, ItemFilter(tag="nothing")) == []
+    assert browse.item_ids(case.ctx, ItemFilter(ids=(clip, scan, items[4]))) == [scan, clip]
+    assert browse.item_ids(case.ctx, ItemFilter(ids=())) == []
 
 
 def test_item_rows_keep_order_and_skip_missing(case: Case, items: list[int]) -> None:
     hol, scan, clip, broken, _ = items
     case.tag_items([hol], add_tags=["b", "a"], category=1)
-    rows = browse.item_rows(case, [broken, hol, 99999, scan])
+    rows = browse.item_rows(case.ctx, [broken, hol, 99999, scan])
     assert [r["id"] for r in rows] == [broken, hol, scan]
     assert rows[0]["has_errors"] is True
     assert rows[1]["tags"] == ["a", "b"]
     assert rows[1]["category"] == 1
     assert rows[1]["has_gps"] is True
     assert rows[1]["name"] == "holiday.jpg"
-    assert browse.item_rows(case, []) == []
+    assert browse.item_rows(case.ctx, []) == []
 
 
 def test_errors_recorded_against_an_item_count(case: Case, items: list[int]) -> None:
     with case.store.write() as w:
         w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, 'exif', 'bad', 'now')", (items[0],))
-    assert items[0] in browse.item_ids(case, ItemFilter(errors=True))
-    assert browse.item_rows(case, [items[0]])[0]["has_errors"] is True
+    assert items[0] in browse.item_ids(case.ctx, ItemFilter(errors=True))
+    assert browse.item_rows(case.ctx, [items[0]])[0]["has_errors"] is True
 
 
 def test_facets(case: Case, items: list[int]) -> None:
-    f = browse.facets(case)
+    f = browse.facets(case.ctx)
     assert f["kinds"] == {"image": 3, "video": 1, "other": 1}
     assert {c["id"]: c["count"] for c in f["categories"]}[2] == 1
     assert f["camera_models"] == [{"model": "Pixel 4", "count": 2}]
@@ -120,7 +120,7 @@ def test_facets(case: Case, items: list[int]) -> None:
 
 def test_many_items_batch(case: Case) -> None:
     ids = _insert(case, [{"relpath": f"x/{n:05d}.jpg"} for n in range(7000)])
-    rows = browse.item_rows(case, ids[::-1])
+    rows = browse.item_rows(case.ctx, ids[::-1])
     assert len(rows) == 7000 and rows[0]["id"] == ids[-1]
 
 
@@ -144,15 +144,15 @@ def test_faces_hashsets_and_copy_groups(case: Case, items: list[int]) -> None:
         g = w.execute("INSERT INTO copy_groups (kind, representative_id, size, created_utc) VALUES ('binary', ?, 2, 'now')",
                       (hol,)).lastrowid
         w.execute("INSERT INTO copy_members (item_id, group_id, identical) VALUES (?, ?, 1), (?, ?, 1)", (hol, g, broken, g))
-    assert browse.item_ids(case, ItemFilter(has_faces=True)) == [hol, clip]
-    assert browse.item_ids(case, ItemFilter(has_faces=False)) == [scan, broken]
-    assert browse.item_ids(case, ItemFilter(hashset_match=True)) == [scan, broken]
-    assert browse.item_ids(case, ItemFilter(hide_known_good=True)) == [hol, clip, broken]
-    assert browse.item_ids(case, ItemFilter(collapse_copies=True)) == [hol, scan, clip]
-    rows = {r["id"]: r for r in browse.item_rows(case, [hol, clip, broken])}
+    assert browse.item_ids(case.ctx, ItemFilter(has_faces=True)) == [hol, clip]
+    assert browse.item_ids(case.ctx, ItemFilter(has_faces=False)) == [scan, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(hashset_match=True)) == [scan, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(hide_known_good=True)) == [hol, clip, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(collapse_copies=True)) == [hol, scan, clip]
+    rows = {r["id"]: r for r in browse.item_rows(case.ctx, [hol, clip, broken])}
     assert rows[hol]["faces"] == 1 and rows[clip]["faces"] == 1
     assert rows[broken]["hash_matches"] == 1 and rows[broken]["copy_group"] == g
-    f = browse.facets(case)
+    f = browse.facets(case.ctx)
     assert f["faces"] == 2 and f["hashset_matches"] == 2 and f["copy_groups"] == 1
     assert [s["name"] for s in f["hash_sets"]] == ["bad", "good"]
 
@@ -160,8 +160,8 @@ def test_faces_hashsets_and_copy_groups(case: Case, items: list[int]) -> None:
 def test_item_exif(case: Case, items: list[int]) -> None:
     with case.store.write() as w:
         w.execute("UPDATE items SET exif_json = ? WHERE id = ?", ('{"Image Model": "Pixel 4"}', items[0]))
-    assert browse.item_exif(case, items[0]) == {"Image Model": "Pixel 4"}
-    assert browse.item_exif(case, items[1]) == {}
+    assert browse.item_exif(case.ctx, items[0]) == {"Image Model": "Pixel 4"}
+    assert browse.item_exif(case.ctx, items[1]) == {}
 
 
 def test_a_file_added_as_its_own_source_is_named_after_it(case: Case) -> None:
@@ -169,4 +169,4 @@ def test_a_file_added_as_its_own_source_is_named_after_it(case: Case) -> None:
         w.execute("INSERT INTO sources (path, path_raw, added_utc, added_by) VALUES ('/ev/clip.mp4', X'00', 'now', 'x')")
         sid = w.execute("SELECT id FROM sources WHERE path = '/ev/clip.mp4'").fetchone()[0]
         w.execute("INSERT INTO items (kind, source_id, relpath, relpath_raw, ingested_utc) VALUES ('video', ?, '', X'', 'now')", (sid,))
-    assert [r["name"] for r in browse.item_rows(case, browse.item_ids(case))] == ["clip.mp4"]
+    assert [r["name"] for r in browse.item_rows(case.ctx, browse.item_ids(case.ctx))] == ["clip.mp4"]

@@ -12,8 +12,7 @@ import pytest
 from PIL import Image
 
 from forensics.case import Case
-from forensics.cluster import ClusterSpec, check_spec, parse_path_map, spec_from
-from forensics.ingest.cluster_run import map_path
+from forensics.cluster import ClusterSpec, check_spec, map_path, parse_path_map, spec_from
 from forensics.ingest.pipeline import IngestOptions, run_ingest
 from forensics.model import CaseError
 from ingest_faults import crashing_worker, hanging_worker, slow_worker

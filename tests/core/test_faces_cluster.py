@@ -27,7 +27,7 @@ def photos(case, *groups: list[np.ndarray]) -> list[list[int]]:
     out = []
     with case.store.write() as w:
         for g in groups:
-            out.append(write_faces(w, add_item(w), [record(v) for v in g]))
+            out.append(write_faces(w, add_item(w), [record(v) for v in g], case.thumbs_dir))
     return out
 
 
@@ -163,7 +163,11 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
 def test_face_processing_refuses_without_authority(tmp_path):
     case = new_case(tmp_path)
     # The schema forbids an empty authority; a case record from elsewhere might still lack one.
-    case._info["authority"] = "  "
+    from dataclasses import replace
+
+    from forensics.context import CaseRecord
+
+    case.ctx = replace(case.ctx, record=CaseRecord({**case.info, "authority": "  "}))
     for call in (lambda: case.faces.cluster(), lambda: case.faces.search(face_id=1), lambda: case.faces.analyze(),
                  lambda: case.faces.reindex()):
         with pytest.raises(CaseError, match="authority"):

@@ -21,7 +21,7 @@ def fill(case, vecs: np.ndarray, per_item: int = 1) -> list[int]:
     ids: list[int] = []
     with case.store.write() as w:
         for s in range(0, len(vecs), per_item):
-            ids += write_faces(w, add_item(w), [record(v) for v in vecs[s:s + per_item]])
+            ids += write_faces(w, add_item(w), [record(v) for v in vecs[s:s + per_item]], case.thumbs_dir)
     return ids
 
 

@@ -94,8 +94,8 @@ def test_write_faces_stores_thumbs_and_is_idempotent(tmp_path):
     with case.store.write() as w:
         item = add_item(w)
         empty = add_item(w)
-        ids = write_faces(w, item, faces)
-        assert write_faces(w, empty, []) == []
+        ids = write_faces(w, item, faces, case.thumbs_dir)
+        assert write_faces(w, empty, [], case.thumbs_dir) == []
     assert len(ids) == len(faces)
     rows = case.store.query("SELECT * FROM faces ORDER BY id")
     assert [r["id"] for r in rows] == ids
@@ -108,7 +108,7 @@ def test_write_faces_stores_thumbs_and_is_idempotent(tmp_path):
     assert analysed == {item: len(faces), empty: 0}
     # A resumed writer calling again must not duplicate faces.
     with case.store.write() as w:
-        assert write_faces(w, item, faces) == ids
+        assert write_faces(w, item, faces, case.thumbs_dir) == ids
     assert case.store.scalar("SELECT COUNT(*) FROM faces") == len(faces)
 
 
@@ -126,7 +126,7 @@ def test_finish_video_links_tracks_and_keeps_best_embeddings(tmp_path):
                 recs.append(fake_face(a + rng.normal(scale=0.02, size=128), box=(10, 60 + t, 60, 10 + t), score=1 + t / 10))
             if t < 4:  # person B in the same frames: never joins A's track
                 recs.append(fake_face(b + rng.normal(scale=0.02, size=128), box=(10, 200, 60, 150)))
-            write_faces(w, fid, recs)
+            write_faces(w, fid, recs, case.thumbs_dir)
         finish_video(w, video)
     tracks = case.store.query("SELECT * FROM face_tracks WHERE video_id = ? ORDER BY start_time, id", (video,))
     spans = sorted((t["start_time"], t["end_time"], t["detections"]) for t in tracks)
@@ -148,7 +148,7 @@ def test_finish_video_without_faces_is_harmless(tmp_path):
     case = new_case(tmp_path)
     with case.store.write() as w:
         video = add_item(w, "video")
-        write_faces(w, add_item(w, "frame", video, 0.0, 0), [])
+        write_faces(w, add_item(w, "frame", video, 0.0, 0), [], case.thumbs_dir)
         finish_video(w, video)
     assert case.store.scalar("SELECT COUNT(*) FROM face_tracks") == 0
 

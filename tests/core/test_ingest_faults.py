@@ -28,13 +28,13 @@ def _check(case, bad_name: str, flag: str):
 
 def test_worker_crash_is_recorded_against_the_file(new_case, tmp_path):
     ev = _folder(tmp_path, "crash.jpg")
-    s = run_ingest(new_case, [new_case.add_source(ev)], IngestOptions(workers=2), worker=crashing_worker)
+    s = run_ingest(new_case.ctx, [new_case.add_source(ev)], IngestOptions(workers=2), worker=crashing_worker)
     assert s.added == 13 and s.failed == 1
     _check(new_case, "crash.jpg", "worker_crash")
 
 
 def test_hung_worker_times_out_and_the_run_goes_on(new_case, tmp_path):
     ev = _folder(tmp_path, "hang.jpg")
-    s = run_ingest(new_case, [new_case.add_source(ev)], IngestOptions(workers=2, file_timeout=2.0), worker=hanging_worker)
+    s = run_ingest(new_case.ctx, [new_case.add_source(ev)], IngestOptions(workers=2, file_timeout=2.0), worker=hanging_worker)
     assert s.added == 13 and s.failed == 1
     _check(new_case, "hang.jpg", "timeout")

@@ -44,7 +44,7 @@ def _item_id(case: Case, name: str) -> int:
 
 def test_untouched_evidence_verifies_intact_and_is_audited(case):
     files = case.store.scalar("SELECT COUNT(*) FROM items WHERE parent_id IS NULL")
-    res = case.reports.verify()
+    res = case.verify()
     assert res["status"] == "intact"
     assert res["files"] == res["checked"] == files == 7
     assert res["ok"] == files and res["changed"] == res["missing"] == 0
@@ -62,7 +62,7 @@ def test_one_changed_byte_is_named_and_deleted_file_is_missing(case, tmp_path):
     data[len(data) // 2] ^= 0x01
     target.write_bytes(bytes(data))
     (tmp_path / "evidence" / "notes.txt").unlink()
-    res = case.reports.verify()
+    res = case.verify()
     assert res["status"] == "altered"
     assert res["changed"] == 1 and res["missing"] == 1 and res["ok"] == 5
     changed = next(p for p in res["problems"] if p["status"] == "changed")
@@ -80,7 +80,7 @@ def test_retargeted_symlink_is_changed(case, tmp_path):
     link = tmp_path / "evidence" / "link.jpg"
     link.unlink()
     os.symlink("photo_2.jpg", link)
-    res = case.reports.verify()
+    res = case.verify()
     bad = [p for p in res["problems"]]
     assert len(bad) == 1 and bad[0]["path"].endswith("link.jpg") and bad[0]["status"] == "changed"
 
@@ -88,7 +88,7 @@ def test_retargeted_symlink_is_changed(case, tmp_path):
 def test_verify_reads_evidence_without_changing_it(case, tmp_path):
     before = {p: (p.lstat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
               for p in (tmp_path / "evidence").rglob("*") if p.is_file() and not p.is_symlink()}
-    case.reports.verify()
+    case.verify()
     after = {p: (p.lstat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest()) for p in before}
     assert before == after
 
@@ -102,7 +102,7 @@ def test_cancelled_verify_is_incomplete_and_recorded(case):
         if p.done == 2:
             ev.set()
 
-    res = case.reports.verify(progress=progress, cancel=ev)
+    res = case.verify(progress=progress, cancel=ev)
     assert res["cancelled"] and res["status"] == "incomplete"
     assert res["checked"] == 2 < res["files"]
     assert seen == [1, 2]
@@ -133,7 +133,7 @@ def test_cli_verify_intact_exit_0(case, capsys):
 
 
 def test_edited_audit_entry_breaks_chain_at_that_entry(case, capsys):
-    case.reports.verify()
+    case.verify()
     n = case.store.scalar("SELECT COUNT(*) FROM audit_log")
     assert n >= 3
     seq = 2
@@ -154,7 +154,7 @@ def test_edited_audit_entry_breaks_chain_at_that_entry(case, capsys):
 
 def test_report_states_altered_evidence_after_failed_verify(case, tmp_path):
     (tmp_path / "evidence" / "photo_0.jpg").unlink()
-    case.reports.verify()
+    case.verify()
     out = tmp_path / "r.html"
     case.reports.export(out, selection="all")
     html = out.read_text(encoding="utf-8")
@@ -165,7 +165,7 @@ def test_report_says_not_verified_before_any_verify(case, tmp_path):
     out = tmp_path / "r.html"
     case.reports.export(out, selection="all")
     assert "not verified" in out.read_text(encoding="utf-8")
-    case.reports.verify()
+    case.verify()
     case.reports.export(out, selection="all")
     assert "intact at" in out.read_text(encoding="utf-8")
 
@@ -176,7 +176,7 @@ def test_file_replaced_by_directory_or_fifo_is_changed_without_blocking(case, tm
     (ev / "photo_0.jpg").mkdir()
     (ev / "photo_2.jpg").unlink()
     os.mkfifo(ev / "photo_2.jpg")  # opening a FIFO for reading would block forever
-    res = case.reports.verify()
+    res = case.verify()
     bad = {p["path"].rsplit("/", 1)[-1]: p for p in res["problems"]}
     assert set(bad) == {"photo_0.jpg", "photo_2.jpg"}
     assert all(p["status"] == "changed" and "regular file" in p["detail"] for p in bad.values())

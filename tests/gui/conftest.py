@@ -73,5 +73,5 @@ def ids(opened) -> dict[str, int]:
     from forensics import browse
 
     case = opened.case
-    rows = browse.item_rows(case, browse.item_ids(case, browse.ItemFilter(kinds=("image", "video", "other"))))
+    rows = browse.item_rows(case.ctx, browse.item_ids(case.ctx, browse.ItemFilter(kinds=("image", "video", "other"))))
     return {r["name"]: r["id"] for r in rows}

@@ -52,12 +52,12 @@ def test_create_case_and_ingest_fills_gallery_while_running(window, qtbot, tmp_p
         assert not window.ingest_task.finished
     summary = sig.args[0]
     assert summary.added > 20 and not summary.cancelled and summary.faces > 0
-    qtbot.waitUntil(lambda: window.model.rowCount() == browse.count(case), timeout=10_000)
+    qtbot.waitUntil(lambda: window.model.rowCount() == browse.count(case.ctx), timeout=10_000)
     assert not window.ingest_panel.isVisible()
     assert f"{window.model.rowCount():,} items shown" in window.count_label.text()
     # The damaged files are in the gallery with their errors recorded, not lost.
     window.gallery.filters.errors.setCurrentIndex(window.gallery.filters.errors.findData(True))
-    qtbot.waitUntil(lambda: 0 < window.model.rowCount() < browse.count(case), timeout=10_000)
+    qtbot.waitUntil(lambda: 0 < window.model.rowCount() < browse.count(case.ctx), timeout=10_000)
     names = {window.model.row_data(r)["name"] for r in range(window.model.rowCount())}
     assert "truncated.jpg" in names
 
@@ -65,13 +65,13 @@ def test_create_case_and_ingest_fills_gallery_while_running(window, qtbot, tmp_p
 def test_filters_and_sort(opened, ids, qtbot) -> None:
     w, case = opened, opened.case
     f = w.gallery.filters
-    assert w.model.rowCount() == browse.count(case)
+    assert w.model.rowCount() == browse.count(case.ctx)
     f.videos.setChecked(False)
     qtbot.waitUntil(lambda: all(w.model.row_data(r)["kind"] == "image" for r in range(w.model.rowCount())), timeout=5000)
-    assert w.model.ids() == browse.item_ids(case, ItemFilter(kinds=("image",)), "id")  # default: order added
+    assert w.model.ids() == browse.item_ids(case.ctx, ItemFilter(kinds=("image",)), "id")  # default: order added
     f.videos.setChecked(True)
     f.faces.setCurrentIndex(f.faces.findData(True))
-    qtbot.waitUntil(lambda: set(w.model.ids()) == set(browse.item_ids(case, ItemFilter(has_faces=True))), timeout=5000)
+    qtbot.waitUntil(lambda: set(w.model.ids()) == set(browse.item_ids(case.ctx, ItemFilter(has_faces=True))), timeout=5000)
     assert ids["IMG_0001.jpg"] in w.model.ids() and ids["IMG_0010.jpg"] not in w.model.ids()
     f.faces.setCurrentIndex(0)
     f.search.setText("hopper")
@@ -82,7 +82,7 @@ def test_filters_and_sort(opened, ids, qtbot) -> None:
     f.camera.setCurrentIndex(0)
     f.sort.setCurrentIndex(f.sort.findData("size"))
     f.descending.setChecked(True)
-    qtbot.waitUntil(lambda: w.model.ids() == browse.item_ids(case, ItemFilter(), "size", True), timeout=5000)
+    qtbot.waitUntil(lambda: w.model.ids() == browse.item_ids(case.ctx, ItemFilter(), "size", True), timeout=5000)
     f.collapse.setChecked(True)
     qtbot.waitUntil(lambda: ids["hopper_copy.jpg"] not in w.model.ids() or ids["IMG_0002.jpg"] not in w.model.ids(),
                     timeout=5000)
@@ -192,14 +192,14 @@ def test_ingest_cancel_keeps_committed_items(window, qtbot, tmp_path, sample_evi
         assert "cancelling" in window.ingest_panel.rate.text()
     summary = sig.args[0]
     assert summary is None or summary.cancelled
-    kept = browse.count(case, ItemFilter(kinds=("image", "video", "other")))
-    qtbot.waitUntil(lambda: window.model.rowCount() == browse.count(case), timeout=10_000)
+    kept = browse.count(case.ctx, ItemFilter(kinds=("image", "video", "other")))
+    qtbot.waitUntil(lambda: window.model.rowCount() == browse.count(case.ctx), timeout=10_000)
     # Running it again finishes the job without duplicates.
     with qtbot.waitSignal(window.ingest_finished, timeout=120_000) as sig:
         window.ingest([str(sample_evidence)], faces=False, workers=1)
     again = sig.args[0]
     assert again.skipped == kept and kept < again.found  # the cancelled run stopped early
-    assert browse.count(case, ItemFilter(kinds=("image", "video", "other"))) == again.found
+    assert browse.count(case.ctx, ItemFilter(kinds=("image", "video", "other"))) == again.found
 
 
 def test_thumbnail_size_slider_resizes_cells(opened, qtbot) -> None:

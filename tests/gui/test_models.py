@@ -33,7 +33,7 @@ def case(tmp_path: Path):
 def test_rows_are_fetched_lazily_in_batches(qtbot, case) -> None:
     thumbs = ThumbnailCache(64)
     model = ItemListModel(case, thumbs)
-    model.set_ids(browse.item_ids(case))
+    model.set_ids(browse.item_ids(case.ctx))
     assert model.rowCount() == 1000 and model.fetches == 0  # ids only, no rows yet
     assert model.data(model.index(0), ID_ROLE) == model.id_at(0)
     assert model.fetches == 0
@@ -49,7 +49,7 @@ def test_rows_are_fetched_lazily_in_batches(qtbot, case) -> None:
 
 def test_refresh_emits_targeted_data_changed(qtbot, case) -> None:
     model = ItemListModel(case, ThumbnailCache(64))
-    ids = browse.item_ids(case)
+    ids = browse.item_ids(case.ctx)
     model.set_ids(ids)
     assert model.row_data(10)["category"] is None
     case.tag_items([ids[10], ids[11], ids[500]], category=2)
@@ -64,7 +64,7 @@ def test_refresh_emits_targeted_data_changed(qtbot, case) -> None:
 
 def test_append_ids_inserts_rows_once(qtbot, case) -> None:
     model = ItemListModel(case, ThumbnailCache(64))
-    ids = browse.item_ids(case)
+    ids = browse.item_ids(case.ctx)
     model.set_ids(ids[:600])
     inserted: list[tuple[int, int]] = []
     model.rowsInserted.connect(lambda parent, a, b: inserted.append((a, b)))
@@ -76,7 +76,7 @@ def test_append_ids_inserts_rows_once(qtbot, case) -> None:
 def test_thumbnails_load_off_thread_and_signal_their_row(qtbot, case) -> None:
     thumbs = ThumbnailCache(64)
     model = ItemListModel(case, thumbs)
-    ids = browse.item_ids(case)
+    ids = browse.item_ids(case.ctx)
     model.set_ids(ids)
     assert model.data(model.index(1), Qt.ItemDataRole.DecorationRole) is None  # a miss queues a load
     with qtbot.waitSignal(model.dataChanged, timeout=5000) as sig:

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from forensics.context import CaseContext
 from forensics.hashing.digests import sha256_file
 from forensics.hashsets.formats import BOM, BadRecord, HashRecord, norm_hex
 
@@ -144,7 +145,7 @@ def _record(obj, n: int) -> HashRecord | BadRecord:
         return BadRecord(n, f"Media record {n}: {exc}")
 
 
-def export_case(case, out: Path) -> dict:
+def export_case(ctx: CaseContext, out: Path) -> dict:
     """Write the case as a VICS 2.0 JSON file: one Case record holding one Media record per
     distinct MD5 (binary copies become several MediaFiles). Streams item by item."""
     import json
@@ -152,8 +153,8 @@ def export_case(case, out: Path) -> dict:
     from forensics import __version__
     from forensics.hashing.perceptual import to_hex
 
-    info = case.info
-    cats = case.store.read
+    info = ctx.record.as_dict()
+    cats = ctx.store.read
     out = Path(out)
     n_media = n_files = 0
     tmp = out.with_name(out.name + ".part")
@@ -173,7 +174,7 @@ def export_case(case, out: Path) -> dict:
         def emit(rows: list) -> None:
             nonlocal n_media, n_files
             first = rows[0]
-            tags = sorted({t for r in rows for t in case.store.query(
+            tags = sorted({t for r in rows for t in ctx.store.query(
                 "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ?", (r["id"],))
                 for t in t})
             md5 = first["md5"]
@@ -193,7 +194,7 @@ def export_case(case, out: Path) -> dict:
                      MEDIA_SIZE: first["size"], MIME_TYPE: first["mime"], TAGS: tags,
                      COMMENTS: next((r["note"] for r in rows if r["note"]), None),
                      MEDIA_FILES: [{MD5: md5, FILE_NAME: os.path.basename(r["relpath"]) or r["relpath"],
-                                    FILE_PATH: case.item_path_display({"source_id": r["source_id"], "relpath": r["relpath"]}),
+                                    FILE_PATH: ctx.catalogue.path_display({"source_id": r["source_id"], "relpath": r["relpath"]}),
                                     CREATED: r["ctime_utc"], WRITTEN: r["mtime_utc"], ACCESSED: r["atime_utc"]} for r in rows],
                      EXIFS: exifs, ALTERNATIVE_HASHES: alt}
             f.write(("," if n_media else "") + json.dumps(media, ensure_ascii=False))
@@ -211,5 +212,5 @@ def export_case(case, out: Path) -> dict:
     os.replace(tmp, out)
     digest = sha256_file(out)
     result = {"out": str(out), "media": n_media, "files": n_files, "sha256": digest, "version": "2.0"}
-    case.log("export.vics", {"out": str(out.resolve())}, result)
+    ctx.log("export.vics", {"out": str(out.resolve())}, result)
     return result

@@ -1,0 +1,183 @@
+"""Face-comparison scores as calibrated likelihood ratios, aware of the faces' quality.
+
+A face hit's euclidean distance between two dlib descriptors says little by itself: its
+meaning moves with the size and blur of both faces (two 24 px CCTV faces of different
+people are often closer than a sharp photo and a 24 px face of the same person). The
+packaged calibration (`data/calibration.json`, fitted by `bench/calibration.py` on LFW
+faces at full resolution and degraded to 24/32/48 px, cross-validated across the
+identity-disjoint LFW folds) turns a distance and the two faces' qualities into
+
+    LR = P(distance | same person) / P(distance | different people),
+
+reported as log10 LR. The model is a logistic regression with prior-balanced weights,
+so its log-odds are the natural log of the LR, linear in the distance with an intercept
+and slope that depend on the log widths of the smaller and the larger face. LRs are
+bounded per quality band by the empirical lower and upper bounds (ELUB) that the
+validation data can support (Vergeer et al., "Numerical likelihood ratios outputted by
+LR systems are often based on extrapolation: when to stop extrapolating?", Science &
+Justice 56 (2016) 482-491): a system never claims more than its data showed.
+
+Verbal scale: ENFSI Guideline for Evaluative Reporting in Forensic Science (European
+Network of Forensic Science Institutes, 2015), section 2.4 / table of verbal
+equivalents: LR 1 "no support for either proposition", 2-10 weak, 10-100 moderate,
+100-1,000 moderately strong, 1,000-10,000 strong, 10,000-1,000,000 very strong, above
+1,000,000 extremely strong support; LRs below 1 are expressed the same way for the
+alternative proposition (different persons).
+
+The propositions are "the two faces are of the same person" against "they are of two
+different people from a population like LFW's (adult public figures, mostly frontal
+photos)". Case material that departs from that population is checked, not re-fitted:
+see `forensics.faces.case_check`.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+DATA_FILE = "calibration.json"
+# The descriptor's input chip is 150 px; the quality effect of width saturates well
+# below it and no calibration data exists under 16 px.
+WIDTH_MIN, WIDTH_MAX = 16.0, 128.0
+
+# ENFSI 2015 verbal equivalents: (lower bound of log10 LR, words).
+_ENFSI = ((6.0, "extremely strong support"), (4.0, "very strong support"), (3.0, "strong support"),
+          (2.0, "moderately strong support"), (1.0, "moderate support"), (math.log10(2.0), "weak support"))
+VERBAL_SCALE_NAME = "ENFSI Guideline for Evaluative Reporting in Forensic Science (2015)"
+
+
+def verbal_scale(log10_lr: float) -> str:
+    """The ENFSI (2015) verbal equivalent of a log10 LR, naming the supported proposition."""
+    if log10_lr is None or not math.isfinite(float(log10_lr)):
+        return "not evaluated"
+    v = float(log10_lr)
+    mag = abs(v)
+    for lo, words in _ENFSI:
+        if mag >= lo:
+            return f"{words} for {'the same person' if v > 0 else 'different persons'}"
+    return "no support for either proposition"
+
+
+@dataclass(frozen=True)
+class FaceQuality:
+    """What the calibration needs to know about one face."""
+
+    width_px: float  # face box width in the source pixels (photo or frame)
+    sharpness: float | None = None  # the pipeline's sharpness measure (faces.sharpness)
+    confidence: float | None = None  # detector confidence 0..1, None when unknown (HOG)
+
+    @classmethod
+    def from_face(cls, face: dict) -> "FaceQuality":
+        """From a face dict or row with `size` (or `box`), `sharpness` and optional `confidence`."""
+        width = face.get("size")
+        if width is None and face.get("box"):
+            b = face["box"]
+            width = min(b["right"] - b["left"], b["bottom"] - b["top"])
+        return cls(float(width or 0.0), face.get("sharpness"), face.get("confidence"))
+
+
+def _log_width(q: FaceQuality) -> float:
+    return math.log(min(max(float(q.width_px), WIDTH_MIN), WIDTH_MAX))
+
+
+def quality_band(q: FaceQuality, bands: list[dict]) -> str:
+    """Name of the size band a face falls in (bands ordered from the largest)."""
+    for b in bands:
+        if q.width_px >= b["min_width"]:
+            return b["name"]
+    return bands[-1]["name"]
+
+
+def pair_band(qa: FaceQuality, qb: FaceQuality, bands: list[dict]) -> str:
+    """The pair's band, e.g. 'full-full', 'full-24', '32-32' (larger face first)."""
+    order = [b["name"] for b in bands]
+    a, b = quality_band(qa, bands), quality_band(qb, bands)
+    return "-".join(sorted((a, b), key=order.index))
+
+
+class Calibration:
+    """A fitted distance-to-LR model with its bounds, decision rule and provenance."""
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.version: str = spec["version"]
+        self.provenance: dict = spec.get("provenance", {})
+        self.coef: dict[str, float] = dict(spec["model"]["coef"])
+        self.bands: list[dict] = spec["bands"]
+        self.bounds: dict[str, tuple[float, float]] = {k: (float(v[0]), float(v[1]))
+                                                       for k, v in spec.get("bounds", {}).items()}
+        self.decision_log10_lr: float = float(spec.get("decision_log10_lr", 0.0))
+        self.min_reliable_width: float = float(spec.get("min_reliable_width", 24.0))
+        self.max_radius: float = float(spec.get("max_radius", 0.8))
+        self.cluster: dict = spec.get("cluster", {})
+        self.relatives: dict = spec.get("relatives", {})
+
+    # -- the model ------------------------------------------------------------------
+    def _line(self, qa: FaceQuality, qb: FaceQuality) -> tuple[float, float]:
+        """(intercept, slope) of the natural-log LR as a function of the distance."""
+        la, lb = _log_width(qa), _log_width(qb)
+        ls, ll = min(la, lb), max(la, lb)
+        c = self.coef
+        a = c.get("1", 0.0) + c.get("ls", 0.0) * ls + c.get("ll", 0.0) * ll + c.get("ls*ll", 0.0) * ls * ll
+        b = c.get("d", 0.0) + c.get("d*ls", 0.0) * ls + c.get("d*ll", 0.0) * ll + c.get("d*ls*ll", 0.0) * ls * ll
+        return a, min(b, -1e-6)  # the LR never rises with the distance
+
+    def log10_lr(self, distance, qa: FaceQuality, qb: FaceQuality):
+        """log10 LR of a distance (float or numpy array) between faces of qualities qa, qb."""
+        a, b = self._line(qa, qb)
+        d = np.asarray(distance, dtype=float)
+        out = (a + b * d) / math.log(10.0)
+        lo, hi = self.bounds.get(pair_band(qa, qb, self.bands), (-np.inf, np.inf))
+        out = np.clip(out, lo, hi)
+        return float(out) if out.ndim == 0 else out
+
+    def is_match(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> bool:
+        """The default decision: the evidence supports the same person (log10 LR at or above
+        `decision_log10_lr`, 0 unless the fit says otherwise) and both faces are reliable."""
+        return (self.reliable(qa) and self.reliable(qb)
+                and float(self.log10_lr(distance, qa, qb)) >= self.decision_log10_lr)
+
+    def match_threshold(self, qa: FaceQuality, qb: FaceQuality, log10_lr: float | None = None) -> float:
+        """The euclidean distance at which the log10 LR crosses `log10_lr` (default: the
+        decision level) for these qualities, for an hnswlib radius."""
+        target = self.decision_log10_lr if log10_lr is None else float(log10_lr)
+        a, b = self._line(qa, qb)
+        d = (target * math.log(10.0) - a) / b
+        return float(min(max(d, 0.0), self.max_radius))
+
+    def search_radius(self) -> float:
+        """The loosest match threshold over all reliable qualities (to collect candidates)."""
+        widths = np.geomspace(max(self.min_reliable_width, WIDTH_MIN), WIDTH_MAX, 12)
+        return max(self.match_threshold(FaceQuality(float(x)), FaceQuality(float(y))) for x in widths for y in widths)
+
+    def reliable(self, q: FaceQuality) -> bool:
+        """False for faces smaller than the calibration data reached: such faces are leads,
+        never merged into persons, and their LRs are extrapolations."""
+        return float(q.width_px) >= self.min_reliable_width
+
+    def describe(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> dict:
+        """The fields a face hit carries: log10 LR, its verbal equivalent, band, reliability."""
+        v = float(self.log10_lr(distance, qa, qb))
+        return {"log10_lr": round(v, 2), "verbal": verbal_scale(v), "band": pair_band(qa, qb, self.bands),
+                "reliable": self.reliable(qa) and self.reliable(qb)}
+
+    def summary(self) -> dict:
+        """What a report's method section and the audit log record about this calibration."""
+        return {"version": self.version, "scale": VERBAL_SCALE_NAME, "provenance": self.provenance,
+                "decision_log10_lr": self.decision_log10_lr, "min_reliable_width": self.min_reliable_width}
+
+
+def from_json(text: str) -> Calibration:
+    return Calibration(json.loads(text))
+
+
+@lru_cache(maxsize=1)
+def load_calibration() -> Calibration:
+    """The calibration shipped with the package (cached)."""
+    text = resources.files("forensics.faces").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+    return from_json(text)
