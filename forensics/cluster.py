@@ -144,8 +144,21 @@ def check_spec(spec: ClusterSpec) -> None:
         raise CaseError(
             f"{spec.address} is not on this machine: evidence and results would cross the network unencrypted. "
             "Use tls:// with --tls-ca-file/--tls-cert/--tls-key, or --insecure-cluster on a trusted, isolated lab network.")
-    if parts.scheme == "tls" and not (spec.tls_ca_file and spec.tls_cert and spec.tls_key):
-        raise CaseError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key")
+    if parts.scheme == "tls" and not (spec.tls_ca_file and spec.tls_cert and spec.tls_key) and not _tls_configured():
+        raise CaseError("a tls:// scheduler needs --tls-ca-file, --tls-cert and --tls-key "
+                        "(or distributed.comm.tls.* in the Dask configuration)")
+
+
+def _tls_configured() -> bool:
+    """Whether Dask's own configuration (~/.config/dask/*.yaml or DASK_* variables) names the
+    CA and client certificate, which Client() then uses for tls:// by itself."""
+    try:
+        import dask
+
+        return bool(dask.config.get("distributed.comm.tls.ca-file", None)
+                    and dask.config.get("distributed.comm.tls.client.cert", None))
+    except Exception:
+        return False
 
 
 def worker_prepare(warmups: tuple[Callable[[], Any], ...] = ()) -> dict:
@@ -224,6 +237,10 @@ def _reset_sandbox() -> None:
         pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _import(module: str) -> None:
+    importlib.import_module(module)
+
+
 def run_sandboxed(timeout: float, fn: Callable, *args: Any) -> tuple[str, Any]:
     """Run ``fn(*args)`` in this worker's sandbox process: ("ok", result), or ("crash", None)
     when the process died, or ("timeout", None) past `timeout` seconds (the process is killed)."""
@@ -231,7 +248,7 @@ def run_sandboxed(timeout: float, fn: Callable, *args: Any) -> tuple[str, Any]:
 
     pool = _sandbox_pool()
     if fn.__module__ not in _SANDBOX.setdefault("imported", set()):
-        pool.submit(importlib.import_module, fn.__module__).result()  # imports are not the file's time
+        pool.submit(_import, fn.__module__).result()  # imports are not the file's time
         _SANDBOX["imported"].add(fn.__module__)
     fut = pool.submit(fn, *args)
     try:
@@ -367,7 +384,7 @@ def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], 
             client = Client(local)
         else:
             security = None
-            if spec.address.startswith("tls://"):
+            if spec.address.startswith("tls://") and spec.tls_ca_file:
                 from distributed.security import Security
 
                 security = Security(tls_ca_file=spec.tls_ca_file, tls_client_cert=spec.tls_cert,

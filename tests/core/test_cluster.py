@@ -99,13 +99,13 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
             killed.append(pid)
 
     spec = ClusterSpec(address=cluster.scheduler_address)
-    s = run_ingest(case, [case.add_source(ev)], IngestOptions(), progress=progress, worker=slow_worker, cluster=spec)
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(), progress=progress, worker=slow_worker, cluster=spec)
     assert killed, "the run ended before a worker could be killed"
     assert s.added == 60 and s.failed == 0
     rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
     assert len(rel) == len(set(rel)) == 60
     assert all(i["status"] == "ok" and i["sha256"] and i["phash"] for i in case.items())
-    client.wait_for_workers(2, timeout=300)  # the nanny restarts the killed worker
+    client.wait_for_workers(1, timeout=300)  # the nanny restarts the killed worker
 
 
 def test_a_file_that_kills_its_worker_is_recorded_with_its_hashes(tmp_path, scheduler):
@@ -114,7 +114,7 @@ def test_a_file_that_kills_its_worker_is_recorded_with_its_hashes(tmp_path, sche
     (ev / "crash.jpg").write_bytes(b"a decoder dies on this file")
     case = _case(tmp_path, "c")
     spec = ClusterSpec(address=cluster.scheduler_address)
-    s = run_ingest(case, [case.add_source(ev)], IngestOptions(), worker=crashing_worker, cluster=spec)
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(), worker=crashing_worker, cluster=spec)
     assert s.added == 13 and s.failed == 1
     items = {i["relpath"]: i for i in case.items()}
     bad = items["crash.jpg"]
@@ -124,7 +124,7 @@ def test_a_file_that_kills_its_worker_is_recorded_with_its_hashes(tmp_path, sche
 
     assert bad["sha256"] == hashlib.sha256(b"a decoder dies on this file").hexdigest() and bad["size"] == 27
     assert all(i["status"] == "ok" for r, i in items.items() if r != "crash.jpg")
-    client.wait_for_workers(2, timeout=300)
+    client.wait_for_workers(1, timeout=300)
 
 
 def test_a_file_that_hangs_its_decoder_times_out_and_the_run_goes_on(tmp_path, scheduler):
@@ -132,7 +132,7 @@ def test_a_file_that_hangs_its_decoder_times_out_and_the_run_goes_on(tmp_path, s
     ev = _folder(tmp_path / "ev", 6)
     (ev / "hang.jpg").write_bytes(b"a decoder never returns on this file")
     case = _case(tmp_path, "c")
-    s = run_ingest(case, [case.add_source(ev)], IngestOptions(file_timeout=10.0), worker=hanging_worker,
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(file_timeout=10.0), worker=hanging_worker,
                    cluster=ClusterSpec(address=cluster.scheduler_address))
     assert s.added == 7 and s.failed == 1
     bad = next(i for i in case.items() if i["relpath"] == "hang.jpg")
