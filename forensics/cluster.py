@@ -349,17 +349,19 @@ class Cluster:
         first = [f for f in (submit_next() for _ in range(window)) if f is not None]
         if not first:
             return
-        ac = as_completed(first, timeout=None)
-        for fut in ac:
+        # with_results: results are gathered in the background, in batches, not one blocking
+        # round trip per file; raise_errors=False: a failed task is a (future, exception) pair
+        ac = as_completed(first, with_results=True, raise_errors=False)
+        for fut, result in ac:
             if cancel is not None and cancel.is_set():
                 for f in list(ac.futures):
                     f.cancel()
                 raise Cancelled()
             tag = tags.pop(fut.key)
-            try:
-                result, error = fut.result(), None
-            except Exception as exc:  # KilledWorker, a task error, a lost scheduler
-                result, error = None, exc
+            error = None
+            if fut.status != "finished":  # KilledWorker, a task error, a lost scheduler
+                error = result if isinstance(result, BaseException) else RuntimeError(f"task {fut.status}")
+                result = None
             fut.release()
             handle(tag, result, error)
             nxt = submit_next()
