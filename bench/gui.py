@@ -89,7 +89,7 @@ def measure(path: Path, steps_limit: int | None) -> dict:
 
     watch = PaintWatch()
     t0 = time.perf_counter()
-    win.open_case(path)
+    win.open_case(path, examiner="Bench")
     win.gallery.list.viewport().installEventFilter(watch)
     while not painted:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)

@@ -85,7 +85,7 @@ def build(case_dir: Path, n: int) -> None:
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         w.execute("INSERT INTO tags (name) VALUES ('bench')")
         w.execute("INSERT INTO item_tags (item_id, tag_id) SELECT id, 1 FROM items WHERE id % 2 = 0")
-        audit.append(w, "Bench", "bench.populate", {"items": n}, {})
+        case.audit(w, "bench.populate", {"items": n}, {})
     case.close()
     print(f"built {n} items in {time.monotonic() - t0:.1f} s at {case_dir}", file=sys.stderr)
 

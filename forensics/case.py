@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
@@ -43,8 +44,12 @@ class Case:
             self.ctx = CaseContext.open(self.path, store, examiner)
         except CaseError:
             raise CaseError(f"{self.path} has no case record") from None
-        self.examiner = self.ctx.examiner
         self.catalogue = self.ctx.catalogue
+
+    @property
+    def examiner(self) -> str:
+        """The acting examiner (the caller's, else the OS user; never the case creator by default)."""
+        return self.ctx.examiner
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
@@ -57,21 +62,29 @@ class Case:
         path = Path(path)
         if (path / DB_NAME).exists():
             raise CaseError(f"{path} already holds a case")
+        if path.is_dir() and any(path.iterdir()):
+            raise CaseError(f"{path} is not empty and is not a case folder; choose a new or empty folder")
+        if path.exists() and not path.is_dir():
+            raise CaseError(f"{path} is a file, not a folder")
         path.mkdir(parents=True, exist_ok=True)
         paths = CasePaths(path)
         for sub in (paths.thumbs, paths.index, paths.reports):
             sub.mkdir(exist_ok=True)
         store = Store(path / DB_NAME)
+        case_id = uuid.uuid4().hex
+        trail = audit.AuditTrail(store, case_id, examiner.strip())
         with store.write() as w:
             w.execute(
-                "INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version, description)"
-                " VALUES (1, ?, ?, ?, ?, ?, ?, ?)",
-                (name.strip(), number.strip(), examiner.strip(), authority.strip(), utc_now(), __version__, description),
+                "INSERT INTO case_info (id, name, number, examiner, authority, created_utc, tool_version, description,"
+                " case_id) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (name.strip(), number.strip(), examiner.strip(), authority.strip(), utc_now(), __version__,
+                 description, case_id),
             )
-            audit.append(w, examiner, "case.create",
-                         {"name": name, "number": number, "authority": authority, "path": str(path.resolve())},
-                         {"tool_version": __version__})
-        return cls(path, store)
+            # the signed genesis: an empty or re-created log can never start like this one
+            trail.append(w, audit.GENESIS_ACTION, trail.genesis_params(
+                {"name": name, "number": number, "authority": authority, "path": str(path.resolve())}),
+                {"tool_version": __version__})
+        return cls(path, store, examiner)
 
     @classmethod
     def open(cls, path: str | os.PathLike, examiner: str | None = None) -> "Case":
@@ -113,11 +126,29 @@ class Case:
 
     # -- audit -----------------------------------------------------------
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append an audit entry in its own transaction."""
+        """Append a signed audit entry in its own transaction."""
         return self.ctx.log(action, params, result)
 
-    def verify_audit(self) -> audit.ChainReport:
-        return audit.verify(self.store.read)
+    def set_examiner(self, examiner: str) -> None:
+        """Change who is acting. The switch is itself an audit entry, from whoever wrote the
+        last entry (nothing is written when that is already this examiner)."""
+        examiner = examiner.strip()
+        if not examiner:
+            raise CaseError("an examiner needs a name")
+        if examiner != self.examiner:
+            self.ctx.trail.act_as(examiner)
+        last = self.store.scalar("SELECT examiner FROM audit_log ORDER BY seq DESC LIMIT 1")
+        if last != examiner:
+            self.log(audit.SWITCH_ACTION, {"from": last, "to": examiner}, {})
+
+    def verify_audit(self, witness_files: Iterable[str | os.PathLike] = (), local_witness: bool = True):
+        """Verify the signed audit log against witness files or reports (and, by default, the
+        witness files of this machine's examiners); returns a `forensics.audit_verify.Verdict`."""
+        return audit.verify(self.store.read, list(witness_files), local_witness)
+
+    def signed_head(self) -> dict | None:
+        """The current audit head signed by the acting examiner, for reports and exports."""
+        return self.ctx.signed_head()
 
     def audit_entries(self, action_prefix: str | None = None, limit: int | None = None) -> list[audit.AuditEntry]:
         return audit.entries(self.store.read, action_prefix, limit)
@@ -126,6 +157,7 @@ class Case:
     def add_source(self, path: str | os.PathLike | bytes) -> SourceId:
         """Register an evidence folder or file (idempotent); returns its id."""
         raw = os.fsencode(os.path.abspath(os.fsdecode(path) if isinstance(path, bytes) else path))
+        self._refuse_overlap(raw)
         with self.store.write() as w:
             row = w.execute("SELECT id FROM sources WHERE path_raw = ?", (raw,)).fetchone()
             if row:
@@ -137,6 +169,18 @@ class Case:
             sid = SourceId(cur.lastrowid)
             self.ctx.audit(w, "source.add", {"path": display_path(raw)}, {"source_id": sid})
             return sid
+
+    def _refuse_overlap(self, raw: bytes) -> None:
+        """A case inside its evidence, or evidence inside its case, would catalogue the
+        case's own database and thumbnails and never settle: refuse both."""
+        src = os.path.realpath(raw)
+        case = os.path.realpath(os.fsencode(self.path))
+        if src == case or case.startswith(src.rstrip(b"/") + b"/"):
+            raise CaseError(f"the case folder {self.path} is inside the source {display_path(raw)}: the tool would"
+                            " catalogue its own database and thumbnails. Keep the case folder outside the evidence")
+        if src.startswith(case + b"/"):
+            raise CaseError(f"the source {display_path(raw)} is inside the case folder {self.path}:"
+                            " evidence must be kept outside the case folder")
 
     def sources(self) -> list[dict]:
         return self.catalogue.sources()
@@ -233,8 +277,10 @@ class Case:
         return self.catalogue.frames(video_id)
 
     def stats(self) -> dict:
-        """Counts by kind and type, errors, flags and sources, for `forensics info`."""
-        return {"case": self.info, **self.catalogue.stats()}
+        """Counts by kind and type, errors, flags, sources and ingest runs, for `forensics info`."""
+        from forensics.ingest.runs import run_states
+
+        return {"case": self.info, **self.catalogue.stats(), "ingest_runs": run_states(self.ctx)}
 
     # -- categories, tags, notes, bookmarks ---------------------------------
     def categories(self) -> dict[int, str]:

@@ -63,8 +63,13 @@ def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
+EXAMINER_HELP = "examiner acting and recorded in the audit log (default: the OS user name)"
+
+
 def add_case(p: argparse.ArgumentParser) -> None:
     p.add_argument("case_dir", metavar="DIR", help="case folder")
+    # also after the sub-command; SUPPRESS keeps a global --examiner when this one is absent
+    p.add_argument("--examiner", default=argparse.SUPPRESS, help=EXAMINER_HELP)
 
 
 def add_cluster(p: argparse.ArgumentParser) -> None:
@@ -102,7 +107,7 @@ def open_case(args: argparse.Namespace):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="forensics", description="Case-based image and video forensics.")
     parser.add_argument("--version", action="version", version=f"forensics {__version__}")
-    parser.add_argument("--examiner", help="examiner recorded in the audit log (default: the case examiner)")
+    parser.add_argument("--examiner", help=EXAMINER_HELP)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     import forensics.commands as pkg
 

@@ -87,7 +87,7 @@ class CaseContext:
     store: Store
     record: CaseRecord
     paths: CasePaths
-    examiner: str  # the acting examiner, recorded in every audit entry
+    trail: audit.AuditTrail  # the acting examiner and their signing key
     catalogue: Catalogue = field(init=False)
     evidence: Evidence = field(init=False)
 
@@ -98,18 +98,32 @@ class CaseContext:
 
     @classmethod
     def open(cls, root: Path, store: Store, examiner: str | None = None) -> "CaseContext":
+        """The context of an open case. Who acts is said by the caller, else the OS
+        account: never the case creator by default."""
+        from forensics.examiners import os_user
+
         record = CaseRecord.load(store.read)
-        return cls(store, record, CasePaths(Path(root)), examiner or record.examiner)
+        acting = (examiner or "").strip() or os_user()
+        return cls(store, record, CasePaths(Path(root)), audit.AuditTrail(store, record.data["case_id"], acting))
+
+    @property
+    def examiner(self) -> str:
+        """The acting examiner, recorded (and signing) in every audit entry."""
+        return self.trail.examiner
 
     # -- audit -------------------------------------------------------------------
     def audit(self, conn: sqlite3.Connection, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append an audit entry inside the caller's write transaction `conn`."""
-        return audit.append(conn, self.examiner, action, params, result)
+        """Append a signed audit entry inside the caller's write transaction `conn`."""
+        return self.trail.append(conn, action, params, result)
 
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append an audit entry in its own write transaction."""
+        """Append a signed audit entry in its own write transaction."""
         with self.store.write() as w:
-            return audit.append(w, self.examiner, action, params, result)
+            return self.trail.append(w, action, params, result)
+
+    def signed_head(self) -> dict | None:
+        """The current audit head signed by the acting examiner, for reports and exports."""
+        return self.trail.signed_head()
 
     def require_authority(self, purpose: str = "face processing") -> None:
         """Biometric work needs the legal authority recorded at case creation."""

@@ -70,6 +70,7 @@ def install_exception_hook() -> _ErrorRelay:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="forensics-gui", description="Forensics desktop workbench")
     parser.add_argument("case_dir", nargs="?", help="case folder to open")
+    parser.add_argument("--examiner", help="who is acting (default: ask when the case opens)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Forensics workbench")
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     win = MainWindow()
     win.show()
     if args.case_dir:
-        win.open_case(args.case_dir)
+        win.open_case(args.case_dir, examiner=args.examiner)
     return app.exec()
 
 

@@ -51,8 +51,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("audit", help="show or verify the audit log")
     asub = p.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
-    a = asub.add_parser("verify", help="check the audit hash chain")
+    a = asub.add_parser("verify", help="check the signed audit log, against witness files or reports")
     add_case(a)
+    a.add_argument("--witness", nargs="+", default=[], metavar="FILE_OR_REPORT",
+                   help="an examiner's witness file, or a report or VICS export of this case, holding signed heads")
+    a.add_argument("--no-local-witness", action="store_true",
+                   help="do not also use the witness files of this machine's examiners")
     add_json(a)
     a.set_defaults(func=cmd_audit_verify)
     a = asub.add_parser("list", help="list audit entries")
@@ -123,6 +127,10 @@ def _info_text(st: dict) -> str:
         lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
     for s in st["sources"]:
         lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+    for r in st.get("ingest_runs", []):
+        if r["status"] != "finished":
+            lines.append(f"  ingest run {r['id']} ({r['examiner']}, {r['started_utc']}): {r['status']}, {r['files_done']}"
+                         f" files committed" + (f"; {r.get('note') or r.get('error')}" if r.get("note") or r.get("error") else ""))
     return "\n".join(lines)
 
 
@@ -144,19 +152,48 @@ def cmd_items(args: argparse.Namespace) -> int:
     return 0
 
 
+def _verdict_text(v) -> str:
+    if v.ok:
+        lines = [f"audit log intact: {v.entries} entries, head {v.head}"]
+    elif v.first_broken is None:
+        lines = [f"AUDIT LOG NOT PROVEN ({v.kind}): {v.reason}"]
+    else:
+        lines = [f"AUDIT LOG BROKEN at entry {v.first_broken} ({v.kind}): {v.reason}"]
+        lines += [f"  also: {p}" for p in v.problems if p != v.reason]
+    w = v.witness
+    lines.append(f"witness points: {w.get('points', 0)} from {len(w.get('sources', []))} file(s)"
+                 + (f", last at entry {w['last_seq']}" if w.get("last_seq") else ""))
+    lines += [f"key {k['key_id']} of {k['examiner']} registered at entry {k['seq']}" for k in v.keys]
+    lines += [f"proves: {p}" for p in v.proves]
+    lines += [f"cannot prove: {p}" for p in v.cannot_prove]
+    lines += [f"note: {n}" for n in v.notes]
+    return "\n".join(lines)
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    case = open_case(args)
-    rep = case.verify_audit()
-    emit(args, rep.as_dict(), f"audit chain intact: {rep.entries} entries, head {rep.head}" if rep.ok
-         else f"AUDIT CHAIN BROKEN at entry {rep.first_broken}: {rep.reason}")
-    return 0 if rep.ok else 3
+    import sqlite3
+
+    from forensics.audit_verify import Verdict
+    from forensics.store.db import SchemaError
+
+    try:
+        case = open_case(args)
+    except (sqlite3.Error, SchemaError) as exc:  # a damaged case database is a verdict too
+        v = Verdict(False, 0, 1, f"the case database cannot be read: {exc}", "", kind="unreadable",
+                    cannot_prove=["anything: the audit log could not be read"])
+        emit(args, v.as_dict(), _verdict_text(v))
+        return 3
+    v = case.verify_audit(args.witness, local_witness=not args.no_local_witness)
+    emit(args, v.as_dict(), _verdict_text(v))
+    return 0 if v.ok else 3
 
 
 def cmd_audit_list(args: argparse.Namespace) -> int:
     case = open_case(args)
     es = case.audit_entries(args.action)
     emit(args, {"entries": [e.__dict__ for e in es]},
-         "\n".join(f"{e.seq:>5} {e.time_utc} {e.examiner:<12} {e.action:<18} {e.params} -> {e.result}" for e in es))
+         "\n".join(f"{e.seq:>5} {e.time_utc} {e.examiner:<12} {e.key_id or 'unsigned':<16} {e.action:<18} {e.params}"
+                   f" -> {e.result}" for e in es))
     return 0
 
 

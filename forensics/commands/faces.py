@@ -31,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--image", help="query photo (read-only; its SHA-256 is audited)")
     q.add_argument("--face-id", type=int, help="a face already in the case")
     s.add_argument("--face", type=int, default=0, help="which face of the query photo, numbered largest first (default 0)")
-    s.add_argument("--top", type=int, default=50)
+    s.add_argument("--top", type=int, default=50,
+                   help="print at most this many (default 50); every match is still found and counted")
+    s.add_argument("--offset", type=int, default=0, help="print from this match on (the next page)")
     s.add_argument("--threshold", type=float, default=0.6, help="maximum euclidean distance (default 0.6)")
     add_json(s)
     s.set_defaults(func=cmd_search)
@@ -114,10 +116,24 @@ def _match_line(m: dict) -> str:
 
 def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
-    res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, top=args.top,
-                            threshold=args.threshold)
-    emit(args, res, "\n".join(_match_line(m) for m in res["matches"]) or "no match within the threshold")
+    res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, limit=args.top,
+                            offset=args.offset, threshold=args.threshold)
+    emit(args, res, _search_text(res))
     return 0
+
+
+def _search_text(res: dict) -> str:
+    """The page of matches, then the total: 'showing 50 of 200' so no hit is silently left out."""
+    if not res["total"]:
+        return f"no match within the threshold {res['threshold']}"
+    first, shown = res["offset"] + 1, len(res["matches"])
+    lines = [_match_line(m) for m in res["matches"]]
+    lines.append(f"{res['total']} appearances within {res['threshold']} ({res['photos']} photos,"
+                 f" {res['video_tracks']} video tracks); showing {first}-{res['offset'] + shown} of {res['total']}"
+                 if shown else f"{res['total']} appearances within {res['threshold']}; none from {first} on")
+    if res["more"]:
+        lines.append(f"{res['more']} more not shown: use --top {res['total']} or --offset {res['offset'] + shown}")
+    return "\n".join(lines)
 
 
 def cmd_cluster(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from forensics.model import CaseError, Progress
 from forensics.store.queries import select_in
 
 SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance
+SEARCH_ACTIONS = ("faces.search", "faces.search.candidates")
 
 
 def within_threshold(matches: list[dict], threshold: float) -> list[dict]:
@@ -88,42 +89,74 @@ class FaceService(FaceViews):
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
-               top: int = 50, threshold: float = SEARCH_THRESHOLD) -> dict:
+               top: int | None = None, threshold: float = SEARCH_THRESHOLD, offset: int = 0,
+               limit: int | None = None, action: str = "faces.search") -> dict:
         """Every appearance of the query face within `threshold` (euclidean), nearest
-        first: photos as faces, videos as tracks with their time span and best frame."""
+        first: photos as faces, videos as tracks with their time span and best frame.
+
+        All of them are found and counted (`total`); `matches` is the page from `offset`
+        of at most `limit` (or `top`; all when neither is given), and `more` says how many
+        follow it. `action` is `faces.search`, or `faces.search.candidates` for a front
+        end that fetches candidates to filter live and audits what it shows separately."""
         self._require_authority()
+        if action not in SEARCH_ACTIONS:
+            raise CaseError(f"unknown search action {action!r}")
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
-        query: dict[str, Any]
+        query, vec, exclude = self._query(image_path, face_id, face_index)
+        matches = self._group_matches(self._within(vec, threshold, exclude))
+        page_size = limit if limit is not None else top
+        offset = max(0, int(offset))
+        page = matches[offset:offset + page_size] if page_size is not None else matches[offset:]
+        params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
+                  "threshold": threshold, "top": page_size, "offset": offset}
+        with self.store.write() as w:
+            self._audit(w, action, params, {"matches": len(matches)})
+        return {"query": query, "threshold": threshold, "top": page_size, "offset": offset, "total": len(matches),
+                "photos": sum(m["kind"] == "image" for m in matches),
+                "video_tracks": sum(m["kind"] == "video" for m in matches),
+                "more": max(0, len(matches) - offset - len(page)), "model": model_version(),
+                "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": page}
+
+    def record_view(self, query: dict, threshold: float, shown: int, photos: int, video_tracks: int) -> None:
+        """Audit what a front end showed once the examiner settled on a threshold: the
+        threshold and the number of appearances on screen (as `faces.search`)."""
+        params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
+                  "threshold": threshold, "settled": True}
+        with self.store.write() as w:
+            self._audit(w, "faces.search", params, {"matches": shown, "photos": photos, "video_tracks": video_tracks})
+
+    def _query(self, image_path: str | Path | None, face_id: int | None,
+               face_index: int) -> tuple[dict[str, Any], np.ndarray, set[int]]:
+        """The query's description for the audit, its embedding, and faces not to return."""
         if face_id is not None:
             row = self.store.read.execute("SELECT embedding, track_id FROM faces WHERE id = ?", (face_id,)).fetchone()
             if row is None:
                 raise CaseError(f"no face {face_id} in this case")
-            vec = embedding_array(row[0])
             # the query itself, and the rest of its own video track, are not "other appearances"
             exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
                                    if row[1] is not None else set())
-            query = {"face_id": face_id}
-        else:
-            sha, faces = self.query_faces(image_path)
-            query = {"image": str(image_path), "sha256": sha, "faces_in_image": len(faces), "face_index": face_index}
-            if not faces:
-                raise CaseError(f"no face found in {image_path}")
-            if not 0 <= face_index < len(faces):
-                raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
-            f = faces[face_index]
-            vec = f.vector()
-            exclude = set()
-            query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
-        neighbours = self.index.search(vec, k=max(4 * top + 16, 64))
-        matches = self._group_matches([n for n in neighbours if n.face_id not in exclude and n.distance <= threshold])
-        matches = matches[:top]
-        params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "top": top, "threshold": threshold}
-        with self.store.write() as w:
-            self._audit(w, "faces.search", params, {"matches": len(matches)})
-        return {"query": query, "threshold": threshold, "top": top, "model": model_version(),
-                "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": matches}
+            return {"face_id": face_id}, embedding_array(row[0]), exclude
+        sha, faces = self.query_faces(image_path)
+        query: dict[str, Any] = {"image": str(image_path), "sha256": sha, "faces_in_image": len(faces),
+                                 "face_index": face_index}
+        if not faces:
+            raise CaseError(f"no face found in {image_path}")
+        if not 0 <= face_index < len(faces):
+            raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
+        f = faces[face_index]
+        query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
+        return query, f.vector(), set()
+
+    def _within(self, vec: np.ndarray, threshold: float, exclude: set[int]) -> list:
+        """Every indexed face within `threshold`, nearest first: k grows until the farthest
+        neighbour is beyond the threshold or the index is exhausted, so no count caps it."""
+        k = 64 + len(exclude)
+        while True:
+            neighbours = self.index.search(vec, k=k)
+            if len(neighbours) < k or not neighbours or neighbours[-1].distance > threshold:
+                return [n for n in neighbours if n.face_id not in exclude and n.distance <= threshold]
+            k *= 4
 
     def _group_matches(self, neighbours: list) -> list[dict]:
         """Photo faces stay single matches; video detections fold into their track."""

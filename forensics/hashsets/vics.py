@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from forensics.context import CaseContext
+from forensics.examiners import encode_head
 from forensics.hashing.digests import sha256_file
 from forensics.hashsets.formats import BOM, BadRecord, HashRecord, norm_hex
 
@@ -37,6 +38,7 @@ HASH_NAME, HASH_VALUE = "HashName", "HashValue"
 # Case fields
 CASE_ID, CASE_NUMBER, CONTACT_NAME, CONTACT_ORGANIZATION = "CaseID", "CaseNumber", "ContactName", "ContactOrganization"
 SOURCE_APP, SOURCE_APP_VERSION, MEDIA = "SourceApplicationName", "SourceApplicationVersion", "Media"
+SIGNED_HEAD = "@forensics.signedAuditHead"  # an OData annotation: VICS readers skip it
 PHASH_NAMES = {"phash", "p-hash", "imagehash.phash"}
 DHASH_NAME = "dHash"
 KNOWN_MEDIA_KEYS = {MD5, SHA1, CATEGORY, SERIES, VICTIM_IDENTIFIED, ALTERNATIVE_HASHES}
@@ -163,7 +165,11 @@ def export_case(ctx: CaseContext, out: Path) -> dict:
         case_guid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"forensics-case:{info['number']}:{info['created_utc']}"))
         head = {CASE_ID: case_guid, CASE_NUMBER: info["number"], CONTACT_NAME: info["examiner"],
                 SOURCE_APP: "forensics", SOURCE_APP_VERSION: __version__}
-        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + ', "value": [')
+        signed = ctx.signed_head()
+        # lets `forensics audit verify --witness EXPORT` check the case against this export; an
+        # OData instance annotation, so the VICS Case record itself stays exactly to the schema
+        note = f', "{SIGNED_HEAD}": {json.dumps(encode_head(signed))}' if signed else ""
+        f.write('{"@odata.context": ' + json.dumps(VICS2_CONTEXT) + note + ', "value": [')
         f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "' + MEDIA + '": [')
         cur = cats.execute(
             "SELECT i.id, i.md5, i.sha1, i.sha256, i.size, i.mime, i.category, i.note, i.phash, i.dhash, i.exif_json,"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import multiprocessing
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from forensics.clock import utc_now
 from forensics.context import CaseContext
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
+from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
 from forensics.ingest.worker import process_file
 from forensics.model import Cancelled, ItemId, Progress
 
@@ -37,8 +39,9 @@ COMMIT_EVERY_N = 64
 class IngestSummary:
     run_id: int
     found: int = 0
-    skipped: int = 0  # already in the case
+    skipped: int = 0  # already in the case when the run began
     added: int = 0
+    duplicates: int = 0  # committed meanwhile by another run: never written twice
     failed: int = 0  # added with status error
     frames: int = 0
     faces: int = 0
@@ -71,50 +74,77 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
     store = ctx.store
     if options.faces:
         ctx.require_authority("face processing")
-    with store.write() as w:
-        run_id = w.execute(
-            "INSERT INTO ingest_runs (started_utc, examiner, sources, options) VALUES (?, ?, ?, ?)",
-            (utc_now(), ctx.examiner, audit.canonical(source_ids),
-             audit.canonical(options.as_dict() | ({"cluster": cluster.as_dict()} if cluster else {}))),
-        ).lastrowid
+    source_locks = lock_sources(ctx, source_ids)
+    run_lock_ = None
+    try:
+        with store.write() as w:
+            resumed = close_interrupted(ctx, w)
+            run_id = w.execute(
+                "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
+                (utc_now(), ctx.examiner, audit.canonical(source_ids),
+                 audit.canonical(options.as_dict() | ({"cluster": cluster.as_dict()} if cluster else {})),
+                 os.getpid(), socket.gethostname()),
+            ).lastrowid
+            run_lock_ = run_lock(ctx, run_id)
+            run_lock_.acquire()  # before commit: nobody sees this run running without its lock held
+            sources = [{"id": sid, "path": w.execute("SELECT path FROM sources WHERE id = ?", (sid,)).fetchone()[0]}
+                       for sid in source_ids]
+            ctx.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
+                                          **({"cluster": cluster.as_dict()} if cluster else {}),
+                                          "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
+                      {})
+        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, cluster)
+    finally:
+        if run_lock_ is not None:
+            run_lock_.release(unlink=True)
+        for lock in source_locks:
+            lock.release()
+
+
+def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOptions,
+         progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
+         on_committed: Callable[[list[ItemId]], None] | None,
+         worker: Callable[[FileTask, IngestOptions], FileResult],
+         cluster: "ClusterSpec | None" = None) -> IngestSummary:
+    store = ctx.store
     summary = IngestSummary(run_id)
     t_start = time.monotonic()
-    tasks: list[FileTask] = []
-    for sid in source_ids:
-        root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
-        done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
-        for task in walk_source(sid, root):
-            summary.found += 1
-            if task.relpath in done:
-                summary.skipped += 1
-            else:
-                tasks.append(task)
     writer = _Writer(ctx, summary, on_committed)
-    total = len(tasks)
-    state = {"done": 0, "last": 0.0}
-
-    status = {"text": ""}  # the cluster's workers and dashboard, when one is used
-
-    def report(force: bool = False) -> None:
-        now = time.monotonic()
-        if progress is None or (not force and now - state["last"] < 0.2):
-            return
-        state["last"] = now
-        elapsed = max(now - t_start, 1e-6)
-        rate = state["done"] / elapsed
-        eta = (total - state["done"]) / rate if rate > 0 else None
-        progress(Progress(state["done"], total, summary.failed, rate, eta, status["text"]))
-
-    def handle(res: FileResult) -> None:
-        writer.add(res)
-        state["done"] += 1
-        report()
-
-    report(force=True)
+    status, error = "finished", None
+    cluster_status = {"text": ""}  # the cluster's workers and dashboard, when one is used
     try:
+        tasks: list[FileTask] = []
+        for sid in source_ids:
+            root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
+            done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
+            for task in walk_source(sid, root):
+                summary.found += 1
+                if task.relpath in done:
+                    summary.skipped += 1
+                else:
+                    tasks.append(task)
+        total = len(tasks)
+        state = {"done": 0, "last": 0.0}
+
+        def report(force: bool = False) -> None:
+            now = time.monotonic()
+            if progress is None or (not force and now - state["last"] < 0.2):
+                return
+            state["last"] = now
+            elapsed = max(now - t_start, 1e-6)
+            rate = state["done"] / elapsed
+            eta = (total - state["done"]) / rate if rate > 0 else None
+            progress(Progress(state["done"], total, summary.failed, rate, eta, cluster_status["text"]))
+
+        def handle(res: FileResult) -> None:
+            writer.add(res)
+            state["done"] += 1
+            report()
+
+        report(force=True)
         workers = options.workers or os.cpu_count() or 1
         if cluster is not None and tasks:
-            _run_cluster(cluster, tasks, options, handle, cancel, worker, status, report)
+            _run_cluster(cluster, tasks, options, handle, cancel, worker, cluster_status, report)
         elif workers == 1 or total <= 1:
             for task in tasks:
                 if cancel is not None and cancel.is_set():
@@ -122,19 +152,35 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                 handle(worker(task, options))
         else:
             _run_pool(tasks, options, workers, handle, cancel, worker)
-    except Cancelled:
-        summary.cancelled = True
-    finally:
         writer.flush()
-        summary.seconds = round(time.monotonic() - t_start, 3)
         report(force=True)
-        with store.write() as w:
-            w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ? WHERE id = ?",
-                      (utc_now(), "cancelled" if summary.cancelled else "finished", summary.added, summary.failed, run_id))
-            ctx.audit(w, "ingest", {"sources": source_ids, "options": options.as_dict()}
-                      | ({"cluster": cluster.as_dict()} if cluster else {}),
-                         {k: v for k, v in summary.as_dict().items() if k != "by_kind"} | {"by_kind": summary.by_kind})
+    except Cancelled:
+        summary.cancelled, status = True, "cancelled"
+    except BaseException as exc:
+        # a crash is recorded as failed (Ctrl-C as interrupted), never as finished
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        error = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        try:
+            writer.flush()
+        except Exception as exc:  # what could not be written is simply not counted as added
+            status, error = "failed", error or f"{type(exc).__name__}: {exc}"
+        summary.seconds = round(time.monotonic() - t_start, 3)
+        _finish(ctx, summary, source_ids, status, error)
     return summary
+
+
+def _finish(ctx: CaseContext, summary: IngestSummary, source_ids: list[int], status: str, error: str | None) -> None:
+    """Close the run row and write the end entry; its counts add up to what was found."""
+    s = summary
+    counts = {k: v for k, v in s.as_dict().items() if k not in ("by_kind", "run_id", "analysis")}
+    counts["not_processed"] = s.found - s.skipped - s.added - s.duplicates
+    with ctx.store.write() as w:
+        w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?"
+                  " WHERE id = ?", (utc_now(), status, s.added, s.failed, error, s.run_id))
+        ctx.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
+                  {"status": status, "error": error, **counts, "by_kind": s.by_kind})
 
 
 def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOptions,
@@ -246,9 +292,12 @@ class _Writer:
         if not self.batch:
             return
         new_ids: list[ItemId] = []
+        s = self.summary
         with self.store.write() as w:
             for res in self.batch:
                 new_ids.extend(self._write(w, res))
+            # the run row counts what is committed, so a killed run still shows how far it got
+            w.execute("UPDATE ingest_runs SET files_done = ?, files_failed = ? WHERE id = ?", (s.added, s.failed, s.run_id))
         self.batch = []
         self.last = time.monotonic()
         if self.on_committed and new_ids:
@@ -270,11 +319,12 @@ class _Writer:
         s = self.summary
         item = dict(res.item)
         now = utc_now()
-        item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now,
+        item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now, ingest_run=s.run_id,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
         cols = ",".join(item)
         cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
         if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
+            s.duplicates += 1
             return []
         item_id = ItemId(cur.lastrowid)
         ids = [item_id]
@@ -291,11 +341,11 @@ class _Writer:
         for fr in res.frames:
             fcur = w.execute(
                 "INSERT INTO items (kind, source_id, parent_id, relpath, size, sha256, mime, width, height, frame_time,"
-                " frame_index, phash, dhash, blank, thumb, flags, status, ingested_utc)"
-                " VALUES ('frame', ?, ?, ?, NULL, NULL, 'image/x-video-frame', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?)",
+                " frame_index, phash, dhash, blank, thumb, flags, status, ingested_utc, ingest_run)"
+                " VALUES ('frame', ?, ?, ?, NULL, NULL, 'image/x-video-frame', ?, ?, ?, ?, ?, ?, ?, ?, ?, 'ok', ?, ?)",
                 (res.task.source_id, item_id, item["relpath"], fr.width, fr.height, fr.time,
                  fr.index, fr.phash, fr.dhash, int(fr.blank),
-                 self._thumb(item.get("sha256"), f"_f{fr.index}", fr.thumb), "scene_cut" if fr.reason == "scene" else "", now),
+                 self._thumb(item.get("sha256"), f"_f{fr.index}", fr.thumb), "scene_cut" if fr.reason == "scene" else "", now, s.run_id),
             )
             fid = ItemId(fcur.lastrowid)
             ids.append(fid)

@@ -8,7 +8,7 @@ from pathlib import Path
 COLUMNS = ("item_id", "path", "kind", "mime", "size", "md5", "sha1", "sha256", "phash", "dhash",
            "width", "height", "duration", "frame_time", "mtime_utc", "taken_time", "camera", "gps_lat", "gps_lon",
            "gps_alt", "category", "category_name", "bookmarked", "tags", "note", "faces", "hash_set_matches",
-           "copy_group", "copy_group_size", "flags", "errors")
+           "copy_group", "copy_group_size", "flags", "errors", "signed_audit_head")
 
 
 def _row(it: dict) -> list:
@@ -23,7 +23,7 @@ def _row(it: dict) -> list:
         "flags": " ".join(it.get("flags") or []),
         "errors": "; ".join(f"{e['stage']}: {e['message']}" for e in it.get("errors") or []),
     }
-    return [values[c] if c in values else it.get(c) for c in COLUMNS]
+    return [values[c] if c in values else it.get(c) for c in COLUMNS[:-1]]
 
 
 def _safe_cell(v) -> object:
@@ -34,13 +34,14 @@ def _safe_cell(v) -> object:
     return "" if v is None else v
 
 
-def write_csv(out: Path, items: Iterable[dict]) -> int:
-    """Write one row per item (UTF-8 with BOM so spreadsheets pick the encoding); returns rows."""
+def write_csv(out: Path, items: Iterable[dict], signed_head: str = "") -> int:
+    """Write one row per item (UTF-8 with BOM so spreadsheets pick the encoding); returns rows.
+    The first row's last cell carries the signed audit head at export (`audit verify --witness`)."""
     n = 0
     with open(out, "w", encoding="utf-8-sig", newline="") as f:
         w = csv.writer(f)
         w.writerow(COLUMNS)
         for it in items:
-            w.writerow([_safe_cell(v) for v in _row(it)])
+            w.writerow([_safe_cell(v) for v in _row(it)] + [signed_head if n == 0 else ""])
             n += 1
     return n

@@ -245,13 +245,16 @@ class _Builder:
         parts = [
             self.P(f"Audit chain at export: {r['chain_reason']}, {r['audit_entries']} entries, head entry {seq} with hash"),
             self.P(r["audit_head"], "mono"), Spacer(1, 4),
+            *([self.P(f"Signed audit head: entry {sh['seq']}, signed by {sh['examiner']} with key {sh['key_id']} at "
+                      f"{sh['time_utc']}; it is embedded in this PDF's metadata. Check the case against it: forensics "
+                      f"audit verify DIR --witness {fn}."), Spacer(1, 4)] if (sh := r.get("signed_head")) else []),
             self.P("The SHA-256 of this report file is written to the case audit log as the next entry (action "
                    "report.export, parameter path, result sha256) immediately after it was written. A file cannot "
                    "contain its own hash, so to check this report:"),
             self.P(f"1. Compute the report's SHA-256: sha256sum {fn} (Windows: certutil -hashfile {fn} SHA256)."),
             self.P(f"2. Find the report.export entry that follows entry {seq} in the case's audit log "
                    "(forensics audit verify DIR --json and the audit view list it) and compare: the values must be identical."),
-            self.P(f"3. Run forensics audit verify DIR: it recomputes the hash chain and must report the chain intact; "
+            self.P(f"3. Run forensics audit verify DIR --witness {fn}: it checks every entry's hash and signature and must report the log intact; "
                    f"entry {seq} must still carry the hash shown above."),
             self.P("4. Run forensics verify DIR to re-read every evidence file and confirm its MD5, SHA-1 and SHA-256 "
                    "still match the values in this report."),
@@ -343,7 +346,8 @@ def write_pdf(out: Path, ctx: dict[str, Any]) -> None:
     b = _Builder(ctx)
     doc = SimpleDocTemplate(str(out), pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=16 * mm,
                             bottomMargin=16 * mm, title=ctx["report"]["title"], author=ctx["h"]["examiner"],
-                            creator=ctx["h"]["tool"], subject=f"Case {ctx['h']['case']['number']}")
+                            creator=ctx["h"]["tool"], subject=f"Case {ctx['h']['case']['number']}",
+                            keywords=ctx["report"].get("signed_head_token") or "")
     b.width = doc.width
     case = ctx["h"]["case"]
 

@@ -19,6 +19,7 @@ from forensics.context import CaseContext
 from forensics.copies.service import CopyService
 from forensics.faces.service import FaceService
 from forensics.hashing.digests import sha256_file
+from forensics.examiners import encode_head
 from forensics.hashsets.service import HashSetService
 from forensics.model import Cancelled, CaseError, Progress
 from forensics.report import gather
@@ -89,7 +90,9 @@ class ReportService:
             if fmt == "csv":
                 from forensics.report.csvout import write_csv
 
-                write_csv(tmp, gather.items(self.src, sel.item_ids, unavailable, False, on_item))
+                signed = self.ctx.signed_head()
+                write_csv(tmp, gather.items(self.src, sel.item_ids, unavailable, False, on_item),
+                          encode_head(signed) if signed else "")
                 persons: list = []
             else:
                 ctx = self._context(sel, out.name, unavailable, fmt == "html", on_item)
@@ -123,8 +126,9 @@ class ReportService:
         header = gather.header(src, unavailable)
         summary = gather.summary(src, unavailable)
         persons, persons_note = selected_persons(src, sel)
-        chain = audit.verify(self.ctx.store.read)
-        head_seq = self.ctx.store.scalar("SELECT COALESCE(MAX(seq), 0) FROM audit_log")
+        chain = audit.verify(self.ctx.store.read, [], local_witness=True)
+        signed = self.ctx.signed_head() or {}
+        head_seq = signed.get("seq", 0)
         c = gather.counts(src)
         for p in persons:
             self._decorate_person(p, data_uri)
@@ -132,9 +136,12 @@ class ReportService:
         return {
             "report": {"title": f"Examiner report: {info['name']}", "generated_utc": utc_now(),
                        "selection_spec": sel.spec, "selection_description": sel.description,
-                       "item_count": len(sel.item_ids), "audit_head": chain.head, "audit_head_seq": head_seq,
+                       "item_count": len(sel.item_ids), "audit_head": signed.get("head", chain.head),
+                       "audit_head_seq": head_seq, "signed_head": signed,
+                       "signed_head_token": encode_head(signed) if signed else "",
                        "chain_ok": chain.ok, "chain_reason": chain.reason if chain.ok else
-                       f"BROKEN at entry {chain.first_broken}: {chain.reason}",
+                       f"BROKEN at entry {chain.first_broken}: {chain.reason}" if chain.first_broken else
+                       f"NOT PROVEN: {chain.reason}",
                        "audit_entries": head_seq, "failed_files": c["failed_files"], "filename": filename},
             "h": header,
             "sources": gather.sources(src),

@@ -1,14 +1,16 @@
 """SQLite connection handling: WAL, one serialised writer, per-thread readers, migrations."""
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 
+log = logging.getLogger(__name__)
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -53,6 +55,7 @@ class Store:
         self._writer = _connect(self.path)
         self._local = threading.local()
         self._depth = 0
+        self._hooks: list[tuple[Callable[[], None], Callable[[], None] | None]] = []
         self.migrate()
 
     # -- reading -----------------------------------------------------------
@@ -90,11 +93,30 @@ class Store:
                 yield self._writer
             except BaseException:
                 self._writer.execute("ROLLBACK")
+                hooks, self._hooks = self._hooks, []
+                for _, on_rollback in hooks:
+                    if on_rollback is not None:
+                        on_rollback()
                 raise
             else:
                 self._writer.execute("COMMIT")
+                hooks, self._hooks = self._hooks, []
+                for on_commit, _ in hooks:
+                    try:
+                        on_commit()
+                    except Exception:  # the data is committed; a failed follow-up must not pretend otherwise
+                        log.exception("after-commit step failed")
             finally:
                 self._depth = 0
+
+    def after_commit(self, on_commit: Callable[[], None], on_rollback: Callable[[], None] | None = None) -> None:
+        """Run `on_commit` once the current write transaction commits (now, outside one);
+        `on_rollback` if it rolls back. Registering the same pair twice runs it once."""
+        with self._lock:
+            if not self._depth:
+                on_commit()
+            elif (on_commit, on_rollback) not in self._hooks:
+                self._hooks.append((on_commit, on_rollback))
 
     # -- schema --------------------------------------------------------------
     def version(self) -> int:

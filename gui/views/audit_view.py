@@ -43,7 +43,12 @@ class AuditModel(QAbstractTableModel):
                       json.dumps(e.params, ensure_ascii=False), json.dumps(e.result, ensure_ascii=False))
             text = str(values[index.column()])
             if role == Qt.ItemDataRole.ToolTipRole:
-                return text + (f"\n\nentry hash {e.entry_hash}" if index.column() == 0 else "")
+                if index.column() == 0:
+                    return text + f"\n\nentry hash {e.entry_hash}\n" + (
+                        f"signed with key {e.key_id}" if e.key_id else "unsigned (written before signing existed)")
+                if index.column() == 2:
+                    return text + (f"\nkey {e.key_id}" if e.key_id else "\nunsigned")
+                return text
             return text if len(text) < 300 else text[:300] + "…"
         return None
 
@@ -93,11 +98,18 @@ class AuditView(QWidget):
 
     def _verified(self, report) -> None:
         if report.ok:
-            self.chain.setText(f"✔ chain intact: {report.entries} entries, head {report.head[:12]}…")
+            signed = (f"{report.unsigned} unsigned (from before signing)" if report.unsigned else "all signed")
+            self.chain.setText(f"✔ chain intact: {report.entries} entries, {signed}, head {report.head[:12]}…")
             self.chain.setStyleSheet("color: #2e7d32")
         else:
-            self.chain.setText(f"✘ BROKEN at entry {report.first_broken}: {report.reason}")
+            where = f"at entry {report.first_broken}" if report.first_broken else "(no entry named)"
+            self.chain.setText(f"✘ BROKEN {where}: {report.reason}")
             self.chain.setStyleSheet("color: #b00020; font-weight: bold")
+        w = report.witness
+        self.chain.setToolTip("\n".join(
+            [f"Checked against {w.get('points', 0)} witness point(s) from this machine's witness files"]
+            + [f"Proves: {p}" for p in report.proves] + [f"Cannot prove: {p}" for p in report.cannot_prove]
+            + [f"Note: {n}" for n in report.notes]))
 
     def _error(self, err: TaskError) -> None:
         self.chain.setText(f"⚠ {err.message}")

@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
         self.case_actions: list[QAction] = []
         for text, slot, key in (("Add evidence &folder…", self.add_folder_dialog, "Ctrl+I"),
                                 ("Add evidence &files…", self.add_files_dialog, None),
-                                ("&Export report…", self.export_report, "Ctrl+E")):
+                                ("&Export report…", self.export_report, "Ctrl+E"),
+                                ("S&witch examiner…", self.switch_examiner, None)):
             a = m.addAction(text, slot)
             if key:
                 a.setShortcut(QKeySequence(key))
@@ -161,14 +162,50 @@ class MainWindow(QMainWindow):
         if d:
             self.open_case(d)
 
-    def open_case(self, path: str | os.PathLike) -> Case | None:
+    def open_case(self, path: str | os.PathLike, examiner: str | None = None) -> Case | None:
+        """Open a case and ask who is acting (unless `examiner` says so)."""
         try:
             case = self.cases.open(path)
         except Exception as exc:
             self.show_error("Cannot open the case", exc)
             return None
+        if examiner is None:
+            examiner = self.ask_examiner(case)
+            if examiner is None:
+                case.close()
+                return None
+        try:
+            self._act_as(case, examiner)
+        except Exception as exc:
+            case.close()
+            self.show_error("Cannot open the case", exc)
+            return None
         self.set_case(case)
         return case
+
+    def ask_examiner(self, case: Case) -> str | None:
+        """The acting examiner's name from the user (None if they cancel)."""
+        from forensics.examiners import remembered_examiner
+        from gui.dialogs.examiner import ExaminerDialog
+
+        info = case.info
+        dlg = ExaminerDialog(f"case {info['number']} ({info['name']})", remembered_examiner() or case.examiner, self)
+        return dlg.value() if dlg.exec() == QDialog.DialogCode.Accepted else None
+
+    def _act_as(self, case: Case, examiner: str) -> None:
+        from forensics.examiners import remember_examiner
+
+        case.set_examiner(examiner)
+        remember_examiner(examiner)  # per OS user: the config folder is the user's
+
+    def switch_examiner(self) -> None:
+        if self.case is None:
+            return
+        name = self.ask_examiner(self.case)
+        if name:
+            self._act_as(self.case, name)
+            self._show_authority()
+            self._update_title()
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -180,10 +217,20 @@ class MainWindow(QMainWindow):
     def recent(self) -> list[str]:
         return self.cases.recent()
 
+    def _show_authority(self) -> None:
+        info, case = self.case.info, self.case
+        self.authority_label.setText(f"  ⚖ {info['name']} [{info['number']}] · Authority: {info['authority']}"
+                                     f" · Acting: {case.examiner}  ")
+        self.authority_label.setToolTip(f"Acting examiner: {case.examiner} (Case ▸ Switch examiner… to change)\n"
+                                        f"Case created by: {info['examiner']}\nCase folder: {case.path}")
+
     def set_case(self, case: Case) -> None:
         self.close_case()
         self.case = case
         self.cases.remember(case.path)
+        from forensics.examiners import remember_examiner
+
+        remember_examiner(case.examiner)
         for controller in (self.ingest_controller, self.edits, self.analysis):
             controller.set_case(case)
         from gui.views.audit_view import AuditView
@@ -224,10 +271,10 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_changed)
         # The legal basis stays in sight on every tab (window managers may hide the title).
         info = case.info
-        self.authority_label = QLabel(f"  ⚖ {info['name']} [{info['number']}] · Authority: {info['authority']}  ")
+        self.authority_label = QLabel()
         self.authority_label.setStyleSheet("background: #fff3cd; color: #5c4400; border: 1px solid #e0c36a;"
                                            " border-radius: 3px; font-weight: bold")
-        self.authority_label.setToolTip(f"Examiner: {case.examiner}\nCase folder: {case.path}")
+        self._show_authority()
         self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
         for act in self.case_actions:
@@ -248,6 +295,8 @@ class MainWindow(QMainWindow):
     def close_case(self) -> None:
         if self.case is None:
             return
+        if getattr(self, "face_search", None) is not None:
+            self.face_search.flush_settled()  # the view the examiner settled on goes on the record
         self.tasks.cancel_all()
         self.tasks.wait()
         self.thumbs.wait()
@@ -256,6 +305,7 @@ class MainWindow(QMainWindow):
         for controller in (self.ingest_controller, self.edits, self.analysis):
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
+        self.face_search = None
         if self.model is not None:
             self.thumbs.loaded.disconnect(self.model._thumb_loaded)
             self.model.deleteLater()

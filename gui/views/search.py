@@ -1,15 +1,16 @@
 """Search panels: "find this person" (faces) and "find visual copies" (images).
 
 Both take a query from the case (a face, an item) or a photo dropped from outside, run
-the search in the background, and show ranked thumbnails. The face panel searches once
-at the loosest threshold and narrows the result (`within_threshold`), so its threshold
-slider updates live.
+the search in the background, and show ranked thumbnails. The face panel fetches every
+candidate up to the loosest threshold once (audited as candidates) and narrows the result
+(`within_threshold`), so its threshold slider updates live; once the slider rests it
+audits, as the search, the threshold the examiner settled on and the number on screen.
 """
 from __future__ import annotations
 
 import os
 
-from PyQt6.QtCore import Qt, pyqtSignal
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
 from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
 
@@ -20,6 +21,7 @@ from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
 
 FACE_MAX_THRESHOLD = 0.8  # the loosest threshold the slider offers (dlib's usual is 0.6)
+SETTLE_MS = 800  # the slider has rested this long: what is on screen is what the examiner chose
 RESULT_SIZE = 128
 
 
@@ -166,7 +168,13 @@ class FaceSearchView(_SearchPanel):
         super().__init__(case, tasks, "Drop a photo of a face here, or choose “Find this person” on a face", parent)
         self.slider.setRange(30, int(FACE_MAX_THRESHOLD * 100))
         self.slider.setValue(60)
+        self.settle = QTimer(self)
+        self.settle.setSingleShot(True)
+        self.settle.setInterval(SETTLE_MS)
+        self.settle.timeout.connect(self._record_settled)
+        self._recorded: tuple | None = None
         self.slider.valueChanged.connect(self._apply_threshold)
+        self.slider.valueChanged.connect(lambda *_: self.result is not None and self.settle.start())
         self._apply_threshold()
 
     def threshold(self) -> float:
@@ -181,17 +189,53 @@ class FaceSearchView(_SearchPanel):
         except Exception:  # noqa: BLE001
             self._set_query_image(None)
         self.query_text.setText(f"Query: face {face_id}")
-        self._run("Face search", lambda: self.case.faces.search(face_id=face_id, top=500, threshold=FACE_MAX_THRESHOLD))
+        self._flush_settled()
+        self._run("Face search", lambda: self.case.faces.search(
+            face_id=face_id, threshold=FACE_MAX_THRESHOLD, action="faces.search.candidates"))
 
     def search_file(self, path: str) -> None:
         self._set_query_image(path)
         self.query_text.setText(f"Query photo: {_fname(path)}")
-        self._run("Face search", lambda: self.case.faces.search(image_path=path, top=500, threshold=FACE_MAX_THRESHOLD))
+        self._flush_settled()
+        self._run("Face search", lambda: self.case.faces.search(
+            image_path=path, threshold=FACE_MAX_THRESHOLD, action="faces.search.candidates"))
 
     def _got(self, result: dict) -> None:
         self.result = result
+        self._recorded = None
         self.cards = face_cards(self.case, result)
         self._apply_threshold()
+        self.settle.start()
+
+    def _flush_settled(self, sync: bool = False) -> None:
+        """A new query or closing the case: record the view the examiner had, if pending."""
+        if self.settle.isActive():
+            self.settle.stop()
+            self._record_settled(sync)
+
+    def flush_settled(self) -> None:
+        """Record a pending settled view now, on this thread (the case is about to close)."""
+        self._flush_settled(sync=True)
+
+    def _record_settled(self, sync: bool = False) -> None:
+        if self.result is None:
+            return
+        t = self.threshold()
+        shown = within_threshold(self.result["matches"], t)
+        photos = sum(m["kind"] == "image" for m in shown)
+        key = (id(self.result), t)
+        if key == self._recorded:
+            return
+        self._recorded = key
+        query = dict(self.result["query"])
+
+        def record(task=None) -> None:
+            self.case.faces.record_view(query, t, len(shown), photos, len(shown) - photos)
+
+        if sync:
+            record()
+        else:
+            self.tasks.run("Record face search", record, writer=True)
 
     def _apply_threshold(self) -> None:
         t = self.threshold()
@@ -202,8 +246,8 @@ class FaceSearchView(_SearchPanel):
         shown = [c for c in self.cards if c.data["face_id"] in kept]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
-        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) "
-                            f"of {len(self.cards)} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
+        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) within {t:.2f},"
+                            f" of {self.result['total']} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
         self.status.setToolTip(f"model {self.result.get('model', '')}")
         self.results_shown.emit(len(shown))
 

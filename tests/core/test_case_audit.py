@@ -13,6 +13,7 @@ from forensics import audit
 from forensics.case import Case
 from forensics.model import CaseError
 from forensics.store.db import Store, migrations
+from tamper import unguarded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +59,11 @@ def test_audit_chain_verifies_and_detects_edits(new_case):
     rep = new_case.verify_audit()
     assert rep.ok and rep.entries == 6 and rep.first_broken is None
     conn = sqlite3.connect(new_case.path / "case.sqlite")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit_log SET params = '{\"i\":99}' WHERE seq = 4")
+    conn.close()
+    conn = unguarded(new_case.path)
     conn.execute("UPDATE audit_log SET params = '{\"i\":99}' WHERE seq = 4")
-    conn.commit()
     rep = new_case.verify_audit()
     assert not rep.ok and rep.first_broken == 4 and "edited" in rep.reason
     r = subprocess.run([sys.executable, "-m", "forensics.cli", "audit", "verify", str(new_case.path)], capture_output=True, text=True)
@@ -70,10 +74,13 @@ def test_audit_chain_detects_deleted_entry(new_case):
     for i in range(3):
         new_case.log("a", {"i": i}, {})
     conn = sqlite3.connect(new_case.path / "case.sqlite")
-    conn.execute("DELETE FROM audit_log WHERE seq = 2")
-    conn.commit()
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("DELETE FROM audit_log WHERE seq = 2")
+    conn.close()
+    unguarded(new_case.path).execute("DELETE FROM audit_log WHERE seq = 2")
     rep = audit.verify(new_case.store.read)
-    assert not rep.ok and rep.first_broken == 3
+    # the removed entry itself is named, not the one after the gap
+    assert not rep.ok and rep.first_broken == 2 and "removed" in rep.reason
 
 
 def test_every_change_is_audited(new_case, tmp_path):
@@ -91,7 +98,7 @@ def test_every_change_is_audited(new_case, tmp_path):
     it = new_case.item(item)
     assert (it["category"], it["tags"], it["note"], it["bookmarked"]) == (None, [], None, False)
     actions = [e.action for e in new_case.audit_entries()]
-    assert actions == ["case.create", "source.add", "ingest", "item.tag", "item.undo"]
+    assert actions == ["case.create", "source.add", "ingest.start", "ingest.end", "item.tag", "item.undo"]
     assert all(e.examiner == "Tester" for e in new_case.audit_entries())
     assert new_case.verify_audit().ok
 

@@ -78,7 +78,7 @@ def test_local_cluster_gives_the_same_records_and_faces_as_the_pool(tmp_path):
         assert np.allclose(f1[k], f2[k], atol=1e-5)
     run = dask.store.query("SELECT options FROM ingest_runs ORDER BY id DESC LIMIT 1")[0][0]
     assert '"address":"local:2"' in run
-    entry = dask.audit_entries("ingest")[-1]
+    entry = dask.audit_entries("ingest.start")[-1]
     assert entry.params["cluster"]["address"] == "local:2"
 
 

@@ -16,6 +16,7 @@ from forensics import audit
 from forensics.case import Case
 from forensics.cli import main
 from forensics.ingest.pipeline import IngestOptions
+from tamper import unguarded
 
 
 def _evidence(folder: Path) -> Path:
@@ -137,7 +138,7 @@ def test_edited_audit_entry_breaks_chain_at_that_entry(case, capsys):
     n = case.store.scalar("SELECT COUNT(*) FROM audit_log")
     assert n >= 3
     seq = 2
-    db = sqlite3.connect(case.path / "case.sqlite")
+    db = unguarded(case.path)
     params = json.loads(db.execute("SELECT params FROM audit_log WHERE seq = ?", (seq,)).fetchone()[0])
     params["tampered"] = True
     db.execute("UPDATE audit_log SET params = ? WHERE seq = ?", (audit.canonical(params), seq))

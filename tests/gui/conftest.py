@@ -63,7 +63,7 @@ def window(qtbot, tmp_path):
 def opened(window, case_dir, qtbot):
     """The main window with this test's sample case open and the gallery filled."""
     with qtbot.waitSignal(window.gallery_refreshed, timeout=10_000):
-        window.open_case(case_dir)
+        window.open_case(case_dir, examiner="DC Test")
     return window
 
 

@@ -252,5 +252,5 @@ def test_close_case_then_open_another(opened, case_dir, qtbot, tmp_path) -> None
     w.categorise(1)  # no case: nothing happens, nothing raises
     assert not w.case_actions[0].isEnabled()
     with qtbot.waitSignal(w.gallery_refreshed, timeout=10_000):
-        w.open_case(case_dir)
+        w.open_case(case_dir, examiner="DC Test")
     assert w.model.rowCount() > 0 and w.case_actions[0].isEnabled()

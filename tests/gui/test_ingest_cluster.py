@@ -13,7 +13,7 @@ def test_ingest_controller_runs_on_a_local_dask_cluster(window, qtbot, tmp_path,
     path = tmp_path / "dask_case"
     Case.create(path, name="Dask", number="D-1", examiner="Tester", authority="Warrant D-1 (test)").close()
     with qtbot.waitSignal(window.gallery_refreshed, timeout=20_000):
-        window.open_case(path)
+        window.open_case(path, examiner="Tester")
     controller = window.ingest_controller
     with qtbot.waitSignal(controller.finished, timeout=300_000) as sig:
         controller.start([str(sample_evidence)], faces=False, cluster="local:1")
@@ -24,7 +24,7 @@ def test_ingest_controller_runs_on_a_local_dask_cluster(window, qtbot, tmp_path,
     # the sample's deliberately broken files fail as they do in the pool, nothing else does
     failed = [i for i in window.case.items() if i["status"] == "error"]
     assert len(failed) == summary.failed and not any("worker_crash" in i["flags"] for i in failed)
-    entry = window.case.audit_entries("ingest")[-1]
+    entry = window.case.audit_entries("ingest.start")[-1]
     assert entry.params["cluster"]["address"] == "local:1"
     window.close_case()
 

@@ -39,7 +39,7 @@ def test_workbench_ingest_matches_cli_ingest(window, qtbot, tmp_path, sample_evi
     assert main(["ingest", str(cli_case), str(sample_evidence), "--workers", "1", "--json"]) == 0
 
     with qtbot.waitSignal(window.gallery_refreshed, timeout=20_000):
-        window.open_case(gui_case)
+        window.open_case(gui_case, examiner="Tester")
     controller = window.ingest_controller
     with qtbot.waitSignal(controller.finished, timeout=300_000) as sig:
         controller.start([str(sample_evidence)], faces=True, workers=1)
