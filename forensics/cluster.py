@@ -247,9 +247,11 @@ def run_sandboxed(timeout: float, fn: Callable, *args: Any) -> tuple[str, Any]:
     import concurrent.futures as cf
 
     pool = _sandbox_pool()
-    if fn.__module__ not in _SANDBOX.setdefault("imported", set()):
-        pool.submit(_import, fn.__module__).result()  # imports are not the file's time
-        _SANDBOX["imported"].add(fn.__module__)
+    imported = _SANDBOX.setdefault("imported", set())
+    for module in {fn.__module__, *(a.__module__ for a in args if callable(a) and hasattr(a, "__module__"))}:
+        if module not in imported:
+            pool.submit(_import, module).result()  # imports are not the file's time
+            imported.add(module)
     fut = pool.submit(fn, *args)
     try:
         return "ok", fut.result(timeout=timeout)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import pickle
 import threading
 from collections.abc import Callable
 
@@ -32,12 +33,21 @@ def _wrong_mapping(task: FileTask, mapped: FileTask, expect_size: int, size: int
     return res
 
 
+def _in_sandbox(worker: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, mapped: FileTask,
+                options: IngestOptions) -> bytes:
+    """The sandbox's half: catalogue the file, name it by the case's path, and pickle the
+    result once, so the worker passes bytes on instead of unpickling and pickling it again."""
+    res = worker(mapped, options)
+    res.task = task  # the writer records the case's path, not the worker's mount point
+    return pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions,
                 path_map: tuple[tuple[bytes, bytes], ...], expect_size: int | None,
-                failed: Callable[[FileTask, str, float], FileResult]) -> FileResult:
+                failed: Callable[[FileTask, str, float], FileResult]) -> bytes:
     """Runs on a Dask worker: map the path, check it, catalogue the file in the worker's
-    decoder sandbox. A crash or hang there is recorded like the local pool records it, with
-    the size and digests read here, without decoding."""
+    decoder sandbox; returns the pickled FileResult. A crash or hang there is recorded like
+    the local pool records it, with the size and digests read here, without decoding."""
     mapped = _mapped(task, path_map)
     if expect_size is not None and mapped is not task:
         try:
@@ -45,16 +55,16 @@ def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
         except OSError:
             size = None
         if size != expect_size:
-            return _wrong_mapping(task, mapped, expect_size, size)
-    outcome, res = run_sandboxed(options.file_timeout, worker, mapped, options)
-    if outcome != "ok":
-        res = failed(task, outcome, options.file_timeout)
-        try:
-            res.item.update(digest_only(task, path_map))
-        except OSError as exc:
-            res.errors.append(("read", f"size and digests could not be taken either: {exc.strerror or exc}"))
-    res.task = task  # the writer records the case's path, not the worker's mount point
-    return res
+            return pickle.dumps(_wrong_mapping(task, mapped, expect_size, size))
+    outcome, data = run_sandboxed(options.file_timeout, _in_sandbox, worker, task, mapped, options)
+    if outcome == "ok":
+        return data
+    res = failed(task, outcome, options.file_timeout)
+    try:
+        res.item.update(digest_only(task, path_map))
+    except OSError as exc:
+        res.errors.append(("read", f"size and digests could not be taken either: {exc.strerror or exc}"))
+    return pickle.dumps(res)
 
 
 def digest_only(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> dict:
@@ -93,7 +103,7 @@ def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptio
 
     def done(task: FileTask, res: FileResult | None, error: BaseException | None) -> None:
         if error is None and res is not None:
-            handle(res)
+            handle(pickle.loads(res))  # our own worker's bytes, from this run's tasks
             return
         handle(_killed(cluster, task, error, options, failed))
 
