@@ -197,3 +197,43 @@ def test_the_environment_variable_names_the_cluster(monkeypatch):
     assert spec_from(None).local_workers == 3
     monkeypatch.setenv("FORENSICS_CLUSTER", "")
     assert spec_from(None) is None
+
+
+def test_killing_the_submitter_then_rerunning_gives_one_record_per_file(tmp_path, scheduler):
+    """kill -9 of the process that owns the writer, twice, while its tasks run on the cluster;
+    a re-run on the cluster finishes the job with exactly one record per file."""
+    import subprocess
+    import sys
+    import time
+
+    cluster, _ = scheduler
+    n = 120
+    ev = _folder(tmp_path / "ev", n)
+    case_dir = tmp_path / "case"
+    _case(tmp_path, "case").close()
+    case = Case.open(case_dir, examiner="Checker")
+    cmd = [sys.executable, "-m", "forensics.cli", "ingest", str(case_dir), str(ev), "--no-faces", "--no-analysis",
+           "--cluster", cluster.scheduler_address, "--examiner", "Killer"]
+    kills = 0
+    for _ in range(2):
+        before = case.store.scalar("SELECT COUNT(*) FROM items")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if case.store.scalar("SELECT COUNT(*) FROM items") >= before + 10:
+                break
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 1, "the runs finished before they could be killed"
+    s = case.ingest([ev], IngestOptions(), cluster=ClusterSpec(address=cluster.scheduler_address))
+    assert s.added + s.skipped == n
+    rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
+    assert len(rel) == len(set(rel)) == n
+    assert all(i["status"] == "ok" and i["sha256"] for i in case.items())
+    runs = [r["status"] for r in case.stats()["ingest_runs"]]
+    assert "running" not in runs and runs.count("interrupted") == kills
+    assert case.verify_audit().ok
+    case.close()
