@@ -33,6 +33,7 @@ from forensics.faces import lr_metrics as M  # noqa: E402
 from forensics.faces.calibration import Calibration  # noqa: E402
 
 BAND_ORDER = ["full-full", "full-48", "full-32", "full-24", "48-48", "48-32", "48-24", "32-32", "32-24", "24-24"]
+DECISION_LOG10_LR = 1.0
 SPEC_PATH = ROOT / "forensics" / "faces" / "data" / "calibration.json"
 
 
@@ -45,13 +46,23 @@ def _llr(beta: np.ndarray, f: Faces, p: Pairs, mask: np.ndarray | slice = slice(
     return F.log10_lr(beta, F.design(p.dist[mask], f.width[p.a[mask]], f.width[p.b[mask]]))
 
 
+STRONG = 2.0  # |log10 LR| beyond which evidence counts as strong (ENFSI: "moderately strong" and up)
+STRONG_GUARD = 0.0005  # a band may report strong evidence only if it misleads below 1 in 2,000 pairs
+
+
 def band_bounds(llr: np.ndarray, same: np.ndarray, band: np.ndarray) -> dict[str, list[float]]:
-    """ELUB bounds of every band (log10)."""
+    """Bounds of every band (log10): ELUB, and a guard on strong evidence: a band whose own
+    data show more than 1 in 2,000 different-person pairs above log10 LR 2 (or same-person
+    pairs below -2) is capped at +-2 on that side."""
     out = {}
     for b in np.unique(band):
         m = band == b
         if (same[m]).sum() and (~same[m]).sum():
             lo, hi = F.elub(llr[m & same], llr[m & ~same])
+            if np.mean(llr[m & ~same] > STRONG) > STRONG_GUARD:
+                hi = min(hi, STRONG)
+            if np.mean(llr[m & same] < -STRONG) > STRONG_GUARD:
+                lo = max(lo, -STRONG)
             out[str(b)] = [round(lo, 3), round(hi, 3)]
     return out
 
@@ -88,7 +99,9 @@ def per_band(llr: np.ndarray, p: Pairs) -> dict[str, dict]:
             out[b] = M.summary(llr[m & p.same], llr[m & ~p.same])
             # the raw distance as a score, for Cllr-min / EER of the baseline
             out[b]["eer_distance"] = round(M.eer(-p.dist[m & p.same], -p.dist[m & ~p.same]), 4)
-            out[b]["baseline_0.6_errors"] = round(float(np.mean((p.dist[m] <= 0.6) != p.same[m])), 4)
+            # plain face_recognition at its 0.6 tolerance, as the same two error rates
+            out[b]["fr0.6_miss"] = round(float(np.mean(p.dist[m & p.same] > 0.6)), 4)
+            out[b]["fr0.6_false_match"] = round(float(np.mean(p.dist[m & ~p.same] <= 0.6)), 4)
     return out
 
 
@@ -96,7 +109,7 @@ def verification(f: Faces, sp: Pairs, betas_by_fold: dict[int, np.ndarray], boun
     """LFW standard protocol (10 folds): accuracy of plain face_recognition at 0.6, of the
     best threshold chosen on the nine other folds, and of the calibrated decision LR >= 1."""
     folds = sorted(set(sp.fold.tolist()))
-    acc_base, acc_tuned, acc_lr = [], [], []
+    acc_base, acc_tuned, acc_lr, acc_lr1 = [], [], [], []
     for k in folds:
         te, tr = sp.fold == k, sp.fold != k
         acc_base.append(np.mean((sp.dist[te] <= 0.6) == sp.same[te]))
@@ -106,11 +119,13 @@ def verification(f: Faces, sp: Pairs, betas_by_fold: dict[int, np.ndarray], boun
             acc_tuned.append(np.mean((sp.dist[te] <= t) == sp.same[te]))
         if k in betas_by_fold:
             llr = _llr(betas_by_fold[k], f, sp, te)
-            acc_lr.append(np.mean((llr >= 0) == sp.same[te]))
+            acc_lr.append(np.mean((llr >= DECISION_LOG10_LR) == sp.same[te]))
+            acc_lr1.append(np.mean((llr >= 0) == sp.same[te]))
     return {"folds": len(folds), "pairs": int(len(sp.dist)),
             "face_recognition_0.6": round(float(np.mean(acc_base)), 4),
             "threshold_tuned_on_other_folds": round(float(np.mean(acc_tuned)), 4) if acc_tuned else None,
-            "calibrated_lr_ge_1": round(float(np.mean(acc_lr)), 4) if acc_lr else None,
+            "calibrated_lr_ge_10": round(float(np.mean(acc_lr)), 4) if acc_lr else None,
+            "calibrated_lr_ge_1": round(float(np.mean(acc_lr1)), 4) if acc_lr1 else None,
             "std_face_recognition_0.6": round(float(np.std(acc_base)), 4)}
 
 
@@ -141,6 +156,35 @@ def tippett(llr: np.ndarray, p: Pairs, path: Path, title: str) -> None:
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def relatives_plot(fiw: dict, held: np.ndarray, p: Pairs, link: float, path: Path) -> None:
+    """Tippett-style curves of FIW relatives' LRs beside LFW same/different (full size)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if "_pairs" not in fiw:
+        return
+    _, _, rel, llr = fiw["_pairs"]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    m = p.band == "full-full"
+    curves = [("LFW same person", held[m & p.same], "tab:blue"), ("LFW different", held[m & ~p.same], "tab:red")]
+    colours = {"parent-child": "tab:orange", "siblings": "tab:purple", "grandparent": "tab:brown", "spouses": "tab:grey"}
+    curves += [(f"FIW {r}", llr[rel == r], colours.get(r, "k")) for r in sorted(set(rel.tolist()))]
+    for name, v, c in curves:
+        v = np.sort(v)
+        if len(v):
+            ax.plot(v, 1.0 - np.arange(len(v)) / len(v), color=c, label=f"{name} ({len(v)})")
+    ax.axvline(link, color="k", ls="--", lw=0.8, label=f"clustering link {link}")
+    ax.set_xlabel("log10 LR")
+    ax.set_ylabel("proportion of pairs above")
+    ax.set_title("Relatives (FIW) against LFW same/different, full-size faces")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)
 
@@ -180,7 +224,10 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
                           "clipped to 16..128"},
         "bands": BANDS,
         "bounds": model["bounds"],
-        "decision_log10_lr": 0.0,
+        # a hit needs at least "moderate support" on the ENFSI scale (LR >= 10): LRs of 1-10
+        # are "no" or "weak" support, and in a case of many people (low prior odds) such
+        # hits are mostly strangers
+        "decision_log10_lr": DECISION_LOG10_LR,
         "min_reliable_width": model.get("min_reliable_width", 24.0),
         "cluster": model.get("cluster", {}),
         "relatives": model.get("relatives", {}),
@@ -193,7 +240,8 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
             "descriptor": model_version(),
             "fitted_utc": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "method": "logistic regression with prior-balanced, band-balanced weights; ELUB bounds per band "
-                      "(Vergeer et al. 2016); validated by 10-fold cross-validation across LFW's folds",
+                      "(Vergeer et al. 2016), capped at |log10 LR| 2 in bands whose data mislead beyond it in more "
+                      "than 1 in 2,000 pairs; validated by 10-fold cross-validation across LFW's folds",
             "figures": {b: {k: v[k] for k in ("cllr", "cllr_min", "eer", "misleading_same", "misleading_different",
                                                "misleading_same_strong", "misleading_different_strong",
                                                "same_pairs", "different_pairs")} for b, v in full.items()},
@@ -203,23 +251,228 @@ def build_spec(model: dict, figures: dict, f: Faces) -> dict:
     }
 
 
+# -- clustering on an LFW population ---------------------------------------------------
+def _half(person: str) -> int:
+    import hashlib
+
+    return int(hashlib.sha256(("half" + person).encode()).hexdigest(), 16) % 2
+
+
+def project_clusters(emb: np.ndarray, widths: np.ndarray, cal: Calibration | None, link: float | None,
+                     distance: float | None = None, k: int = 30) -> np.ndarray:
+    """The project's clustering (kNN graph + constrained Chinese whispers), as the case runs it."""
+    from forensics.faces.cluster import build_graph, constrained_whispers
+    from forensics.faces.index import exact_knn
+
+    idx, dist = exact_knn(emb, emb, min(k + 1, len(emb)))
+    nbr, d = idx[:, 1:], dist[:, 1:]  # drop self (distance 0, first)
+    ids = np.arange(len(emb))
+    if distance is not None:
+        thr = distance
+        eligible = np.ones(len(emb), bool)
+    else:
+        wa = np.broadcast_to(widths[:, None], nbr.shape)
+        thr = cal.distance_thresholds(wa, widths[nbr], link)
+        from forensics.faces.calibration import FaceQuality
+
+        eligible = np.array([cal.cluster_eligible(FaceQuality(float(w))) for w in widths])
+        d = np.where(eligible[:, None] & eligible[nbr], d, np.inf)
+    g = build_graph(ids, nbr, d, {i: i for i in range(len(emb))}, len(emb), thr)
+    return np.asarray(constrained_whispers(g))
+
+
+def analyst_review(emb: np.ndarray, widths: np.ndarray, labels: np.ndarray, truth: np.ndarray, cal: Calibration,
+                   link: float, k: int = 30) -> dict:
+    """What the people view puts to the analyst: cluster pairs joined only by links in the
+    review band [decision level, link level). An analyst who merges the pairs that are one
+    person (and rejects the rest) ends with this BCubed; `pairs` is the review work."""
+    from forensics.faces.index import exact_knn
+
+    idx, dist = exact_knn(emb, emb, min(k + 1, len(emb)))
+    nbr, d = idx[:, 1:], dist[:, 1:]
+    llr = cal.log10_lr_pairs(d, np.broadcast_to(widths[:, None], nbr.shape), widths[nbr])
+    rows, cols = np.nonzero((llr >= cal.decision_log10_lr) & (llr < link))
+    pairs = {tuple(sorted((int(labels[r]), int(labels[nbr[r, c]])))) for r, c in zip(rows, cols)
+             if labels[r] != labels[nbr[r, c]]}
+    major = {}
+    for lab in set(labels.tolist()):
+        who, n = np.unique(truth[labels == lab], return_counts=True)
+        major[lab] = who[np.argmax(n)]
+    parent = {lab: lab for lab in set(labels.tolist())}
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    accepted = 0
+    for a, b in pairs:
+        if major[a] == major[b]:
+            parent[find(a)] = find(b)
+            accepted += 1
+    merged = np.array([find(int(x)) for x in labels])
+    return {"pairs": len(pairs), "accepted": accepted, **bcubed_of(merged, truth)}
+
+
+def dlib_whispers(emb: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    import dlib
+
+    return np.asarray(dlib.chinese_whispers_clustering([dlib.vector(v.tolist()) for v in emb], threshold))
+
+
+def bcubed_of(labels: np.ndarray, truth: np.ndarray) -> dict:
+    from forensics.faces.cluster import bcubed
+
+    p, r, f1 = bcubed({i: int(x) for i, x in enumerate(labels)}, {i: str(t) for i, t in enumerate(truth)})
+    return {"precision": round(p, 4), "recall": round(r, 4), "f": round(f1, 4)}
+
+
+def clustering_section(cal: Calibration, min_link: float) -> dict:
+    """Choose the LR link level on one half of the identities, report on the other half."""
+    f = load_faces(("cluster",))
+    f = f.take(np.flatnonzero(f.variant == "full"))
+    counts = {p: int(n) for p, n in zip(*np.unique(f.person, return_counts=True))}
+    out: dict = {"faces": len(f), "people_10_or_more": sum(1 for n in counts.values() if n >= 10),
+                 "single_photo": sum(1 for n in counts.values() if n == 1)}
+    half = np.array([_half(p) for p in f.person])
+    dev, test = f.take(np.flatnonzero(half == 0)), f.take(np.flatnonzero(half == 1))
+    grid = [0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0]
+    tuning = {}
+    for t in grid:
+        tuning[t] = bcubed_of(project_clusters(dev.emb, dev.width, cal, t), dev.person)
+    ok = [t for t in grid if tuning[t]["precision"] >= 0.98] or grid
+    chosen = max(ok, key=lambda t: tuning[t]["f"])
+    link = max(chosen, min_link)
+    out["tuning_half"] = {"faces": len(dev), "grid": {str(t): v for t, v in tuning.items()}, "chosen_lfw": chosen,
+                          "relatives_floor": round(min_link, 3), "link_log10_lr": link}
+    cal = Calibration({**cal.spec, "cluster": {**cal.cluster, "link_log10_lr": link}})
+    for name, part in (("held_out_half", test), ("all", f)):
+        labels = project_clusters(part.emb, part.width, cal, link)
+        out[name] = {"faces": len(part),
+                     "calibrated": bcubed_of(labels, part.person),
+                     "calibrated_after_review": analyst_review(part.emb, part.width, labels, part.person, cal, link),
+                     "distance_0.55": bcubed_of(project_clusters(part.emb, part.width, None, None, 0.55), part.person),
+                     "dlib_chinese_whispers_0.5": bcubed_of(dlib_whispers(part.emb), part.person)}
+    return out
+
+
+# -- relatives on FIW ---------------------------------------------------------------------
+def fiw_section(cal: Calibration) -> dict:
+    from calibration_data import fiw_pairs
+
+    f = load_faces(("fiw",))
+    a, b, rel = fiw_pairs(f)
+    out: dict = {"faces": len(f), "families": len({k.split("/")[1] for k in f.key})}
+    if not len(a):
+        return out
+    d = np.sqrt(((f.emb[a] - f.emb[b]) ** 2).sum(1))
+    llr = cal.log10_lr_pairs(d, f.width[a], f.width[b])
+    out["pairs"] = {}
+    for r in sorted(set(rel.tolist())):
+        m = rel == r
+        out["pairs"][r] = {"pairs": int(m.sum()), "same_person_lr_ge_1": round(float(np.mean(llr[m] >= 0)), 4),
+                           "face_recognition_0.6": round(float(np.mean(d[m] <= 0.6)), 4),
+                           "log10_lr_p99": round(float(np.percentile(llr[m], 99)), 3),
+                           "log10_lr_max": round(float(llr[m].max()), 3),
+                           "median_distance": round(float(np.median(d[m])), 3)}
+    blood = np.isin(rel, ["parent-child", "siblings"])
+    # the band where relatives score like the same person: up to their 99.5th percentile
+    out["relatives_upper_log10_lr"] = round(float(np.percentile(llr[blood], 99.5)), 3) if blood.any() else None
+    out["relatives_max_log10_lr"] = round(float(llr[blood].max()), 3) if blood.any() else None
+    out["_pairs"] = (a, b, rel, llr)
+    out["_faces"] = f
+    return out
+
+
+def fiw_clustering(fiw: dict, cal: Calibration, link: float) -> dict:
+    """Cluster all FIW faces (one photo per member: every merge joins two people) and count
+    merged relatives, for the calibrated rule and for dlib's Chinese whispers at 0.5."""
+    if "_faces" not in fiw:
+        return {}
+    f = fiw["_faces"]
+    a, b, rel, llr = fiw["_pairs"]
+    res = {}
+    for name, labels in (("calibrated", project_clusters(f.emb, f.width, cal, link)),
+                         ("dlib_chinese_whispers_0.5", dlib_whispers(f.emb))):
+        same = labels[a] == labels[b]
+        merged_people = int(np.sum(np.bincount(labels)[np.bincount(labels) > 1]))
+        res[name] = {"relative_pairs_merged": int(np.sum(same & (rel != "spouses"))),
+                     "spouse_pairs_merged": int(np.sum(same & (rel == "spouses"))),
+                     "members_in_merged_clusters": merged_people}
+    amb = (llr >= cal.decision_log10_lr) & (llr < link) & (rel != "spouses")
+    res["calibrated"]["relative_pairs_put_to_the_analyst"] = int(amb.sum())
+    return res
+
+
 def print_calibration(fig: dict) -> None:
     v = fig["verification"]
-    print(f"\nLFW verification, {v['folds']} standard folds, {v['pairs']} pairs (full size):")
+    print(f"\nLFW verification, standard pairs in {v['folds']} identity-disjoint folds, {v['pairs']} pairs (full size):")
     print(f"  plain face_recognition (tolerance 0.6)      {100 * v['face_recognition_0.6']:.2f} %")
     if v["threshold_tuned_on_other_folds"] is not None:
         print(f"  distance threshold tuned on the other folds {100 * v['threshold_tuned_on_other_folds']:.2f} %")
     if v["calibrated_lr_ge_1"] is not None:
-        print(f"  calibrated decision (log10 LR >= 0)         {100 * v['calibrated_lr_ge_1']:.2f} %")
+        print(f"  calibrated, Bayes decision at even odds (LR >= 1) {100 * v['calibrated_lr_ge_1']:.2f} %")
+    if v["calibrated_lr_ge_10"] is not None:
+        print(f"  calibrated search default (LR >= 10)        {100 * v['calibrated_lr_ge_10']:.2f} %")
+    print("\n  (miss>1 / fa>1: same-person pairs with LR < 1 / different-person pairs with LR > 1; >100: beyond"
+          " |log10 LR| 2; fr miss / fr fa: face_recognition at 0.6 missing a same-person pair / matching a"
+          " different-person pair)")
     print(f"\nLikelihood ratios, cross-validated across folds ({fig['pairs']['same']} same-person, "
           f"{fig['pairs']['different']} different-person pairs; folds {fig['pairs']['folds']}):")
     print(f"  {'band':<10}{'same':>7}{'diff':>8}{'Cllr':>8}{'Cllrmin':>8}{'EER':>7}{'miss>1':>9}{'fa>1':>8}"
-          f"{'miss>100':>10}{'fa>100':>9}{'0.6 err':>9}")
+          f"{'miss>100':>10}{'fa>100':>9}{'fr miss':>9}{'fr fa':>8}")
     for b, s in fig["cross_validated"].items():
         print(f"  {b:<10}{s['same_pairs']:>7}{s['different_pairs']:>8}{s['cllr']:>8.3f}{s['cllr_min']:>8.3f}"
               f"{s['eer']:>7.3f}{s['misleading_same']:>9.4f}{s['misleading_different']:>8.4f}"
               f"{s['misleading_same_strong']:>10.5f}{s['misleading_different_strong']:>9.5f}"
-              f"{s['baseline_0.6_errors']:>9.4f}")
+              f"{s['fr0.6_miss']:>9.4f}{s['fr0.6_false_match']:>8.4f}")
+
+
+def print_clustering(fig: dict) -> None:
+    c = fig["clustering"]
+    t = c["tuning_half"]
+    print(f"\nClustering, LFW: {c['faces']} faces ({c['people_10_or_more']} people with >= 10 photos, "
+          f"{c['single_photo']} single-photo distractors)")
+    print(f"  link level chosen on one half ({t['faces']} faces): log10 LR >= {t['chosen_lfw']} "
+          f"(precision >= 0.98, best F); FIW relatives floor {t['relatives_floor']}; used {t['link_log10_lr']}")
+    for part in ("held_out_half", "all"):
+        print(f"  {part} ({c[part]['faces']} faces):        precision  recall      F")
+        for name in ("calibrated", "calibrated_after_review", "distance_0.55", "dlib_chinese_whispers_0.5"):
+            v = c[part][name]
+            extra = f"   ({v['pairs']} pairs reviewed, {v['accepted']} merged)" if "pairs" in v else ""
+            print(f"    {name:<28}{v['precision']:>9.4f}{v['recall']:>8.4f}{v['f']:>8.4f}{extra}")
+    w = fig["fiw"]
+    print(f"\nRelatives, FIW: {w['faces']} faces of {w['families']} families")
+    for r, v in w.get("pairs", {}).items():
+        print(f"  {r:<18}{v['pairs']:>6} pairs; scored as the same person: calibrated LR>=1 "
+              f"{100 * v['same_person_lr_ge_1']:.2f} %, face_recognition 0.6 {100 * v['face_recognition_0.6']:.2f} %;"
+              f" 99th pct log10 LR {v['log10_lr_p99']}, max {v['log10_lr_max']}")
+    print(f"  relatives' 99.5th percentile log10 LR {w.get('relatives_upper_log10_lr')} (max {w.get('relatives_max_log10_lr')})")
+    for name, v in w.get("clustering", {}).items():
+        print(f"  clustering {name:<28} relative pairs merged {v['relative_pairs_merged']}, spouses merged "
+              f"{v['spouse_pairs_merged']}, members in merged clusters {v['members_in_merged_clusters']}"
+              + (f", put to the analyst {v['relative_pairs_put_to_the_analyst']}" if "relative_pairs_put_to_the_analyst" in v else ""))
+
+
+def print_targets(fig: dict) -> None:
+    v = fig["calibration"]["verification"]
+    cv = fig["calibration"]["cross_validated"]
+    held = fig["clustering"]["held_out_half"]
+    ours, cw = held["calibrated"], held["dlib_chinese_whispers_0.5"]
+    merged = fig["fiw"].get("clustering", {}).get("calibrated", {}).get("relative_pairs_merged")
+    worst = max(max(s["misleading_same_strong"], s["misleading_different_strong"]) for s in cv.values())
+    rows = [("LFW verification >= 99.3 %", f"{100 * (v['calibrated_lr_ge_1'] or 0):.2f} %",
+             (v["calibrated_lr_ge_1"] or 0) >= 0.993),
+            ("Cllr <= 0.15 at full size", f"{cv['full-full']['cllr']:.3f}", cv["full-full"]["cllr"] <= 0.15),
+            ("misleading |log10 LR| > 2 below 0.1 % in every band", f"worst {100 * worst:.3f} %", worst < 0.001),
+            ("BCubed F >= 0.95, precision >= 0.98 (held-out half)", f"F {ours['f']}, P {ours['precision']}",
+             ours["f"] >= 0.95 and ours["precision"] >= 0.98),
+            ("clearly above Chinese whispers 0.5", f"F {ours['f']} vs {cw['f']}", ours["f"] > cw["f"] + 0.005),
+            ("no FIW relatives merged without the analyst", f"{merged} pairs merged", merged == 0)]
+    print("\nTargets:")
+    for name, value, ok in rows:
+        print(f"  {'met    ' if ok else 'NOT met'}  {name}: {value}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +483,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--docs", default=str(ROOT / "docs"), help="where the Tippett plots go")
     args = ap.parse_args(argv)
 
+    import os
+
+    print(f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores; load average "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; command: bench/calibration.py {' '.join(argv or sys.argv[1:])}")
     f = load_faces(("pairs",))
     if len(set(f.fold.tolist()) - {-1}) < 3:
         # a partial cache (development): identity-disjoint pseudo-folds by name instead
@@ -246,6 +503,33 @@ def main(argv: list[str] | None = None) -> int:
     tippett(held, pairs, Path(args.docs) / "tippett_lfw.png",
             "LFW, cross-validated: proportion of pairs with log10 LR above x")
     spec = build_spec(model, figures, f)
+    cal0 = Calibration(spec)
+    fiw = fiw_section(cal0)
+    # clustering links only above every FIW parent-child and sibling pair seen (rounded up):
+    # weaker links go to the analyst as possible relatives
+    top = fiw.get("relatives_max_log10_lr")
+    floor = float(np.ceil(top * 10) / 10) if top is not None else 0.0
+    clus = clustering_section(cal0, floor)
+    link = clus["tuning_half"]["link_log10_lr"]
+    figures["clustering"] = clus
+    figures["fiw"] = {k: v for k, v in fiw.items() if not k.startswith("_")}
+    figures["fiw"]["clustering"] = fiw_clustering(fiw, cal0, link)
+    # faces may seed or join clusters down to the smallest size band whose pairs can still
+    # reach the link level (its ELUB upper bound); smaller faces are only ever suggested
+    min_width = BANDS[0]["min_width"]
+    for b in BANDS:
+        if model["bounds"].get(f"{b['name']}-{b['name']}", [0, 0])[1] >= link:
+            min_width = b["min_width"] or 16.0
+    model["cluster"] = {"link_log10_lr": link, "min_width": float(min_width),
+                        "chosen_on": "LFW people with >= 10 photos + single-photo distractors, one half of the identities",
+                        "lfw_bcubed_held_out": clus["held_out_half"]["calibrated"]}
+    model["relatives"] = {"upper_log10_lr": fiw.get("relatives_upper_log10_lr"),
+                          "max_log10_lr": fiw.get("relatives_max_log10_lr"), "families": fiw.get("families"),
+                          "rates": figures["fiw"].get("pairs", {})}
+    spec = build_spec(model, figures, f)
+    print_clustering(figures)
+    relatives_plot(fiw, held, pairs, link, Path(args.docs) / "tippett_fiw_relatives.png")
+    print_targets(figures)
     if args.write:
         SPEC_PATH.parent.mkdir(parents=True, exist_ok=True)
         SPEC_PATH.write_text(json.dumps(spec, indent=1) + "\n")

@@ -131,3 +131,43 @@ def standard_pairs(f: Faces) -> Pairs:
             b.append(ib)
             same.append(s)
     return _finish(f, a, b, same)
+
+
+def fiw_relations(family_dir: Path) -> dict[tuple[str, str], int]:
+    """(MIDa, MIDb) -> relation code of FIW's mid.csv (row member's relation to column member)."""
+    import csv
+
+    out: dict[tuple[str, str], int] = {}
+    with open(family_dir / "mid.csv", newline="") as f:
+        rows = list(csv.reader(f))
+    header = rows[0]
+    n = sum(1 for h in header[1:] if h.isdigit())
+    for r in rows[1:]:
+        if not r or not r[0].isdigit():
+            continue
+        for j in range(1, n + 1):
+            code = int(r[j]) if r[j].strip().isdigit() else 0
+            if code:
+                out[(f"MID{r[0]}", f"MID{header[j]}")] = code
+    return out
+
+
+RELATION = {1: "parent-child", 4: "parent-child", 2: "siblings", 3: "grandparent", 6: "grandparent",
+            7: "great-grandparent", 8: "great-grandparent", 5: "spouses"}
+
+
+def fiw_pairs(f: Faces) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of embedded FIW members with a relation: (row a, row b, relation name)."""
+    by_member: dict[str, int] = {}
+    for i, k in enumerate(f.key):
+        if k.startswith("fiw/"):
+            fam, mid = k.split("/")[1:3]
+            by_member.setdefault(f"{fam}/{mid}", i)
+    a, b, rel = [], [], []
+    for fam in sorted({m.split("/")[0] for m in by_member}):
+        for (ma, mb), code in fiw_relations(lfw_data.DATA / "fiw" / fam).items():
+            if ma < mb and f"{fam}/{ma}" in by_member and f"{fam}/{mb}" in by_member and code in RELATION:
+                a.append(by_member[f"{fam}/{ma}"])
+                b.append(by_member[f"{fam}/{mb}"])
+                rel.append(RELATION[code])
+    return np.asarray(a, np.int64), np.asarray(b, np.int64), np.asarray(rel)

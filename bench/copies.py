@@ -1,10 +1,19 @@
 """Robustness of visual-copy search: per-transform recall and false matches.
 
-Originals: every photo under ../shared/data/faces plus the images the project generates
+Originals: a seeded sample of LFW people with three or more photos (the first photo of
+each is an original; the person's other photos are ingested as distractors, so another
+photo of the same person is always in the case), the images the project generates
 (sample_cases/build.py: astronaut, Grace Hopper, generated scenes) and scikit-image's
-sample photos. Each original gets seeded variants (JPEG q75/50/30, resize x0.5/x0.25,
-2 % and 5 % crop, 10 % border, mirror, rotate 90, brightness +/-20 %, grey-scale, text
-overlay). Originals, variants and generated distractors are ingested into a temporary case;
+sample photos. The labelled photos and scenes under ../shared/data/faces are left to the
+tests. Each original gets seeded variants: JPEG q75/50/30, resize x0.5/x0.25, 2 % and 5 %
+crops split at random between the sides, one-side crops of 5 % and 10 % (a random side),
+left-and-bottom crops of 5 % and 10 %, the old 10 % border, borders of 10 % and 20 % in
+black, white and a random colour (split at random between the sides), mirror, rotate 90,
+rotations of 3, 5 and 10 degrees (random sign, corners black or white), brightness
++/-20 %, grey-scale, text overlay, a one-side 8 % crop re-encoded at q50, and a
+screenshot-like copy (scaled to 60-80 %, placed off-centre on a plain UI-coloured canvas).
+Originals, variants and distractors (the other LFW photos and more random LFW people,
+generated scenes) are ingested into a temporary case;
 every original is then the query of `case.copies.similar` at the default rule. A result is
 a hit when it is a variant of the query's own photo, and a false match otherwise: a match
 between two images that are not transforms of the same original, even two photos of the
@@ -40,7 +49,11 @@ sys.path.insert(0, str(ROOT))
 SHARED = ROOT / ".." / "shared" / "data"
 
 TRANSFORMS = ("jpeg75", "jpeg50", "jpeg30", "resize0.5", "resize0.25", "crop2", "crop5", "border10",
-              "mirror", "rot90", "bright+20", "bright-20", "grey", "text")
+              "mirror", "rot90", "bright+20", "bright-20", "grey", "text",
+              "side5", "side10", "lb5", "lb10", "border10k", "border10w", "border10c", "border20k", "border20w",
+              "border20c", "tilt3", "tilt5", "tilt10", "crop+jpeg", "screenshot")
+LFW_PEOPLE = 70  # LFW people whose first photo is an original
+LFW_EXTRA = 400  # further LFW photos of other people, as distractors
 
 
 def _jpeg(im: Image.Image, q: int = 92) -> bytes:
@@ -57,18 +70,44 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
     if name.startswith("resize"):
         f = float(name[6:])
         return _jpeg(im.resize((max(8, round(w * f)), max(8, round(h * f))), Image.Resampling.LANCZOS))
+    if name == "crop+jpeg":
+        return _jpeg(_cut(im, [rng.choice("LTRB")], 0.08), 50)
     if name.startswith("crop"):
         # The fraction of width and height removed, split at random between the two sides.
         f = int(name[4:]) / 100
         cw, ch = round(w * f), round(h * f)
         left, top = rng.randint(0, cw), rng.randint(0, ch)
         return _jpeg(im.crop((left, top, w - (cw - left), h - (ch - top))))
+    if name.startswith("side") or name.startswith("lb"):
+        # One random side cut by the fraction, or the left and the bottom both cut by it.
+        f = int(name.lstrip("sidelb")) / 100
+        sides = [rng.choice("LTRB")] if name.startswith("side") else ["L", "B"]
+        return _jpeg(_cut(im, sides, f))
+    if name.startswith("border") and name[-1] in "kwc":
+        # A frame adding the fraction to width and height, split at random between the
+        # sides, in black, white or a random colour.
+        f = int(name[6:-1]) / 100
+        colour = {"k": (0, 0, 0), "w": (255, 255, 255)}.get(name[-1]) or tuple(rng.randint(0, 255) for _ in range(3))
+        bw, bh = round(w * f), round(h * f)
+        left, top = rng.randint(0, bw), rng.randint(0, bh)
+        return _jpeg(ImageOps.expand(im, border=(left, top, bw - left, bh - top), fill=colour))
     if name.startswith("border"):
         # A frame adding 10 % to width and height (5 % each side), of a random plain colour.
         f = int(name[6:]) / 100
         bw, bh = round(w * f / 2), round(h * f / 2)
         colour = tuple(rng.randint(0, 255) for _ in range(3))
         return _jpeg(ImageOps.expand(im, border=(bw, bh, bw, bh), fill=colour))
+    if name.startswith("tilt"):
+        angle = int(name[4:]) * rng.choice((-1, 1))
+        fill = rng.choice(((0, 0, 0), (255, 255, 255)))
+        return _jpeg(im.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=fill))
+    if name == "screenshot":
+        s = rng.uniform(0.6, 0.8)
+        small = im.resize((max(8, round(w * s)), max(8, round(h * s))), Image.Resampling.BILINEAR)
+        cw, ch = round(w * s * rng.uniform(1.15, 1.4)), round(h * s * rng.uniform(1.15, 1.4))
+        canvas = Image.new("RGB", (cw, ch), rng.choice(((32, 33, 36), (240, 240, 240), (255, 255, 255))))
+        canvas.paste(small, (rng.randint(0, cw - small.width), rng.randint(0, ch - small.height)))
+        return _jpeg(canvas, 85)
     if name == "mirror":
         return _jpeg(ImageOps.mirror(im))
     if name == "rot90":
@@ -93,17 +132,29 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
     raise ValueError(name)
 
 
+def _cut(im: Image.Image, sides: list[str], f: float) -> Image.Image:
+    w, h = im.size
+    cw, ch = round(w * f), round(h * f)
+    return im.crop((cw * ("L" in sides), ch * ("T" in sides), w - cw * ("R" in sides), h - ch * ("B" in sides)))
+
+
+def _lfw_people() -> list[Path]:
+    rng = random.Random(17)
+    people = sorted(p for p in (SHARED / "lfw").iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) >= 3)
+    return rng.sample(people, min(LFW_PEOPLE, len(people)))
+
+
 def originals() -> list[tuple[str, bytes]]:
     """(name, file bytes) of every original photo."""
     from sample_cases.build import _scene, astronaut, grace_hopper_bytes
 
     out: list[tuple[str, bytes]] = []
-    if SHARED.is_dir():
-        for p in sorted((SHARED / "faces").rglob("*")):
-            if p.suffix.lower() in (".jpg", ".jpeg", ".png"):
-                out.append((str(p.relative_to(SHARED)), p.read_bytes()))
+    if (SHARED / "lfw").is_dir():
+        for person in _lfw_people():
+            p = sorted(person.glob("*.jpg"))[0]
+            out.append((str(p.relative_to(SHARED)), p.read_bytes()))
     else:
-        print(f"note: {SHARED} is absent; running on generated images only", file=sys.stderr)
+        print(f"note: {SHARED / 'lfw'} is absent; running on generated images only", file=sys.stderr)
     out.append(("generated/astronaut.jpg", _jpeg(astronaut())))
     out.append(("generated/grace_hopper.jpg", grace_hopper_bytes()))
     for seed in range(1, 9):
@@ -119,9 +170,21 @@ def originals() -> list[tuple[str, bytes]]:
 
 
 def distractors(n: int = 60) -> list[tuple[str, bytes]]:
+    """Generated scenes, the other photos of the originals' LFW people (same person,
+    another photo: a false match if found) and photos of further LFW people."""
     from sample_cases.build import _scene
 
-    return [(f"distractor/scene{seed}.jpg", _jpeg(_scene(seed))) for seed in range(100, 100 + n)]
+    out = [(f"distractor/scene{seed}.jpg", _jpeg(_scene(seed))) for seed in range(100, 100 + n)]
+    if (SHARED / "lfw").is_dir():
+        chosen = _lfw_people()
+        for person in chosen:
+            for p in sorted(person.glob("*.jpg"))[1:4]:
+                out.append((str(p.relative_to(SHARED)), p.read_bytes()))
+        rng = random.Random(18)
+        others = sorted(set((SHARED / "lfw").glob("*/*.jpg")) - {q for person in chosen for q in person.glob("*.jpg")})
+        for p in rng.sample(others, min(LFW_EXTRA, len(others))):
+            out.append((str(p.relative_to(SHARED)), p.read_bytes()))
+    return out
 
 
 def identity_of(name: str) -> str:
@@ -129,10 +192,8 @@ def identity_of(name: str) -> str:
     (several photos of one person are not copies, but neither are they another person's);
     the picture itself for everything else."""
     parts = Path(name).parts
-    if len(parts) >= 3 and parts[0] == "faces" and parts[1] in ("labeled", "johns"):
-        return f"person:{parts[2]}"
-    if name == "faces/scenes/obama-1080p.jpg":
-        return "person:obama"
+    if len(parts) >= 3 and parts[0] == "lfw":
+        return f"person:{parts[1]}"
     return name
 
 
@@ -194,12 +255,23 @@ def build_files(root: Path) -> tuple[dict[str, str], dict[str, str], dict[str, s
             kind[str(vp)] = t
             ident[str(vp)] = identity_of(fam_of[name])
     (root / "distractors").mkdir(exist_ok=True)
-    for name, data in distractors():
-        p = root / "distractors" / Path(name).name
+    for i, (name, data) in enumerate(distractors()):
+        p = root / "distractors" / f"d{i:04d}{Path(name).suffix.lower()}"
         p.write_bytes(data)
+        # A distractor that is already one of the originals' pictures in the source data
+        # (LFW holds a few) belongs to that family: finding it is not a false match.
         family[str(p)] = str(p)
+        hd, gd = hashes_of_bytes(data, dihedral=False), _grey64(data)
+        for oname, _ in origs:
+            a = hashes[oname]
+            if (float(np.mean(gd * grey[oname])) >= 0.98
+                    or (bin((a.phash[0] ^ hd.phash[0]) & (2**64 - 1)).count("1") <= 2
+                        and bin((a.dhash[0] ^ hd.dhash[0]) & (2**64 - 1)).count("1") <= 2)):
+                family[str(p)] = fam_of[oname]
+                print(f"same picture in the source data: {name} = {oname}", file=sys.stderr)
+                break
         kind[str(p)] = "distractor"
-        ident[str(p)] = str(p)
+        ident[str(p)] = identity_of(name)
     return family, kind, ident
 
 
@@ -249,9 +321,13 @@ def sweep(case, family: dict[str, str], kind: dict[str, str], ident: dict[str, s
 
 
 def main() -> None:
+    global LFW_PEOPLE, LFW_EXTRA
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sweep", action="store_true", help="also print candidate rules")
+    ap.add_argument("--people", type=int, default=LFW_PEOPLE, help="LFW people with an original")
+    ap.add_argument("--extra", type=int, default=LFW_EXTRA, help="further LFW photos as distractors")
     args = ap.parse_args()
+    LFW_PEOPLE, LFW_EXTRA = args.people, args.extra
     from forensics.case import Case
     from forensics.ingest.records import IngestOptions
 
@@ -266,7 +342,15 @@ def main() -> None:
         t0 = time.perf_counter()
         case.ingest([root], IngestOptions(thumbnails=False))
         print(f"ingest: {time.perf_counter() - t0:.1f} s")
-        results: dict[str, set[str]] = {}
+        from forensics.copies import keypoints as K
+
+        chosen = K.MIN_INLIERS
+        # One run with the bars at their loosest keeps every candidate with its inlier count
+        # and agreement, so any bar can be applied afterwards; the bars are read off the
+        # tuning half.
+        K.MIN_INLIERS, agree = 1, K.MIN_AGREEMENT
+        K.MIN_AGREEMENT = -2.0
+        found: dict[str, list[tuple[str, int | None, str]]] = {}
         lat = []
         for q in family:
             if kind[q] != "original":
@@ -274,9 +358,34 @@ def main() -> None:
             t0 = time.perf_counter()
             r = case.copies.similar(image_path=q, top=0)
             lat.append(time.perf_counter() - t0)
-            results[q] = {m["path"] for m in r["matches"]} - {q}
+            # A match ORB decided carries its inliers and agreement; the agreement test is
+            # applied here, the inlier bar below.
+            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in r["matches"] if m["path"] != q
+                        and (m["distances"].get("inliers") is None or (m["distances"].get("agreement") or -1) >= agree)]
+        K.MIN_INLIERS, K.MIN_AGREEMENT = chosen, agree
+
+        def results_at(bar: int) -> dict[str, set[str]]:
+            return {q: {f for f, n, _ in ms if n is None or n >= bar} for q, ms in found.items()}
+
+        print("\ntuning half: inliers of true copies (lowest 3 per transform) and of false candidates (highest 5)")
+        tf, ff = {}, []
+        for q, ms in found.items():
+            if half_of(q) != 0:
+                continue
+            for f, n, _ in ms:
+                if n is None:
+                    continue
+                if family[f] == family[q]:
+                    tf.setdefault(kind[f], []).append(n)
+                else:
+                    ff.append(n)
+        for t in TRANSFORMS:
+            print(f"  {t:>12}: {sorted(tf.get(t, []))[:3]}")
+        print(f"  {'false':>12}: {sorted(ff, reverse=True)[:5]}; library bar MIN_INLIERS = {chosen}")
+        results = results_at(chosen)
         base = baseline(family, kind, ident)
-        print(f"\nrule: {r['rule']}; query p50 {np.median(lat) * 1000:.1f} ms (decode + 8 orientations + scan + fine check)")
+        print(f"\nrule: {r['rule']}, MIN_INLIERS {chosen}; query p50 {np.median(lat) * 1000:.1f} ms"
+              f" (decode, 8 orientations + probes, exact scans, ORB verification of candidates)")
         ok_all = True
         for h, label in ((0, "tuning half"), (1, "held-out half"), (None, "all originals")):
             ours = evaluate(results, family, kind, ident, h)
@@ -284,15 +393,15 @@ def main() -> None:
             nq = sum(1 for q in results if h is None or half_of(q) == h)
             print(f"\n{label} ({nq} queries)\n{'transform':>12} {'similar':>8} {'pHash<=10':>10}")
             for t in TRANSFORMS:
-                flag = "" if ours["recall"][t] >= b["recall"][t] else "  < baseline"
+                flag = "" if ours["recall"][t] >= 0.9 else "  < 0.9"
                 print(f"{t:>12} {ours['recall'][t]:>8.2f} {b['recall'][t]:>10.2f}{flag}")
             print(f"{'false':>12} {len(ours['false']):>8} {len(b['false']):>10}   (not a transform of the same original)")
             print(f"{'same-person':>12} {len(ours['same_person']):>8} {len(b['same_person']):>10}   (of which: another photo of the same person)")
             for q, f in ours["false"][:20]:
                 print(f"  false match: {Path(q).name} -> {Path(f).parent.name}/{Path(f).name}")
             if h is None:
-                ok_all = not ours["false"] and all(ours["recall"][t] >= b["recall"][t] for t in TRANSFORMS)
-        print(f"\ntarget (no false match, recall >= baseline on every transform): {'met' if ok_all else 'NOT met'}")
+                ok_all = not ours["false"] and all(ours["recall"][t] >= 0.9 for t in TRANSFORMS)
+        print(f"\ntarget (no false match, recall >= 0.9 on every transform): {'met' if ok_all else 'NOT met'}")
         g = case.copies.group()
         print(f"\ncopy grouping of the bench case: {g}")
         if args.sweep:

@@ -1,5 +1,8 @@
 """Hash-set import: a generated md5sum file of 1M and 5M lines (time, peak RSS), plus an
-NSRL RDS v3-shaped SQLite database and VICS 1.3 and 2.0 files (entry counts).
+NSRL RDS v3-shaped SQLite database and VICS 1.3 and 2.0 files (entry counts), and one
+distribution-style VICS 2.0 file (flat Media, categories 0-4 mixed) in UTF-8 and in
+UTF-16 LE with BOM, so the cost of re-encoding UTF-16 is measured against UTF-8 in the
+same run.
 
 Each size runs in its own child process so that its peak RSS is its own: bounded memory
 means the 5M-line peak is about the 1M-line peak, not five times it.
@@ -67,6 +70,18 @@ def write_vics(path: Path, version: str, media: int) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + json.dumps(doc).encode())
 
 
+def write_distribution(path: Path, media: int, encoding: str) -> None:
+    """The distribution form (fcgreg/VIC-CatParser's example): compact, flat Media list."""
+    import hashlib
+
+    recs = [{"MediaID": i + 1, "Category": i % 5, "MD5": hashlib.md5(f"d{i}".encode()).hexdigest().upper(),
+             "SHA1": hashlib.sha1(f"d{i}".encode()).hexdigest().upper(), "MediaSize": 1000 + i,
+             "DateUpdated": "2023-06-07T02:31:49.8300Z", "IsPrecategorized": "false"} for i in range(media)]
+    text = json.dumps({"@odata.context": "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/Default/$metadata#Media",
+                       "value": recs}, separators=(",", ":"))
+    path.write_bytes(b"\xff\xfe" + text.encode("utf-16-le") if encoding == "utf-16" else text.encode("utf-8"))
+
+
 def child(kind: str, size: int, tmp: Path) -> None:
     """Import one generated set into a fresh case; print one JSON line."""
     from forensics.case import Case
@@ -77,6 +92,8 @@ def child(kind: str, size: int, tmp: Path) -> None:
         write_md5sum(src, size)
     elif kind == "nsrl":
         write_nsrl(src, size)
+    elif kind.startswith("dist-"):
+        write_distribution(src, size, kind[5:])
     else:
         write_vics(src, kind[-3:], size)
     gen = time.perf_counter() - t0
@@ -96,14 +113,18 @@ def child(kind: str, size: int, tmp: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--lines", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--only", nargs="+", help="run only these kinds (md5sum nsrl vics-1.3 vics-2.0 dist-utf-8 dist-utf-16)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         child(args.child[0], int(args.child[1]), Path(args.child[2]))
         return
     with tempfile.TemporaryDirectory() as tmp:
-        jobs = [("md5sum", n) for n in args.lines] + [("nsrl", 100_000), ("vics-1.3", 20_000), ("vics-2.0", 20_000)]
+        jobs = [("md5sum", n) for n in args.lines] + [("nsrl", 100_000), ("vics-1.3", 20_000), ("vics-2.0", 20_000),
+                                                       ("dist-utf-8", 200_000), ("dist-utf-16", 200_000)]
         for kind, n in jobs:
+            if args.only and kind not in args.only:
+                continue
             out = subprocess.run([sys.executable, __file__, "--child", kind, str(n), tmp], capture_output=True, text=True)
             if out.returncode:
                 print(f"{kind} {n}: failed\n{out.stderr[-2000:]}")

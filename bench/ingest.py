@@ -271,8 +271,12 @@ def measure_stages(files: list[str]) -> dict[str, float]:
     from forensics.ingest.worker import process_file
     from forensics.media.image import open_image, thumbnail_jpeg
 
+    from forensics.copies.keypoints import features as keypoint_features
+    from forensics.hashing.windows import probe_hashes
+
     datas = [Path(f).read_bytes() for f in files]
     decoded = [open_image(d).image for d in datas]
+    own = [(h["phash"], h["dhash"]) for h in map(image_hashes, decoded)]
     opts = IngestOptions(workers=1)
     steps = {
         "read + MD5/SHA-1/SHA-256": lambda i: digest_stream(open(files[i], "rb", buffering=0), keep_up_to=1 << 30),
@@ -281,6 +285,8 @@ def measure_stages(files: list[str]) -> dict[str, float]:
         "pHash + dHash": lambda i: image_hashes(decoded[i]),
         "blank check": lambda i: is_blank(decoded[i]),
         "thumbnail 256 px JPEG": lambda i: thumbnail_jpeg(decoded[i]),
+        "probe hashes (trim, 8 windows, middle, turns)": lambda i: probe_hashes(decoded[i], own[i]),
+        "(option) ORB keypoints at ingest, draft": lambda i: keypoint_features(decoded[i]),
         "process_file (all of it)": lambda i: process_file(FileTask(1, files[i].encode(), b""), opts),
     }
     full: list = [None] * len(files)

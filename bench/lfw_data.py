@@ -246,8 +246,9 @@ def _full_boxes() -> dict[str, tuple[int, int, int, int]]:
 WEIGHTS = {"pairs": 5, "cluster": 3, "fiw": 1}
 
 
-def run_interleaved(stages: list[str]) -> None:
-    """All stages at once, round-robin by WEIGHTS, each into its own chunk files."""
+def run_interleaved(stages: list[str], limit: int | None = None) -> None:
+    """All stages at once, round-robin by WEIGHTS, each into its own chunk files (at
+    most `limit` new embeddings, for timing runs)."""
     full_box = _full_boxes()
     queues, bufs = {}, {}
     for stage in stages:
@@ -261,7 +262,7 @@ def run_interleaved(stages: list[str]) -> None:
     reuse = {(str(k), str(v)): i for i, (k, v) in enumerate(zip(allrec.get("key", []), allrec.get("variant", [])))}
     t0, cpu0, n = time.time(), time.process_time(), 0
     live = list(stages)
-    while live:
+    while live and not (limit and n >= limit):
         for stage in list(live):
             for _ in range(WEIGHTS.get(stage, 1)):
                 job = next(queues[stage], None)
@@ -292,46 +293,6 @@ def run_interleaved(stages: list[str]) -> None:
     print("all stages done", flush=True)
 
 
-def run(stages: list[str], limit: int | None = None) -> None:
-    for stage in stages:
-        have = load((stage,))
-        done = {(str(k), str(v)) for k, v in zip(have.get("key", []), have.get("variant", []))}
-        # Faces already embedded in an earlier stage are reused, not recomputed.
-        other = load(tuple(s for s in STAGES if s != stage))
-        reuse = {(str(k), str(v)): i for i, (k, v) in enumerate(zip(other.get("key", []), other.get("variant", [])))}
-        full_box = _full_boxes()
-        jobs = [j for j in STAGES[stage]() if (j.key, j.variant) not in done]
-        if limit:
-            jobs = jobs[:limit]
-        print(f"[{stage}] {len(done)} cached, {len(jobs)} to do", flush=True)
-        buf: list[dict] = []
-        t0, cpu0, n = time.time(), time.process_time(), 0
-        for job in jobs:
-            if (job.key, job.variant) in reuse:
-                i = reuse[(job.key, job.variant)]
-                rec = {k: other[k][i] for k in other}
-                rec["box"] = tuple(int(v) for v in rec["box"])
-            else:
-                try:
-                    rec = embed(job, full_box)
-                except Exception as exc:  # a bad file is reported and the run goes on
-                    print(f"[{stage}] FAILED {job.key} {job.variant}: {exc}", flush=True)
-                    continue
-                n += 1
-            if rec["variant"] == "full" and stage == "pairs":
-                full_box[rec["key"]] = tuple(rec["box"])
-            buf.append(rec)
-            if len(buf) >= CHUNK:
-                _save_chunk(stage, buf)
-                buf = []
-                el = time.time() - t0
-                print(f"[{stage}] +{n} embedded, {el:.0f} s wall, {(time.process_time() - cpu0) / max(n, 1):.3f} "
-                      f"s CPU/face", flush=True)
-        if buf:
-            _save_chunk(stage, buf)
-        print(f"[{stage}] done", flush=True)
-
-
 def status() -> None:
     for stage in STAGES:
         d = load((stage,))
@@ -343,16 +304,13 @@ def status() -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--stage", action="append", choices=list(STAGES), help="stages to run (default all)")
-    ap.add_argument("--limit", type=int, help="at most this many new records per stage (timing runs)")
+    ap.add_argument("--limit", type=int, help="at most this many new embeddings (timing runs)")
     ap.add_argument("--status", action="store_true")
     args = ap.parse_args(argv)
     if args.status:
         status()
         return 0
-    if args.limit:
-        run(args.stage or list(STAGES), args.limit)
-    else:
-        run_interleaved(args.stage or list(STAGES))
+    run_interleaved(args.stage or list(STAGES), args.limit)
     return 0
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from forensics.context import CaseContext
+from forensics.store.hashset_status import hidden_item_sql, item_status_sql
 from forensics.store.queries import marks, select_in
 
 SORT_KEYS = ("date", "path", "size", "category", "id")
@@ -21,6 +22,7 @@ UNCATEGORISED = -1  # ItemFilter.category value selecting items with no category
 # The light columns a gallery cell needs; the full record comes from the catalogue's item().
 ROW_COLUMNS = (
     "i.id, i.kind, i.source_id, i.relpath, i.size, i.mime, i.width, i.height, i.duration, i.taken_time,"
+    " i.taken_utc, i.taken_zone,"
     " i.mtime_utc, i.camera_model, i.category, i.bookmarked, i.thumb, i.status, i.flags,"
     " (i.gps_lat IS NOT NULL) AS has_gps"
 )
@@ -47,13 +49,18 @@ class ItemFilter:
     ids: tuple[int, ...] | None = None  # only among these items (e.g. those an ingest just committed)
 
 
+# When an item was taken, as a UTC instant (local times, offsets and UTC do not sort as
+# text); a recorded time that could not be read as an instant (rows written before
+# migration 0004 could) falls back to its text, else the file's modification time.
+_INSTANT = "COALESCE(i.taken_utc, i.taken_time, i.mtime_utc)"
 # A video shows a face when one of its sampled frames does.
 _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
           " OR (i.kind = 'video' AND EXISTS (SELECT 1 FROM items fr JOIN faces f ON f.item_id = fr.id"
           " WHERE fr.parent_id = i.id)))")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
-_KNOWN_GOOD = ("EXISTS (SELECT 1 FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id"
-               " WHERE m.item_id = i.id AND s.kind = 'known-good')")
+# Known-good and non-pertinent (category 0) matches hide an item, unless another entry it
+# matches says otherwise (forensics.store.hashset_status).
+_KNOWN_GOOD = hidden_item_sql("i.id")
 # Members of a copy group other than its representative are hidden when collapsing.
 _NOT_REPRESENTATIVE = ("EXISTS (SELECT 1 FROM copy_members cm JOIN copy_groups g ON g.id = cm.group_id"
                        " WHERE cm.item_id = i.id AND g.representative_id != i.id)")
@@ -81,7 +88,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         clauses.append(_HASHSET if f.hashset_match else f"NOT {_HASHSET}")
     if f.hide_known_good:
         clauses.append(f"NOT {_KNOWN_GOOD}")
-    date = "COALESCE(i.taken_time, i.mtime_utc)"
+    date = _INSTANT
     if f.date_from:
         clauses.append(f"{date} >= ?")
         args.append(f.date_from)
@@ -115,7 +122,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
 def _order(sort: str, descending: bool) -> str:
     d = " DESC" if descending else ""
     if sort == "date":
-        return f" ORDER BY COALESCE(i.taken_time, i.mtime_utc) IS NULL, COALESCE(i.taken_time, i.mtime_utc){d}, i.id{d}"
+        return f" ORDER BY {_INSTANT} IS NULL, {_INSTANT}{d}, i.id{d}"
     if sort == "path":
         return f" ORDER BY i.source_id{d}, i.relpath{d}, i.id{d}"
     if sort == "size":
@@ -144,8 +151,9 @@ def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
     """Light gallery rows for `ids`, in the same order (ids no longer present are skipped).
 
     Each row has the columns of ROW_COLUMNS plus `name`, `has_errors`, `tags` (list),
-    `faces` (count; for a video, faces on its frames), `hash_matches` (count) and
-    `copy_group` (group id or None)."""
+    `faces` (count; for a video, faces on its frames), `hash_matches` (count),
+    `hash_status` (the most telling match: known-bad, categorised, non-pertinent, known-good)
+    and `copy_group` (group id or None)."""
     if not ids:
         return []
     conn: sqlite3.Connection = ctx.store.read
@@ -154,6 +162,7 @@ def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
                 " + CASE WHEN i.kind = 'video' THEN (SELECT COUNT(*) FROM items fr JOIN faces f"
                 " ON f.item_id = fr.id WHERE fr.parent_id = i.id) ELSE 0 END AS faces"
                 ", (SELECT COUNT(*) FROM hash_matches m WHERE m.item_id = i.id) AS hash_matches"
+                f", {item_status_sql('i.id')} AS hash_status"
                 ", (SELECT cm.group_id FROM copy_members cm WHERE cm.item_id = i.id) AS copy_group")
     sql = (f"SELECT {ROW_COLUMNS},"
            " EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id) AS has_errors,"
@@ -188,7 +197,8 @@ def facets(ctx: CaseContext) -> dict:
     cameras = [{"model": r[0], "count": r[1]} for r in q(
         "SELECT camera_model, COUNT(*) FROM items WHERE camera_model IS NOT NULL AND camera_model != ''"
         " GROUP BY camera_model ORDER BY 2 DESC, 1")]
-    lo, hi = q("SELECT MIN(COALESCE(taken_time, mtime_utc)), MAX(COALESCE(taken_time, mtime_utc)) FROM items"
+    lo, hi = q("SELECT MIN(COALESCE(taken_utc, taken_time, mtime_utc)), MAX(COALESCE(taken_utc, taken_time, mtime_utc))"
+               " FROM items"
                " WHERE kind != 'frame'")[0]
     out: dict[str, Any] = {
         "kinds": kinds,
@@ -203,7 +213,7 @@ def facets(ctx: CaseContext) -> dict:
         "faces": count(ctx, ItemFilter(has_faces=True)),
         "hashset_matches": count(ctx, ItemFilter(kinds=(), hashset_match=True)),
         "copy_groups": ctx.store.scalar("SELECT COUNT(*) FROM copy_groups"),
-        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets ORDER BY name")],
+        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets WHERE state = 'ready' ORDER BY name")],
     }
     return out
 

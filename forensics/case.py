@@ -23,7 +23,7 @@ from forensics import __version__, audit
 from forensics.catalogue import display_path
 from forensics.clock import utc_now
 from forensics.context import DB_NAME, CaseContext, CasePaths
-from forensics.model import CaseError, ItemId, Progress, SourceId
+from forensics.model import CaseError, ItemId, Progress, SourceId, describe_error
 from forensics.store.db import Store
 from forensics.store.queries import chunks, marks
 
@@ -87,11 +87,12 @@ class Case:
         return cls(path, store, examiner)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, examiner: str | None = None) -> "Case":
+    def open(cls, path: str | os.PathLike, examiner: str | None = None, readonly: bool = False) -> "Case":
+        """Open a case folder; `readonly` never writes it (works on a full disk or read-only media)."""
         path = Path(path)
         if not (path / DB_NAME).is_file():
             raise CaseError(f"{path} is not a case folder (no {DB_NAME}); create one with 'forensics case create'")
-        return cls(path, Store(path / DB_NAME), examiner)
+        return cls(path, Store(path / DB_NAME, readonly=readonly), examiner)
 
     def close(self) -> None:
         self.store.close()
@@ -128,6 +129,10 @@ class Case:
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
         """Append a signed audit entry in its own transaction."""
         return self.ctx.log(action, params, result)
+
+    def log_or_warn(self, action: str, params: dict, result: dict) -> tuple[audit.AuditEntry | None, str | None]:
+        """See `CaseContext.log_or_warn`."""
+        return self.ctx.log_or_warn(action, params, result)
 
     def set_examiner(self, examiner: str) -> None:
         """Change who is acting. The switch is itself an audit entry, from whoever wrote the
@@ -189,15 +194,21 @@ class Case:
                progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
+               retry_failed: bool = False,
                cluster: "ClusterSpec | None" = None) -> "IngestSummary":
         """Catalogue every file under the sources. Resumable: what is committed is kept and
-        skipped next time; a cancelled or killed run can simply be run again. With `cluster`
-        the per-file work runs on Dask workers (`forensics.cluster`); the records are the same."""
+        skipped next time; a cancelled or killed run can simply be run again. Files that
+        failed for a reason that can pass are tried again; `retry_failed` retries all failed files.
+        With `cluster` the per-file work runs on Dask workers (`forensics.cluster`); the
+        records are the same."""
         from forensics.ingest.pipeline import IngestOptions, run_ingest
 
         source_ids = [self.add_source(s) for s in sources]
-        return run_ingest(self.ctx, source_ids, options or IngestOptions(), progress, cancel, on_committed,
-                          cluster=cluster)
+        summary = run_ingest(self.ctx, source_ids, options or IngestOptions(), progress, cancel, on_committed,
+                             retry_failed=retry_failed, cluster=cluster)
+        if summary.retried and "copies" in vars(self):
+            self.copies.invalidate()  # same item count, new hashes: reload the hash matrix
+        return summary
 
     def ingest_and_analyse(self, sources: Iterable[str | os.PathLike | bytes], options: "IngestOptions | None" = None,
                            progress: Callable[[Progress], None] | None = None,
@@ -205,12 +216,13 @@ class Case:
                            on_committed: Callable[[list[ItemId]], None] | None = None,
                            analysis: bool = True,
                            on_analysis: Callable[[], None] | None = None,
+                           retry_failed: bool = False,
                            cluster: "ClusterSpec | None" = None) -> "IngestSummary":
         """Ingest, then bring hash-set matches, copy groups and face clusters up to date
         (`analyse`), the sequence both the CLI and the workbench run after adding evidence.
         The analysis results are on the summary (`summary.analysis`); a cancelled ingest
         is not analysed. `on_analysis` is called when the analysis starts."""
-        summary = self.ingest(sources, options, progress, cancel, on_committed, cluster=cluster)
+        summary = self.ingest(sources, options, progress, cancel, on_committed, retry_failed, cluster=cluster)
         if analysis and not summary.cancelled:
             if on_analysis is not None:
                 on_analysis()
@@ -231,10 +243,8 @@ class Case:
             return self.faces.cluster()
 
         def copies() -> dict:
-            last = self.copies.last_run()
-            if last is not None and not last["stale"]:
-                return {"skipped": "copy groups are up to date", **last["result"]}
-            return self.copies.group(progress, cancel)
+            result, ran = self.copies.group_if_stale(progress, cancel)
+            return result if ran else {"skipped": "copy groups are up to date", **result}
 
         steps = [
             ("hashsets", lambda: self.hashsets.match() if self.hashsets.sets() else {"skipped": "no hash sets imported"}),
@@ -250,7 +260,7 @@ class Case:
             except Cancelled:
                 raise
             except Exception as exc:  # one broken step must not hide the others' results
-                out[name] = {"error": f"{type(exc).__name__}: {exc}"}
+                out[name] = {"error": f"{describe_error(exc)}"}
                 self.log("analyse.error", {"step": name}, out[name])
         return out
 
@@ -377,6 +387,13 @@ class Case:
 
         return ReportService(self.ctx, self.faces, self.copies, self.hashsets)
 
+    def preview(self, item_id: int, max_side: int = 1600) -> Path | None:
+        """A derived JPEG to show the item large (see forensics.preview): evidence is decoded
+        in a worker process, never in the caller's (the workbench's GUI process)."""
+        from forensics.preview import preview_path
+
+        return preview_path(self.ctx, item_id, max_side)
+
     # -- evidence verification and exports -------------------------------------------
     def verify(self, progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None) -> dict:
@@ -391,8 +408,9 @@ class Case:
         """Write an examiner report; see `ReportService.export`."""
         return self.reports.export(out_path, fmt, selection, progress, cancel)
 
-    def export_vics(self, out: str | os.PathLike) -> dict:
-        """Write the case as a VICS 2.0 JSON file; see `forensics.hashsets.vics.export_case`."""
-        from forensics.hashsets.vics import export_case
+    def export_vics(self, out: str | os.PathLike, form: str = "media") -> dict:
+        """Write the case as VICS JSON (2.0 flat Media list by default, "cases" or "1.3" on
+        request); see `forensics.hashsets.vics_export.export_case`."""
+        from forensics.hashsets.vics_export import export_case
 
-        return export_case(self.ctx, Path(out))
+        return export_case(self.ctx, Path(out), form)

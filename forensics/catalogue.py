@@ -19,7 +19,7 @@ ITEM_COLUMNS = (
     "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, md5, sha1, sha256, mime,"
     " link_target, width, height, orientation, duration, codec, fps, frame_count, frame_time, frame_index,"
     " taken_time, camera_make, camera_model, gps_lat, gps_lon, gps_alt, phash, dhash, blank, thumb, flags,"
-    " status, ingested_utc, category, bookmarked, note"
+    " status, ingested_utc, category, bookmarked, note, taken_utc, taken_local, taken_offset, taken_zone, retry"
 )
 
 
@@ -94,10 +94,14 @@ class Catalogue:
 
     def display_path_of(self, item_id: int) -> str | None:
         """The display path of an item by id (a frame shows its video's path); None if absent."""
-        r = self.store.read.execute(
-            "SELECT COALESCE(p.source_id, i.source_id), COALESCE(p.relpath, i.relpath) FROM items i"
-            " LEFT JOIN items p ON p.id = i.parent_id WHERE i.id = ?", (int(item_id),)).fetchone()
-        return None if r is None else self.path_display({"source_id": r[0], "relpath": r[1]})
+        return self.display_paths([item_id]).get(int(item_id))
+
+    def display_paths(self, item_ids: Iterable[int]) -> dict[int, str]:
+        """Display paths of many items at once (absent ids are left out)."""
+        sql = ("SELECT i.id, COALESCE(p.source_id, i.source_id), COALESCE(p.relpath, i.relpath) FROM items i"
+               " LEFT JOIN items p ON p.id = i.parent_id WHERE i.id IN ({ids})")
+        return {r[0]: self.path_display({"source_id": r[1], "relpath": r[2]})
+                for r in select_in(self.store.read, sql, sorted({int(i) for i in item_ids}))}
 
     def item_file(self, item_id: int) -> bytes | None:
         """Exact on-disk path (bytes) of a file item, or of a frame's video."""

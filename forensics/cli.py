@@ -6,7 +6,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
+import sqlite3
 import sys
 import time
 from typing import Any
@@ -15,13 +17,27 @@ from forensics import __version__
 from forensics.model import CaseError
 
 
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))}
+_CONTROL.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_CONTROL_BUT_NEWLINE = {k: v for k, v in _CONTROL.items() if k != 0x0A}
+
+
+def plain(value: object) -> str:
+    """A value (a file name, a path, an error text) for one line of plain-text output:
+    control characters, newlines included, are shown as escapes, so evidence names can
+    neither break a listing into false lines nor send codes to the terminal."""
+    return str(value).translate(_CONTROL)
+
+
 def emit(args: argparse.Namespace, data: Any, text: str | None = None) -> None:
-    """Print `data` as one JSON document with --json, otherwise `text` (or pretty JSON)."""
+    """Print `data` as one JSON document with --json, otherwise `text` (or pretty JSON).
+    Callers pass names through `plain`; control characters left in `text` other than its
+    line breaks are escaped here."""
     if getattr(args, "json", False) or text is None:
         json.dump(data, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(text.rstrip("\n") + "\n")
+        sys.stdout.write(text.rstrip("\n").translate(_CONTROL_BUT_NEWLINE) + "\n")
 
 
 class ProgressBar:
@@ -98,10 +114,12 @@ def cluster_spec(args: argparse.Namespace):
                      path_map=parse_path_map(args.path_map), source_workers=parse_source_workers(args.source_workers))
 
 
-def open_case(args: argparse.Namespace):
+def open_case(args: argparse.Namespace, readonly: bool = False):
+    """The case of a command; `readonly` for commands that only read it (they then work
+    on a full disk and on read-only media)."""
     from forensics.case import Case
 
-    return Case.open(args.case_dir, examiner=getattr(args, "examiner", None))
+    return Case.open(args.case_dir, examiner=getattr(args, "examiner", None), readonly=readonly)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,9 +148,26 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             emit(args, {"error": str(exc)})
         return 1
+    except (OSError, sqlite3.OperationalError) as exc:
+        # Disk full, read-only folder, permission: one clear line, not a traceback.
+        from forensics.store.db import storage_error
+
+        where = getattr(exc, "filename", None) or getattr(args, "case_dir", "") or ""
+        err = storage_error(exc, os.fsdecode(where) if isinstance(where, bytes) else where)
+        if err is None and not isinstance(exc, OSError):
+            raise
+        print(f"forensics: error: {err or _os_text(exc)}", file=sys.stderr)
+        if getattr(args, "json", False):
+            emit(args, {"error": str(err or _os_text(exc))})
+        return 1
     except KeyboardInterrupt:
         print("forensics: interrupted; committed work is kept, run the command again to resume", file=sys.stderr)
         return 130
+
+
+def _os_text(exc: OSError) -> str:
+    where = f": {exc.filename!r}" if exc.filename else ""
+    return f"{exc.strerror or type(exc).__name__}{where}"
 
 
 if __name__ == "__main__":

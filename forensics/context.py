@@ -19,7 +19,7 @@ from forensics import audit, clock
 from forensics.catalogue import Catalogue
 from forensics.evidence import Evidence
 from forensics.model import CaseError
-from forensics.store.db import Store
+from forensics.store.db import StorageError, Store
 
 DB_NAME = "case.sqlite"
 
@@ -117,9 +117,25 @@ class CaseContext:
         return self.trail.append(conn, action, params, result)
 
     def log(self, action: str, params: dict, result: dict) -> audit.AuditEntry:
-        """Append a signed audit entry in its own write transaction."""
-        with self.store.write() as w:
-            return self.trail.append(w, action, params, result)
+        """Append a signed audit entry in its own write transaction. On a full disk the
+        case's space reserve is released once, so that what was done is still recorded."""
+        try:
+            with self.store.write() as w:
+                return self.trail.append(w, action, params, result)
+        except StorageError:
+            if not self.store.release_reserve():
+                raise
+            with self.store.write() as w:
+                return self.trail.append(w, action, params, result)
+
+    def log_or_warn(self, action: str, params: dict, result: dict) -> tuple[audit.AuditEntry | None, str | None]:
+        """`log`, for work that is done whether or not it can be recorded (a verification,
+        a report written to another disk): (entry, None), or (None, why the audit entry
+        could not be written) when the case folder cannot be written."""
+        try:
+            return self.log(action, params, result), None
+        except StorageError as exc:
+            return None, str(exc)
 
     def signed_head(self) -> dict | None:
         """The current audit head signed by the acting examiner, for reports and exports."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from forensics.catalogue import Catalogue
+from forensics.media import fspath
 from forensics.model import CaseError
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
@@ -53,12 +54,22 @@ def open_readonly(path: bytes | str, *, follow_links: bool = False) -> tuple[int
     O_NOATIME is refused (EPERM) on files the examiner does not own, so it is tried first
     and dropped for that file only. Symbolic links are not followed unless asked."""
     flags = _BASE | (0 if follow_links else _NOFOLLOW)
+    raw = os.fsencode(path)  # paths beyond PATH_MAX are opened through folder descriptors
     if _NOATIME:
         try:
-            return os.open(path, flags | _NOATIME), False
+            return fspath.open_fd(raw, flags | _NOATIME), False
         except PermissionError:
-            return os.open(path, flags), True
-    return os.open(path, flags), False
+            return fspath.open_fd(raw, flags), True
+    return fspath.open_fd(raw, flags), False
+
+
+def noatime_message(files: int) -> str | None:
+    """What a run says, once, when reading moved evidence access times (None if it did not)."""
+    if not files:
+        return None
+    return (f"access times of {files} evidence file(s) could not be preserved: the system refused O_NOATIME"
+            " (the examiner's account does not own them and lacks CAP_FOWNER), so reading them updated their"
+            " access times; contents, hashes and other times are unaffected")
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,63 @@ class EvidenceRef:
     sha256: str | None
     size: int | None
     was_link: bool  # the catalogue recorded a symbolic link there (never followed at ingest)
+
+
+def open_file(path: bytes | str, *, follow_links: bool = False) -> tuple[BinaryIO, bool]:
+    """(file object, O_NOATIME refused) over a regular file opened with `open_readonly`."""
+    fd, refused = open_readonly(path, follow_links=follow_links)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise EvidenceError(f"{os.fsdecode(path)} is not a regular file; not opened")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb", buffering=READ_CHUNK), refused
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def open_ref(ref: EvidenceRef, verify: bool = False) -> tuple[BinaryIO, bool]:
+    """(file object, O_NOATIME refused) over the bytes `ref` names; with `verify`, only
+    after they are proven to be the catalogued ones (else `EvidenceChanged`). Needs no
+    database, so worker processes use it with a ref the caller looked up."""
+    if ref.path is None:
+        raise EvidenceError(f"item {ref.item_id} has no file recorded")
+    if verify and not ref.sha256:
+        raise EvidenceError(f"item {ref.item_id} ({ref.display}) has no SHA-256 recorded (unreadable at ingest); "
+                            "it cannot be verified")
+    try:
+        f, refused = open_file(ref.path, follow_links=ref.was_link)
+    except OSError as exc:
+        raise EvidenceError(f"cannot open item {ref.item_id} ({ref.display}): {exc.strerror or exc}") from exc
+    if not verify:
+        return f, refused
+    try:
+        return _verified(f, ref), refused
+    except BaseException:
+        f.close()
+        raise
+
+
+def _verified(f: BinaryIO, ref: "EvidenceRef") -> BinaryIO:
+    size = os.fstat(f.fileno()).st_size
+    if ref.size is not None and size != ref.size:
+        raise EvidenceChanged(ref.item_id, ref.display, ref.sha256, None,
+                              f"size is {size:,} bytes, catalogued {ref.size:,}")
+    h = hashlib.sha256()
+    keep = size <= VERIFIED_IN_MEMORY
+    parts: list[bytes] = []
+    while chunk := f.read(READ_CHUNK):
+        h.update(chunk)
+        if keep:
+            parts.append(chunk)
+    actual = h.hexdigest()
+    if actual != ref.sha256:
+        raise EvidenceChanged(ref.item_id, ref.display, ref.sha256, actual)
+    if keep:
+        f.close()
+        return io.BytesIO(b"".join(parts))
+    f.seek(0)
+    return f
 
 
 class Evidence:
@@ -97,72 +165,30 @@ class Evidence:
 
     def open_path(self, path: bytes | str, *, follow_links: bool = False) -> BinaryIO:
         """A file object over `path`, opened with `open_readonly` (regular files only)."""
-        fd, refused = open_readonly(path, follow_links=follow_links)
-        if refused:
-            with self._lock:
-                self.noatime_refused += 1
-        try:
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                raise EvidenceError(f"{os.fsdecode(path)} is not a regular file; not opened")
-            os.set_blocking(fd, True)
-            return os.fdopen(fd, "rb")
-        except BaseException:
-            os.close(fd)
-            raise
+        f, refused = open_file(path, follow_links=follow_links)
+        self.count_refused(refused)
+        return f
 
     def open_item(self, item_id: int, verify: bool = False) -> BinaryIO:
         """A binary file object over an item's bytes (a frame: its video's), positioned at 0.
 
         With `verify=True` the file's SHA-256 (and size) must equal the catalogued ones
         before any byte is returned; otherwise `EvidenceChanged` is raised. Close it after use."""
-        ref = self.ref(item_id)
-        if ref.path is None:
-            raise EvidenceError(f"item {item_id} has no file recorded")
-        if verify and not ref.sha256:
-            raise EvidenceError(f"item {item_id} ({ref.display}) has no SHA-256 recorded (unreadable at ingest); "
-                                "it cannot be verified")
-        try:
-            f = self.open_path(ref.path, follow_links=ref.was_link)
-        except OSError as exc:
-            raise EvidenceError(f"cannot open item {item_id} ({ref.display}): {exc.strerror or exc}") from exc
-        if not verify:
-            return f
-        try:
-            return self._verified(f, ref)
-        except BaseException:
-            f.close()
-            raise
+        f, refused = open_ref(self.ref(item_id), verify)
+        self.count_refused(refused)
+        return f
 
     def read_item(self, item_id: int, verify: bool = True) -> bytes:
         """All of an item's bytes (verified against the catalogue by default)."""
         with self.open_item(item_id, verify=verify) as f:
             return f.read()
 
-    def _verified(self, f: BinaryIO, ref: EvidenceRef) -> BinaryIO:
-        size = os.fstat(f.fileno()).st_size
-        if ref.size is not None and size != ref.size:
-            raise EvidenceChanged(ref.item_id, ref.display, ref.sha256, None,
-                                  f"size is {size:,} bytes, catalogued {ref.size:,}")
-        h = hashlib.sha256()
-        keep = size <= VERIFIED_IN_MEMORY
-        parts: list[bytes] = []
-        while chunk := f.read(READ_CHUNK):
-            h.update(chunk)
-            if keep:
-                parts.append(chunk)
-        actual = h.hexdigest()
-        if actual != ref.sha256:
-            raise EvidenceChanged(ref.item_id, ref.display, ref.sha256, actual)
-        if keep:
-            f.close()
-            return io.BytesIO(b"".join(parts))
-        f.seek(0)
-        return f
+    def count_refused(self, files: int | bool) -> None:
+        """Count files whose access time could not be preserved (here or in a worker)."""
+        if files:
+            with self._lock:
+                self.noatime_refused += int(files)
 
     def noatime_note(self) -> str | None:
         """A sentence for a run's result when access times could not be preserved, else None."""
-        n = self.noatime_refused
-        if not n:
-            return None
-        return (f"the OS refused O_NOATIME for {n} file(s) not owned by this user; reading them may have "
-                "updated their access times (the catalogued times are those found at ingest)")
+        return noatime_message(self.noatime_refused)

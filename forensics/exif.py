@@ -1,10 +1,13 @@
-"""EXIF metadata with exifread: camera, capture time, GPS as decimal degrees, orientation."""
+"""EXIF metadata with exifread: camera, capture time, GPS as decimal degrees. (The
+orientation is read by the decoder, forensics.media.image, which applies it.)"""
 from __future__ import annotations
 
 import io
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+from forensics.model import describe_error
 
 MAX_TAGS = 400
 MAX_VALUE_CHARS = 512
@@ -18,7 +21,6 @@ class ExifSummary:
     gps_lat: float | None = None
     gps_lon: float | None = None
     gps_alt: float | None = None
-    orientation: int | None = None
     tags: dict[str, str] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
 
@@ -51,6 +53,34 @@ def _iso(text: str, offset: str | None) -> str | None:
     return iso
 
 
+def time_fields(recorded: str | None, utc_if_naive: bool = False) -> dict[str, str | None]:
+    """The items columns for a recorded time: `taken_utc` (the instant, for sorting and
+    filtering), `taken_local`, `taken_offset` and `taken_zone` (see migration 0004).
+    `utc_if_naive`: the format stores UTC (video containers), so no zone means UTC."""
+    from datetime import datetime, timedelta, timezone
+
+    if not recorded:
+        return {}
+    try:
+        dt = datetime.fromisoformat(recorded.strip())
+    except ValueError:
+        return {}  # unparseable: kept as recorded, sorted by file time
+    if dt.tzinfo is None and utc_if_naive:
+        dt = dt.replace(tzinfo=timezone.utc)
+    if dt.tzinfo is None:
+        return {"taken_utc": dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "taken_local": dt.isoformat(timespec="seconds"),
+                "taken_offset": None, "taken_zone": "local-unknown"}
+    off = dt.utcoffset() or timedelta(0)
+    minutes = int(off.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    offset = f"{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+    utc = dt.astimezone(timezone.utc)
+    recorded_utc = utc_if_naive and minutes == 0
+    return {"taken_utc": utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "taken_local": None if recorded_utc else dt.replace(tzinfo=None).isoformat(timespec="seconds"),
+            "taken_offset": offset, "taken_zone": "utc" if recorded_utc else "offset"}
+
+
 def _printable(v: Any) -> str:
     s = str(getattr(v, "printable", v))
     return s if len(s) <= MAX_VALUE_CHARS else s[:MAX_VALUE_CHARS] + "..."
@@ -66,7 +96,7 @@ def read_exif(data: bytes) -> ExifSummary:
         tags = exifread.process_file(io.BytesIO(data), details=False, debug=False)
     except Exception as exc:  # exifread raises many kinds of errors on damaged blocks
         out.flags.append("exif_corrupt")
-        out.tags["_error"] = f"{type(exc).__name__}: {exc}"[:MAX_VALUE_CHARS]
+        out.tags["_error"] = f"{describe_error(exc)}"[:MAX_VALUE_CHARS]
         return out
     names = [k for k in tags if k not in ("JPEGThumbnail", "TIFFThumbnail")]
     if len(names) > MAX_TAGS:
@@ -88,12 +118,6 @@ def read_exif(data: bytes) -> ExifSummary:
     off = get("EXIF OffsetTimeOriginal", "EXIF OffsetTime")
     if dt is not None:
         out.taken_time = _iso(_printable(dt), _printable(off) if off is not None else None)
-    try:
-        o = get("Image Orientation")
-        if o is not None and o.values:
-            out.orientation = int(o.values[0])
-    except Exception:
-        out.flags.append("exif_bad_orientation")
     try:
         lat, lon = get("GPS GPSLatitude"), get("GPS GPSLongitude")
         if lat is not None and lon is not None:

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass
 from forensics.catalogue import display_path
 from forensics.clock import utc_now
 from forensics.context import CaseContext
-from forensics.evidence import open_readonly
+from forensics.evidence import noatime_message, open_readonly
 from forensics.hashing.digests import CHUNK, MultiHasher
-from forensics.model import Progress
+from forensics.media import fspath
+from forensics.model import Progress, describe_error
 from forensics.store.queries import paged
 
 # How many changed/missing files the audit entry names; the command output names them all.
@@ -42,11 +43,12 @@ class FileCheck:
     actual_sha256: str | None = None
     expected_size: int | None = None
     actual_size: int | None = None
+    noatime_refused: bool = False  # reading it may have moved its access time (O_NOATIME refused)
 
 
-def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int] | None:
-    """(md5, sha1, sha256, size) of a regular file, or None when cancelled mid-file."""
-    fd, _ = open_readonly(path)  # never follows a link: check_file verified it is a regular file
+def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, str, int, bool] | None:
+    """(md5, sha1, sha256, size, O_NOATIME refused) of a regular file, or None when cancelled mid-file."""
+    fd, refused = open_readonly(path)  # never follows a link: check_file verified it is a regular file
     try:
         hasher = MultiHasher()
         while True:
@@ -57,7 +59,7 @@ def _hash_file(path: bytes, cancel: threading.Event | None) -> tuple[str, str, s
             if cancel is not None and cancel.is_set():
                 return None
         d = hasher.result()
-        return d.md5, d.sha1, d.sha256, d.size
+        return d.md5, d.sha1, d.sha256, d.size, refused
     finally:
         os.close(fd)
 
@@ -69,19 +71,28 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     if path is None:
         return FileCheck(status="missing", detail="no on-disk path recorded", **base)
     try:
-        st = os.lstat(path)
+        st = fspath.lstat(path)
     except FileNotFoundError:
         return FileCheck(status="missing", detail="file no longer exists", **base)
     except OSError as exc:
-        return FileCheck(status="unreadable", detail=f"{type(exc).__name__}: {exc}", **base)
+        return FileCheck(status="unreadable", detail=f"{describe_error(exc)}", **base)
     if row["link_target"] is not None:
         # Symlinks were recorded, never followed: verify the link itself.
         if not stat.S_ISLNK(st.st_mode):
             return FileCheck(status="changed", detail="was a symbolic link, now is not", **base)
-        target = os.fsdecode(os.readlink(path))
-        if target != row["link_target"]:
-            return FileCheck(status="changed", detail=f"link now points to {target!r}, recorded {row['link_target']!r}", **base)
+        target = fspath.readlink(path)  # bytes, as recorded: a target need not be UTF-8
+        recorded = row.get("link_target_raw")
+        same = target == recorded if recorded is not None else \
+            target.decode("utf-8", "backslashreplace") == row["link_target"]  # cases from before raw targets
+        if not same:
+            now = target.decode("utf-8", "backslashreplace")
+            return FileCheck(status="changed", detail=f"link now points to {now!r}, recorded {row['link_target']!r}", **base)
         return FileCheck(status="ok", detail="symbolic link unchanged", **base)
+    flags = (row.get("flags") or "").split()
+    if "unreadable_dir" in flags:
+        return FileCheck(status="unverifiable", detail="a folder that could not be listed at ingest", **base)
+    if "special_file" in flags and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        return FileCheck(status="ok", detail="special file (FIFO, socket or device), recorded, not opened", **base)
     if not stat.S_ISREG(st.st_mode):
         return FileCheck(status="changed", detail="no longer a regular file", actual_size=st.st_size, **base)
     if not row["sha256"]:
@@ -90,10 +101,11 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
     try:
         hashed = _hash_file(path, cancel)
     except OSError as exc:
-        return FileCheck(status="unreadable", detail=f"{type(exc).__name__}: {exc}", actual_size=st.st_size, **base)
+        return FileCheck(status="unreadable", detail=f"{describe_error(exc)}", actual_size=st.st_size, **base)
     if hashed is None:
         return None
-    md5, sha1, sha256, size = hashed
+    md5, sha1, sha256, size, refused = hashed
+    base["noatime_refused"] = refused
     mismatched = [name for name, now, then in (("MD5", md5, row["md5"]), ("SHA-1", sha1, row["sha1"]),
                                                ("SHA-256", sha256, row["sha256"])) if then and now != then]
     if size != row["size"] and row["size"] is not None:
@@ -106,7 +118,7 @@ def check_file(row: dict, path: bytes | None, display: str, cancel: threading.Ev
 
 def _file_rows(ctx: CaseContext) -> Iterator[dict]:
     """File items in id order, fetched in batches so the read transaction stays short."""
-    for r in paged(ctx.store.read, "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target FROM items"
+    for r in paged(ctx.store.read, "SELECT id, source_id, relpath, size, md5, sha1, sha256, link_target, link_target_raw, flags FROM items"
                    " WHERE parent_id IS NULL AND id > ? ORDER BY id LIMIT ?", page=BATCH):
         yield dict(r)
 
@@ -145,9 +157,10 @@ def verify_evidence(ctx: CaseContext, progress: Callable[[Progress], None] | Non
         if progress is not None:
             elapsed = time.monotonic() - t0
             rate = done / elapsed if elapsed > 0 else 0.0
-            progress(Progress(done, total, counts["changed"] + counts["missing"] + counts["unreadable"], rate,
+            progress(Progress(done, total, done - counts["ok"], rate,
                               (total - done) / rate if rate else None, check.path))
-    status = "incomplete" if cancelled or counts["unreadable"] else (
+    # A file that could not be checked is a failure of the check, never "intact".
+    status = "incomplete" if cancelled or counts["unreadable"] or counts["unverifiable"] else (
         "altered" if counts["changed"] or counts["missing"] else "intact")
     result = {
         "status": status,
@@ -160,12 +173,15 @@ def verify_evidence(ctx: CaseContext, progress: Callable[[Progress], None] | Non
         "started_utc": started,
         "sources": {str(k): v for k, v in sorted(per_source.items())},
     }
-    problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable")]
-    ctx.log(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
+    note = noatime_message(sum(1 for f in files if f["noatime_refused"]))
+    if note:
+        result["note"] = note  # said once for the run, in its record
+    problems = [f for f in files if f["status"] in ("changed", "missing", "unreadable", "unverifiable")]
+    _, audit_error = ctx.log_or_warn(VERIFY_ACTION, {"scope": "all file items", "algorithms": ["MD5", "SHA-1", "SHA-256"]},
              {**result, "problems": [{k: p[k] for k in ("item_id", "path", "status", "detail")}
                                      for p in problems[:AUDIT_LIST_LIMIT]],
               "problems_truncated": len(problems) > AUDIT_LIST_LIMIT})
-    return {**result, "problems": problems, "files_checked": files}
+    return {**result, "problems": problems, "files_checked": files, "audit_error": audit_error}
 
 
 def last_verification(ctx: CaseContext) -> dict | None:

@@ -5,7 +5,7 @@ import argparse
 import sys
 import threading
 
-from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="detect and embed faces during ingest (default: on)")
     p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="try again every file recorded with an error (files that failed for a reason that can"
+                        " pass, such as I/O or permission, are always retried)")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
     add_cluster(p)
@@ -81,12 +84,13 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, analysis: bool = True, cluster=None) -> dict:
+def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False, cluster=None) -> dict:
     def announce() -> None:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
 
     return case.ingest_and_analyse(sources, options, progress=ProgressBar("ingest"), cancel=threading.Event(),
-                                   analysis=analysis, on_analysis=announce, cluster=cluster).as_dict()
+                                   analysis=analysis, on_analysis=announce, retry_failed=retry_failed,
+                                   cluster=cluster).as_dict()
 
 
 def _analysis_text(a: dict | None) -> str:
@@ -111,8 +115,14 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                          scene_changes=not args.no_scene_changes)
     cluster = cluster_spec(args)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, cluster)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed, cluster)
+    if s.get("noatime_refused"):
+        from forensics.evidence import noatime_message
+
+        print(f"forensics: note: {noatime_message(s['noatime_refused'])}", file=sys.stderr)
+    retried = f" {s['retried']} tried again ({s['recovered']} now without error);" if s["retried"] else ""
     emit(args, s, f"found {s['found']} files: {s['added']} added ({s['failed']} with errors), {s['skipped']} already in the case;"
+                  f"{retried}"
                   f" {s['frames']} video frames, {s['faces']} faces in {s['seconds']:.1f}s" + _analysis_text(s.get("analysis")))
     return 0
 
@@ -126,7 +136,7 @@ def _info_text(st: dict) -> str:
     if st["flags"]:
         lines.append("  flags: " + ", ".join(f"{k} {v}" for k, v in sorted(st["flags"].items())))
     for s in st["sources"]:
-        lines.append(f"  source {s['id']}: {s['path']} ({s['files']} files, {s['bytes']:,} bytes)")
+        lines.append(f"  source {s['id']}: {plain(s['path'])} ({s['files']} files, {s['bytes']:,} bytes)")
     for r in st.get("ingest_runs", []):
         if r["status"] != "finished":
             lines.append(f"  ingest run {r['id']} ({r['examiner']}, {r['started_utc']}): {r['status']}, {r['files_done']}"
@@ -135,19 +145,19 @@ def _info_text(st: dict) -> str:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     st = case.stats()
     emit(args, st, _info_text(st))
     return 0
 
 
 def cmd_items(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     items = case.items(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
     if args.errors:
         items = [i for i in items if i["errors"]]
-    text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {i['path']}"
-                     + (f"  [{'; '.join(e['message'] for e in i['errors'])}]" if i["errors"] else "") for i in items)
+    text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {plain(i['path'])}"
+                     + (f"  [{plain('; '.join(e['message'] for e in i['errors']))}]" if i["errors"] else "") for i in items)
     emit(args, {"items": items, "count": len(items)}, text or "no items")
     return 0
 
@@ -177,7 +187,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from forensics.store.db import SchemaError
 
     try:
-        case = open_case(args)
+        case = open_case(args, readonly=True)
     except (sqlite3.Error, SchemaError) as exc:  # a damaged case database is a verdict too
         v = Verdict(False, 0, 1, f"the case database cannot be read: {exc}", "", kind="unreadable",
                     cannot_prove=["anything: the audit log could not be read"])
@@ -189,7 +199,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_audit_list(args: argparse.Namespace) -> int:
-    case = open_case(args)
+    case = open_case(args, readonly=True)
     es = case.audit_entries(args.action)
     emit(args, {"entries": [e.__dict__ for e in es]},
          "\n".join(f"{e.seq:>5} {e.time_utc} {e.examiner:<12} {e.key_id or 'unsigned':<16} {e.action:<18} {e.params}"

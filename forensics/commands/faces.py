@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 
@@ -34,16 +34,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--top", type=int, default=50,
                    help="print at most this many (default 50); every match is still found and counted")
     s.add_argument("--offset", type=int, default=0, help="print from this match on (the next page)")
-    s.add_argument("--threshold", type=float, default=0.6, help="maximum euclidean distance (default 0.6)")
+    s.add_argument("--threshold", type=float, help="keep every face within this euclidean distance instead of the"
+                                                   " calibrated decision (log10 LR >= 1, at least moderate support)")
+    s.add_argument("--min-lr", type=float, dest="min_log10_lr",
+                   help="keep hits whose log10 likelihood ratio reaches this (default: the calibration's decision level, 1 = LR >= 10)")
     add_json(s)
     s.set_defaults(func=cmd_search)
 
     c = fsub.add_parser("cluster", help="group faces into identities (analyst decisions are kept)")
     add_case(c)
-    c.add_argument("--threshold", type=float, help="kNN edge distance (default 0.55)")
+    c.add_argument("--threshold", type=float, help="cluster on the euclidean distance alone (e.g. 0.55) instead of the"
+                                                   " calibrated rule (size-aware LR links, chosen on LFW)")
     c.add_argument("--k", type=int, help="neighbours per face (default 30)")
     add_json(c)
     c.set_defaults(func=cmd_cluster)
+
+    r = fsub.add_parser("check-calibration", help="test the LR calibration on this case's pairs of known truth"
+                                                  " (faces together in one photo/frame, tracks, analysts' decisions)")
+    add_case(r)
+    add_json(r)
+    r.set_defaults(func=cmd_check_calibration)
 
     r = fsub.add_parser("reindex", help="rebuild the face search index from the database")
     add_case(r)
@@ -109,28 +119,36 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def _match_line(m: dict) -> str:
-    where = f"{m['path']} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" else m["path"]
+    where = f"{plain(m['path'])} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" \
+        else plain(m["path"])
     who = f"  person {m['person_id']} {m['person_name'] or ''}" if m["person_id"] else ""
-    return f"{m['distance']:.3f}  face {m['face_id']:>6}  {where}{who}"
+    lead = "  LEAD (face too small for the calibration)" if m.get("lead") else ""
+    return (f"log10 LR {m['log10_lr']:+6.2f} ({m['verbal']})  d={m['distance']:.3f}  face {m['face_id']:>6}  "
+            f"{where}{who}{lead}")
 
 
 def cmd_search(args: argparse.Namespace) -> int:
     case = open_case(args)
     res = case.faces.search(image_path=args.image, face_id=args.face_id, face_index=args.face, limit=args.top,
-                            offset=args.offset, threshold=args.threshold)
+                            offset=args.offset, threshold=args.threshold, min_log10_lr=args.min_log10_lr)
+    for problem in res.get("index_repaired", []):
+        print(f"forensics: warning: face index {problem}", file=sys.stderr)
     emit(args, res, _search_text(res))
     return 0
 
 
 def _search_text(res: dict) -> str:
     """The page of matches, then the total: 'showing 50 of 200' so no hit is silently left out."""
+    cal = res["calibration"]
+    within = (f"distance {res['threshold']}" if res["threshold"] is not None
+              else f"log10 LR >= {res['min_log10_lr']} (calibration {cal['version']}; verbal scale: {cal['scale']})")
     if not res["total"]:
-        return f"no match within the threshold {res['threshold']}"
+        return f"no match within {within}"
     first, shown = res["offset"] + 1, len(res["matches"])
     lines = [_match_line(m) for m in res["matches"]]
-    lines.append(f"{res['total']} appearances within {res['threshold']} ({res['photos']} photos,"
+    lines.append(f"{res['total']} appearances within {within} ({res['photos']} photos,"
                  f" {res['video_tracks']} video tracks); showing {first}-{res['offset'] + shown} of {res['total']}"
-                 if shown else f"{res['total']} appearances within {res['threshold']}; none from {first} on")
+                 if shown else f"{res['total']} appearances within {within}; none from {first} on")
     if res["more"]:
         lines.append(f"{res['more']} more not shown: use --top {res['total']} or --offset {res['offset'] + shown}")
     return "\n".join(lines)
@@ -142,8 +160,25 @@ def cmd_cluster(args: argparse.Namespace) -> int:
     res = case.faces.cluster(**kw)
     res["persons"] = case.faces.persons()
     res["unconfirmed_clusters"] = case.faces.clusters()
-    emit(args, res, f"{res['clusters']} clusters ({res['clustered_faces']} faces), {res['suggested']} faces suggested"
-                    f" to persons, in {res['seconds']}s")
+    emit(args, res, "\n".join([f"{res['clusters']} clusters ({res['clustered_faces']} faces), {res['suggested']} faces"
+                               f" suggested to persons, {res['low_quality_suggested']} low-quality faces suggested,"
+                               f" {res['possible_relatives']} pairs to review as possible relatives / same person,"
+                               f" in {res['seconds']}s"] + _check_lines(res["calibration_check"])))
+    return 0
+
+
+def _check_lines(res: dict) -> list[str]:
+    lines = [f"calibration {res['calibration']}: "
+             + ("DEPARTS from this case" if res["departs"] else "consistent with this case's pairs of known truth")]
+    for src, v in res["sources"].items():
+        lines.append(f"  {src.replace('_', ' ')}: {v['misleading']} of {v['pairs']} pairs misleading"
+                     f" (LFW expects {v['expected_rate']})")
+    return lines + [f"  WARNING: {w}" for w in res["warnings"]]
+
+
+def cmd_check_calibration(args: argparse.Namespace) -> int:
+    res = open_case(args).faces.calibration_check()
+    emit(args, res, "\n".join(_check_lines(res)))
     return 0
 
 
@@ -176,8 +211,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace, person: dict) -> int:
     lines = [_person_line(person)]
-    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {f['path']}" for f in person["photos"]]
-    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {t['path']} {t['start']:.1f}s-{t['end']:.1f}s"
+    lines += [f"  photo  face {f['face_id']:>6} {f['link']:<9} {plain(f['path'])}" for f in person["photos"]]
+    lines += [f"  video  track {t['id']:>5} {t['link'] or '':<9} {plain(t['path'])} {t['start']:.1f}s-{t['end']:.1f}s"
               for t in person["videos"]]
     emit(args, person, "\n".join(lines))
     return 0

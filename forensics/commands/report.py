@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case
+from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +38,8 @@ def cmd_report(args: argparse.Namespace) -> int:
             return 0
         res = case.export_report(args.out, args.format, args.selection, progress=ProgressBar("report"))
         text = (f"wrote {res['path']} ({res['format']}, {res['items']} items, {res['bytes']:,} bytes)\n"
-                f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}")
+                + (f"sha256 {res['sha256']} recorded in audit entry {res['audit_seq']}" if res["audit_seq"] else
+                   f"sha256 {res['sha256']} NOT recorded in the audit log: {res['audit_error']}"))
         if res["unavailable"]:
             text += "\nnot available: " + "; ".join(res["unavailable"])
         emit(args, res, text)
@@ -52,6 +53,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
                  f"{res['changed']} changed, {res['missing']} missing, {res['unreadable']} unreadable, "
                  f"{res['unverifiable']} without recorded hash"]
         for p in res["problems"]:
-            lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {p['path']}  ({p['detail']})")
+            lines.append(f"  {p['status'].upper():10} item {p['item_id']}: {plain(p['path'])}  ({plain(p['detail'])})")
+        if res.get("note"):
+            lines.append(f"note: {res['note']}")
+        if res["audit_error"]:
+            lines.append(f"NOT recorded in the audit log: {res['audit_error']}")
         emit(args, res, "\n".join(lines))
         return 3 if res["status"] != "intact" else 0

@@ -40,6 +40,7 @@ class ScanHit:
     d_phash: int
     d_dhash: int
     variant: int  # index into the query variants
+    via: str = "whole"  # how it was found (forensics.copies.probes.scan_all)
 
 
 class HashMatrix:
@@ -53,13 +54,14 @@ class HashMatrix:
         # Frames carry their video's id here (0 for files): frames of one video are not
         # reported as copies of each other.
         self.parent = np.zeros(len(self.ids), np.int64) if parent is None else np.ascontiguousarray(parent, np.int64)
+        # Probe hashes (forensics.copies.probes.Probes.attach); None = not loaded.
+        self.probes = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
     @classmethod
     def load(cls, conn: sqlite3.Connection) -> "HashMatrix":
-        """Read every non-blank hashed item (images and video frames) from the case."""
         cur = conn.execute(
             "SELECT id, phash, COALESCE(dhash, 0), COALESCE(parent_id, 0) FROM items"
             " WHERE phash IS NOT NULL AND blank = 0 AND kind IN ('image', 'frame') ORDER BY id")
@@ -79,51 +81,65 @@ class HashMatrix:
         """Exact search: every stored item whose best query variant satisfies `rule`.
 
         q_phash/q_dhash hold one hash per query variant (signed or unsigned 64-bit)."""
-        qp = np.asarray(q_phash, dtype=np.int64).view(np.uint64)
-        qd = np.asarray(q_dhash, dtype=np.int64).view(np.uint64)
-        n = len(self.ids)
-        if n == 0 or len(qp) == 0:
-            return []
-        bound = rule.phash_bound
-        starts = list(range(0, n, CHUNK))
-        # Two halves on two threads: numpy ufuncs release the GIL.
-        if threads > 1 and n >= 4 * CHUNK:
-            half = (len(starts) + 1) // 2
-            parts = list(_pool().map(lambda ss: self._prefilter(ss, qp, bound), (starts[:half], starts[half:])))
-            cand = np.concatenate(parts)
-        else:
-            cand = self._prefilter(starts, qp, bound)
-        if len(cand) == 0:
-            return []
-        # Exact distances of the few candidates to every variant, both hash types.
-        dp = np.bitwise_count(self.phash[cand][:, None] ^ qp[None, :]).astype(np.int32)
-        dd = np.bitwise_count(self.dhash[cand][:, None] ^ qd[None, :]).astype(np.int32)
-        ok = rule.accepts(dp, dd)
-        score = np.where(ok, dp + dd, 1 << 20)
-        best = score.argmin(axis=1)
-        rows = np.arange(len(cand))
-        keep = ok[rows, best]
-        return [ScanHit(int(cand[r]), int(self.ids[cand[r]]), int(dp[r, best[r]]), int(dd[r, best[r]]), int(best[r]))
-                for r in np.flatnonzero(keep)]
+        rows, best, dp, dd = scan_arrays(self.phash, self.dhash, q_phash, q_dhash, rule, threads)
+        return [ScanHit(int(r), int(self.ids[r]), int(a), int(b), int(v)) for r, v, a, b in zip(rows, best, dp, dd)]
 
-    def _prefilter(self, starts: list[int], qp: np.ndarray, bound: int) -> np.ndarray:
-        """Rows among the chunks at `starts` whose pHash is within `bound` of any variant."""
-        buf = np.empty(CHUNK, np.uint64)
-        cnt = np.empty(CHUNK, np.uint8)
-        best = np.empty(CHUNK, np.uint8)
-        mask = np.empty(CHUNK, bool)
-        out = []
-        for s in starts:
-            blk = self.phash[s:s + CHUNK]
-            m = len(blk)
-            b, c, bb, mk = buf[:m], cnt[:m], best[:m], mask[:m]
-            bb.fill(64)
-            for v in qp:
-                np.bitwise_xor(blk, v, out=b)
-                np.bitwise_count(b, out=c)
-                np.minimum(bb, c, out=bb)
-            np.less_equal(bb, bound, out=mk)
-            # Hits are rare: any() is ~100x cheaper than flatnonzero on an all-False mask.
-            if mk.any():
-                out.append(np.flatnonzero(mk) + s)
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+def scan_arrays(phash: np.ndarray, dhash: np.ndarray, q_phash, q_dhash, rule: CopyRule,
+                threads: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Exact scan of one pair of stored hash arrays: (rows, best query index, d_phash,
+    d_dhash) of every row whose nearest query hash satisfies `rule`."""
+    qp = np.asarray(q_phash).astype(np.uint64) if np.asarray(q_phash).dtype == np.uint64 else \
+        np.asarray(q_phash, dtype=np.int64).view(np.uint64)
+    qd = np.asarray(q_dhash).astype(np.uint64) if np.asarray(q_dhash).dtype == np.uint64 else \
+        np.asarray(q_dhash, dtype=np.int64).view(np.uint64)
+    n = len(phash)
+    empty = np.zeros(0, np.int64)
+    if n == 0 or len(qp) == 0:
+        return empty, empty, empty, empty
+    bound = rule.phash_bound
+    starts = list(range(0, n, CHUNK))
+    # Two halves on two threads: numpy ufuncs release the GIL.
+    if threads > 1 and n >= 4 * CHUNK:
+        half = (len(starts) + 1) // 2
+        parts = list(_pool().map(lambda ss: _prefilter(phash, ss, qp, bound), (starts[:half], starts[half:])))
+        cand = np.concatenate(parts)
+    else:
+        cand = _prefilter(phash, starts, qp, bound)
+    if len(cand) == 0:
+        return empty, empty, empty, empty
+    # Exact distances of the few candidates to every variant, both hash types.
+    dp = np.bitwise_count(phash[cand][:, None] ^ qp[None, :]).astype(np.int32)
+    dd = np.bitwise_count(dhash[cand][:, None] ^ qd[None, :]).astype(np.int32)
+    ok = rule.accepts(dp, dd)
+    score = np.where(ok, dp + dd, 1 << 20)
+    best = score.argmin(axis=1)
+    r = np.arange(len(cand))
+    keep = ok[r, best]
+    return cand[keep], best[keep], dp[r, best][keep], dd[r, best][keep]
+
+
+def _prefilter(phash: np.ndarray, starts: list[int], qp: np.ndarray, bound: int) -> np.ndarray:
+    """Rows among the chunks at `starts` whose pHash is within `bound` of any variant."""
+    buf = np.empty(CHUNK, np.uint64)
+    cnt = np.empty(CHUNK, np.uint8)
+    best = np.empty(CHUNK, np.uint8)
+    mask = np.empty(CHUNK, bool)
+    out = []
+    for s in starts:
+        blk = phash[s:s + CHUNK]
+        m = len(blk)
+        b, c, bb, mk = buf[:m], cnt[:m], best[:m], mask[:m]
+        # The first variant writes the running minimum directly (no fill, no extra pass):
+        # with one query hash, as in the window scans, that is three passes instead of five.
+        np.bitwise_xor(blk, qp[0], out=b)
+        np.bitwise_count(b, out=bb)
+        for v in qp[1:]:
+            np.bitwise_xor(blk, v, out=b)
+            np.bitwise_count(b, out=c)
+            np.minimum(bb, c, out=bb)
+        np.less_equal(bb, bound, out=mk)
+        # Hits are rare: any() is ~100x cheaper than flatnonzero on an all-False mask.
+        if mk.any():
+            out.append(np.flatnonzero(mk) + s)
+    return np.concatenate(out) if out else np.zeros(0, np.int64)

@@ -42,6 +42,7 @@ class QueryHashes:
     sha256: str | None = None
     variants: tuple[str, ...] = VARIANT_NAMES
     image: Image.Image | None = field(default=None, compare=False, repr=False)
+    probes: np.ndarray | None = field(default=None, compare=False, repr=False)  # forensics.hashing.windows
 
     def oriented(self, variant: int) -> Image.Image | None:
         """The query pixels turned as variant `variant` (None without pixels)."""
@@ -62,7 +63,12 @@ def hashes_of_image(im: Image.Image, dihedral: bool = True, sha256: str | None =
         ph.append(h["phash"])
         dh.append(h["dhash"])
     names = VARIANT_NAMES if dihedral else VARIANT_NAMES[:1]
-    return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names, im)
+    probes = None
+    if dihedral:
+        from forensics.hashing.windows import probe_hashes
+
+        probes = probe_hashes(im, (ph[0], dh[0]))
+    return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names, im, probes)
 
 
 def hashes_of_bytes(data: bytes, dihedral: bool = True) -> QueryHashes:

@@ -13,8 +13,9 @@ from forensics.copies.grouping import IndexParams, components, visual_pairs
 from forensics.copies.matrix import HashMatrix
 from forensics.copies.query import VARIANT_NAMES, QueryHashes, hashes_of_bytes
 from forensics.copies.rule import DEFAULT_RULE, CopyRule
+from forensics.evidence import EvidenceError
 from forensics.media.image import ImageDecodeError
-from forensics.model import CaseError, Progress
+from forensics.model import CaseError, Progress, error_message
 from forensics.store.queries import select_in, table_signature
 
 
@@ -36,7 +37,9 @@ class CopyService:
         sig = self._current_signature()
         with self._lock:
             if self._matrix is None or sig != self._signature:
-                self._matrix = HashMatrix.load(self.ctx.store.read)
+                from forensics.copies.probes import Probes
+
+                self._matrix = Probes.attach(self.ctx.store.read, HashMatrix.load(self.ctx.store.read))
                 self._signature = sig
             return self._matrix
 
@@ -51,11 +54,11 @@ class CopyService:
                 with open(image_path, "rb") as f:
                     data = f.read()
             except OSError as exc:
-                raise CaseError(f"cannot read query image {image_path}: {exc}") from exc
+                raise CaseError(f"cannot read query image {image_path}: {error_message(exc)}") from exc
             try:
                 return hashes_of_bytes(data)
             except ImageDecodeError as exc:
-                raise CaseError(f"query image {image_path} cannot be decoded: {exc}") from exc
+                raise CaseError(f"query image {image_path} cannot be decoded: {error_message(exc)}") from exc
         row = self.ctx.store.read.execute(
             "SELECT kind, phash, dhash, blank, sha256 FROM items WHERE id = ?", (int(item_id),)).fetchone()
         if row is None:
@@ -63,13 +66,11 @@ class CopyService:
         if row["phash"] is None:
             raise CaseError(f"item {item_id} has no perceptual hash (kind {row['kind']}); only images and video frames can be searched")
         if row["kind"] == "image":
-            path = self.ctx.catalogue.item_file(int(item_id))
             try:
-                with open(path, "rb") as f:
-                    q = hashes_of_bytes(f.read())
+                q = hashes_of_bytes(self.ctx.evidence.read_item(int(item_id), verify=True))
                 if q.phash[0] == row["phash"] and q.dhash[0] == row["dhash"]:
                     return q
-            except (OSError, ImageDecodeError, TypeError):
+            except (EvidenceError, OSError, ImageDecodeError):
                 pass
         # Frames (and files no longer readable or changed since ingest): the stored hashes.
         return QueryHashes((row["phash"],), (row["dhash"] or 0,), bool(row["blank"]), row["sha256"], VARIANT_NAMES[:1])
@@ -84,7 +85,9 @@ class CopyService:
         t0 = time.perf_counter()
         q = self.query_hashes(image_path, item_id)
         m = self.matrix()
-        hits = [] if q.blank else m.scan(*q.arrays(), rule)
+        from forensics.copies.probes import scan_all
+
+        hits = [] if q.blank else scan_all(m, *q.arrays(), q.probes, rule)
         if item_id is not None:
             hits = [h for h in hits if h.item_id != int(item_id)]
         hits, rejected, fine = self._verify_hits(hits, q, item_id, verify)
@@ -99,7 +102,7 @@ class CopyService:
             "rule": rule.as_dict(),
             "searched": len(m),
             "total": total,
-            "rejected_by_fine_hash": rejected,
+            "rejected_by_verification": rejected,
             "matches": matches,
             "seconds": round(time.perf_counter() - t0, 4),
         }
@@ -111,14 +114,55 @@ class CopyService:
         return result
 
     def _verify_hits(self, hits, q: QueryHashes, item_id: int | None, verify: bool):
+        """Keep the candidates that the copy rule confirms (forensics.copies.confirm):
+        ORB inliers >= MIN_INLIERS with the query turned as the matching hash was, and the
+        aligned pictures agreeing (MIN_AGREEMENT); where ORB cannot decide, the fine hash. Returns (kept, rejected, evidence)."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.confirm import Confirmer
+
+        if not verify or not hits:
+            return hits, 0, {}
+        conf = self._confirmer()
+        query_feats: dict[int, K.Features | None] = {}
+        undecided, kept, evidence = [], [], {}
+        for h in hits:
+            if h.variant not in query_feats:
+                im = q.oriented(h.variant)
+                if im is not None:
+                    query_feats[h.variant] = K.features(im)
+                elif item_id is not None and h.variant == 0:
+                    query_feats[h.variant] = conf.features(int(item_id))
+                else:
+                    query_feats[h.variant] = None
+            c = K.compare(query_feats[h.variant], conf.features(h.item_id))
+            verdict = K.is_copy(c)
+            if verdict is None:
+                undecided.append(h)
+                continue
+            evidence[h.item_id] = c.as_dict()
+            if verdict:
+                kept.append(h)
+        if undecided:
+            fine_kept, _, fine = self._fine_check(undecided, q, item_id)
+            kept += fine_kept
+            for h in undecided:
+                evidence[h.item_id] = {"inliers": None, "fine256": fine.get(h.item_id)}
+        return kept, len(hits) - len(kept), evidence
+
+    def _confirmer(self):
+        from forensics.copies.confirm import Confirmer
+
+        if getattr(self, "_conf", None) is None:
+            self._conf = Confirmer(self.ctx)
+        return self._conf
+
+    def _fine_check(self, hits, q: QueryHashes, item_id: int | None):
         """Drop candidates whose fine (256-bit) hash disagrees: trimmed or untrimmed within
         FINE_MAX (FINE_MAX_VARIANT for turned/mirrored variants), or, for the upright query,
         one of its 5 %-cut versions within FINE_MAX_CROP (cropped copies)."""
         from forensics.copies.verify import (FINE_MAX, FINE_MAX_CROP, FINE_MAX_VARIANT, FineHashes, crop_distance,
                                              crop_hashes, fine_distance, fine_hash)
 
-        if not verify or not hits:
-            return hits, 0, {}
         stored = FineHashes(self.ctx).get([h.item_id for h in hits] + ([int(item_id)] if item_id is not None else []))
         query_fine: dict[int, np.ndarray | None] = {}
         crops: np.ndarray | None = None
@@ -148,6 +192,7 @@ class CopyService:
         rows = {r["id"]: r for r in select_in(
             self.ctx.store.read, "SELECT i.id, i.kind, i.parent_id, i.frame_time, i.sha256, i.width, i.height,"
             " i.category FROM items i WHERE i.id IN ({ids})", ids)}
+        paths = self.ctx.catalogue.display_paths(rows)
         out = []
         for h in hits:
             r = rows.get(h.item_id)
@@ -155,13 +200,14 @@ class CopyService:
                 continue
             out.append({
                 "item_id": h.item_id,
-                "path": self.ctx.catalogue.display_path_of(h.item_id),
+                "path": paths[h.item_id],
                 "kind": r["kind"],
                 "video_id": r["parent_id"],
                 "frame_time": r["frame_time"],
                 "distance": h.d_phash + h.d_dhash,
-                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, "fine256": (fine or {}).get(h.item_id)},
+                "distances": {"phash": h.d_phash, "dhash": h.d_dhash, **(fine or {}).get(h.item_id, {})},
                 "variant": q.variants[h.variant],
+                "via": h.via,
                 "identical": bool(q.sha256 and r["sha256"] == q.sha256),
                 "width": r["width"], "height": r["height"], "category": r["category"],
             })
@@ -183,10 +229,17 @@ class CopyService:
             if progress:
                 progress(Progress(done, total, message=f"copies: {name}"))
 
+        from forensics.copies.probe_pairs import NO_TURN, probe_pairs
+
         va, vb = visual_pairs(m, rule, params, stage, cancel)
+        pa, pb, pt = probe_pairs(m, rule, cancel=cancel)
+        stage("probes", 1, 1)
+        n_candidates = int(len(va) + len(pa))
+        va, vb = np.concatenate([va, pa]), np.concatenate([vb, pb])
+        vt = np.concatenate([np.full(n_candidates - len(pa), NO_TURN, np.int8), pt])
         rejected = 0
         if verify and len(va):
-            va, vb, rejected = self._verify_pairs(m, va, vb)
+            va, vb, rejected = self._verify_pairs(m, va, vb, vt, n_candidates - len(pa), progress, cancel)
         # Map matrix rows and binary-copy items onto one node numbering.
         bin_ids_a, bin_ids_b = binary_pairs(store.read)
         all_ids = np.unique(np.concatenate([m.ids[va], m.ids[vb], bin_ids_a, bin_ids_b]))
@@ -199,11 +252,14 @@ class CopyService:
             raise Cancelled("copy grouping cancelled before writing")
         from forensics.copies.verify import FINE_MAX
 
+        from forensics.copies import keypoints as K
+
         params_doc = {"rule": rule.as_dict(), "index": params.as_dict(), "hashed_items": len(m),
-                      "fine_hash_max": FINE_MAX if verify else None}
+                      "min_inliers": K.MIN_INLIERS if verify else None, "fine_hash_max": FINE_MAX if verify else None}
         summary = write_groups(self.ctx, all_ids, labels, params_doc, m)
         summary["visual_pairs"] = int(len(va))
-        summary["rejected_by_fine_hash"] = rejected
+        summary["candidate_pairs"] = n_candidates
+        summary["rejected_by_verification"] = rejected
         summary["binary_pairs"] = int(len(bin_ids_a))
         summary["seconds"] = round(time.perf_counter() - t0, 2)
         with store.write() as w:
@@ -211,13 +267,62 @@ class CopyService:
             self.ctx.audit(w, "copies.group", params_doc, summary)
         return summary
 
-    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    def group_if_stale(self, progress: Callable[[Progress], None] | None = None,
+                       cancel: threading.Event | None = None, force: bool = False) -> tuple[dict, bool]:
+        """Regroup when items were added or removed since the last grouping (or when
+        `force`d). Returns (the grouping result, whether it ran now)."""
+        last = self.last_run()
+        if not force and last is not None and not last["stale"]:
+            return last["result"], False
+        return self.group(progress, cancel), True
+
+    def _verify_pairs(self, m: HashMatrix, va: np.ndarray, vb: np.ndarray, vt: np.ndarray, n_whole: int,
+                      progress: Callable[[Progress], None] | None = None,
+                      cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+        """The pairs the copy rule confirms, with the same rule as search: ORB inliers
+        >= MIN_INLIERS (the first picture turned as its matching probe says); where ORB
+        cannot decide, the fine hash for whole-picture pairs and a refusal for probe
+        pairs (they are looser). A pair whose items are already joined through verified
+        pairs needs no check of its own, so each component costs about one check per
+        member rather than one per pair."""
+        from forensics.copies import keypoints as K
+        from forensics.copies.probe_pairs import NO_TURN
         from forensics.copies.verify import FINE_MAX, FineHashes, fine_distance
 
-        fine = FineHashes(self.ctx).get(np.concatenate([m.ids[va], m.ids[vb]]).tolist())
-        keep = np.array([(d := fine_distance(fine.get(int(m.ids[a])), fine.get(int(m.ids[b])))) is None or d <= FINE_MAX
-                         for a, b in zip(va, vb)], dtype=bool)
-        return va[keep], vb[keep], int((~keep).sum())
+        conf = self._confirmer()
+        root = np.arange(len(m))
+
+        def find(x: int) -> int:
+            while root[x] != x:
+                root[x] = root[root[x]]
+                x = int(root[x])
+            return x
+
+        keep = np.zeros(len(va), bool)
+        fine: dict | None = None
+        checked = 0
+        for i, (a, b, t) in enumerate(zip(va.tolist(), vb.tolist(), vt.tolist())):
+            ra, rb = find(a), find(b)
+            if ra == rb:
+                continue
+            if cancel is not None and cancel.is_set():
+                from forensics.model import Cancelled
+
+                raise Cancelled("copy grouping cancelled while verifying")
+            checked += 1
+            if progress and checked % 50 == 0:
+                progress(Progress(i, len(va), message="copies: verifying"))
+            ia, ib = int(m.ids[a]), int(m.ids[b])
+            verdict = K.is_copy(conf.pair(ia, ib, None if t == NO_TURN else t))
+            if verdict is None and i < n_whole:
+                if fine is None:
+                    fine = FineHashes(self.ctx).get(np.concatenate([m.ids[va[:n_whole]], m.ids[vb[:n_whole]]]).tolist())
+                d = fine_distance(fine.get(ia), fine.get(ib))
+                verdict = d is None or d <= FINE_MAX
+            if verdict:
+                keep[i] = True
+                root[ra] = rb
+        return va[keep], vb[keep], int(checked - keep.sum())
 
     def groups(self, kind: str | None = None, limit: int | None = None) -> list[dict]:
         """Every copy group: id, kind, representative and members with their distances."""

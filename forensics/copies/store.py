@@ -12,12 +12,14 @@ from forensics.store.queries import marks, select_in, table_signature
 
 
 def binary_pairs(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
-    """Edges joining every file to the first file with the same SHA-256 (a star per digest)."""
+    """Edges joining every file to the first file with the same SHA-256 (a star per digest).
+    Empty files are left out: sharing no bytes is not being a copy."""
     a, b = [], []
     first: dict[str, int] = {}
     for item_id, sha in conn.execute(
         "SELECT id, sha256 FROM items WHERE sha256 IN"
-        " (SELECT sha256 FROM items WHERE sha256 IS NOT NULL GROUP BY sha256 HAVING COUNT(*) > 1) ORDER BY sha256, id"
+        " (SELECT sha256 FROM items WHERE sha256 IS NOT NULL AND size > 0 GROUP BY sha256 HAVING COUNT(*) > 1)"
+        " ORDER BY sha256, id"
     ):
         head = first.setdefault(sha, item_id)
         if head != item_id:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import sqlite3
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image
 
 from forensics.context import CaseContext
 from forensics.store.queries import select_in
@@ -42,24 +42,14 @@ WORDS = 8  # uint64 words per stored fine hash: 4 trimmed + 4 untrimmed
 # >= 60; 48 is the midpoint (held-out half: crops <= 44, different pictures >= 60).
 FINE_MAX_CROP = 48
 CROP = 0.05
-BORDER_TOLERANCE = 24  # per channel, JPEG ringing around a plain border stays below this
 
 
 def trim_border(im: Image.Image) -> Image.Image:
-    """Remove a plain border (the colour of the top-left pixel) when one is present."""
-    small = im if max(im.size) <= 512 else im.resize(
-        (max(1, im.width * 512 // max(im.size)), max(1, im.height * 512 // max(im.size))), Image.Resampling.BILINEAR)
-    bg = Image.new("RGB", small.size, small.getpixel((0, 0)))
-    diff = ImageChops.difference(small, bg).convert("L").point(lambda v: 255 if v > BORDER_TOLERANCE else 0)
-    box = diff.getbbox()
-    if not box:
-        return im
-    sx, sy = im.width / small.width, im.height / small.height
-    l, t, r, b = round(box[0] * sx), round(box[1] * sy), round(box[2] * sx), round(box[3] * sy)
-    # Only a real frame: something trimmed, and at least half of each side kept.
-    if (l, t, r, b) == (0, 0, im.width, im.height) or (r - l) < im.width / 2 or (b - t) < im.height / 2:
-        return im
-    return im.crop((l, t, r, b))
+    """Remove plain borders of any colour, per side, and letterbox bars
+    (forensics.hashing.borders)."""
+    from forensics.hashing.borders import trim_borders
+
+    return trim_borders(im)
 
 
 def _phash256(im: Image.Image) -> np.ndarray:
@@ -130,20 +120,9 @@ class FineHashes:
         return out
 
     def _compute(self, conn: sqlite3.Connection, item_id: int) -> np.ndarray | None:
-        """From the item's file (images) or its thumbnail (video frames); None when neither
-        can be read, in which case the 64-bit rule alone decides."""
-        from forensics.media.image import open_image
+        """From the item's pixels (forensics.copies.pixels); None when they cannot be
+        read, in which case the 64-bit rule alone decides."""
+        from forensics.copies.pixels import item_image
 
-        row = conn.execute("SELECT kind, thumb FROM items WHERE id = ?", (item_id,)).fetchone()
-        if row is None:
-            return None
-        try:
-            if row[0] == "image":
-                path = self.ctx.catalogue.item_file(item_id)
-                with open(path, "rb") as f:
-                    return fine_hash(open_image(f.read()).image)
-            if row[1]:
-                return fine_hash(open_image((self.ctx.paths.thumbs / row[1]).read_bytes()).image)
-        except Exception:  # unreadable or changed evidence: fall back to the 64-bit rule
-            return None
-        return None
+        im = item_image(self.ctx, item_id)
+        return None if im is None else fine_hash(im)

@@ -8,11 +8,13 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
+
 import numpy as np
 
 from forensics.context import CaseContext
+from forensics.evidence import EvidenceError, EvidenceRef, noatime_message, open_ref
 from forensics.faces.pipeline import detect_faces, finish_video, record_failure, write_faces
-from forensics.model import Progress
+from forensics.model import Progress, describe_error, error_message
 
 
 def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[tuple[int, str, int | None, int | None]]:
@@ -27,12 +29,12 @@ def pending_items(ctx: CaseContext, item_ids: list[int] | None = None) -> list[t
     return rows  # type: ignore[return-value]
 
 
-def _video_frames(path: bytes, indices: set[int]):
-    """Decode a video read-only and yield (frame_index, RGB array) for the wanted frames,
-    counting decoded frames the way ingest's sampler does."""
+def _video_frames(f, indices: set[int]):
+    """Decode a video (an open evidence file object) and yield (frame_index, RGB array)
+    for the wanted frames, counting decoded frames the way ingest's sampler does."""
     from forensics.media.video import open_video
 
-    container = open_video(path)
+    container = open_video(f)
     try:
         vs = next(s for s in container.streams if s.type == "video")
         vs.thread_type = "AUTO"
@@ -46,57 +48,68 @@ def _video_frames(path: bytes, indices: set[int]):
         container.close()
 
 
-def detect_file(path: bytes | str | None, options: dict | None) -> tuple[str, object]:
-    """("ok", faces) or ("error", message) for one image file, opened read-only."""
-    from forensics.media.image import open_image
+def detect_file(ref: EvidenceRef, options: dict | None) -> tuple[str, object, bool]:
+    """("ok", faces, noatime refused) or ("error", message, ...) for one image item. Its
+    bytes are read through the evidence opener and must be the catalogued ones: a file
+    changed since ingest is reported, never analysed as if it were the original."""
+    from forensics.faces.pipeline import detect_in_image
 
+    refused = False
     try:
-        if path is None:
-            raise FileNotFoundError("the item has no file path")
-        with open(path, "rb") as f:  # evidence is only ever opened read-only
+        f, refused = open_ref(ref, verify=True)
+        with f:
             data = f.read()
-        return "ok", detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8), options)
+        return "ok", detect_in_image(data, options), refused
+    except EvidenceError as exc:
+        return "error", f"face analysis not done: {exc}", refused
     except Exception as exc:
-        return "error", f"face analysis failed: {type(exc).__name__}: {exc}"
+        return "error", f"face analysis failed: {describe_error(exc)}", refused
 
 
-def detect_video(path: bytes | None, indices: list[int], options: dict | None) -> list[tuple[int, tuple[str, object]]]:
-    """(frame index, outcome) for the wanted frames of one video, decoded read-only; outcomes
-    are ("ok", faces), ("error", message) or ("missing", message). Runs anywhere (a Dask worker)."""
+def detect_video(ref: EvidenceRef, indices: list[int], options: dict | None) -> list[tuple[int, tuple[str, object]]]:
+    """(frame index, outcome) for the wanted frames of one video, read through the evidence
+    opener (verified) and decoded; outcomes are ("ok", faces), ("error", message) or
+    ("missing", message). Runs anywhere (a Dask worker)."""
     out: list[tuple[int, tuple[str, object]]] = []
     seen: set[int] = set()
     try:
-        if path is None:
-            raise FileNotFoundError("the item has no file path")
-        for index, rgb in _video_frames(path, set(indices)):
-            try:
-                out.append((index, ("ok", detect_faces(rgb, options))))
-            except Exception as exc:
-                out.append((index, ("error", f"face analysis failed: {type(exc).__name__}: {exc}")))
-            seen.add(index)
+        f, _ = open_ref(ref, verify=True)
+        with f:
+            for index, rgb in _video_frames(f, set(indices)):
+                try:
+                    out.append((index, ("ok", detect_faces(rgb, options))))
+                except Exception as exc:
+                    out.append((index, ("error", f"face analysis failed: {describe_error(exc)}")))
+                seen.add(index)
     except Exception as exc:
-        out += [(i, ("error", f"video frame could not be decoded for faces: {exc}")) for i in sorted(set(indices) - seen)]
+        msg = (f"face analysis not done: {exc}" if isinstance(exc, EvidenceError)
+               else f"video frame could not be decoded for faces: {describe_error(exc)}")
+        out += [(i, ("error", msg)) for i in sorted(set(indices) - seen)]
         return out
     out += [(i, ("missing", "frame not found when decoding the video again")) for i in sorted(set(indices) - seen)]
     return out
 
 
-def _on_worker(fn: Callable, path: bytes | None, path_map: tuple, *args):
+def _on_worker(fn: Callable, ref: EvidenceRef, path_map: tuple, *args):
     """A Dask task: the same detection in the worker's decoder sandbox, with the evidence
     path as the worker sees it; a crash or hang there is an error on the item(s)."""
+    import dataclasses
+
     from forensics.cluster import map_path, run_sandboxed
 
-    outcome, result = run_sandboxed(1800.0, fn, map_path(path, path_map) if path is not None else None, *args)
+    if ref.path is not None and path_map:
+        ref = dataclasses.replace(ref, path=map_path(ref.path, path_map))
+    outcome, result = run_sandboxed(1800.0, fn, ref, *args)
     if outcome == "ok":
         return result
     message = ("face analysis crashed the worker's decoder process" if outcome == "crash"
                else "face analysis took longer than 1800 s and was stopped")
     if fn is detect_video:
         return [(i, ("error", message)) for i in args[0]]
-    return ("error", message)
+    return ("error", message, False)
 
 
-def _run_cluster(spec, jobs: list, videos: dict[int, tuple[bytes | None, dict[int, int]]], options: dict | None,
+def _run_cluster(spec, jobs: list, videos: dict[int, tuple[EvidenceRef, dict[int, int]]], options: dict | None,
                  store: Callable, store_video: Callable, cancel) -> bool:
     """Photos and whole videos as Dask tasks (one key each, FACES resource where workers declare
     it); results are written here as they arrive. Returns True when cancelled."""
@@ -105,19 +118,19 @@ def _run_cluster(spec, jobs: list, videos: dict[int, tuple[bytes | None, dict[in
     from forensics.model import Cancelled
 
     with connect(spec, faces=True, warmups=(load_models,)) as cl:
-        photo_jobs = ((("image", item_id), (detect_file, path, spec.path_map, options), cl.workers_for(path or b""))
-                      for item_id, path in jobs)
-        video_jobs = ((("video", vid), (detect_video, path, spec.path_map, sorted(frames), options),
-                       cl.workers_for(path or b"")) for vid, (path, frames) in videos.items())
+        photo_jobs = ((("image", item_id), (detect_file, ref, spec.path_map, options), cl.workers_for(ref.path or b""))
+                      for item_id, ref in jobs)
+        video_jobs = ((("video", vid), (detect_video, ref, spec.path_map, sorted(frames), options),
+                       cl.workers_for(ref.path or b"")) for vid, (ref, frames) in videos.items())
 
         def done(tag, result, error) -> None:
             kind, ident = tag
             if kind == "image":
-                store(ident, result if error is None else ("error", f"face analysis task failed: {type(error).__name__}: {error}"))
+                store(ident, result if error is None else ("error", f"face analysis task failed: {describe_error(error)}", False))
             else:
                 path, frames = videos[ident]
                 if error is not None:
-                    result = [(i, ("error", f"face analysis task failed: {type(error).__name__}: {error}")) for i in sorted(frames)]
+                    result = [(i, ("error", f"face analysis task failed: {describe_error(error)}")) for i in sorted(frames)]
                 store_video(ident, frames, result)
 
         try:
@@ -146,14 +159,14 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
                             fut.cancel()
                         return True
                     while pending and len(in_flight) < workers * 3:
-                        item_id, path = pending.pop()
-                        in_flight[pool.submit(detect_file, path, options)] = item_id
+                        item_id, ref = pending.pop()
+                        in_flight[pool.submit(detect_file, ref, options)] = item_id
                     done_now, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                     for fut in done_now:
                         store(in_flight.pop(fut), fut.result())
             except cf.process.BrokenProcessPool:
                 for item_id in in_flight.values():
-                    store(item_id, ("error", "face analysis crashed the worker process"))
+                    store(item_id, ("error", "face analysis crashed the worker process", False))
     return False
 
 
@@ -181,9 +194,10 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
 
     cancelled = False
 
-    def store(item_id: int, outcome: tuple[str, object]) -> None:
+    def store(item_id: int, outcome: tuple[str, object, bool]) -> None:
         nonlocal done, failed, found
-        kind, value = outcome
+        kind, value, refused = outcome
+        ctx.evidence.count_refused(refused)
         with ctx.store.write() as w:
             if kind == "ok":
                 found += len(write_faces(w, item_id, value, thumbs))  # type: ignore[arg-type]
@@ -193,7 +207,8 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
         done += 1
         tick(f"item {item_id}")
 
-    jobs = [(item_id, ctx.catalogue.item_file(item_id)) for item_id in images]
+    refused_before = ctx.evidence.noatime_refused
+    jobs = [(item_id, ctx.evidence.ref(item_id)) for item_id in images]
     video_count = len(videos)
     if cluster is not None:
         def store_video(video_id: int, frames: dict[int, int], outcomes: list) -> None:
@@ -209,43 +224,45 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
                 finish_video(w, video_id)
             tick(f"video {video_id}")
 
-        cancelled = _run_cluster(cluster, jobs, {v: (ctx.catalogue.item_file(v), f) for v, f in videos.items()}, options,
+        cancelled = _run_cluster(cluster, jobs, {v: (ctx.evidence.ref(v), f) for v, f in videos.items()}, options,
                                  store, store_video, cancel)
         video_count, videos = len(videos), {}  # done on the cluster
     elif workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
-        for item_id, path in jobs:
+        for item_id, ref in jobs:
             if cancel is not None and cancel.is_set():
                 cancelled = True
                 break
-            store(item_id, detect_file(path, options))
+            store(item_id, detect_file(ref, options))
     for video_id, frames in videos.items():
         if cancelled or (cancel is not None and cancel.is_set()):
             cancelled = True
             break
-        path = ctx.catalogue.item_file(video_id)
+        path = ctx.catalogue.item_file(video_id) or b""
         seen: set[int] = set()
         try:
-            for index, rgb in _video_frames(path, set(frames)):
-                try:
-                    faces = detect_faces(rgb, options)
-                except Exception as exc:
-                    failed += 1
-                    with ctx.store.write() as w:
-                        record_failure(w, frames[index], f"face analysis failed: {type(exc).__name__}: {exc}")
-                else:
-                    with ctx.store.write() as w:
-                        found += len(write_faces(w, frames[index], faces, thumbs))
-                seen.add(index)
-                done += 1
-                tick(f"{os.fsdecode(path)[-60:]} frame {index}")
-                if cancel is not None and cancel.is_set():
-                    break
+            with ctx.evidence.open_item(video_id, verify=True) as f:
+                for index, rgb in _video_frames(f, set(frames)):
+                    try:
+                        faces = detect_faces(rgb, options)
+                    except Exception as exc:
+                        failed += 1
+                        with ctx.store.write() as w:
+                            record_failure(w, frames[index], f"face analysis failed: {describe_error(exc)}")
+                    else:
+                        with ctx.store.write() as w:
+                            found += len(write_faces(w, frames[index], faces, thumbs))
+                    seen.add(index)
+                    done += 1
+                    tick(f"{os.fsdecode(path)[-60:]} frame {index}")
+                    if cancel is not None and cancel.is_set():
+                        break
         except Exception as exc:
             with ctx.store.write() as w:
                 for index in set(frames) - seen:
-                    record_failure(w, frames[index], f"video frame could not be decoded for faces: {exc}")
+                    record_failure(w, frames[index], f"face analysis not done: {exc}" if isinstance(exc, EvidenceError)
+                                   else f"video frame could not be decoded for faces: {error_message(exc)}")
                     failed += 1
                     done += 1
         missing = set(frames) - seen
@@ -258,5 +275,9 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
                         done += 1
         with ctx.store.write() as w:
             finish_video(w, video_id)
-    return {"items": total, "analysed": done, "failed": failed, "faces": found,
-            "videos": video_count, "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+    out = {"items": total, "analysed": done, "failed": failed, "faces": found,
+           "videos": video_count, "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+    note = noatime_message(ctx.evidence.noatime_refused - refused_before)
+    if note:
+        out["note"] = note
+    return out

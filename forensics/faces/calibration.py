@@ -15,7 +15,9 @@ and slope that depend on the log widths of the smaller and the larger face. LRs 
 bounded per quality band by the empirical lower and upper bounds (ELUB) that the
 validation data can support (Vergeer et al., "Numerical likelihood ratios outputted by
 LR systems are often based on extrapolation: when to stop extrapolating?", Science &
-Justice 56 (2016) 482-491): a system never claims more than its data showed.
+Justice 56 (2016) 482-491): a system never claims more than its data showed. A band
+whose validation data show strong evidence (|log10 LR| > 2) misleading in more than 1 in
+2,000 pairs is further capped at 2 on that side.
 
 Verbal scale: ENFSI Guideline for Evaluative Reporting in Forensic Science (European
 Network of Forensic Science Institutes, 2015), section 2.4 / table of verbal
@@ -111,21 +113,32 @@ class Calibration:
         self.bands: list[dict] = spec["bands"]
         self.bounds: dict[str, tuple[float, float]] = {k: (float(v[0]), float(v[1]))
                                                        for k, v in spec.get("bounds", {}).items()}
-        self.decision_log10_lr: float = float(spec.get("decision_log10_lr", 0.0))
+        self.decision_log10_lr: float = float(spec.get("decision_log10_lr", 1.0))
         self.min_reliable_width: float = float(spec.get("min_reliable_width", 24.0))
         self.max_radius: float = float(spec.get("max_radius", 0.8))
         self.cluster: dict = spec.get("cluster", {})
         self.relatives: dict = spec.get("relatives", {})
 
     # -- the model ------------------------------------------------------------------
-    def _line(self, qa: FaceQuality, qb: FaceQuality) -> tuple[float, float]:
-        """(intercept, slope) of the natural-log LR as a function of the distance."""
-        la, lb = _log_width(qa), _log_width(qb)
-        ls, ll = min(la, lb), max(la, lb)
+    def _coeffs(self, wa, wb):
+        """(intercept, slope) of the natural-log LR in the distance, for widths (floats or arrays)."""
+        la = np.log(np.clip(np.asarray(wa, float), WIDTH_MIN, WIDTH_MAX))
+        lb = np.log(np.clip(np.asarray(wb, float), WIDTH_MIN, WIDTH_MAX))
+        ls, ll = np.minimum(la, lb), np.maximum(la, lb)
         c = self.coef
         a = c.get("1", 0.0) + c.get("ls", 0.0) * ls + c.get("ll", 0.0) * ll + c.get("ls*ll", 0.0) * ls * ll
         b = c.get("d", 0.0) + c.get("d*ls", 0.0) * ls + c.get("d*ll", 0.0) * ll + c.get("d*ls*ll", 0.0) * ls * ll
-        return a, min(b, -1e-6)  # the LR never rises with the distance
+        return a, np.minimum(b, -1e-6)  # the LR never rises with the distance
+
+    def _line(self, qa: FaceQuality, qb: FaceQuality) -> tuple[float, float]:
+        a, b = self._coeffs(qa.width_px, qb.width_px)
+        return float(a), float(b)
+
+    def distance_thresholds(self, wa, wb, log10_lr: float | None = None) -> np.ndarray:
+        """`match_threshold` for arrays of face widths at once (clustering's kNN graph)."""
+        target = self.decision_log10_lr if log10_lr is None else float(log10_lr)
+        a, b = self._coeffs(wa, wb)
+        return np.clip((target * math.log(10.0) - a) / b, 0.0, self.max_radius)
 
     def log10_lr(self, distance, qa: FaceQuality, qb: FaceQuality):
         """log10 LR of a distance (float or numpy array) between faces of qualities qa, qb."""
@@ -136,19 +149,39 @@ class Calibration:
         out = np.clip(out, lo, hi)
         return float(out) if out.ndim == 0 else out
 
+    def log10_lr_pairs(self, distance, wa, wb) -> np.ndarray:
+        """log10 LR of many pairs at once: arrays of distances and of both faces' widths."""
+        a, b = self._coeffs(wa, wb)
+        out = (a + b * np.asarray(distance, float)) / math.log(10.0)
+        if self.bounds:
+            names = [x["name"] for x in self.bands]
+            mins = np.array([x["min_width"] for x in self.bands], float)
+
+            def idx(w):  # index of the first (largest) band a width reaches
+                w = np.asarray(w, float)[..., None]
+                return np.where(w >= mins, np.arange(len(mins)), len(mins) - 1).min(-1)
+
+            ia, ib = idx(wa), idx(wb)
+            lo_i, hi_i = np.minimum(ia, ib), np.maximum(ia, ib)
+            for (i, j) in {(int(x), int(y)) for x, y in zip(lo_i.ravel(), hi_i.ravel())}:
+                bound = self.bounds.get(f"{names[i]}-{names[j]}")
+                if bound:
+                    m = (lo_i == i) & (hi_i == j)
+                    out = np.where(m, np.clip(out, *bound), out)
+        return out
+
     def is_match(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> bool:
-        """The default decision: the evidence supports the same person (log10 LR at or above
-        `decision_log10_lr`, 0 unless the fit says otherwise) and both faces are reliable."""
+        """The default decision: the evidence supports the same person at least moderately
+        on the ENFSI scale (log10 LR >= `decision_log10_lr`, 1 in the shipped fit, i.e.
+        LR >= 10; LRs of 1-10 are "no" or "weak" support and, in a case of many people,
+        mostly strangers) and both faces are reliable."""
         return (self.reliable(qa) and self.reliable(qb)
                 and float(self.log10_lr(distance, qa, qb)) >= self.decision_log10_lr)
 
     def match_threshold(self, qa: FaceQuality, qb: FaceQuality, log10_lr: float | None = None) -> float:
         """The euclidean distance at which the log10 LR crosses `log10_lr` (default: the
         decision level) for these qualities, for an hnswlib radius."""
-        target = self.decision_log10_lr if log10_lr is None else float(log10_lr)
-        a, b = self._line(qa, qb)
-        d = (target * math.log(10.0) - a) / b
-        return float(min(max(d, 0.0), self.max_radius))
+        return float(self.distance_thresholds(qa.width_px, qb.width_px, log10_lr))
 
     def search_radius(self) -> float:
         """The loosest match threshold over all reliable qualities (to collect candidates)."""
@@ -159,6 +192,16 @@ class Calibration:
         """False for faces smaller than the calibration data reached: such faces are leads,
         never merged into persons, and their LRs are extrapolations."""
         return float(q.width_px) >= self.min_reliable_width
+
+    def cluster_eligible(self, q: FaceQuality) -> bool:
+        """Whether a face may seed or join a cluster (smaller faces are only suggested)."""
+        return self.reliable(q) and float(q.width_px) >= float(self.cluster.get("min_width", 40.0))
+
+    @property
+    def cluster_link_log10_lr(self) -> float:
+        """The evidence an edge of the clustering graph needs (chosen on LFW, above FIW's
+        relatives); weaker links go to the analyst as possible relatives / same person."""
+        return float(self.cluster.get("link_log10_lr", 2.0))
 
     def describe(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> dict:
         """The fields a face hit carries: log10 LR, its verbal equivalent, band, reliability."""

@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DEFAULT_K = 30
-# dlib's model separates identities at 0.6; clustering links only closer faces (on the
-# shared test photos same-person pairs reach 0.548, look-alike Johns start at 0.608).
+# Without a calibration (an explicit distance): dlib's model separates identities at 0.6;
+# this links only closer faces. The default rule is the calibration's (see
+# forensics.faces.calibration: an edge needs log10 LR >= cluster_link_log10_lr for the
+# sizes of both faces, chosen on LFW).
 DEFAULT_THRESHOLD = 0.55
 MAX_ITERATIONS = 30
 
@@ -44,16 +46,18 @@ class Graph:
 
 
 def build_graph(face_ids: np.ndarray, nbr_ids: np.ndarray, nbr_dist: np.ndarray, node_of: dict[int, int],
-                n_nodes: int, threshold: float) -> Graph:
+                n_nodes: int, threshold: float | np.ndarray) -> Graph:
     """Node graph from face kNN lists. Each face pair under `threshold` (found from either
     side, counted once) adds 1 + (threshold - distance) to its nodes' edge, so a node of
     many faces (a confirmed person, a track) pulls with the weight of all of them, counts
-    dominate and closeness breaks ties."""
-    mask = (nbr_dist < threshold) & (nbr_ids >= 0)
+    dominate and closeness breaks ties. `threshold` is one distance or, from the
+    calibration, one per kNN entry (it depends on both faces' sizes)."""
+    thr = np.broadcast_to(np.asarray(threshold, float), nbr_dist.shape)
+    mask = (nbr_dist < thr) & (nbr_ids >= 0)
     rows, cols = np.nonzero(mask)
     a = face_ids[rows]
     b = nbr_ids[rows, cols]
-    w = 1.0 + (threshold - nbr_dist[rows, cols])
+    w = 1.0 + (thr[rows, cols] - nbr_dist[rows, cols])
     pairs: dict[tuple[int, int], float] = {}
     for x, y, wgt in zip(a.tolist(), b.tolist(), w.tolist()):
         pairs[(x, y) if x < y else (y, x)] = wgt
@@ -67,10 +71,11 @@ def build_graph(face_ids: np.ndarray, nbr_ids: np.ndarray, nbr_dist: np.ndarray,
     return Graph(n_nodes, adj, [set() for _ in range(n_nodes)])
 
 
-def constrained_whispers(g: Graph, iterations: int = MAX_ITERATIONS, seed: int = 7) -> list[int]:
+def constrained_whispers(g: Graph, iterations: int = MAX_ITERATIONS, seed: int = 7, label_floor: int = 0) -> list[int]:
     """Labels for every node. Fixed nodes keep their label; free nodes start with their
-    own (labels >= offset never clash with person ids) and adopt their neighbours'."""
-    offset = (max(g.fixed.values()) + 1) if g.fixed else 0
+    own, at or above `label_floor` (pass one more than the largest person id, so a free
+    label never equals a person that has no fixed node left), and adopt their neighbours'."""
+    offset = max(label_floor, (max(g.fixed.values()) + 1) if g.fixed else 0)
     labels = [g.fixed.get(u, offset + u) for u in range(g.n)]
     free = [u for u in range(g.n) if u not in g.fixed and g.adj[u]]
     rng = random.Random(seed)

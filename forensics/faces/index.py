@@ -74,6 +74,15 @@ def exact_knn(queries: np.ndarray, data: np.ndarray, k: int, block: int = 2048) 
     return idx_out, dist_out
 
 
+def _file_sha256(path: Path) -> str | None:
+    from forensics.hashing.digests import sha256_file
+
+    try:
+        return sha256_file(path)
+    except OSError:
+        return None
+
+
 class FaceIndex:
     """Nearest-face search over a case's indexed faces."""
 
@@ -86,6 +95,13 @@ class FaceIndex:
         self._live: set[int] = set()  # labels present and not deleted in self._hnsw
         self._exact: tuple[tuple, np.ndarray, np.ndarray] | None = None
         self.ef_search = HNSW_EF_SEARCH
+        self._repairs: list[str] = []  # what was found damaged and rebuilt, until taken
+
+    def take_repairs(self) -> list[str]:
+        """Messages about index files found damaged and rebuilt since the last call."""
+        with self._lock:
+            out, self._repairs = self._repairs, []
+            return out
 
     # -- state ---------------------------------------------------------------
     def _signature(self) -> tuple[int, int, int]:
@@ -119,13 +135,22 @@ class FaceIndex:
         meta = self._sidecar()
         if self._hnsw is not None or meta is None or meta.get("model") != self.model or meta.get("dim") != EMBEDDING_DIM:
             return
+        path = self.dir / meta["file"]
+        # Damage that keeps the size (a flipped block) loads fine and silently finds
+        # nothing: the sidecar's checksum is the only thing that can tell.
+        if meta.get("sha256") != _file_sha256(path):
+            self._repairs.append(f"{meta['file']} does not match the checksum in {SIDECAR}"
+                                 f"{'' if meta.get('sha256') else ' (none recorded)'}: rebuilt from the database")
+            return
         idx = hnswlib.Index(space="l2", dim=EMBEDDING_DIM)
         try:
-            idx.load_index(str(self.dir / meta["file"]), max_elements=int(meta["max_elements"]), allow_replace_deleted=False)
+            idx.load_index(str(path), max_elements=int(meta["max_elements"]), allow_replace_deleted=False)
         except Exception:
-            return  # unreadable: rebuilt below
+            self._repairs.append(f"{meta['file']} cannot be read: rebuilt from the database")
+            return
         live = set(meta["live"]) if isinstance(meta.get("live"), list) else None
         if live is None or idx.element_count != meta.get("element_count"):
+            self._repairs.append(f"{meta['file']} disagrees with {SIDECAR}: rebuilt from the database")
             return
         self._hnsw, self._live = idx, live
 
@@ -135,8 +160,9 @@ class FaceIndex:
         name = f"faces.{gen}.hnsw"
         self.dir.mkdir(parents=True, exist_ok=True)
         self._hnsw.save_index(str(self.dir / (name + ".tmp")))
+        digest = _file_sha256(self.dir / (name + ".tmp"))
         os.replace(self.dir / (name + ".tmp"), self.dir / name)
-        side = {"file": name, "generation": gen, "model": self.model, "dim": EMBEDDING_DIM, "space": "l2",
+        side = {"file": name, "sha256": digest, "generation": gen, "model": self.model, "dim": EMBEDDING_DIM, "space": "l2",
                 "M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "max_elements": self._hnsw.get_max_elements(),
                 "element_count": self._hnsw.element_count, "live": sorted(self._live)}
         tmp = self.dir / (SIDECAR + ".tmp")

@@ -29,6 +29,16 @@ class ClusterRun:
     clusters: int
     suggested: int
     clustered_faces: int
+    low_quality_suggested: int = 0
+    possible_relatives: int = 0
+
+
+@dataclass(frozen=True)
+class Review:
+    """Links clustering must not decide alone (per kNN entry, aligned with the kNN lists)."""
+
+    threshold: np.ndarray  # distance under which a pair is evidence for the same person at all
+    log10_lr: np.ndarray  # the pair's log10 LR, recorded with a "possible relatives" pair
 
 
 def _node_keys(conn: sqlite3.Connection) -> tuple[dict[int, tuple], dict[int, int], list[tuple]]:
@@ -54,15 +64,28 @@ def _node_keys(conn: sqlite3.Connection) -> tuple[dict[int, tuple], dict[int, in
 
 
 def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.ndarray],
-                   threshold: float, examiner: str) -> ClusterRun:
-    """Cluster with the kNN lists of the indexed faces, then rewrite automatic links in `w`."""
+                   threshold: float | np.ndarray, examiner: str, eligible: np.ndarray | None = None,
+                   review: Review | None = None) -> ClusterRun:
+    """Cluster with the kNN lists of the indexed faces, then rewrite automatic links in `w`.
+
+    `threshold` is one distance or one per kNN entry. Faces not `eligible` (too small or
+    blurred to be reliable) neither seed nor join clusters: each is suggested to the
+    cluster or person of its nearest eligible neighbour within the threshold. With
+    `review`, pairs of clusters/persons linked only by evidence under the clustering
+    threshold but within `review.threshold` are recorded in person_pairs for the analyst."""
     ids, nbr, dist = knn
     key, item_of, rows = _node_keys(w)
     node_index: dict[tuple, int] = {}
     for k in key.values():
         node_index.setdefault(k, len(node_index))
     node_of = {fid: node_index[k] for fid, k in key.items()}
-    g: Graph = build_graph(ids, nbr, dist, node_of, len(node_index), threshold)
+    thr = np.broadcast_to(np.asarray(threshold, float), dist.shape)
+    graph_dist = dist
+    if eligible is not None and not eligible.all():
+        ok = {int(f) for f in ids[eligible]}
+        nbr_ok = np.vectorize(lambda f: int(f) in ok, otypes=[bool])(nbr) if nbr.size else np.zeros(nbr.shape, bool)
+        graph_dist = np.where(eligible[:, None] & nbr_ok, dist, np.inf)
+    g: Graph = build_graph(ids, nbr, graph_dist, node_of, len(node_index), thr)
     for k, u in node_index.items():
         if k[0] == "p":
             g.fixed[u] = k[1]
@@ -77,7 +100,8 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     for fid, pid in w.execute("SELECT face_id, person_id FROM face_rejections"):
         rejected[fid].add(pid)
         g.forbidden.setdefault(node_of[fid], set()).add(pid)
-    labels = constrained_whispers(g)
+    floor = w.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM persons").fetchone()[0]
+    labels = constrained_whispers(g, label_floor=floor)
 
     members: dict[int, list[int]] = defaultdict(list)  # label -> face ids
     for fid in key:
@@ -90,6 +114,7 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     reused: set[int] = set()
     now = utc_now()
     new_clusters = 0
+    cid_of: dict[int, int] = {}  # label -> the cluster or person id it became
     for label, fids in sorted(members.items(), key=lambda kv: -len(kv[1])):
         if label in persons:
             free = [f for f in fids if key[f][0] != "p" and label not in rejected.get(f, ())]
@@ -110,11 +135,66 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
         keep = [f for f in fids if cid not in rejected.get(f, ())]
         w.executemany("UPDATE faces SET person_id = ?, link = 'cluster' WHERE id = ?", [(cid, f) for f in keep])
         clustered += len(keep)
+        cid_of[label] = cid
+    for label in persons:
+        cid_of[label] = label
+    low = _suggest_low_quality(w, ids, nbr, dist, thr, eligible, labels, node_of, key, cid_of, rejected)
+    pairs = _record_review_pairs(w, ids, nbr, dist, thr, review, labels, node_of, cid_of) if review else 0
     stale = [c for c in old if c not in reused]
     w.executemany("DELETE FROM persons WHERE id = ? AND kind = 'cluster'", [(c,) for c in stale])
     w.execute("DELETE FROM persons WHERE kind = 'cluster' AND id NOT IN (SELECT DISTINCT person_id FROM faces"
               " WHERE person_id IS NOT NULL)")
-    return ClusterRun(len(ids), g.n, g.edges(), new_clusters, suggested, clustered)
+    return ClusterRun(len(ids), g.n, g.edges(), new_clusters, suggested, clustered, low, pairs)
+
+
+def _suggest_low_quality(w: sqlite3.Connection, ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray, thr: np.ndarray,
+                         eligible: np.ndarray | None, labels: list[int], node_of: dict[int, int], key: dict,
+                         cid_of: dict[int, int], rejected: dict[int, set[int]]) -> int:
+    """Suggest each low-quality face (not in the graph) to its nearest eligible neighbour's
+    cluster or person, when that neighbour is within the pair's threshold."""
+    if eligible is None or eligible.all():
+        return 0
+    row_of = {int(f): r for r, f in enumerate(ids)}
+    out = []
+    for r in np.flatnonzero(~eligible):
+        fid = int(ids[r])
+        if key[fid][0] == "p" or cid_of.get(labels[node_of[fid]]) is not None:
+            continue  # an analyst's decision stands; a track already clustered keeps its faces
+        for c in np.argsort(dist[r]):
+            j = int(nbr[r, c])
+            if j < 0 or dist[r, c] >= thr[r, c]:
+                break
+            if j in row_of and eligible[row_of[j]]:
+                target = cid_of.get(labels[node_of[j]])
+                if target is not None and target not in rejected.get(fid, ()):
+                    out.append((target, fid))
+                break
+    w.executemany("UPDATE faces SET person_id = ?, link = 'suggested' WHERE id = ?", out)
+    return len(out)
+
+
+def _record_review_pairs(w: sqlite3.Connection, ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray, thr: np.ndarray,
+                         review: Review, labels: list[int], node_of: dict[int, int], cid_of: dict[int, int]) -> int:
+    """Rewrite person_pairs: clusters/persons whose faces meet only in the review band."""
+    w.execute("DELETE FROM person_pairs")
+    best: dict[tuple[int, int], tuple[float, int, int]] = {}
+    rows, cols = np.nonzero((dist >= thr) & (dist < review.threshold) & (nbr >= 0))
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        a, b = int(ids[r]), int(nbr[r, c])
+        if a not in node_of or b not in node_of:
+            continue
+        pa, pb = cid_of.get(labels[node_of[a]]), cid_of.get(labels[node_of[b]])
+        if pa is None or pb is None or pa == pb:
+            continue
+        k = (pa, pb) if pa < pb else (pb, pa)
+        v = float(review.log10_lr[r, c])
+        if k not in best or v > best[k][0]:
+            best[k] = (v, a, b) if pa < pb else (v, b, a)
+    now = utc_now()
+    w.executemany("INSERT INTO person_pairs (person_a, person_b, kind, log10_lr, face_a, face_b, created_utc)"
+                  " VALUES (?, ?, 'possible_relative', ?, ?, ?, ?)",
+                  [(k[0], k[1], round(v[0], 3), v[1], v[2], now) for k, v in best.items()])
+    return len(best)
 
 
 # -- analyst edits ------------------------------------------------------------

@@ -15,9 +15,30 @@ from forensics.clock import utc_now
 from forensics.faces.detect import FaceRecord, detect_faces, embedding_array
 from forensics.faces.tracks import REPRESENTATIVES, Detection, link_tracks, max_gap, quality
 
-__all__ = ["FaceRecord", "detect_faces", "write_faces", "finish_video", "face_thumb_relpath"]
+__all__ = ["FaceRecord", "detect_faces", "detect_in_image", "write_faces", "finish_video", "face_thumb_relpath"]
 
 FACE_THUMB_DIR = "faces"
+
+
+def detect_in_image(data: bytes, options: dict | None = None, decoded=None) -> list[FaceRecord]:
+    """Faces of an image file's bytes, boxes in its oriented full-resolution pixels.
+
+    The one decode for detection: at full resolution up to MAX_WORK_PIXELS (64 MP), a
+    huge image reduced by a whole factor (JPEG while decoding), so a worker's memory stays
+    bounded (see forensics.media.image). `decoded` reuses an earlier full decode."""
+    import dataclasses
+
+    import numpy as np
+
+    from forensics.media.image import open_image
+
+    dec = decoded if decoded is not None and decoded.format != "JPEG" else open_image(data, draft=None)
+    found = detect_faces(np.ascontiguousarray(np.asarray(dec.image, dtype=np.uint8)), options)
+    k = dec.scale
+    if k == 1.0:
+        return found
+    return [dataclasses.replace(f, top=round(f.top * k), right=round(f.right * k), bottom=round(f.bottom * k),
+                                left=round(f.left * k), size=round(f.size * k)) for f in found]
 
 
 def face_thumb_relpath(face_id: int) -> str:

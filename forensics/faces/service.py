@@ -8,6 +8,7 @@ version) and the result count.
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,14 +18,13 @@ import numpy as np
 
 from forensics.context import CaseContext
 from forensics.faces import persons as P
-from forensics.faces.cluster import DEFAULT_K, DEFAULT_THRESHOLD
+from forensics.faces.cluster import DEFAULT_K
 from forensics.faces.detect import embedding_array, model_version
 from forensics.faces.index import FaceIndex
 from forensics.faces.views import FaceViews
 from forensics.model import CaseError, Progress
 from forensics.store.queries import select_in
 
-SEARCH_THRESHOLD = 0.6  # dlib's usual same-person tolerance
 SEARCH_ACTIONS = ("faces.search", "faces.search.candidates")
 
 
@@ -32,6 +32,20 @@ def within_threshold(matches: list[dict], threshold: float) -> list[dict]:
     """The matches of a search (nearest first) at or below `threshold`: a search run at a
     loose threshold is narrowed without searching again (the workbench's slider)."""
     return [m for m in matches if m["distance"] <= threshold]
+
+
+# How a face search's matches can be ordered (the workbench's sort choice).
+MATCH_ORDERS = {
+    "Strongest evidence (LR)": lambda m: (-m["log10_lr"], m["distance"]),
+    "Distance": lambda m: (m["distance"], -m["log10_lr"]),
+    "File": lambda m: (m.get("path") or "", m.get("start") or 0.0),
+}
+
+
+def with_evidence(matches: list[dict], min_log10_lr: float, order: str = "Strongest evidence (LR)") -> list[dict]:
+    """The matches whose calibrated log10 LR reaches `min_log10_lr`, in `order` (one of
+    MATCH_ORDERS): a search collected at a loose distance, narrowed without searching again."""
+    return sorted((m for m in matches if m["log10_lr"] >= min_log10_lr), key=MATCH_ORDERS[order])
 
 
 class FaceService(FaceViews):
@@ -81,42 +95,64 @@ class FaceService(FaceViews):
     # -- search ----------------------------------------------------------------
     def query_faces(self, image_path: str | Path) -> tuple[str, list]:
         """SHA-256 and the faces of a query photo, numbered largest first."""
-        from forensics.faces.detect import detect_faces
-        from forensics.media.image import open_image
+        from forensics.faces.pipeline import detect_in_image
 
         data = Path(image_path).read_bytes()
-        faces = detect_faces(np.asarray(open_image(data, draft=None).image, dtype=np.uint8))
+        faces = detect_in_image(data)
         return hashlib.sha256(data).hexdigest(), sorted(faces, key=lambda f: (-f.size, f.left, f.top))
 
     def search(self, image_path: str | Path | None = None, face_id: int | None = None, face_index: int = 0,
-               top: int | None = None, threshold: float = SEARCH_THRESHOLD, offset: int = 0,
-               limit: int | None = None, action: str = "faces.search") -> dict:
-        """Every appearance of the query face within `threshold` (euclidean), nearest
-        first: photos as faces, videos as tracks with their time span and best frame.
+               top: int | None = None, threshold: float | None = None, offset: int = 0,
+               limit: int | None = None, action: str = "faces.search", min_log10_lr: float | None = None) -> dict:
+        """Every appearance of the query face, strongest evidence first: photos as faces,
+        videos as tracks with their time span and best frame.
 
+        Each hit carries its distance and the calibrated likelihood ratio for the sizes of
+        both faces (`log10_lr`, `verbal` on the ENFSI 2015 scale, `band`, and `lead` for a
+        face too small for the calibration). By default a hit is kept when its log10 LR
+        reaches `min_log10_lr` (the calibration's decision level unless given); with an
+        explicit `threshold` every face within that euclidean distance is kept instead.
         All of them are found and counted (`total`); `matches` is the page from `offset`
         of at most `limit` (or `top`; all when neither is given), and `more` says how many
         follow it. `action` is `faces.search`, or `faces.search.candidates` for a front
         end that fetches candidates to filter live and audits what it shows separately."""
+        from forensics.faces.calibration import FaceQuality, load_calibration
+
         self._require_authority()
         if action not in SEARCH_ACTIONS:
             raise CaseError(f"unknown search action {action!r}")
         if (image_path is None) == (face_id is None):
             raise CaseError("search needs exactly one of a query photo or a face id")
-        query, vec, exclude = self._query(image_path, face_id, face_index)
-        matches = self._group_matches(self._within(vec, threshold, exclude))
+        cal = load_calibration()
+        query, vec, exclude, qq = self._query(image_path, face_id, face_index)
+        query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
+        radius = float(threshold) if threshold is not None else cal.search_radius()
+        floor = None if threshold is not None else (cal.decision_log10_lr if min_log10_lr is None else min_log10_lr)
+        scored = []
+        for n in self._within(vec, radius, exclude):
+            face = self.face(n.face_id)
+            lr = cal.describe(n.distance, qq, FaceQuality.from_face(face))
+            if floor is None or lr["log10_lr"] >= floor:
+                scored.append((n, face, lr))
+        # strongest evidence first; a track is represented by its strongest detection
+        scored.sort(key=lambda t: (-t[2]["log10_lr"], t[0].distance))
+        matches = self._group_matches(scored)
+        repairs = self.index.take_repairs()
         page_size = limit if limit is not None else top
         offset = max(0, int(offset))
         page = matches[offset:offset + page_size] if page_size is not None else matches[offset:]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "threshold": threshold, "top": page_size, "offset": offset}
+                  "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version, "top": page_size,
+                  "offset": offset}
         with self.store.write() as w:
+            if repairs:
+                self._audit(w, "faces.index_rebuilt", {}, {"problems": repairs})
             self._audit(w, action, params, {"matches": len(matches)})
-        return {"query": query, "threshold": threshold, "top": page_size, "offset": offset, "total": len(matches),
-                "photos": sum(m["kind"] == "image" for m in matches),
+        return {"query": query, "threshold": threshold, "min_log10_lr": floor, "top": page_size, "offset": offset,
+                "total": len(matches), "photos": sum(m["kind"] == "image" for m in matches),
                 "video_tracks": sum(m["kind"] == "video" for m in matches),
                 "more": max(0, len(matches) - offset - len(page)), "model": model_version(),
-                "index": "hnsw" if self.index.uses_hnsw() else "exact", "matches": page}
+                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact", "index_repaired": repairs, "matches": page}
 
     def record_view(self, query: dict, threshold: float, shown: int, photos: int, video_tracks: int) -> None:
         """Audit what a front end showed once the examiner settled on a threshold: the
@@ -127,16 +163,20 @@ class FaceService(FaceViews):
             self._audit(w, "faces.search", params, {"matches": shown, "photos": photos, "video_tracks": video_tracks})
 
     def _query(self, image_path: str | Path | None, face_id: int | None,
-               face_index: int) -> tuple[dict[str, Any], np.ndarray, set[int]]:
-        """The query's description for the audit, its embedding, and faces not to return."""
+               face_index: int) -> tuple[dict[str, Any], np.ndarray, set[int], "FaceQuality"]:
+        """The query's description for the audit, its embedding, faces not to return, and
+        its quality for the calibration."""
+        from forensics.faces.calibration import FaceQuality
+
         if face_id is not None:
-            row = self.store.read.execute("SELECT embedding, track_id FROM faces WHERE id = ?", (face_id,)).fetchone()
+            row = self.store.read.execute("SELECT embedding, track_id, size, sharpness FROM faces WHERE id = ?",
+                                          (face_id,)).fetchone()
             if row is None:
                 raise CaseError(f"no face {face_id} in this case")
             # the query itself, and the rest of its own video track, are not "other appearances"
             exclude = {face_id} | ({r[0] for r in self.store.query("SELECT id FROM faces WHERE track_id = ?", (row[1],))}
                                    if row[1] is not None else set())
-            return {"face_id": face_id}, embedding_array(row[0]), exclude
+            return {"face_id": face_id}, embedding_array(row[0]), exclude, FaceQuality(float(row[2] or 0), row[3])
         sha, faces = self.query_faces(image_path)
         query: dict[str, Any] = {"image": str(image_path), "sha256": sha, "faces_in_image": len(faces),
                                  "face_index": face_index}
@@ -146,7 +186,7 @@ class FaceService(FaceViews):
             raise CaseError(f"{image_path} has {len(faces)} face(s); --face must be 0..{len(faces) - 1}")
         f = faces[face_index]
         query["box"] = {"top": f.top, "right": f.right, "bottom": f.bottom, "left": f.left}
-        return query, f.vector(), set()
+        return query, f.vector(), set(), FaceQuality(float(f.size), f.sharpness)
 
     def _within(self, vec: np.ndarray, threshold: float, exclude: set[int]) -> list:
         """Every indexed face within `threshold`, nearest first: k grows until the farthest
@@ -158,43 +198,126 @@ class FaceService(FaceViews):
                 return [n for n in neighbours if n.face_id not in exclude and n.distance <= threshold]
             k *= 4
 
-    def _group_matches(self, neighbours: list) -> list[dict]:
+    def _group_matches(self, scored: list) -> list[dict]:
         """Photo faces stay single matches; video detections fold into their track."""
         out: list[dict] = []
         seen_tracks: set[int] = set()
-        for n in neighbours:  # nearest first
-            f = self.face(n.face_id)
+        for n, f, lr in scored:  # strongest first
+            base = {"face_id": n.face_id, "distance": round(n.distance, 4), **lr, "lead": not lr["reliable"],
+                    "size": f["size"], "box": f["box"], "person_id": f["person_id"],
+                    "person_name": f["person_name"], "link": f["link"]}
             if f["track_id"] is not None:
                 if f["track_id"] in seen_tracks:
                     continue
                 seen_tracks.add(f["track_id"])
                 t = self.track(f["track_id"])
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "video",
-                            "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
-                            "frame_time": f["frame_time"], "track_id": t["id"], "start": t["start"], "end": t["end"],
-                            "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
-                            "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"],
-                            "link": f["link"]})
+                out.append({**base, "kind": "video", "item_id": t["video_id"], "path": t["path"],
+                            "frame_item_id": f["item_id"], "frame_time": f["frame_time"], "track_id": t["id"],
+                            "start": t["start"], "end": t["end"], "best_frame_item_id": t["best_frame_item_id"],
+                            "best_face_id": t["best_face_id"]})
             else:
-                out.append({"face_id": n.face_id, "distance": round(n.distance, 4), "kind": "image",
-                            "item_id": f["item_id"], "path": f["path"], "box": f["box"],
-                            "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]})
+                out.append({**base, "kind": "image", "item_id": f["item_id"], "path": f["path"]})
         return out
 
     # -- clustering --------------------------------------------------------------
-    def cluster(self, threshold: float = DEFAULT_THRESHOLD, k: int = DEFAULT_K) -> dict:
+    def cluster(self, threshold: float | None = None, k: int = DEFAULT_K) -> dict:
         """Group faces into clusters; suggest new faces to analysts' persons. Confirmed
-        links and rejections are obeyed, never changed."""
+        links and rejections are obeyed, never changed.
+
+        By default the rule is the calibration's: a kNN edge needs the evidence
+        `cluster_link_log10_lr` for the sizes of both faces (chosen on LFW, above where
+        FIW's relatives score); faces too small for clustering are only suggested; pairs
+        of clusters linked only by weaker evidence for the same person are recorded as
+        possible relatives for the analyst. An explicit `threshold` (euclidean) clusters
+        on the distance alone, as before calibration existed (DEFAULT_THRESHOLD 0.55)."""
         import time
+
+        from forensics.faces.calibration import load_calibration
 
         self._require_authority()
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
+        cal = load_calibration()
+        if threshold is None:
+            ids, nbr, dist = knn
+            width = {r[0]: float(r[1] or 0) for r in self.store.query("SELECT id, size FROM faces WHERE indexed = 1")}
+            wa = np.broadcast_to(np.array([width.get(int(f), 0.0) for f in ids])[:, None], nbr.shape)
+            wb = np.vectorize(lambda f: width.get(int(f), 0.0), otypes=[float])(nbr) if nbr.size else np.zeros(nbr.shape)
+            thr = cal.distance_thresholds(wa, wb, cal.cluster_link_log10_lr)
+            from forensics.faces.calibration import FaceQuality
+
+            eligible = np.array([cal.cluster_eligible(FaceQuality(width.get(int(f), 0.0))) for f in ids], bool)
+            review = P.Review(cal.distance_thresholds(wa, wb, cal.decision_log10_lr), cal.log10_lr_pairs(dist, wa, wb))
+            params = {"rule": "calibrated", "link_log10_lr": cal.cluster_link_log10_lr,
+                      "min_width": cal.cluster.get("min_width", 40.0), "calibration": cal.version, "k": k}
+        else:
+            thr, eligible, review = float(threshold), None, None
+            params = {"rule": "distance", "threshold": float(threshold), "k": k}
         with self.store.write() as w:
-            run = P.run_clustering(w, knn, threshold, self.ctx.examiner)
+            run = P.run_clustering(w, knn, thr, self.ctx.examiner, eligible, review)
             result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
-            self._audit(w, "faces.cluster", {"threshold": threshold, "k": k}, result)
+            self._audit(w, "faces.cluster", params, result)
+        # the new clusters and track links are pairs of known truth: test the calibration on them
+        result["calibration_check"] = self.calibration_check()
         return result
+
+    def appearance_evidence(self, person_id: int) -> dict[int, dict]:
+        """For each face of a person: the strongest calibrated evidence that it is the same
+        person as one of the person's confirmed faces in another photo or track (the
+        report's per-appearance LR). Faces with nothing to compare against are left out."""
+        from forensics.faces.calibration import FaceQuality, load_calibration
+
+        cal = load_calibration()
+        rows = self.store.query("SELECT id, item_id, track_id, link, size, embedding FROM faces WHERE person_id = ?",
+                                (person_id,))
+        refs = [r for r in rows if r[3] == "confirmed"]
+        out: dict[int, dict] = {}
+        for r in rows:
+            unit = ("t", r[2]) if r[2] is not None else ("i", r[1])
+            others = [x for x in refs if (("t", x[2]) if x[2] is not None else ("i", x[1])) != unit]
+            if not others:
+                continue
+            v = embedding_array(r[5]).astype(np.float64)
+            d = np.sqrt(((np.stack([embedding_array(x[5]) for x in others]).astype(np.float64) - v) ** 2).sum(1))
+            lrs = cal.log10_lr_pairs(d, np.full(len(others), float(r[4] or 0)), [float(x[4] or 0) for x in others])
+            j = int(np.argmax(lrs))
+            out[int(r[0])] = {**cal.describe(float(d[j]), FaceQuality(float(r[4] or 0)), FaceQuality(float(others[j][4] or 0))),
+                              "distance": round(float(d[j]), 4), "against_face_id": int(others[j][0])}
+        return out
+
+    def possible_relatives(self) -> list[dict]:
+        """Pairs of persons/clusters the clusterer would not merge on its own: their faces
+        score as the same person, but in the band where relatives also score."""
+        rows = self.store.query(
+            "SELECT pp.person_a, pp.person_b, pp.log10_lr, pp.face_a, pp.face_b, a.name, a.kind, b.name, b.kind"
+            " FROM person_pairs pp JOIN persons a ON a.id = pp.person_a JOIN persons b ON b.id = pp.person_b"
+            " ORDER BY pp.log10_lr DESC")
+        from forensics.faces.calibration import verbal_scale
+
+        return [{"person_a": r[0], "person_b": r[1], "log10_lr": r[2], "verbal": verbal_scale(r[2]),
+                 "face_a": r[3], "face_b": r[4], "name_a": r[5], "kind_a": r[6], "name_b": r[7], "kind_b": r[8],
+                 "label": "possible relatives / same person"} for r in rows]
+
+    # -- the calibration on this case's material ------------------------------------
+    def calibration_check(self) -> dict:
+        """Test the LR calibration on the case's pairs of known truth (faces together in one
+        photo or frame, tracks, analysts' decisions); audited, with warnings when the case
+        departs from the calibration. Never re-fits."""
+        from forensics.faces.calibration import load_calibration
+        from forensics.faces.case_check import check_case
+
+        self._require_authority()
+        cal = load_calibration()
+        result = check_case(self.store.read, cal)
+        with self.store.write() as w:
+            self._audit(w, "faces.calibration_check", {"calibration": cal.version}, result)
+        return result
+
+    def last_calibration_check(self) -> dict | None:
+        """The most recent audited calibration check, or None if none was run."""
+        row = self.store.read.execute("SELECT result FROM audit_log WHERE action = 'faces.calibration_check'"
+                                      " ORDER BY seq DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
 
     # -- person edits --------------------------------------------------------------
     def _edit(self, action: str, params: dict, fn: Callable[[Any], Any]) -> Any:

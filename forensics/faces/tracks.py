@@ -7,7 +7,6 @@ its few best-quality detections as its searchable embeddings, not one per frame.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,4 +99,4 @@ def link_tracks(detections: list[Detection], gap: float) -> list[Track]:
                 tr = Track([d])
                 tracks.append(tr)
                 active.append(tr)
-    return [tr for tr in tracks if tr.detections and not math.isnan(tr.start)]
+    return tracks

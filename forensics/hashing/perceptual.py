@@ -51,7 +51,12 @@ def phash_bits(gray: Image.Image) -> np.ndarray:
     """imagehash.phash, bit for bit: 32x32 Lanczos grey, 2-D DCT-II, the 8x8 lowest
     frequencies against their median. Only those 64 coefficients are computed, as two
     small matrix products, so worker processes need not import scipy (0.3 s each)."""
-    pixels = np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64)
+    return phash_of_pixels(np.asarray(gray.resize((32, 32), Image.Resampling.LANCZOS), dtype=np.float64))
+
+
+def phash_of_pixels(pixels: np.ndarray) -> np.ndarray:
+    """pHash bits of 32x32 grey pixels already reduced as phash_bits does (so turned
+    variants can be taken by turning the 32x32 array instead of the picture)."""
     low = _DCT8 @ pixels @ _DCT8.T
     return low > np.median(low)
 

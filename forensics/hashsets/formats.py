@@ -4,7 +4,7 @@ Every reader yields `HashRecord`s one at a time (or `BadRecord`s for lines it ca
 so a multi-gigabyte set is never held in memory. Formats: hash lists (one hash per line:
 md5sum/sha1sum/sha256sum output, bare hex, with or without a header, BSD "MD5 (f) = h"),
 NSRL RDS v3 (SQLite), Project VIC VICS JSON 1.x ("odata.metadata") and 2.0
-("@odata.context").
+("@odata.context"). Text files may be UTF-8 (with or without BOM) or UTF-16 LE/BE.
 """
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from pathlib import Path
 HEX_LEN = {32: "md5", 40: "sha1", 64: "sha256"}
 _HEX = re.compile(r"^[0-9a-fA-F]+$")
 _BSD = re.compile(r"^(MD5|SHA1|SHA256|SHA-1|SHA-256)\s*\(.*\)\s*=\s*([0-9a-fA-F]+)\s*$")
-BOM = b"\xef\xbb\xbf"
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,9 @@ class HashRecord:
     category: int | None = None
     series: str | None = None
     victim_identified: bool | None = None
+    offender_identified: bool | None = None
+    is_distributed: bool | None = None
+    media_size: int | None = None
     phash: int | None = None  # signed int64, from a VICS pHash alternative hash
     alt_hashes: tuple = ()  # ({"HashName":..., "HashValue":...}, ...) as given
     extra: dict = field(default_factory=dict, hash=False, compare=False)
@@ -45,16 +47,96 @@ class FormatError(Exception):
     pass
 
 
-def detect(path: Path) -> str:
-    """'nsrl-rds3', 'vics-json' or 'hashlist', from the first bytes of the file."""
+BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
+# The hashes of an empty file: a zero-length file matches every set that lists it, so such
+# entries are kept but never matched (IPED's HashDBTool ignores them too).
+EMPTY_FILE = {"md5": "d41d8cd98f00b204e9800998ecf8427e", "sha1": "da39a3ee5e6b4b0d3255bfef95601890afd80709",
+              "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"}
+
+
+def sniff_encoding(head: bytes) -> tuple[str, int]:
+    """(codec, BOM length) of a text file: UTF-8 with or without BOM, UTF-16 LE/BE with a
+    BOM (X-Ways' Clees4All wrote UTF-16 LE before 1.38), or BOM-less UTF-16 told apart by
+    its NUL bytes."""
+    for bom, codec in BOMS:
+        if head.startswith(bom):
+            return codec, len(bom)
+    if len(head) >= 4 and head[0] and not head[1] and head[2] and not head[3]:
+        return "utf-16-le", 0
+    if len(head) >= 4 and not head[0] and head[1] and not head[2] and head[3]:
+        return "utf-16-be", 0
+    return "utf-8", 0
+
+
+class Utf8Stream:
+    """A binary file re-encoded as UTF-8 on the fly, BOM dropped, for the byte-based JSON
+    parser: memory stays bounded whatever the size of the file."""
+
+    def __init__(self, path: Path) -> None:
+        import codecs
+
+        self._raw = open(path, "rb")
+        codec, skip = sniff_encoding(self._raw.read(4))
+        self.encoding = codec
+        self._raw.seek(skip)
+        self._decoder = None if codec == "utf-8" else codecs.getincrementaldecoder(codec)("strict")
+
+    def read(self, n: int = -1) -> bytes:
+        if n == 0:  # ijson probes with read(0) for bytes or text
+            return b""
+        data = self._raw.read(n if n > 0 else -1)
+        if self._decoder is None:
+            return data
+        return self._decoder.decode(data, final=not data).encode("utf-8")
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self) -> "Utf8Stream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _text_lines(path: Path) -> Iterator[str]:
     with open(path, "rb") as f:
-        head = f.read(4096)
+        codec, _ = sniff_encoding(f.read(4))
+    with open(path, encoding=codec, errors="replace", newline=None) as f:
+        for n, line in enumerate(f):
+            yield line.lstrip("\ufeff") if n == 0 else line
+
+
+def _hash_token(line: str) -> str | None:
+    m = _BSD.match(line)
+    # First field of md5sum output, a bare list or a CSV row (quoted in NSRL RDS 2.x NSRLFile.txt).
+    token = m.group(2) if m else re.split(r"[\s,;]", line, maxsplit=1)[0].lstrip("\\").strip('"')
+    return token if len(token) in HEX_LEN and _HEX.match(token) else None
+
+
+def detect(path: Path) -> str:
+    """'nsrl-rds3', 'vics-json' or 'hashlist', from the content of the file. Anything else
+    raises FormatError: an unrecognised file is never read as an empty set."""
+    with open(path, "rb") as f:
+        head = f.read(8192)
     if head.startswith(b"SQLite format 3\x00"):
         return "nsrl-rds3"
-    text = head[3:] if head.startswith(BOM) else head
-    if text.lstrip()[:1] in (b"{", b"["):
+    if not head:
+        raise FormatError(f"{path} is empty")
+    codec, skip = sniff_encoding(head)
+    try:
+        text = head[skip:].decode(codec, "strict" if len(head) < 8192 else "ignore")
+    except UnicodeDecodeError:
+        raise FormatError(f"{path} is neither a hash list, a VICS JSON file nor an NSRL RDS v3 database"
+                          " (binary content)") from None
+    if text.lstrip()[:1] in ("{", "["):
         return "vics-json"
-    return "hashlist"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
+    # A hash list: the first data line (or the one after a header line) starts with a hash.
+    if any(_hash_token(ln) for ln in lines[:2]):
+        return "hashlist"
+    raise FormatError(f"{path} is not a recognised hash-set format: no MD5/SHA-1/SHA-256 at the start of its first lines,"
+                      " not VICS JSON (UTF-8/UTF-16) and not an NSRL RDS v3 database")
 
 
 def norm_hex(value, kind: str | None = None) -> str | None:
@@ -70,23 +152,19 @@ def norm_hex(value, kind: str | None = None) -> str | None:
 
 
 def read_hashlist(path: Path) -> Iterator[HashRecord | BadRecord]:
-    """One hash per line; the hash is the first field (md5sum style) or after '=' (BSD)."""
-    with open(path, "rb") as f:
-        for n, raw in enumerate(f, 1):
-            if n == 1 and raw.startswith(BOM):
-                raw = raw[3:]
-            line = raw.decode("utf-8", "replace").strip()
-            if not line or line.startswith("#"):
+    """One hash per line; the hash is the first field (md5sum style) or after '=' (BSD).
+    UTF-8 (BOM or not) or UTF-16 with a BOM."""
+    for n, raw in enumerate(_text_lines(path), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        token = _hash_token(line)
+        if token is None:
+            if n == 1:  # a header ("MD5", "md5,filename", ...)
                 continue
-            m = _BSD.match(line)
-            token = m.group(2) if m else re.split(r"[\s,;]", line, maxsplit=1)[0].lstrip("\\")
-            kind = HEX_LEN.get(len(token))
-            if kind is None or not _HEX.match(token):
-                if n == 1:  # a header ("MD5", "md5,filename", ...)
-                    continue
-                yield BadRecord(n, f"no MD5/SHA-1/SHA-256 hash at the start of the line: {line[:80]!r}")
-                continue
-            yield HashRecord(**{kind: token.lower()})
+            yield BadRecord(n, f"no MD5/SHA-1/SHA-256 hash at the start of the line: {line[:80]!r}")
+            continue
+        yield HashRecord(**{HEX_LEN[len(token)]: token.lower()})
 
 
 def read_nsrl(path: Path) -> Iterator[HashRecord | BadRecord]:

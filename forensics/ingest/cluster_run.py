@@ -14,8 +14,11 @@ import threading
 from collections.abc import Callable
 
 from forensics.cluster import Cluster, map_path, run_sandboxed
-from forensics.hashing.digests import digest_stream
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
+from forensics.model import describe_error
+
+# (task, "crash" | "timeout", options, what the never-decoding step read or None) -> record
+FailureRecord = Callable[[FileTask, str, IngestOptions, "FileResult | None"], FileResult]
 
 
 def _mapped(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> FileTask:
@@ -43,11 +46,11 @@ def _in_sandbox(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
 
 
 def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions,
-                path_map: tuple[tuple[bytes, bytes], ...], expect_size: int | None,
-                failed: Callable[[FileTask, str, float], FileResult]) -> bytes:
+                path_map: tuple[tuple[bytes, bytes], ...], expect_size: int | None, failed: FailureRecord) -> bytes:
     """Runs on a Dask worker: map the path, check it, catalogue the file in the worker's
     decoder sandbox; returns the pickled FileResult. A crash or hang there is recorded like
-    the local pool records it, with the size and digests read here, without decoding."""
+    the local pool records it, with the size and digests of the never-decoding step, which
+    runs here in the worker (it decodes nothing, so it cannot take the worker down)."""
     mapped = _mapped(task, path_map)
     if expect_size is not None and mapped is not task:
         try:
@@ -59,29 +62,24 @@ def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
     outcome, data = run_sandboxed(options.file_timeout, _in_sandbox, worker, task, mapped, options)
     if outcome == "ok":
         return data
-    res = failed(task, outcome, options.file_timeout)
+    return pickle.dumps(failed(task, outcome, options, _hashed(task, mapped, options)))
+
+
+def _hashed(task: FileTask, mapped: FileTask, options: IngestOptions) -> FileResult | None:
+    from forensics.ingest.worker import hash_only
+
     try:
-        res.item.update(digest_only(task, path_map))
-    except OSError as exc:
-        res.errors.append(("read", f"size and digests could not be taken either: {exc.strerror or exc}"))
-    return pickle.dumps(res)
-
-
-def digest_only(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> dict:
-    """Size and the three digests of a file, read read-only and never decoded: what can
-    still be recorded for a file that kills every worker that decodes it."""
-    from forensics.evidence import open_readonly
-
-    fd, _ = open_readonly(_mapped(task, path_map).path)
-    with os.fdopen(fd, "rb", buffering=0) as f:
-        d, _ = digest_stream(f)
-    return {"size": d.size, "md5": d.md5, "sha1": d.sha1, "sha256": d.sha256}
+        res = hash_only(mapped, options)
+    except Exception:
+        return None
+    res.task = task
+    return res
 
 
 def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptions,
                    handle: Callable[[FileResult], None], cancel: threading.Event | None,
                    worker: Callable[[FileTask, IngestOptions], FileResult],
-                   failed: Callable[[FileTask, str, float], FileResult],
+                   failed: FailureRecord,
                    on_tick: Callable[[], None] | None = None) -> None:
     """Run every task on the cluster; results reach `handle` in this thread, one per file.
 
@@ -111,20 +109,21 @@ def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptio
 
 
 def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, options: IngestOptions,
-            failed: Callable[[FileTask, str, float], FileResult]) -> FileResult:
+            failed: FailureRecord) -> FileResult:
     from distributed.scheduler import KilledWorker
 
-    if isinstance(error, KilledWorker):
-        res = failed(task, "crash", options.file_timeout)
-        res.errors[-1] = ("internal", "the file killed its worker process each time it was tried (a crash in a decoder, "
-                                      f"or processing longer than {options.file_timeout:.0f} s); not decoded")
-    else:
-        res = failed(task, "crash", options.file_timeout)
-        res.errors[-1] = ("internal", f"the cluster task failed: {type(error).__name__}: {error}")
-    try:
-        fut = cluster.client.submit(digest_only, task, cluster.spec.path_map, key=cluster.key("digest", id(task)),
-                                    pure=False, workers=cluster.workers_for(task.root))
-        res.item.update(fut.result(timeout=max(60.0, options.file_timeout)))
-    except Exception as exc:
-        res.errors.append(("read", f"size and digests could not be taken either: {type(exc).__name__}: {exc}"))
+    try:  # what can still be read without decoding, on a worker that sees the evidence
+        fut = cluster.client.submit(_hash_on_worker, task, cluster.spec.path_map, options,
+                                    key=cluster.key("digest", id(task)), pure=False, workers=cluster.workers_for(task.root))
+        hashed = fut.result(timeout=max(60.0, options.file_timeout))
+    except Exception:
+        hashed = None
+    res = failed(task, "crash", options, hashed)
+    res.errors[0] = ("internal", "the file killed its worker process each time it was tried (a crash in a decoder, "
+                                 f"or processing longer than {options.file_timeout:.0f} s); not decoded"
+                     if isinstance(error, KilledWorker) else f"the cluster task failed: {describe_error(error)}")
     return res
+
+
+def _hash_on_worker(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...], options: IngestOptions) -> FileResult | None:
+    return _hashed(task, _mapped(task, path_map), options)

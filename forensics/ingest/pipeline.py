@@ -20,11 +20,13 @@ from typing import TYPE_CHECKING
 from forensics import audit
 from forensics.clock import utc_now
 from forensics.context import CaseContext
+from forensics.evidence import noatime_message
+from forensics.store.db import StorageError
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
-from forensics.ingest.worker import process_file
-from forensics.model import Cancelled, ItemId, Progress
+from forensics.ingest.worker import hash_only, process_file
+from forensics.model import Cancelled, ItemId, Progress, describe_error
 
 if TYPE_CHECKING:
     from forensics.cluster import ClusterSpec
@@ -45,6 +47,9 @@ class IngestSummary:
     failed: int = 0  # added with status error
     frames: int = 0
     faces: int = 0
+    retried: int = 0  # files tried again after an earlier failure
+    recovered: int = 0  # of those, now catalogued without error
+    noatime_refused: int = 0  # files whose access time the OS would not let us preserve
     seconds: float = 0.0
     cancelled: bool = False
     by_kind: dict[str, int] = field(default_factory=dict)
@@ -67,10 +72,14 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
                worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
+               retry_failed: bool = False,
                cluster: "ClusterSpec | None" = None) -> IngestSummary:
     """Ingest the given sources of the case. `worker` is the per-file function (a picklable
     module-level callable). It runs in a local process pool, or on a Dask cluster when
-    `cluster` is given (`forensics.cluster`); the records are the same either way."""
+    `cluster` is given (`forensics.cluster`); the records are the same either way.
+
+    Files that failed earlier for a reason that can pass (I/O, stat, permission, timeout)
+    are tried again; with `retry_failed`, every file recorded with an error is."""
     store = ctx.store
     if options.faces:
         ctx.require_authority("face processing")
@@ -93,7 +102,7 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                                           **({"cluster": cluster.as_dict()} if cluster else {}),
                                           "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
                       {})
-        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, cluster)
+        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, retry_failed, cluster)
     finally:
         if run_lock_ is not None:
             run_lock_.release(unlink=True)
@@ -104,10 +113,11 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
 def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOptions,
          progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
          on_committed: Callable[[list[ItemId]], None] | None,
-         worker: Callable[[FileTask, IngestOptions], FileResult],
+         worker: Callable[[FileTask, IngestOptions], FileResult], retry_failed: bool = False,
          cluster: "ClusterSpec | None" = None) -> IngestSummary:
     store = ctx.store
     summary = IngestSummary(run_id)
+    writer = _Writer(ctx, summary, on_committed)
     t_start = time.monotonic()
     writer = _Writer(ctx, summary, on_committed)
     status, error = "finished", None
@@ -116,13 +126,21 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
         tasks: list[FileTask] = []
         for sid in source_ids:
             root = store.scalar("SELECT path_raw FROM sources WHERE id = ?", (sid,))
-            done = {r[0] for r in store.query("SELECT relpath_raw FROM items WHERE source_id = ? AND parent_id IS NULL", (sid,))}
+            # Files that failed for a reason that can pass (retry = 1) are tried again, in place;
+            # with retry_failed, every file recorded with an error is.
+            again = "status = 'error'" if retry_failed else "retry = 1"
+            done = {r[0]: r[1] for r in store.query(
+                f"SELECT relpath_raw, CASE WHEN {again} THEN id END FROM items WHERE source_id = ? AND parent_id IS NULL",
+                (sid,))}
             for task in walk_source(sid, root):
                 summary.found += 1
-                if task.relpath in done:
-                    summary.skipped += 1
-                else:
+                if task.relpath not in done:
                     tasks.append(task)
+                elif done[task.relpath] is not None:
+                    writer.replace[(sid, task.relpath)] = done[task.relpath]
+                    tasks.append(task)
+                else:
+                    summary.skipped += 1
         total = len(tasks)
         state = {"done": 0, "last": 0.0}
 
@@ -159,15 +177,23 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
     except BaseException as exc:
         # a crash is recorded as failed (Ctrl-C as interrupted), never as finished
         status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        error = f"{type(exc).__name__}: {exc}"
+        error = str(exc) if isinstance(exc, StorageError) else describe_error(exc)
+        if isinstance(exc, StorageError):
+            writer.batch.clear()  # a full disk: what was not committed is ingested by the next run
         raise
     finally:
         try:
             writer.flush()
         except Exception as exc:  # what could not be written is simply not counted as added
-            status, error = "failed", error or f"{type(exc).__name__}: {exc}"
+            status, error = "failed", error or describe_error(exc)
         summary.seconds = round(time.monotonic() - t_start, 3)
-        _finish(ctx, summary, source_ids, status, error)
+        try:
+            _finish(ctx, summary, source_ids, status, error)
+        except StorageError:
+            # the disk is full: the space reserve pays for the end of the run's record
+            if status != "failed" or not store.release_reserve():
+                raise
+            _finish(ctx, summary, source_ids, status, error)
     return summary
 
 
@@ -175,12 +201,13 @@ def _finish(ctx: CaseContext, summary: IngestSummary, source_ids: list[int], sta
     """Close the run row and write the end entry; its counts add up to what was found."""
     s = summary
     counts = {k: v for k, v in s.as_dict().items() if k not in ("by_kind", "run_id", "analysis")}
-    counts["not_processed"] = s.found - s.skipped - s.added - s.duplicates
+    counts["not_processed"] = s.found - s.skipped - s.added - s.duplicates - s.retried
+    note = noatime_message(s.noatime_refused)  # said once per run, in its record
     with ctx.store.write() as w:
-        w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?"
-                  " WHERE id = ?", (utc_now(), status, s.added, s.failed, error, s.run_id))
+        w.execute("UPDATE ingest_runs SET finished_utc = ?, status = ?, files_done = ?, files_failed = ?, error = ?,"
+                  " notes = ? WHERE id = ?", (utc_now(), status, s.added, s.failed, error, note, s.run_id))
         ctx.audit(w, "ingest.end", {"run_id": s.run_id, "sources": source_ids},
-                  {"status": status, "error": error, **counts, "by_kind": s.by_kind})
+                  {"status": status, "error": error, **counts, "by_kind": s.by_kind, **({"note": note} if note else {})})
 
 
 def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOptions,
@@ -205,7 +232,7 @@ def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOpti
             if ticks["n"] % 200 == 0:  # workers join and leave; asking the scheduler costs a round trip
                 status["text"] = cl.status_text()
 
-        run_on_cluster(cl, tasks, options, handle, cancel, worker, _failed, tick)
+        run_on_cluster(cl, tasks, options, handle, cancel, worker, failure_record, tick)
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
@@ -223,6 +250,7 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
         queue = suspects if solo else pending
         limit = 1 if solo else workers * 4
         pool = _pool(1 if solo else workers)
+        _warm(pool, 1 if solo else workers)
         in_flight: dict[cf.Future, FileTask] = {}
         started: dict[cf.Future, float] = {}
         failure: str | None = None
@@ -257,19 +285,76 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
             continue
         for fut, task in in_flight.items():
             if solo:
-                handle(_failed(task, failure, options.file_timeout))  # alone in the pool: the culprit
+                handle(_after_failure(task, failure, options))  # alone in the pool: the culprit
             elif failure == "timeout" and fut not in started:
                 pending.append(task)  # never started: not a suspect
             else:
                 suspects.append(task)
 
 
-def _failed(task: FileTask, failure: str, timeout: float) -> FileResult:
-    res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
-                            "status": "error", "flags": "worker_crash" if failure == "crash" else "timeout"})
-    res.errors.append(("internal", "the worker process died while decoding this file (crash in a decoder); not catalogued"
-                       if failure == "crash" else f"processing took longer than {timeout:.0f} s and was stopped; not catalogued"))
+def _after_failure(task: FileTask, failure: str, options: IngestOptions) -> FileResult:
+    """The record of a file that crashed or hung its worker: size, times and digests from
+    the step that never decodes (in a fresh process, under the same time limit), so only
+    the derived data is lost. A timeout can pass (a slow or stalled medium): retried."""
+    return failure_record(task, failure, options, _solo(hash_only, task, options))
+
+
+def failure_record(task: FileTask, failure: str, options: IngestOptions, res: FileResult | None) -> FileResult:
+    """The record of a file whose decoding crashed ("crash") or hung ("timeout"), from what
+    the never-decoding step `hash_only` gave (None when even that failed). The local pool
+    and the Dask workers (forensics.ingest.cluster_run) record such files the same way."""
+    if res is None:
+        res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
+                                "status": "error"})
+        what = "not catalogued (even reading its bytes failed)"
+    else:
+        what = "size and hashes recorded; no thumbnail, perceptual hashes or faces"
+    item = res.item
+    item["status"] = "error"
+    item["flags"] = " ".join(dict.fromkeys((item.get("flags") or "").split() + [
+        "worker_crash" if failure == "crash" else "timeout"]))
+    if failure == "timeout":
+        item["retry"] = 1
+    res.errors.insert(0, ("internal", f"the worker process died while decoding this file (crash in a decoder); {what}"
+                          if failure == "crash" else
+                          f"processing took longer than {options.file_timeout:.0f} s and was stopped; {what}"))
     return res
+
+
+def _ready() -> int:
+    # The per-file path imports its decoders lazily; paid here, before any clock runs.
+    import exifread  # noqa: F401
+
+    import forensics.exif  # noqa: F401
+    import forensics.hashing.perceptual  # noqa: F401
+    import forensics.ingest.worker  # noqa: F401
+    import forensics.media.image  # noqa: F401
+
+    return os.getpid()
+
+
+def _warm(pool: cf.ProcessPoolExecutor, workers: int) -> None:
+    """Start the pool's processes before the first file: `file_timeout` then measures the
+    work on a file, not the start-up of a process on a loaded machine."""
+    try:
+        for fut in [pool.submit(_ready) for _ in range(workers)]:
+            fut.result(timeout=300)
+    except (cf.TimeoutError, cf.process.BrokenProcessPool):
+        pass  # the run itself will meet and record the problem
+
+
+def _solo(fn: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions) -> FileResult | None:
+    """`fn(task, options)` alone in a fresh worker process; None if it crashes or overruns."""
+    pool = _pool(1)
+    try:
+        _warm(pool, 1)
+        return pool.submit(fn, task, options).result(timeout=options.file_timeout)
+    except (cf.TimeoutError, cf.process.BrokenProcessPool):
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.kill()
+        return None
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 class _Writer:
@@ -282,6 +367,8 @@ class _Writer:
         self.on_committed = on_committed
         self.batch: list[FileResult] = []
         self.last = time.monotonic()
+        # (source id, relpath) -> id of an item recorded as failed, written again in place
+        self.replace: dict[tuple[int, bytes], ItemId] = {}
 
     def add(self, res: FileResult) -> None:
         self.batch.append(res)
@@ -311,8 +398,12 @@ class _Writer:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            tmp.write_bytes(data)
-            os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+            try:
+                tmp.write_bytes(data)
+                os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+            except OSError:
+                tmp.unlink(missing_ok=True)  # disk full: no partial file left behind
+                raise
         return rel
 
     def _write(self, w, res: FileResult) -> list[ItemId]:
@@ -321,16 +412,25 @@ class _Writer:
         now = utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now, ingest_run=s.run_id,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
-        cols = ",".join(item)
-        cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
-        if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
-            s.duplicates += 1
-            return []
-        item_id = ItemId(cur.lastrowid)
-        ids = [item_id]
+        old = self.replace.pop((res.task.source_id, res.task.relpath), None)
+        if old is not None:
+            item_id = _rewrite(w, old, item)
+            s.retried += 1
+            s.recovered += item["status"] == "ok"
+        else:
+            cols = ",".join(item)
+            cur = w.execute(f"INSERT OR IGNORE INTO items ({cols}) VALUES ({','.join('?' * len(item))})", list(item.values()))
+            if cur.rowcount == 0:  # already there (a concurrent or earlier run): never duplicate
+                s.duplicates += 1
+                return []
+            item_id = ItemId(cur.lastrowid)
+        ids = [item_id] if old is None else []  # a retried item is already shown wherever items are
+        if res.probes is not None:
+            w.execute("INSERT OR REPLACE INTO item_probes (item_id, hashes) VALUES (?, ?)", (item_id, res.probes))
         for stage, msg in res.errors:
             w.execute("INSERT INTO item_errors (item_id, stage, message, time_utc) VALUES (?, ?, ?, ?)", (item_id, stage, msg, now))
-        s.added += 1
+        s.added += old is None
+        s.noatime_refused += res.noatime_refused
         s.failed += item["status"] == "error"
         s.by_kind[item["kind"]] = s.by_kind.get(item["kind"], 0) + 1
         faces_mod = None
@@ -355,3 +455,25 @@ class _Writer:
         if res.frames and faces_mod is not None:
             faces_mod.finish_video(w, item_id)
         return ids
+
+
+# Columns a retry recomputes; the item's identity and the analyst's marks are kept.
+_KEEP = {"id", "source_id", "parent_id", "relpath_raw", "category", "bookmarked", "note"}
+
+
+def _rewrite(w, item_id: ItemId, item: dict) -> ItemId:
+    """Write a retried file over its earlier failed record: same id (so tags, category and
+    notes stay), everything derived from the old attempt dropped."""
+    cols = [r[1] for r in w.execute("PRAGMA table_info(items)") if r[1] not in _KEEP]
+    defaults = {"blank": 0, "flags": "", "status": "ok", "retry": 0}
+    values = {c: item.get(c, defaults.get(c)) for c in cols}
+    w.execute(f"UPDATE items SET {', '.join(f'{c} = ?' for c in values)} WHERE id = ?", [*values.values(), item_id])
+    for table in ("item_errors", "face_analysis", "copy_fine_hashes", "hash_matches", "copy_members"):
+        w.execute(f"DELETE FROM {table} WHERE item_id = ?", (item_id,))
+    w.execute("DELETE FROM faces WHERE item_id = ?", (item_id,))
+    w.execute("DELETE FROM face_tracks WHERE video_id = ?", (item_id,))
+    w.execute("DELETE FROM items WHERE parent_id = ?", (item_id,))  # frames of an earlier attempt
+    # Hashes may be new while item counts stay: mark hash-set matches and copy groups stale.
+    w.execute("UPDATE hash_sets SET matched_items = -1")
+    w.execute("UPDATE copy_runs SET items = -1 WHERE id = (SELECT MAX(id) FROM copy_runs)")
+    return item_id

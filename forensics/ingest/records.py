@@ -56,6 +56,8 @@ class FileResult:
     task: FileTask
     item: dict[str, Any]  # items columns
     thumb: bytes | None = None
+    probes: bytes | None = None  # forensics.hashing.windows.pack(), for the item_probes table
     frames: list[FrameRecord] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (stage, message)
     faces: list | None = None  # None = not analysed
+    noatime_refused: bool = False  # the OS refused O_NOATIME: reading may have updated the access time

@@ -8,8 +8,10 @@ import stat
 from forensics.clock import utc_from_timestamp
 from forensics.evidence import open_readonly
 from forensics.hashing.digests import digest_stream
+from forensics.ingest.birthtime import birth_time
 from forensics.ingest.records import FileResult, FileTask, FrameRecord, IngestOptions
-from forensics.media import sniff
+from forensics.media import fspath, sniff
+from forensics.model import describe_error
 
 
 def process_file(task: FileTask, options: IngestOptions) -> FileResult:
@@ -21,7 +23,7 @@ def process_file(task: FileTask, options: IngestOptions) -> FileResult:
     try:
         _process(task, options, res, flags, rel)
     except Exception as exc:  # last line of defence: the run goes on
-        res.errors.append(("internal", f"{type(exc).__name__}: {exc}"))
+        res.errors.append(("internal", _describe(exc)))
         item["status"] = "error"
     if not _is_utf8(rel):
         flags.append("name_not_utf8")
@@ -37,52 +39,97 @@ def _is_utf8(b: bytes) -> bool:
         return False
 
 
+def hash_only(task: FileTask, options: IngestOptions) -> FileResult:
+    """The step of `process_file` that never decodes: times, size, the three digests and
+    the type by content. Run on its own for a file whose decoding crashed or hung, so that
+    only the derived data is lost and the file can still match a known-hash set."""
+    rel = task.relpath or os.path.basename(task.root)
+    item: dict = {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"), "status": "ok"}
+    res = FileResult(task, item)
+    flags: list[str] = []
+    try:
+        _read(task, res, flags, keep_up_to=0)
+    except Exception as exc:
+        res.errors.append(("internal", _describe(exc)))
+        item["status"] = "error"
+    item["flags"] = " ".join(dict.fromkeys(flags))
+    return res
+
+
+def _transient(res: FileResult, stage: str, message: str) -> None:
+    """A failure that can pass (I/O, stat, permission): recorded, and retried by the next ingest."""
+    res.item["status"] = "error"
+    res.item["retry"] = 1
+    res.errors.append((stage, message))
+
+
+def _describe(exc: BaseException) -> str:
+    """An error text for people and the record: the exception's message, never an object repr."""
+    return describe_error(exc)
+
+
+def _read(task: FileTask, res: FileResult, flags: list[str], keep_up_to: int) -> tuple | None:
+    """Stat, hash and sniff one file; (digests, kept bytes, type) for a regular file that
+    could be read, else None (the reason is recorded on `res`)."""
+    item = res.item
+    path = task.path
+    try:
+        st = fspath.lstat(path)
+    except OSError as exc:
+        _transient(res, "read", f"cannot stat: {exc.strerror or exc}")
+        return None
+    item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
+                atime_utc=utc_from_timestamp(st.st_atime))
+    btime = birth_time(path, st)
+    if btime is not None:
+        item["btime_utc"] = utc_from_timestamp(btime)
+    if stat.S_ISLNK(st.st_mode):
+        flags.append("symlink")
+        try:
+            target = fspath.readlink(path)
+            item["link_target_raw"] = target  # exact bytes: compared as bytes by verify
+            item["link_target"] = target.decode("utf-8", "backslashreplace")
+        except OSError as exc:
+            _transient(res, "read", f"cannot read link: {exc.strerror or exc}")
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        flags.append("special_file")
+        res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
+        return None
+    try:
+        fd, refused = open_readonly(path)
+        res.noatime_refused = refused
+    except OSError as exc:
+        flags.append("unreadable")
+        _transient(res, "read", f"cannot open for reading: {exc.strerror or exc}")
+        return None
+    try:
+        with os.fdopen(fd, "rb", buffering=0) as f:
+            digests, data = digest_stream(f, keep_up_to=keep_up_to)
+            head = data[: sniff.SNIFF_BYTES] if data is not None else os.pread(f.fileno(), sniff.SNIFF_BYTES, 0)
+    except OSError as exc:
+        flags.append("unreadable")
+        _transient(res, "read", f"read failed: {exc.strerror or exc}")
+        return None
+    item.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256, size=digests.size)
+    ftype = sniff.sniff(head)
+    item["mime"] = ftype.mime
+    if ftype.kind in ("image", "video") and digests.size:
+        item["kind"] = ftype.kind
+    return digests, data, ftype
+
+
 def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: list[str], rel: bytes) -> None:
     item = res.item
     path = task.path
     if task.kind_hint == "unreadable_dir":
         flags.append("unreadable_dir")
-        item["status"] = "error"
-        res.errors.append(("read", "folder cannot be listed (permission denied or I/O error); its contents are not catalogued"))
+        _transient(res, "read", "folder cannot be listed (permission denied or I/O error); its contents are not catalogued")
         return
-    try:
-        st = os.lstat(path)
-    except OSError as exc:
-        item["status"] = "error"
-        res.errors.append(("read", f"cannot stat: {exc.strerror or exc}"))
+    got = _read(task, res, flags, keep_up_to=options.max_image_bytes)
+    if got is None:
         return
-    item.update(size=st.st_size, mtime_utc=utc_from_timestamp(st.st_mtime), ctime_utc=utc_from_timestamp(st.st_ctime),
-                atime_utc=utc_from_timestamp(st.st_atime))
-    if stat.S_ISLNK(st.st_mode):
-        flags.append("symlink")
-        try:
-            item["link_target"] = os.readlink(path).decode("utf-8", "backslashreplace")
-        except OSError as exc:
-            res.errors.append(("read", f"cannot read link: {exc.strerror}"))
-        return
-    if not stat.S_ISREG(st.st_mode):
-        flags.append("special_file")
-        res.errors.append(("read", "not a regular file (FIFO, socket or device): recorded, not opened"))
-        return
-    try:
-        fd, _ = open_readonly(path)
-    except OSError as exc:
-        item["status"] = "error"
-        flags.append("unreadable")
-        res.errors.append(("read", f"cannot open for reading: {exc.strerror or exc}"))
-        return
-    try:
-        with os.fdopen(fd, "rb", buffering=0) as f:
-            digests, data = digest_stream(f, keep_up_to=options.max_image_bytes)
-    except OSError as exc:
-        item["status"] = "error"
-        flags.append("unreadable")
-        res.errors.append(("read", f"read failed: {exc.strerror or exc}"))
-        return
-    item.update(md5=digests.md5, sha1=digests.sha1, sha256=digests.sha256, size=digests.size)
-    head = data[: sniff.HEAD_BYTES * 4] if data is not None else _head(path)
-    ftype = sniff.sniff(head)
-    item["mime"] = ftype.mime
+    digests, data, ftype = got
     if digests.size == 0:
         flags.append("empty")
         res.errors.append(("type", "zero-byte file"))
@@ -91,27 +138,17 @@ def _process(task: FileTask, options: IngestOptions, res: FileResult, flags: lis
     if sniff.extension_mismatch(ftype, name):
         flags.append("ext_mismatch")
     if ftype.kind == "image":
-        item["kind"] = "image"
         if data is None:
             flags.append("too_large_to_decode")
             res.errors.append(("image", f"{digests.size:,} bytes exceeds the decode limit; hashed, not decoded"))
             return
         _image(data, options, res, flags)
     elif ftype.kind == "video":
-        item["kind"] = "video"
         _video(path, ftype.mime, options, res, flags)
 
 
-def _head(path: bytes) -> bytes:
-    fd, _ = open_readonly(path)
-    try:
-        return os.read(fd, sniff.HEAD_BYTES * 4)
-    finally:
-        os.close(fd)
-
-
 def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
-    from forensics.exif import read_exif
+    from forensics.exif import read_exif, time_fields
     from forensics.hashing.perceptual import image_hashes, is_blank
     from forensics.media.image import ImageDecodeError, open_image, thumbnail_jpeg
 
@@ -119,7 +156,7 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     exif = read_exif(data)
     flags += exif.flags
     item.update(camera_make=exif.make, camera_model=exif.model, taken_time=exif.taken_time,
-                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt)
+                gps_lat=exif.gps_lat, gps_lon=exif.gps_lon, gps_alt=exif.gps_alt, **time_fields(exif.taken_time))
     if exif.tags:
         import json
 
@@ -142,23 +179,25 @@ def _image(data: bytes, options: IngestOptions, res: FileResult, flags: list[str
     item["blank"] = int(is_blank(dec.image))
     if item["blank"]:
         flags.append("blank")
+    else:
+        from forensics.hashing.windows import pack, probe_hashes
+
+        # Window, trimmed and turned hashes: what copy search and grouping match cropped,
+        # framed and turned copies by (computed from the same draft pixels, ~2 ms).
+        res.probes = pack(probe_hashes(dec.image, (item["phash"], item["dhash"])))
     if options.thumbnails:
         res.thumb = thumbnail_jpeg(dec.image)
     if options.faces:
-        res.faces = _faces_full(data, options, res)
+        res.faces = _faces_full(data, options, res, dec)
 
 
-def _faces_full(data: bytes, options: IngestOptions, res: FileResult) -> list | None:
-    import numpy as np
-
-    from forensics.faces.pipeline import detect_faces
-    from forensics.media.image import open_image
+def _faces_full(data: bytes, options: IngestOptions, res: FileResult, decoded=None) -> list | None:
+    from forensics.faces.pipeline import detect_in_image
 
     try:
-        full = open_image(data, draft=None).image
-        return detect_faces(np.ascontiguousarray(np.asarray(full, dtype=np.uint8)), options.face_options)
+        return detect_in_image(data, options.face_options, decoded)
     except Exception as exc:
-        res.errors.append(("faces", f"face analysis failed: {type(exc).__name__}: {exc}"))
+        res.errors.append(("faces", f"face analysis failed: {describe_error(exc)}"))
         return None
 
 
@@ -183,17 +222,27 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
     from forensics.media.video import VideoDecodeError, open_video, probe, sample_frames
 
     item = res.item
+    from forensics.evidence import open_file
+
     try:
-        container = open_video(path, mime)
+        f, _ = open_file(path)  # the same opener as the hashing read (its refusal is counted there)
+    except OSError as exc:
+        _transient(res, "read", f"cannot open the video again to decode it: {exc.strerror or exc}")
+        return
+    try:
+        container = open_video(f, mime)
     except VideoDecodeError as exc:
+        f.close()
         item["status"] = "error"
         flags.append("video_corrupt")
         res.errors.append(("video", str(exc)))
         return
     try:
         info = probe(container)
+        from forensics.exif import time_fields
+
         item.update(duration=info.duration, codec=info.codec, width=info.width, height=info.height,
-                    fps=info.fps, taken_time=info.created)
+                    fps=info.fps, taken_time=info.created, **time_fields(info.created, utc_if_naive=True))
         detect = None
         if options.faces:
             from forensics.faces.pipeline import detect_faces as detect
@@ -218,5 +267,6 @@ def _video(path: bytes, mime: str, options: IngestOptions, res: FileResult, flag
         res.errors.append(("video", str(exc)))
     finally:
         container.close()
+        f.close()
     if res.frames:
         res.thumb = res.frames[len(res.frames) // 2].thumb if len(res.frames) > 2 else res.frames[0].thumb

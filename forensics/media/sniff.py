@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 HEAD_BYTES = 64
+SNIFF_BYTES = 1024  # what callers should pass: enough for three MPEG-TS packets
+_TS, _M2TS = 188, 192
+_BMP_DIB_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 
 @dataclass(frozen=True)
@@ -56,7 +59,7 @@ def sniff(head: bytes) -> FileType:
         return PNG
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return GIF
-    if head.startswith(b"BM") and len(head) >= 26:
+    if head.startswith(b"BM") and _bmp_header(head):
         return BMP
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
@@ -86,7 +89,7 @@ def sniff(head: bytes) -> FileType:
             return MPEGPS
         if len(head) > off and (head[off] & 0x1F) in (1, 5, 6, 7, 9):
             return H264
-    if head[0] == 0x47 and len(head) > 1 and (len(head) < 189 or head[188] == 0x47):
+    if _ts_sync(head, 0, _TS) or _ts_sync(head, 4, _M2TS):
         return MPEGTS
     if head.startswith(b"\x30\x26\xb2\x75\x8e\x66\xcf\x11"):
         return ASF
@@ -101,6 +104,31 @@ def sniff(head: bytes) -> FileType:
     if _looks_like_text(head):
         return TEXT
     return UNKNOWN
+
+
+def _ts_sync(head: bytes, first: int, packet: int) -> bool:
+    """MPEG transport stream: the sync byte 0x47 at the start of at least two consecutive
+    packets (and of every further packet in `head`). A lone "G" is not a video."""
+    offsets = range(first, len(head), packet)
+    return len(offsets) >= 2 and len(head) > first + packet and all(head[o] == 0x47 for o in offsets)
+
+
+def _bmp_header(head: bytes) -> bool:
+    """A plausible BITMAPFILEHEADER + DIB header: known header size, one plane, a real bit
+    depth, non-zero width and height, pixel data after the headers."""
+    if len(head) < 30:
+        return False
+    le = int.from_bytes
+    offset, dib = le(head[10:14], "little"), le(head[14:18], "little")
+    if dib not in _BMP_DIB_SIZES or offset < 14 + dib and offset != 0:
+        return False
+    if dib == 12:
+        width, height, planes, bpp = le(head[18:20], "little"), le(head[20:22], "little"), \
+            le(head[22:24], "little"), le(head[24:26], "little")
+    else:
+        width, height = le(head[18:22], "little", signed=True), le(head[22:26], "little", signed=True)
+        planes, bpp = le(head[26:28], "little"), le(head[28:30], "little")
+    return planes == 1 and bpp in (1, 2, 4, 8, 16, 24, 32, 64) and width > 0 and height != 0
 
 
 def _looks_like_text(head: bytes) -> bool:

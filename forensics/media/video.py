@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
+from forensics.model import error_message
+
 RAW_FORMATS = {"h264", "hevc", "mpegvideo", "m4v"}
 SCENE_DIFF = 28.0  # mean absolute difference (0-255) of 32x18 grey frames that counts as a cut
 
@@ -37,14 +39,15 @@ class VideoDecodeError(Exception):
     pass
 
 
-def _open(path: str | bytes, fmt: str | None):
+def _open(source, fmt: str | None):
     import av
 
+    if isinstance(source, bytes):
+        source = source.decode("utf-8", "surrogateescape")
     try:
-        return av.open(path if isinstance(path, str) else path.decode("utf-8", "surrogateescape"),
-                       mode="r", format=fmt, metadata_errors="ignore")
+        return av.open(source, mode="r", format=fmt, metadata_errors="ignore")
     except Exception as exc:
-        raise VideoDecodeError(f"cannot open as video: {exc}") from exc
+        raise VideoDecodeError(f"cannot open as video: {error_message(exc)}") from exc
 
 
 def probe(container) -> VideoInfo:
@@ -128,9 +131,9 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
             decoded += 1
     except Exception as exc:
         if decoded == 0:
-            raise VideoDecodeError(f"no frame decodes: {exc}") from exc
+            raise VideoDecodeError(f"no frame decodes: {error_message(exc)}") from exc
         info.flags.append("video_decode_error")
-        info.errors.append(f"decoding stopped after frame {decoded}: {exc}")
+        info.errors.append(f"decoding stopped after frame {decoded}: {error_message(exc)}")
     if decoded == 0:
         raise VideoDecodeError("no frame decodes")
     if info.container in RAW_FORMATS:
@@ -147,6 +150,9 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
         info.frame_count = decoded
 
 
-def open_video(path: str | bytes, mime: str | None = None):
-    """Open a video read-only (PyAV opens files with O_RDONLY); raw H.264 needs its format named."""
-    return _open(path, "h264" if mime == "video/h264" else None)
+def open_video(source, mime: str | None = None):
+    """Open a video for decoding; raw H.264 needs its format named. `source` should be a
+    binary file object from the evidence opener (forensics.evidence), so the video is read
+    like any other evidence (no access-time change, no link followed, bytes verified);
+    a path is accepted for files that are not evidence."""
+    return _open(source, "h264" if mime == "video/h264" else None)

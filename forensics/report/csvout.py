@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 COLUMNS = ("item_id", "path", "kind", "mime", "size", "md5", "sha1", "sha256", "phash", "dhash",
-           "width", "height", "duration", "frame_time", "mtime_utc", "taken_time", "camera", "gps_lat", "gps_lon",
+           "width", "height", "duration", "frame_time", "mtime_utc", "taken_time", "taken_utc", "taken_zone", "camera", "gps_lat", "gps_lon",
            "gps_alt", "category", "category_name", "bookmarked", "tags", "note", "faces", "hash_set_matches",
            "copy_group", "copy_group_size", "flags", "errors", "signed_audit_head")
 

@@ -4,7 +4,9 @@ Fixed-size sections (case record, sources, summary, persons) are plain values. S
 that grow with the case (selected items, audit trail, failed files) are generators that
 read SQLite in batches, so a 10,000-item report never holds more than one batch.
 Each service is asked inside a guard: if faces, copies or hash sets are missing or fail,
-the section says so in the report instead of the export failing.
+the section says so in the report instead of the export failing. A programming error (a
+field read under a name the service does not return) is not a service failure: it fails
+the export, so a renamed field fails a test instead of printing "unavailable".
 """
 from __future__ import annotations
 
@@ -15,12 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from forensics import __version__, audit
+from forensics.store.hashset_status import entry_status
 from forensics.report.people import format_seconds
+from forensics.model import describe_error
 from forensics.report.sources import ReportSources
+from forensics.store.queries import pages, paged
 
 BATCH = 200
 MAX_GROUP_MEMBERS = 25  # copy-group members named per item; the count is always given
 PARAMS_CHARS = 400  # long audit parameters (id lists) are shortened in the report
+
+
+# Errors of the report's own code, never of a service's data or state: these propagate.
+PROGRAMMING_ERRORS = (KeyError, AttributeError, TypeError, NameError)
 
 
 class Unavailable(list):
@@ -29,8 +38,10 @@ class Unavailable(list):
     def guard(self, section: str, fn: Callable[[], Any], default: Any = None) -> Any:
         try:
             return fn()
+        except PROGRAMMING_ERRORS:
+            raise
         except Exception as exc:
-            note = f"{section}: unavailable ({type(exc).__name__}: {exc})"
+            note = f"{section}: unavailable ({describe_error(exc)})"
             if note not in self:
                 self.append(note)
             return default
@@ -48,6 +59,7 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         ("Evidence verification", "re-read of every file read-only, MD5, SHA-1 and SHA-256 compared with the ingest values"),
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
+    algorithms += unavailable.guard("face calibration", lambda: calibration_rows(src), []) or []
     cluster = audit.entries(src.ctx.store.read, "faces.cluster")
     if cluster:
         for key, value in cluster[-1].params.items():
@@ -56,6 +68,34 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
     return {"case": src.ctx.record.as_dict(), "examiner": src.ctx.examiner, "tool": f"forensics {__version__}",
             "tool_version": __version__, "models": models, "algorithms": algorithms}
+
+
+def calibration_rows(src: ReportSources) -> list[tuple[str, str]]:
+    """The method section's account of face-comparison evidence: what an LR means here,
+    the calibration's provenance and validation figures, and the check on this case."""
+    from forensics.faces.calibration import VERBAL_SCALE_NAME, load_calibration
+
+    cal = load_calibration()
+    prov = cal.provenance
+    figs = prov.get("figures", {})
+    fig_text = "; ".join(f"{b}: Cllr {v['cllr']}, EER {v['eer']}, misleading LR>100 for different people "
+                         f"{v['misleading_different_strong']}" for b, v in figs.items() if b in ("full-full", "full-24", "24-24"))
+    rows = [("Face comparison evidence",
+             "Each face hit states a likelihood ratio LR = P(distance | same person) / P(distance | different people) "
+             f"for the sizes of both faces, as log10 LR and in words on the {VERBAL_SCALE_NAME} verbal scale; hits are "
+             f"ranked by it. Faces narrower than {cal.min_reliable_width:.0f} px are leads only."),
+            ("Face calibration", f"{cal.version}, fitted {prov.get('fitted_utc', '?')} by {prov.get('fitted_by', '?')} on "
+                                 f"{prov.get('data', '?')}; {prov.get('method', '')}; descriptor {prov.get('descriptor', '?')}"),
+            ("Face calibration validation (cross-validated)", fig_text or "not recorded")]
+    check = src.faces.last_calibration_check()
+    if check is None:
+        rows.append(("Calibration check on this case", "not run (it runs with each clustering)"))
+    else:
+        srcs = "; ".join(f"{k.replace('_', ' ')}: {v['misleading']} of {v['pairs']} misleading" for k, v in
+                         check.get("sources", {}).items())
+        text = f"{'WARNING: ' + ' '.join(check['warnings']) if check.get('warnings') else 'consistent with the calibration'}"
+        rows.append(("Calibration check on this case", f"{text} ({srcs or 'no pairs of known truth'})"))
+    return rows
 
 
 def sources(src: ReportSources) -> list[dict]:
@@ -99,12 +139,18 @@ def summary(src: ReportSources, unavailable: Unavailable) -> dict:
         "total": len(persons), "named": sum(1 for p in persons if p["name"])}
     out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(src), None)
     hs = unavailable.guard("hash-set matches", lambda: src.hashsets.match_summary(), None)
+    # A set's kind is only the default of entries without a category: a VICS set that
+    # mixes categories shows its entries by status instead.
     out["hashsets"] = None if hs is None else [
-        {"set": r["name"], "kind": r["kind"], "items": r["items"]} for r in hs["by_set"]]
+        {"set": r["name"], "kind": _set_kind(r), "items": r["items"]} for r in hs["by_set"]]
     cats = src.ctx.catalogue.categories()
+    # Every category hash sets applied, each with what it means (category 0 is
+    # non-pertinent and 3-4 are not known-bad: forensics.store.hashset_status).
+    by_cat = (hs.get("by_category") or hs.get("known_bad_by_category") or {}) if hs is not None else {}
     out["hashset_categories"] = [
-        {"category": k, "name": cats.get(int(k)) if str(k).isdigit() else "no category", "items": v}
-        for k, v in (hs["known_bad_by_category"] if hs is not None else {}).items()]
+        {"category": k, "items": v, "name": (f"{cats.get(int(k)) or 'category ' + str(k)}; {entry_status(int(k), 'known-bad')}"
+                                             if str(k).isdigit() else "no category")}
+        for k, v in by_cat.items()]
     return out
 
 
@@ -117,6 +163,13 @@ def copies_summary(src: ReportSources) -> dict:
     out["last grouping"] = "never run" if run is None else run["started_utc"] + (
         " (items were added since: stale)" if run["stale"] else "")
     return out
+
+
+def _set_kind(row: dict) -> str:
+    statuses = row.get("statuses") or {}
+    if set(statuses) <= {row["kind"]}:
+        return row["kind"]
+    return ", ".join(f"{k} {n}" for k, n in statuses.items())
 
 
 def _thumb(src: ReportSources, rel: str | None, data_uri: bool) -> str | None:
@@ -179,6 +232,7 @@ def enrich(src: ReportSources, item: dict, categories: dict[int, str], unavailab
     d["gps_text"] = (f"{gps[0]:.6f}, {gps[1]:.6f}" + (f", {item['gps_alt']:.1f} m" if item.get("gps_alt") is not None else "")
                      if None not in gps else "")
     d["camera"] = " ".join(x for x in (item.get("camera_make"), item.get("camera_model")) if x)
+    d["taken_text"] = taken_text(item)
     return d
 
 
@@ -198,32 +252,19 @@ def items(src: ReportSources, ids: tuple[int, ...], unavailable: Unavailable, da
 def audit_trail(src: ReportSources, upto_seq: int) -> Iterator[dict]:
     """Every audit entry up to `upto_seq` (the head when the export began), in order,
     parameters shortened for print."""
-    last = 0
-    while True:
-        rows = src.ctx.store.query(
-            "SELECT seq, time_utc, examiner, action, params, result, entry_hash FROM audit_log"
-            " WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT 500", (last, upto_seq))
-        if not rows:
-            return
-        for r in rows:
-            yield {"seq": r[0], "time_utc": r[1], "examiner": r[2], "action": r[3],
-                   "params": _shorten(r[4]), "result": _shorten(r[5]), "entry_hash": r[6]}
-        last = rows[-1][0]
+    for r in paged(src.ctx.store.read, "SELECT seq, time_utc, examiner, action, params, result, entry_hash"
+                   " FROM audit_log WHERE seq <= ? AND seq > ? ORDER BY seq LIMIT ?", (upto_seq,)):
+        yield {"seq": r[0], "time_utc": r[1], "examiner": r[2], "action": r[3],
+               "params": _shorten(r[4]), "result": _shorten(r[5]), "entry_hash": r[6]}
 
 
 def failed_files(src: ReportSources) -> Iterator[dict]:
     """Every recorded processing error with the file it belongs to."""
-    last = 0
-    while True:
-        rows = src.ctx.store.query(
-            "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
-            " WHERE e.id > ? ORDER BY e.id LIMIT 500", (last,))
-        if not rows:
-            return
-        paths = {r["id"]: r["path"] for r in src.ctx.catalogue.items(ids=sorted({r[1] for r in rows}))}
+    for rows in pages(src.ctx.store.read, "SELECT e.id, e.item_id, e.stage, e.message, e.time_utc FROM item_errors e"
+                      " WHERE e.id > ? ORDER BY e.id LIMIT ?"):
+        paths = src.ctx.catalogue.display_paths(r[1] for r in rows)
         for r in rows:
             yield {"item_id": r[1], "path": paths.get(r[1], "?"), "stage": r[2], "message": r[3], "time_utc": r[4]}
-        last = rows[-1][0]
 
 
 def counts(src: ReportSources) -> dict:
@@ -254,3 +295,15 @@ def human_size(n: int | None) -> str:
             return f"{n:,} bytes" if unit == "bytes" else f"{size:.1f} {unit} ({n:,} bytes)"
         size /= 1024
     return f"{n:,} bytes"
+
+
+def taken_text(item: dict) -> str | None:
+    """The recorded time with what is known of its zone, for people."""
+    t, zone = item.get("taken_time"), item.get("taken_zone")
+    if not t:
+        return None
+    if zone == "local-unknown":
+        return f"{t} (local, zone unknown)"
+    if zone == "offset":
+        return f"{t} ({item['taken_utc'][:19]}Z)"
+    return t

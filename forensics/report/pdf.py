@@ -192,7 +192,7 @@ class _Builder:
             yield from self.chunked(["Hash set", "Kind", "Items matched"], (
                 [m["set"], m["kind"], m["items"]] for m in sm["hashsets"]), [W - 60 * mm, 30 * mm, 30 * mm])
             if sm.get("hashset_categories"):
-                yield from self.chunked(["Known-bad matches by category", "Items"], (
+                yield from self.chunked(["Hash-set matches by category", "Items"], (
                     [f"{m['category']} ({m['name']})", m["items"]] for m in sm["hashset_categories"]),
                     [W - 30 * mm, 30 * mm])
         yield self.P("4. Persons", "h2")
@@ -207,11 +207,12 @@ class _Builder:
                 t = Table([faces[i:i + 9] for i in range(0, len(faces), 9)], colWidths=[20 * mm] * min(9, len(faces)), hAlign="LEFT")
                 t.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 1), ("RIGHTPADDING", (0, 0), (-1, -1), 1)]))
                 yield t
-            yield from self.chunked(["Appearance", "Item", "File", "Time span", "Frame"], (
+            yield from self.chunked(["Appearance", "Item", "File", "Time span", "Evidence (same person)", "Frame"], (
                 [a["kind"], a["item_id"], self.P(a["path"], "monowrap"),
                  f"{format_seconds(a['start'])} – {format_seconds(a['end'])}" if a["kind"] == "video" else "",
+                 self.P(a.get("evidence") or ""),
                  self.image(a.get("frame_src"), 24 * mm, 16 * mm) or (f"frame item {a['frame_item_id']}" if a.get("frame_item_id") else "")]
-                for a in p["appearances"]), [18 * mm, 12 * mm, W - 88 * mm, 30 * mm, 28 * mm])
+                for a in p["appearances"]), [18 * mm, 12 * mm, W - 128 * mm, 30 * mm, 40 * mm, 28 * mm])
 
         yield self.P(f"5. Selected items ({r['item_count']})", "h2")
         yield self.P(f"{r['selection_description']}. Hashes were computed from the original files at ingest; "
@@ -292,7 +293,7 @@ class _Builder:
         rows.append(("File times", f"modified {it.get('mtime_utc') or '?'}"
                      + (f", changed {it['ctime_utc']}" if it.get("ctime_utc") else ""), "cell"))
         exif = "; ".join(x for x in (f"camera {it['camera']}" if it.get("camera") else "",
-                                     f"taken {it['taken_time']}" if it.get("taken_time") else "",
+                                     f"taken {it['taken_text']}" if it.get("taken_text") else "",
                                      f"GPS {it['gps_text']}" if it.get("gps_text") else "") if x)
         if exif:
             rows.append(("EXIF", exif, "cell"))

@@ -7,6 +7,7 @@ the service returns them: a renamed field fails the report tests instead of prin
 """
 from __future__ import annotations
 
+from forensics.model import describe_error
 from forensics.report.sources import ReportSources
 from forensics.store.queries import select_in
 
@@ -64,8 +65,10 @@ def selected_persons(src: ReportSources, selection) -> tuple[list[dict], str | N
             out.append({"id": pid, "name": person["name"] or f"person {pid}", "face_ids": _face_ids(person, rows),
                         "face_count": person["faces"], "appearances": rows})
         return out, None
-    except Exception as exc:  # the report must still be produced
-        return [], f"persons unavailable: {type(exc).__name__}: {exc}"
+    except (KeyError, AttributeError, TypeError, NameError):
+        raise  # a field read under the wrong name: fail, never report "unavailable"
+    except Exception as exc:  # a failing service: the report must still be produced
+        return [], f"persons unavailable: {describe_error(exc)}"
 
 
 def _face_ids(person: dict, rows: list[dict]) -> list[int]:

@@ -113,9 +113,10 @@ class ReportService:
         result = {"path": str(out.resolve()), "format": fmt, "sha256": digest, "bytes": out.stat().st_size,
                   "selection": sel.spec, "items": total, "persons": len(persons),
                   "seconds": round(time.monotonic() - t0, 3), "unavailable": list(unavailable)}
-        entry = self.ctx.log("report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
-                              {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
-        result["audit_seq"] = entry.seq
+        entry, result["audit_error"] = self.ctx.log_or_warn(
+            "report.export", {"path": result["path"], "format": fmt, "selection": sel.spec},
+            {"sha256": digest, "bytes": result["bytes"], "items": total, "persons": len(persons)})
+        result["audit_seq"] = entry.seq if entry else None
         return result
 
     def _context(self, sel: Selection, filename: str, unavailable: gather.Unavailable, data_uri: bool,
@@ -159,9 +160,16 @@ class ReportService:
         src = self.src
         p["face_thumbs"] = [s for s in (gather.face_thumb(src, f, data_uri) for f in p["face_ids"][:MAX_FACE_THUMBS]) if s]
         ids = sorted({a["item_id"] for a in p["appearances"]})
-        paths = {r["id"]: r["path"] for r in self.ctx.catalogue.items(ids=ids)}
+        paths = self.ctx.catalogue.display_paths(ids)
+        try:
+            evidence = src.faces.appearance_evidence(int(p["id"]))
+        except Exception:  # the report still lists the appearances
+            evidence = {}
         for a in p["appearances"]:
             a["path"] = paths.get(a["item_id"], "?")
+            ev = evidence.get(a.get("face_id"))
+            a["evidence"] = (f"log10 LR {ev['log10_lr']:+.2f}: {ev['verbal']}" + ("" if ev["reliable"] else " (lead: small face)")
+                             if ev else "")
             a["frame_src"] = None
             if a["kind"] == "video":
                 # The frame the track is best seen in; the face crop if that frame has no thumbnail.

@@ -49,14 +49,22 @@ def table_signature(conn: sqlite3.Connection, table: str = "items") -> tuple[int
     return int(row[0]), int(row[1])
 
 
-def paged(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = (), key: str | int = 0,
-          page: int = PAGE) -> Iterator[sqlite3.Row]:
-    """Walk a long result page by page. `sql` must select the paging key (an increasing id)
-    and end with `WHERE/AND <key> > ? ORDER BY <key> LIMIT ?`; `args` come before those two."""
+def pages(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = (), key: str | int = 0,
+          page: int = PAGE) -> Iterator[list[sqlite3.Row]]:
+    """Walk a long result a page (list of rows) at a time, each page its own short read.
+    `sql` selects the paging key (an increasing id, column `key`) and ends with
+    `... <key> > ? ORDER BY <key> LIMIT ?`; `args` are bound before those two."""
     last = 0
     while True:
         rows = conn.execute(sql, [*args, last, page]).fetchall()
         if not rows:
             return
-        yield from rows
+        yield rows
         last = rows[-1][key]
+
+
+def paged(conn: sqlite3.Connection, sql: str, args: Sequence[Any] = (), key: str | int = 0,
+          page: int = PAGE) -> Iterator[sqlite3.Row]:
+    """The rows of `pages`, one by one."""
+    for rows in pages(conn, sql, args, key, page):
+        yield from rows

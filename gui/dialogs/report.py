@@ -93,7 +93,7 @@ class ReportDialog(QDialog):
         self.bar.show()
         self.bar.setRange(0, 0)
         self.task = self.tasks.run(
-            "Export report", lambda t: self.case.reports.export(out, fmt, spec, progress=t.report, cancel=t.cancel),
+            "Export report", lambda t: self.case.export_report(out, fmt, spec, progress=t.report, cancel=t.cancel),
             long=True, on_done=self._done, on_error=self._failed, on_progress=self._progress, owner=self)
         self.task.cancelled.connect(lambda: self._ended("Export cancelled; no partial file was left."))
 

@@ -13,16 +13,23 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from pathlib import Path
 
-from PyQt6.QtCore import QObject, QRunnable, QSize, QThreadPool, Qt, pyqtSignal
+from PyQt6.QtCore import QBuffer, QByteArray, QIODevice, QObject, QRunnable, QSize, QThreadPool, Qt, pyqtSignal
 from PyQt6.QtGui import QImage, QImageReader
 
 MAX_PENDING = 512
 IDLE_SECONDS = 2.0
 
 
-def load_scaled(path: str | Path, size: int) -> QImage | None:
-    """Decode an image file scaled to fit in size x size (None if it cannot be read)."""
-    reader = QImageReader(str(path))
+def load_scaled(source: str | Path | bytes, size: int) -> QImage | None:
+    """Decode an image (a file, or bytes already read) scaled to fit in size x size (None if
+    it cannot be read)."""
+    if isinstance(source, bytes):
+        buf = QBuffer()
+        buf.setData(QByteArray(source))
+        buf.open(QIODevice.OpenModeFlag.ReadOnly)
+        reader = QImageReader(buf)
+    else:
+        reader = QImageReader(str(source))
     reader.setAutoTransform(True)
     src = reader.size()
     if src.isValid() and (src.width() > size or src.height() > size):

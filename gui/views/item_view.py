@@ -18,6 +18,7 @@ from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLa
 
 from forensics import browse
 from forensics.catalogue import item_changes, oriented_size
+from forensics.evidence import EvidenceError
 from forensics.case import Case
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
@@ -43,16 +44,10 @@ def gather(case: Case, item_id: int) -> dict:
     if item is None:
         raise LookupError(f"item {item_id} is no longer in the case")
     out: dict[str, Any] = {"item": item, "exif": browse.item_exif(case.ctx, item_id)}
-    image = None
-    if item["kind"] == "image":
-        raw = case.item_file(item_id)
-        if raw is not None and os.path.exists(raw):
-            image = load_scaled(os.fsdecode(raw), PREVIEW_MAX)
-    if image is None:  # videos, frames, HEIC Qt cannot read, files gone: the cached thumbnail
-        tp = case.thumb_path(item_id)
-        if tp is not None and tp.exists():
-            image = load_scaled(tp, PREVIEW_MAX)
-    out["image"] = image
+    # A derived JPEG from the core: evidence is decoded in a core worker process, never by
+    # Qt in this one (videos and frames: their ingest thumbnails).
+    preview = case.preview(item_id, PREVIEW_MAX)
+    out["image"] = load_scaled(preview, PREVIEW_MAX) if preview is not None else None
     out["source_size"] = oriented_size(item)  # face boxes are in oriented pixels
     out["faces"] = _try(lambda: case.faces.faces_of_item(item_id), [])
     out["hash_matches"] = _try(lambda: case.hashsets.matches(item_id), [])
@@ -86,9 +81,13 @@ def metadata_html(d: dict) -> str:
         rows.append(("Flags", " ".join(it["flags"])))
     matches = d.get("hash_matches") or []
     if isinstance(matches, list) and matches:
+        # `kind` is what the matching entry means (its own category first), so a category-0
+        # entry of a set imported as known-bad reads "non-pertinent", never "known-bad".
         rows.append(("Hash sets", "; ".join(
             f"{m.get('set_name') or m.get('set_id')} ({m.get('kind', '')}, {m.get('hash', '')}"
-            + (f", category {m['category']}" if m.get("category") is not None else "") + ")" for m in matches)))
+            + (f", category {m['category']}" if m.get("category") is not None else "")
+            + (f", series {m['series']}" if m.get("series") else "")
+            + (", victim identified" if m.get("victim_identified") else "") + ")" for m in matches)))
     group = d.get("copy_group")
     if isinstance(group, dict) and group.get("id"):
         rows.append(("Copy group", f"#{group['id']} ({group.get('kind')}, {group.get('size') or len(group.get('members', []))} items)"))

@@ -12,12 +12,12 @@ from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
 
-from forensics import browse
 from forensics.case import Case
 from forensics.model import CaseError
 from gui.controllers.analysis import AnalysisController
 from gui.controllers.case import CaseController
 from gui.controllers.edit import EditController
+from gui.controllers.gallery import GalleryController
 from gui.controllers.ingest import IngestController
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
@@ -47,7 +47,7 @@ class MainWindow(QMainWindow):
         self.ingest_controller = IngestController(self.tasks, self)
         self.edits = EditController(self.tasks, self)
         self.analysis = AnalysisController(self.tasks, self)
-        self._query_serial = 0
+        self.queries = GalleryController(self.tasks, self)
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -75,6 +75,13 @@ class MainWindow(QMainWindow):
         self.edits.failed.connect(self._task_error)
         self.analysis.done.connect(self._analysis_done)
         self.analysis.failed.connect(self._task_error)
+        self.queries.ids_ready.connect(self._set_ids)
+        self.queries.appended.connect(lambda ids: self.model is not None and self.model.append_ids(ids))
+        self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
+        self.queries.failed.connect(self._task_error)
+
+    def _controllers(self) -> tuple:
+        return self.ingest_controller, self.edits, self.analysis, self.queries
 
     @property
     def ingest_task(self):
@@ -231,7 +238,7 @@ class MainWindow(QMainWindow):
         from forensics.examiners import remember_examiner
 
         remember_examiner(case.examiner)
-        for controller in (self.ingest_controller, self.edits, self.analysis):
+        for controller in self._controllers():
             controller.set_case(case)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
@@ -302,7 +309,7 @@ class MainWindow(QMainWindow):
         self.thumbs.wait()
         self.case.close()
         self.case = None
-        for controller in (self.ingest_controller, self.edits, self.analysis):
+        for controller in self._controllers():
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
         self.face_search = None
@@ -339,16 +346,11 @@ class MainWindow(QMainWindow):
         """Re-run the gallery query in the background; the newest request wins."""
         if self.case is None or self.gallery is None:
             return
-        filt, sort, desc = self.gallery.current_filter()
-        self._query_serial += 1
-        serial = self._query_serial
-        case = self.case
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
-        self.tasks.run("Filter", lambda t: browse.item_ids(case.ctx, filt, sort, desc), writer=False,
-                       on_done=lambda ids: self._set_ids(ids, serial, keep), on_error=self._task_error, owner=self)
+        self.queries.query(*self.gallery.current_filter(), keep=keep)
 
-    def _set_ids(self, ids: list[int], serial: int, keep) -> None:
-        if serial != self._query_serial or self.model is None:
+    def _set_ids(self, ids: list[int], keep) -> None:
+        if self.model is None:
             return
         self.model.set_ids(ids)
         if keep and keep[0]:
@@ -356,11 +358,7 @@ class MainWindow(QMainWindow):
         self.gallery_refreshed.emit()
 
     def refresh_facets(self) -> None:
-        if self.case is None:
-            return
-        case = self.case
-        self.tasks.run("Facets", lambda t: browse.facets(case.ctx), writer=False,
-                       on_done=lambda f: self.gallery and self.gallery.filters.set_facets(f), on_error=self._task_error, owner=self)
+        self.queries.facets()
 
     def _update_counts(self, *args) -> None:
         if self.model is not None:
@@ -400,8 +398,8 @@ class MainWindow(QMainWindow):
         ids = self.selection()
         if not ids or self.model is None:
             return
-        rows = browse.item_rows(self.case.ctx, ids[:1])
-        self.apply_edit(ids, bookmarked=not (rows and rows[0]["bookmarked"]), label="Bookmark")
+        # A toggle follows the first selected item.
+        self.apply_edit(ids, bookmarked=not self.queries.is_bookmarked(ids[0]), label="Bookmark")
 
     def add_tag(self, tag: str | None = None) -> None:
         ids = self.selection()
@@ -488,16 +486,9 @@ class MainWindow(QMainWindow):
         self.ingest_controller.cancel()
 
     def _apply_commits(self, ids: list[int]) -> None:
-        """Append newly committed items that pass the current filter (off-thread query)."""
-        if not ids or self.case is None or self.gallery is None:
-            return
-        filt, sort, desc = self.gallery.current_filter()
-        from dataclasses import replace
-
-        case, serial, wanted = self.case, self._query_serial, tuple(ids)
-        self.tasks.run("New items", lambda t: browse.item_ids(case.ctx, replace(filt, ids=wanted), sort, desc),
-                       writer=False, on_error=self._task_error, owner=self,
-                       on_done=lambda new: serial == self._query_serial and self.model and self.model.append_ids(new))
+        """Append newly committed items that pass the current filter."""
+        if self.gallery is not None:
+            self.queries.new_items(ids, *self.gallery.current_filter())
 
     def _ingest_ended(self, outcome) -> None:
         self.ingest_panel.finish()

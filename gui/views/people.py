@@ -160,6 +160,14 @@ class PeopleView(QWidget):
         ll.setContentsMargins(0, 0, 0, 0)
         ll.addWidget(QLabel("Persons and clusters (largest first; drag one onto another to merge)"))
         ll.addWidget(self.groups)
+        # pairs the clusterer would not merge alone: their faces score as one person, but
+        # where relatives (parents, children, siblings) also score; the analyst decides
+        self.review_title = QLabel("Possible relatives / same person: review (select one to compare, Merge if the same)")
+        self.review = QListWidget()
+        self.review.setMaximumHeight(140)
+        self.review.currentItemChanged.connect(lambda *_: self._select_pair())
+        ll.addWidget(self.review_title)
+        ll.addWidget(self.review)
         right = QWidget()
         rl = QVBoxLayout(right)
         rl.setContentsMargins(0, 0, 0, 0)
@@ -176,10 +184,33 @@ class PeopleView(QWidget):
 
     # -- loading --------------------------------------------------------------
     def refresh(self) -> None:
-        self.tasks.run("Load people", lambda t: load_people(self.case), writer=False,
-                       on_done=self._fill, on_error=self._error, owner=self)
+        self.tasks.run("Load people", lambda t: (load_people(self.case), self.case.faces.possible_relatives()),
+                       writer=False, on_done=lambda r: self._fill(*r), on_error=self._error, owner=self)
 
-    def _fill(self, groups: list[dict]) -> None:
+    def _fill_review(self, pairs: list[dict]) -> None:
+        self.review.clear()
+        for p in pairs:
+            a = p["name_a"] or f"{p['kind_a']} {p['person_a']}"
+            b = p["name_b"] or f"{p['kind_b']} {p['person_b']}"
+            it = QListWidgetItem(f"{a}  ↔  {b}: log10 LR {p['log10_lr']:+.1f} ({p['verbal']})")
+            it.setData(GROUP_ROLE, p)
+            self.review.addItem(it)
+        self.review_title.setVisible(bool(pairs))
+        self.review.setVisible(bool(pairs))
+
+    def _select_pair(self) -> None:
+        it = self.review.currentItem()
+        if it is None:
+            return
+        pair = it.data(GROUP_ROLE)
+        self.groups.clearSelection()
+        for row in range(self.groups.count()):
+            g = self.groups.item(row).data(GROUP_ROLE)
+            if g["id"] in (pair["person_a"], pair["person_b"]):
+                self.groups.item(row).setSelected(True)
+
+    def _fill(self, groups: list[dict], pairs: list[dict] | None = None) -> None:
+        self._fill_review(pairs or [])
         current = self.current_group_id()
         self.groups.clear()
         for g in groups:

@@ -5,6 +5,8 @@ the search in the background, and show ranked thumbnails. The face panel fetches
 candidate up to the loosest threshold once (audited as candidates) and narrows the result
 (`within_threshold`), so its threshold slider updates live; once the slider rests it
 audits, as the search, the threshold the examiner settled on and the number on screen.
+Every card states its calibrated likelihood ratio; the order (strongest evidence by
+default, distance, file) is the core's `MATCH_ORDERS`.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import os
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
-from PyQt6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout, QWidget)
+from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout,
+                             QWidget)
 
 from forensics.case import Case
-from forensics.faces.service import within_threshold
+from forensics.faces.service import MATCH_ORDERS, with_evidence, within_threshold
 from gui.models.cards import DATA_ROLE, Card, CardDelegate, CardModel
 from gui.models.thumbs import ThumbnailCache, load_scaled
 from gui.tasks import TaskError, TaskRunner
@@ -38,14 +41,17 @@ def face_cards(case: Case, result: dict) -> list[Card]:
         except Exception:  # noqa: BLE001
             thumb = None
         who = f" · {m['person_name']}" if m.get("person_name") else ""
+        lead = "LEAD · " if m.get("lead") else ""
+        evidence = f"{lead}LR 10^{m['log10_lr']:+.1f} · d={m['distance']:.3f}"
         if m["kind"] == "video":
-            detail = f"d={m['distance']:.3f} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
+            detail = f"{evidence} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
             target = m.get("frame_item_id") or m["item_id"]
         else:
-            detail = f"d={m['distance']:.3f}{who}"
+            detail = f"{evidence}{who}"
             target = m["item_id"]
+        accent = "#ef6c00" if m.get("lead") else ("#1565c0" if m["kind"] == "video" else None)
         cards.append(Card(("face", m["face_id"]), thumb, f"{n + 1}. {_fname(m['path'])}", detail,
-                          dict(m, open_item=target), "#1565c0" if m["kind"] == "video" else None))
+                          dict(m, open_item=target), accent))
     return cards
 
 
@@ -175,7 +181,20 @@ class FaceSearchView(_SearchPanel):
         self._recorded: tuple | None = None
         self.slider.valueChanged.connect(self._apply_threshold)
         self.slider.valueChanged.connect(lambda *_: self.result is not None and self.settle.start())
+        self.cards: list[Card] = []
+        self.sort = QComboBox()
+        self.sort.addItems(list(MATCH_ORDERS))
+        self.sort.currentIndexChanged.connect(self._apply_threshold)
+        self.warning = QLabel("")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #b71c1c")
+        side = self.layout().itemAt(0).layout()
+        side.insertWidget(4, self.sort)
+        side.insertWidget(5, self.warning)
         self._apply_threshold()
+
+    def set_sort(self, name: str) -> None:
+        self.sort.setCurrentText(name)
 
     def threshold(self) -> float:
         return self.slider.value() / 100
@@ -204,6 +223,9 @@ class FaceSearchView(_SearchPanel):
         self.result = result
         self._recorded = None
         self.cards = face_cards(self.case, result)
+        check = self.case.faces.last_calibration_check()
+        warnings = (check or {}).get("warnings") or []
+        self.warning.setText("⚠ This case departs from the calibration: " + " ".join(warnings) if warnings else "")
         self._apply_threshold()
         self.settle.start()
 
@@ -242,13 +264,18 @@ class FaceSearchView(_SearchPanel):
         self.slider_label.setText(f"Threshold (face distance) ≤ {t:.2f}  — lower is stricter")
         if self.result is None:
             return
-        kept = {m["face_id"] for m in within_threshold(self.result["matches"], t)}
-        shown = [c for c in self.cards if c.data["face_id"] in kept]
+        by_face = {c.data["face_id"]: c for c in self.cards}
+        kept = with_evidence(within_threshold(self.result["matches"], t), float("-inf"), self.sort.currentText())
+        shown = [by_face[m["face_id"]] for m in kept]
         self.model.set_cards(shown)
         photos = sum(c.data["kind"] == "image" for c in shown)
-        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks) within {t:.2f},"
-                            f" of {self.result['total']} within {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
-        self.status.setToolTip(f"model {self.result.get('model', '')}")
+        leads = sum(bool(c.data.get("lead")) for c in shown)
+        cal = self.result.get("calibration") or {}
+        self.status.setText(f"{len(shown)} matches ({photos} photos, {len(shown) - photos} video tracks, {leads} leads"
+                            f" from faces too small to rely on) within {t:.2f}, of {self.result['total']} within"
+                            f" {FACE_MAX_THRESHOLD}; index: {self.result.get('index', '')}")
+        self.status.setToolTip(f"model {self.result.get('model', '')}\ncalibration {cal.get('version', '')};"
+                               f" verbal scale: {cal.get('scale', '')}")
         self.results_shown.emit(len(shown))
 
 

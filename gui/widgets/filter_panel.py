@@ -51,7 +51,9 @@ class FilterPanel(QWidget):
         form.addRow("Tag", self.tag)
         self.hashset = _tri("matches a hash set", "no match")
         form.addRow("Hash sets", self.hashset)
-        self.hide_known_good = QCheckBox("Hide known-good files")
+        self.hide_known_good = QCheckBox("Hide known-good and non-pertinent files")
+        self.hide_known_good.setToolTip("Files whose only hash-set matches are known-good (e.g. NSRL) or VICS"
+                                        " category 0 (non-pertinent); a file with any other match is always shown")
         form.addRow("", self.hide_known_good)
         self.date_from = QLineEdit(placeholderText="YYYY-MM-DD")
         self.date_to = QLineEdit(placeholderText="YYYY-MM-DD")

@@ -20,6 +20,16 @@ def category_colour(cat: int) -> QColor:
     return QColor(CATEGORY_COLOURS[cat % 10])
 
 
+# Hash-set match badge by what the item's most telling match means
+# (forensics.store.hashset_status): only known-bad is red.
+HASH_BADGE_COLOURS = {"known-bad": "#b00020", "categorised": "#e65100", "non-pertinent": "#607d8b",
+                      "known-good": "#2e7d32"}
+
+
+def hash_badge_colour(status: str | None) -> QColor:
+    return QColor(HASH_BADGE_COLOURS.get(status or "", "#607d8b"))
+
+
 def format_duration(seconds: float | None) -> str:
     s = int(seconds or 0)
     return f"{s // 60}:{s % 60:02d}"
@@ -84,7 +94,8 @@ class ThumbDelegate(QStyledItemDelegate):
         if row.get("bookmarked"):
             x += self._badge(p, x, y, "★", QColor("#e6a700")) + 2
         if row.get("hash_matches"):
-            x += self._badge(p, x, y, "#", QColor("#b00020")) + 2
+            # Red only for known-bad: a category-0 (non-pertinent) or known-good match is not.
+            x += self._badge(p, x, y, "#", hash_badge_colour(row.get("hash_status"))) + 2
         if row.get("has_errors"):
             self._badge(p, x, y, "!", QColor("#c62828"))
         # Bottom row: video duration, faces, copy group.

@@ -24,3 +24,10 @@ def slow_worker(task, options):
     """A worker that takes a little time per file, so a test can act while files are in flight."""
     time.sleep(0.15)
     return process_file(task, options)
+
+
+def renaming_worker(task, options):
+    """The source's medium goes away while the run is under way (renamed, like an unmount)."""
+    if task.relpath == b"f03.bin":
+        os.rename(task.root, task.root + b".away")
+    return process_file(task, options)

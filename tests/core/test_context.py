@@ -135,3 +135,43 @@ def test_query_helpers(new_case):
     got = [r[0] for r in select_in(conn, "SELECT id FROM items WHERE id IN ({ids})", range(1, 1201))]
     assert sorted(got) == list(range(1, 1201))
     assert [r[0] for r in paged(conn, "SELECT id FROM items WHERE id > ? ORDER BY id LIMIT ?", page=7)] == list(range(1, 1201))
+
+
+def test_refused_noatime_falls_back_and_is_reported_once(new_case, tmp_path, monkeypatch):
+    import forensics.evidence as ev_mod
+
+    if not getattr(os, "O_NOATIME", 0):
+        pytest.skip("this OS has no O_NOATIME")
+    real_open = os.open
+
+    def refusing_open(path, flags, *a):
+        # What the kernel does for a file the examiner does not own.
+        if flags & os.O_NOATIME:
+            raise PermissionError(1, "Operation not permitted")
+        return real_open(path, flags, *a)
+
+    monkeypatch.setattr(ev_mod.os, "open", refusing_open)
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    for n in range(3):
+        (ev / f"f{n}.txt").write_text(f"file {n}\n")
+    new_case.ingest([ev], IngestOptions(workers=1, faces=False))
+    entry = new_case.audit_entries("ingest")[-1]
+    assert entry.result["noatime_refused"] == 3 and entry.result["added"] == 3
+    evidence = new_case.ctx.evidence
+    assert evidence.noatime_note() is None
+    first = new_case.items()[0]["id"]
+    assert evidence.read_item(first) == b"file 0\n"  # the open still succeeds, without O_NOATIME
+    assert evidence.noatime_refused == 1 and "O_NOATIME" in evidence.noatime_note()
+
+
+def test_a_frame_opens_its_video(ingested):
+    case, ev, ids = ingested
+    video = ids["a.bin"]  # stands in for a video: frames refer to their parent's file
+    with case.store.write() as w:
+        frame = w.execute("INSERT INTO items (kind, source_id, parent_id, relpath, frame_index, frame_time, status,"
+                          " ingested_utc, flags) SELECT 'frame', source_id, id, relpath, 0, 0.0, 'ok', 't', ''"
+                          " FROM items WHERE id = ?", (video,)).lastrowid
+    ref = case.ctx.evidence.ref(frame)
+    assert ref.file_item_id == video and ref.path == os.fsencode(ev / "a.bin") and ref.sha256
+    assert case.ctx.evidence.read_item(frame) == (ev / "a.bin").read_bytes()

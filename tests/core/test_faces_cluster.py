@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from forensics.faces.calibration import load_calibration
 from forensics.faces.cluster import Graph, bcubed, build_graph, constrained_whispers
 from forensics.faces.pipeline import write_faces
 from forensics.model import CaseError
@@ -132,7 +133,8 @@ def test_clusters_respect_photos_and_analyst_decisions_survive_recluster_and_new
                 "persons.merge", "persons.rename", "faces.cluster"):
         assert act in actions
     cl = case.audit_entries("faces.cluster")[-1]
-    assert "model" in cl.params and cl.params["threshold"] == 0.55 and "clusters" in cl.result
+    assert "model" in cl.params and cl.params["rule"] == "calibrated" and "clusters" in cl.result
+    assert cl.params["calibration"] == load_calibration().version and cl.params["link_log10_lr"] > 0
     assert case.verify_audit().ok
 
 
@@ -149,10 +151,18 @@ def test_search_by_face_id_reports_euclidean_and_audits(tmp_path):
     m = res["matches"][0]
     assert m["distance"] == pytest.approx(np.linalg.norm(va - np.frombuffer(row[m["face_id"]], "<f4")), abs=1e-4)
     assert m["kind"] == "image" and set(m["box"]) == {"top", "right", "bottom", "left"}
+    # every hit carries its calibrated evidence, strongest first, above the decision level
+    lrs = [x["log10_lr"] for x in res["matches"]]
+    assert lrs == sorted(lrs, reverse=True) and min(lrs) >= load_calibration().decision_log10_lr
+    assert all(x["verbal"].endswith("the same person") and x["band"] == "full-full" and not x["lead"]
+               for x in res["matches"])
+    assert res["calibration"]["version"] == load_calibration().version and "ENFSI" in res["calibration"]["scale"]
     loose = case.faces.search(face_id=fa[0], threshold=2.0)
     assert len(loose["matches"]) == 5 and loose["matches"][-1]["distance"] > 0.6
+    assert loose["matches"][-1]["log10_lr"] < 0  # kept by the distance, and says it is evidence against
     entry = case.audit_entries("faces.search")[-2]
-    assert entry.params["face_id"] == fa[0] and entry.params["threshold"] == 0.6 and entry.result == {"matches": 3}
+    assert entry.params["face_id"] == fa[0] and entry.params["threshold"] is None and entry.result == {"matches": 3}
+    assert entry.params["min_log10_lr"] == load_calibration().decision_log10_lr and entry.params["calibration"] == load_calibration().version
     assert entry.examiner == "tester" and "dlib" in entry.params["model"]
     with pytest.raises(CaseError):
         case.faces.search(face_id=99999)

@@ -14,7 +14,7 @@ from test_faces_pipeline import add_item, new_case
 
 
 def record(v: np.ndarray) -> FaceRecord:
-    return FaceRecord(10, 60, 60, 10, 1.0, 50, 500.0, False, np.asarray(v, "<f4").tobytes(), "test", b"\xff\xd8")
+    return FaceRecord(10, 110, 110, 10, 1.0, 100, 500.0, False, np.asarray(v, "<f4").tobytes(), "test", b"\xff\xd8")
 
 
 def fill(case, vecs: np.ndarray, per_item: int = 1) -> list[int]:

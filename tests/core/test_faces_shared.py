@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from forensics.case import Case
+from forensics.faces.calibration import load_calibration
 from forensics.faces.cluster import bcubed
 from forensics.ingest.records import IngestOptions
 
@@ -79,8 +80,11 @@ def test_search_with_each_labeled_photo_finds_that_person(case):
         worst_own = max(ranked.index(o) for o in others) if others else -1
         strangers = [r for r in ranked[:worst_own + 1] if identity_of(r) not in (None, p.parent.name)]
         assert not strangers, f"{p.name}: {strangers}"
-        assert all(m["distance"] <= 0.6 for m in res["matches"])
-        assert [m["distance"] for m in res["matches"]] == sorted(m["distance"] for m in res["matches"])
+        # every hit is evidence for the same person at the calibration's decision level,
+        # ranked by that evidence (the likelihood ratio), not by the bare distance
+        cal = load_calibration()
+        assert all(m["log10_lr"] >= cal.decision_log10_lr for m in res["matches"])
+        assert [m["log10_lr"] for m in res["matches"]] == sorted((m["log10_lr"] for m in res["matches"]), reverse=True)
 
 
 def test_no_john_matches_another_john(case):
@@ -100,7 +104,7 @@ def test_lin_manuel_miranda_is_found_in_the_video_with_a_time_span(case):
     videos = [m for m in res["matches"] if m["kind"] == "video"]
     assert videos, "no video appearance found"
     best = videos[0]
-    assert best["path"] == str(VIDEO) and best["distance"] <= 0.6
+    assert best["path"] == str(VIDEO) and best["log10_lr"] >= load_calibration().decision_log10_lr
     duration = case.item(best["item_id"])["duration"]
     assert 0 <= best["start"] <= best["frame_time"] <= best["end"] <= duration
     assert best["end"] > best["start"]  # a track over several sampled frames, not one frame

@@ -91,7 +91,9 @@ def test_vics_13_and_20_with_string_booleans(case: Case, tmp_path: Path) -> None
     assert (r["format"], r["entries"], r["matched_items"]) == ("vics-2.0", 1, 1)
     assert case.item(it["f1.bin"]["id"])["category"] == 3
     summary = case.hashsets.match_summary()
-    assert summary["known_bad_by_category"] == {1: 1, 3: 1}
+    # VICS category 3 (CGI / animation) is applied but is not one of the known-bad categories 1-2.
+    assert summary["known_bad_by_category"] == {1: 1}
+    assert summary["by_category"] == {1: 1, 3: 1}
 
 
 def test_vics_export_round_trip(case: Case, tmp_path: Path) -> None:
@@ -99,21 +101,28 @@ def test_vics_export_round_trip(case: Case, tmp_path: Path) -> None:
     case.tag_items([it["f0.bin"]["id"]], category=1, add_tags=["series-a", "seen"], note="found in downloads")
     it = _items(case)
     out = tmp_path / "export.json"
-    cli = [sys.executable, "-m", "forensics.cli", "export", "vics", str(case.path), "--out", str(out), "--json"]
+    cli = [sys.executable, "-m", "forensics.cli", "export", "vics", str(case.path), "--out", str(out), "--json",
+           "--form", "cases"]
     res = json.loads(subprocess.run(cli, check=True, capture_output=True, text=True).stdout)
-    assert res["media"] == 4
+    assert res["media"] == 4 and res["form"] == "cases"
     doc = json.loads(out.read_text())
-    assert doc["@odata.context"].endswith("#Cases")
-    media = {m["MD5"]: m for m in doc["value"][0]["Media"]}
+    assert doc["@odata.context"].endswith("2.0.xml/Default/$metadata#Cases")
+    media = {m["MD5"].lower(): m for m in doc["value"][0]["Media"]}
     m0 = media[it["f0.bin"]["md5"]]
-    assert m0["SHA1"] == it["f0.bin"]["sha1"] and m0["Category"] == 1 and m0["Tags"] == ["seen", "series-a"]
+    assert m0["MD5"] == it["f0.bin"]["md5"].upper() and m0["SHA1"] == it["f0.bin"]["sha1"].upper()
+    assert m0["Category"] == 1 and m0["Tags"] == "seen;series-a" and m0["IsPrecategorized"] is False
     assert m0["MediaFiles"][0]["FilePath"].endswith("f0.bin") and m0["MediaSize"] == it["f0.bin"]["size"]
-    assert {"MD5": m0["MD5"], "HashName": "SHA256", "HashValue": it["f0.bin"]["sha256"]} in m0["AlternativeHashes"]
+    assert m0["RelativeFilePath"] == "f0.bin" and m0["MediaFiles"][0]["MediaFileID"] == it["f0.bin"]["id"]
+    assert {"MD5": m0["MD5"], "HashName": "SHA256", "HashValue": it["f0.bin"]["sha256"].upper()} in m0["AlternativeHashes"]
     # VICS 2.0 Case record (docs/vics.md): CaseID is a GUID, the number and contact apart.
     head = doc["value"][0]
-    assert set(head) == {"CaseID", "CaseNumber", "ContactName", "SourceApplicationName", "SourceApplicationVersion", "Media"}
+    assert head["@forensics.signedAuditHead"].startswith("FSH1.")  # an OData instance annotation
+    assert {k for k in head if not k.startswith("@")} == {"CaseID", "CaseNumber", "ContactName", "SourceApplicationName", "SourceApplicationVersion", "Media",
+                         "TotalMediaFiles", "TotalPrecategorized"}
     assert str(uuid.UUID(head["CaseID"])) == head["CaseID"] and head["CaseNumber"] == "N-1" and head["ContactName"] == "ex"
-    assert all(f["MD5"] == m["MD5"] for m in doc["value"][0]["Media"] for f in m["MediaFiles"] + m["AlternativeHashes"] + m["Exifs"])
+    assert head["TotalMediaFiles"] == 4 and head["TotalPrecategorized"] == 0
+    assert all(f["MD5"] == m["MD5"] for m in doc["value"][0]["Media"]
+               for f in m["MediaFiles"] + m.get("AlternativeHashes", []) + m.get("Exifs", []))
     # Re-import into the same case: every exported file matches, with its category.
     r = case.hashsets.import_file(out, "round trip")
     assert (r["format"], r["entries"], r["rejected"], r["matched_items"]) == ("vics-2.0", 4, 0, 4)
@@ -123,7 +132,7 @@ def test_vics_export_round_trip(case: Case, tmp_path: Path) -> None:
         row = got[item["md5"]]
         assert (row["sha1"], row["sha256"], row["category"]) == (item["sha1"], item["sha256"], item["category"])
     extra = json.loads(got[it["f0.bin"]["md5"]]["extra"])
-    assert extra["Tags"] == ["seen", "series-a"] and extra["Comments"] == "found in downloads"
+    assert extra["Tags"] == "seen;series-a" and extra["Comments"] == "found in downloads"
     assert any(e.action == "export.vics" for e in case.audit_entries("export."))
 
 

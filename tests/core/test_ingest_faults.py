@@ -1,6 +1,8 @@
 """A worker process that crashes or hangs on one file costs that file, never the run."""
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 from PIL import Image
 
@@ -24,6 +26,8 @@ def _check(case, bad_name: str, flag: str):
     assert all(items[f"ok_{i:02d}.png"]["status"] == "ok" and items[f"ok_{i:02d}.png"]["phash"] for i in range(12))
     bad = items[bad_name]
     assert bad["status"] == "error" and flag in bad["flags"] and bad["errors"][0]["stage"] == "internal"
+    # The step that never decodes still ran: the file can match a known-hash set.
+    assert bad["size"] == 8 and bad["sha256"] == hashlib.sha256(b"whatever").hexdigest()
 
 
 def test_worker_crash_is_recorded_against_the_file(new_case, tmp_path):

@@ -197,6 +197,13 @@ def test_html_person_section_lists_every_appearance(case, tmp_path):
     assert f"frame item {v['best_frame_item_id']}" in text
     assert "Eileen Collins (person %d" % pid in text
     assert sum(s.startswith("data:image/jpeg") for s in parsed.imgs) >= 3 + len(person["photos"])
+    # each appearance states its evidence against the person's other confirmed faces, and
+    # the method section says where the likelihood ratios come from and how they held here
+    from forensics.faces.calibration import load_calibration
+
+    assert "log10 LR" in text and "support for" in text
+    assert "Face calibration" in text and load_calibration().version in text and "ENFSI" in text
+    assert "Calibration check on this case" in text
 
 
 def test_csv_lists_selected_items_with_hashes(case, tmp_path):
@@ -340,3 +347,22 @@ def test_hash_set_matches_appear_per_item_and_in_summary(case, tmp_path):
     case.reports.export(csv_out, selection="bookmarked")
     row = next(csv.DictReader(open(csv_out, encoding="utf-8-sig", newline="")))
     assert row["hash_set_matches"] == "Known series A (category 1)"
+
+
+def test_a_renamed_service_field_fails_the_export(case, tmp_path, monkeypatch):
+    # The report reads the face service's fields by name; if one is renamed the export must
+    # fail (and this test with it), not print the persons section as "unavailable".
+    _decisions(case)
+    _astronaut(case)
+    service = type(case.faces)
+    real = service.person
+
+    def renamed(self, person_id):
+        p = real(self, person_id)
+        p["appearances"] = p.pop("photos")
+        return p
+
+    monkeypatch.setattr(service, "person", renamed)
+    with pytest.raises(KeyError, match="photos"):
+        case.reports.export(tmp_path / "r.html", selection="bookmarked")
+    assert not (tmp_path / "r.html").exists()

@@ -68,14 +68,21 @@ def test_face_search_results_and_live_threshold(opened, ids, qtbot) -> None:
     video = next(m for m in shown if m["kind"] == "video")
     assert video["end"] >= video["start"] and "s" in fs.model.card(shown.index(video)).detail
     assert all(m["distance"] <= 0.6 for m in shown)
+    # each card states its calibrated evidence, strongest first by default
+    assert [m["log10_lr"] for m in shown] == sorted((m["log10_lr"] for m in shown), reverse=True)
+    assert "LR 10^" in fs.model.card(0).detail and "verbal scale" in fs.status.toolTip()
     assert case.audit_entries("faces.search")[-1].params["face_id"] == face["id"]
-    # The slider filters live, without a new search.
+    # The slider and the sort order act live, without a new search.
     searches = len(case.audit_entries("faces.search"))
     fs.set_threshold(0.3)
     tight = [fs.model.card(r).data for r in range(fs.model.rowCount())]
     assert len(tight) <= len(shown) and all(m["distance"] <= 0.3 for m in tight)
     fs.set_threshold(0.8)
     assert fs.model.rowCount() >= len(shown)
+    fs.set_sort("Distance")
+    loose = [fs.model.card(r).data["distance"] for r in range(fs.model.rowCount())]
+    assert loose == sorted(loose)
+    fs.set_sort("Strongest evidence (LR)")
     assert len(case.audit_entries("faces.search")) == searches
     # Opening a result shows that item.
     with qtbot.waitSignal(w.item_view.loaded, timeout=10_000):
@@ -237,3 +244,28 @@ def test_item_view_shows_recorded_errors(opened, ids, qtbot) -> None:
     show_item(w, qtbot, item)
     text = w.item_view.meta.toPlainText()
     assert "Errors" in text and errors[0]["message"][:30] in text
+
+
+def test_people_view_puts_possible_relatives_to_the_analyst(opened, qtbot) -> None:
+    w, case = opened, opened.case
+    clusters = case.faces.clusters()
+    a, b = sorted((clusters[0]["id"], clusters[1]["id"]))
+    fa = case.store.scalar("SELECT MIN(id) FROM faces WHERE person_id = ?", (a,))
+    fb = case.store.scalar("SELECT MIN(id) FROM faces WHERE person_id = ?", (b,))
+    with case.store.write() as wr:  # as a clustering run in the relatives band records it
+        wr.execute("INSERT INTO person_pairs (person_a, person_b, kind, log10_lr, face_a, face_b, created_utc)"
+                   " VALUES (?, ?, 'possible_relative', 1.7, ?, ?, '2026-01-01T00:00:00Z')", (a, b, fa, fb))
+    people = w.people
+    with qtbot.waitSignal(people.refreshed, timeout=10_000):
+        w.show_tab(people)
+        people.refresh()
+    assert people.review.count() == 1 and not people.review.isHidden()
+    assert "log10 LR +1.7" in people.review.item(0).text() and "support" in people.review.item(0).text()
+    people.review.setCurrentRow(0)
+    assert set(people.selected_group_ids()) == {a, b}
+    # the analyst decides they are one person: merged, and the pair is gone
+    with qtbot.waitSignal(people.changed, timeout=10_000):
+        people.merge_selected()
+    with qtbot.waitSignal(people.refreshed, timeout=10_000):
+        people.refresh()
+    assert people.review.count() == 0 and people.review.isHidden()

@@ -1,0 +1,147 @@
+"""Confirming a visual-copy candidate with local features and geometry.
+
+Hashes propose candidates; this module decides. ORB keypoints (OpenCV) of both pictures
+are matched (Hamming distance, Lowe's ratio test) and a similarity transform (rotation,
+uniform scale, shift) is fitted with RANSAC. A copy - recompressed, resized, cropped,
+framed, captioned or turned a few degrees - keeps its pixels in place up to such a
+transform, so many matches agree with one transform. Another photo of the same person or
+scene does not: the head turns, the camera moves, the background shifts against the
+subject, and only a handful of matches fit any single similarity.
+
+Mirrored and 90-degree-turned copies are compared with the query turned the same way (the
+orientation whose hash matched), since a mirror is not a similarity.
+
+Features are computed lazily, for candidates only (bench/copies_keypoints.py measured the
+alternative, keypoints at ingest: see docs/benchmarks.md), from the same draft-decoded
+pixels as the hashes, at a fixed working size so both sides are at comparable scales.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+WORK_SIZE = 320  # long side the picture is scaled to (up or down) before ORB
+N_FEATURES = 500
+RATIO = 0.8  # Lowe's ratio test
+RANSAC_PX = 5.0  # reprojection threshold at WORK_SIZE
+MIN_KEYPOINTS = 40  # below this on either side ORB cannot decide: the caller falls back
+# Inliers of the fitted similarity that make a copy. Chosen on the tuning half of
+# bench/copies.py (docs/benchmarks.md): true copies >= 19 inliers (text overlays on 250 px
+# faces lowest, everything else >= 63); different pictures among the hash candidates 12 or
+# fewer, except two photos of one event (35, 181), which the agreement test below rejects.
+MIN_INLIERS = 16
+MAX_SCALE = 8.0  # a fitted scale beyond 1/8..8 is a degenerate fit, not a copy
+# Photometric agreement: after aligning the candidate onto the query with the fitted
+# transform, the median correlation of 8x8 blocks (textured blocks of the overlap, at
+# AGREE_SIZE px, lightly blurred). A copy agrees everywhere (>= 0.974 for every edit class
+# in bench/copies.py, text overlays lowest); a burst shot of the same scene, where the
+# background is the same photograph but the person moved, matches many keypoints (181
+# inliers) yet disagrees on the person (0.95). Chosen from the tuning half.
+MIN_AGREEMENT = 0.965
+AGREE_SIZE = 160
+
+
+@dataclass(frozen=True)
+class Features:
+    """ORB keypoint positions (in WORK_SIZE pixels) and descriptors of one picture."""
+
+    points: np.ndarray  # (n, 2) float32
+    descriptors: np.ndarray | None  # (n, 32) uint8
+    small: np.ndarray  # grey pixels at AGREE_SIZE on the long side, float32
+    scale: float  # points are in pixels of the picture scaled by this factor
+    small_scale: float  # `small` is the picture scaled by this factor
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+
+def features(im: Image.Image) -> Features:
+    """ORB features of a decoded picture (any mode)."""
+    import cv2
+
+    gray = im.convert("L")
+    s = WORK_SIZE / max(gray.size)
+    ss = AGREE_SIZE / max(gray.size)
+    small = np.asarray(gray.resize((max(8, round(gray.width * ss)), max(8, round(gray.height * ss))),
+                                   Image.Resampling.BILINEAR), dtype=np.float32)
+    if abs(s - 1) > 0.02:
+        gray = gray.resize((max(16, round(gray.width * s)), max(16, round(gray.height * s))),
+                           Image.Resampling.BICUBIC if s > 1 else Image.Resampling.BOX)
+    a = np.asarray(gray, dtype=np.uint8)
+    orb = cv2.ORB_create(nfeatures=N_FEATURES, fastThreshold=12, edgeThreshold=15, patchSize=31)
+    kps, desc = orb.detectAndCompute(a, None)
+    pts = np.array([k.pt for k in kps], dtype=np.float32).reshape(-1, 2)
+    return Features(pts, desc, small, s, ss)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The geometric and photometric evidence for one candidate pair."""
+
+    inliers: int
+    agreement: float | None  # None when no transform was fitted
+
+    def as_dict(self) -> dict:
+        return {"inliers": self.inliers, "agreement": None if self.agreement is None else round(self.agreement, 4)}
+
+
+def compare(a: Features | None, b: Features | None) -> Comparison | None:
+    """Matches consistent with one similarity transform between a and b, and how well the
+    aligned pictures agree; None when either side has too few keypoints to decide."""
+    import cv2
+
+    if a is None or b is None or len(a) < MIN_KEYPOINTS or len(b) < MIN_KEYPOINTS:
+        return None
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = matcher.knnMatch(a.descriptors, b.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < 4:
+        return Comparison(0, None)
+    src = a.points[[m.queryIdx for m in good]]
+    dst = b.points[[m.trainIdx for m in good]]
+    model, mask = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=RANSAC_PX,
+                                              maxIters=2000, confidence=0.995, refineIters=10)
+    if model is None or mask is None:
+        return Comparison(0, None)
+    scale = float(np.hypot(model[0, 0], model[1, 0]))
+    if not (1 / MAX_SCALE <= scale <= MAX_SCALE):
+        return Comparison(0, None)
+    n = int(mask.sum())
+    return Comparison(n, agreement(a, b, model) if n >= MIN_INLIERS else None)
+
+
+def agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) -> float:
+    """Median correlation of grid x grid blocks of a and of b aligned onto a by `model`
+    (which maps a's keypoint coordinates to b's); blocks outside the overlap or without
+    texture are left out (-1 when none is left)."""
+    import cv2
+
+    m = model.astype(np.float64).copy()
+    # From a's small pixels to b's small pixels: undo a's scale, apply the model, apply b's.
+    m[:, :2] *= (b.small_scale / b.scale) / (a.small_scale / a.scale)
+    m[:, 2] *= b.small_scale / b.scale
+    h, w = a.small.shape
+    warped = cv2.warpAffine(b.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+    valid = cv2.warpAffine(np.ones_like(b.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
+    x_all = cv2.GaussianBlur(a.small, (0, 0), 1.5)
+    y_all = cv2.GaussianBlur(warped, (0, 0), 1.5)
+    cors = []
+    for i in range(grid):
+        for j in range(grid):
+            sl = (slice(i * h // grid, (i + 1) * h // grid), slice(j * w // grid, (j + 1) * w // grid))
+            if valid[sl].mean() < 0.9:
+                continue
+            x, y = x_all[sl].ravel(), y_all[sl].ravel()
+            if x.std() < 3 or y.std() < 3:  # flat: says nothing either way
+                continue
+            cors.append(float(np.corrcoef(x, y)[0, 1]))
+    return float(np.median(cors)) if cors else -1.0
+
+
+def is_copy(c: Comparison | None) -> bool | None:
+    """The verdict for a comparison; None when ORB could not decide."""
+    if c is None:
+        return None
+    return c.inliers >= MIN_INLIERS and c.agreement is not None and c.agreement >= MIN_AGREEMENT

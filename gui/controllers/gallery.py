@@ -1,0 +1,58 @@
+"""The gallery's queries: the filtered, sorted id list, the filter choices, and the items an
+ingest just committed, each run off the GUI thread; the newest id-list request wins."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+from PyQt6.QtCore import QObject, pyqtSignal
+
+from forensics import browse
+from forensics.browse import ItemFilter
+from forensics.case import Case
+from gui.tasks import TaskRunner
+
+
+class GalleryController(QObject):
+    ids_ready = pyqtSignal(list, object)  # ids in display order, what to keep selected (or None)
+    appended = pyqtSignal(list)  # newly committed ids that pass the current filter, in order
+    facets_ready = pyqtSignal(dict)
+    failed = pyqtSignal(object)  # TaskError
+
+    def __init__(self, tasks: TaskRunner, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.tasks = tasks
+        self.case: Case | None = None
+        self._serial = 0  # answers to older requests are dropped
+
+    def set_case(self, case: Case | None) -> None:
+        self.case = case
+        self._serial += 1
+
+    def query(self, filt: ItemFilter, sort: str, descending: bool, keep=None) -> None:
+        if self.case is None:
+            return
+        self._serial += 1
+        serial, ctx = self._serial, self.case.ctx
+        self.tasks.run("Filter", lambda t: browse.item_ids(ctx, filt, sort, descending), writer=False,
+                       on_done=lambda ids: serial == self._serial and self.ids_ready.emit(ids, keep),
+                       on_error=self.failed.emit, owner=self)
+
+    def new_items(self, ids: list[int], filt: ItemFilter, sort: str, descending: bool) -> None:
+        """Which of `ids` (just committed) the current filter shows, to append them."""
+        if self.case is None or not ids:
+            return
+        serial, ctx, wanted = self._serial, self.case.ctx, tuple(ids)
+        self.tasks.run("New items", lambda t: browse.item_ids(ctx, replace(filt, ids=wanted), sort, descending),
+                       writer=False, on_done=lambda new: serial == self._serial and self.appended.emit(new),
+                       on_error=self.failed.emit, owner=self)
+
+    def facets(self) -> None:
+        if self.case is None:
+            return
+        ctx = self.case.ctx
+        self.tasks.run("Facets", lambda t: browse.facets(ctx), writer=False, on_done=self.facets_ready.emit,
+                       on_error=self.failed.emit, owner=self)
+
+    def is_bookmarked(self, item_id: int) -> bool:
+        rows = browse.item_rows(self.case.ctx, [item_id]) if self.case is not None else []
+        return bool(rows and rows[0]["bookmarked"])
