@@ -5,7 +5,7 @@ import argparse
 import sys
 import threading
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         " pass, such as I/O or permission, are always retried)")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
+    add_cluster(p)
     add_json(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -88,12 +89,13 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False) -> dict:
+def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False, cluster=None) -> dict:
     def announce() -> None:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
 
     return case.ingest_and_analyse(sources, options, progress=ProgressBar("ingest"), cancel=threading.Event(),
-                                   analysis=analysis, on_analysis=announce, retry_failed=retry_failed).as_dict()
+                                   analysis=analysis, on_analysis=announce, retry_failed=retry_failed,
+                                   cluster=cluster).as_dict()
 
 
 def _analysis_text(a: dict | None) -> str:
@@ -117,8 +119,9 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
                          scene_changes=not args.no_scene_changes, follow_faces=args.follow_faces,
                          follow_base=args.follow_base, follow_dense=args.follow_dense)
+    cluster = cluster_spec(args)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed, cluster)
     if s.get("noatime_refused"):
         from forensics.evidence import noatime_message
 

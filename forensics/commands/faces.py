@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 
@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--upsample", type=int, help="HOG detector upsampling (default 1)")
     a.add_argument("--min-face", type=int, help="faces smaller than this many pixels are flagged low quality (default 40)")
     a.add_argument("--workers", type=int, default=0, help="worker processes for photos (default: one per core)")
+    add_cluster(a)
     add_json(a)
     a.set_defaults(func=cmd_analyze)
 
@@ -114,7 +115,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             "detector": args.detector, "min_confidence": args.min_confidence, "min_width": args.min_width}
     workers = args.workers or os.cpu_count() or 1
     res = case.faces.analyze(args.items, progress=ProgressBar("faces"), options={k: v for k, v in opts.items() if v is not None},
-                             workers=workers)
+                             workers=workers, cluster=cluster_spec(args))
     print(file=sys.stderr)
     emit(args, res, f"analysed {res['analysed']} of {res['items']} items: {res['faces']} faces, {res['failed']} failed,"
                     f" {res['seconds']}s")

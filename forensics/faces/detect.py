@@ -317,3 +317,6 @@ def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
             sharp = sharpness(gray)
         out.append((np.asarray(desc, dtype="<f4"), sharp))
     return out
+def load_models() -> None:
+    """Load the face models now, so a worker that is warming up pays for it before its first task."""
+    _models()

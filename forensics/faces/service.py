@@ -70,14 +70,19 @@ class FaceService(FaceViews):
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,
-                cancel: threading.Event | None = None, options: dict | None = None, workers: int = 1) -> dict:
+                cancel: threading.Event | None = None, options: dict | None = None, workers: int = 1,
+                cluster=None) -> dict:
         """Detect and embed faces in catalogued images and frames that lack them (resumable).
-        `workers` > 1 detects images in that many processes."""
+        `workers` > 1 detects images in that many processes; `cluster` (a ClusterSpec) runs
+        photos and videos on Dask workers instead."""
         from forensics.faces.analyze import analyze_items
 
         self._require_authority()
-        result = analyze_items(self.ctx, item_ids, options, progress, cancel, workers)
-        self.ctx.log("faces.analyze", {"items": item_ids, "options": options or {}, "model": model_version()}, result)
+        result = analyze_items(self.ctx, item_ids, options, progress, cancel, workers, cluster=cluster)
+        params = {"items": item_ids, "options": options or {}, "model": model_version()}
+        if cluster is not None:
+            params["cluster"] = cluster.as_dict()
+        self.ctx.log("faces.analyze", params, result)
         return result
 
     def reindex(self) -> dict:
