@@ -28,6 +28,7 @@ from forensics.store.db import Store
 from forensics.store.queries import chunks, marks
 
 if TYPE_CHECKING:
+    from forensics.cluster import ClusterSpec
     from forensics.copies.service import CopyService
     from forensics.faces.service import FaceService
     from forensics.hashsets.service import HashSetService
@@ -209,15 +210,18 @@ class Case:
                progress: Callable[[Progress], None] | None = None,
                cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
-               retry_failed: bool = False) -> "IngestSummary":
+               retry_failed: bool = False,
+               cluster: "ClusterSpec | None" = None) -> "IngestSummary":
         """Catalogue every file under the sources. Resumable: what is committed is kept and
         skipped next time; a cancelled or killed run can simply be run again. Files that
-        failed for a reason that can pass are tried again; `retry_failed` retries all failed files."""
+        failed for a reason that can pass are tried again; `retry_failed` retries all failed files.
+        With `cluster` the per-file work runs on Dask workers (`forensics.cluster`); the
+        records are the same."""
         from forensics.ingest.pipeline import IngestOptions, run_ingest
 
         source_ids = [self.add_source(s) for s in sources]
         summary = run_ingest(self.ctx, source_ids, options or IngestOptions(), progress, cancel, on_committed,
-                             retry_failed=retry_failed)
+                             retry_failed=retry_failed, cluster=cluster)
         if summary.retried and "copies" in vars(self):
             self.copies.invalidate()  # same item count, new hashes: reload the hash matrix
         return summary
@@ -228,12 +232,13 @@ class Case:
                            on_committed: Callable[[list[ItemId]], None] | None = None,
                            analysis: bool = True,
                            on_analysis: Callable[[], None] | None = None,
-                           retry_failed: bool = False) -> "IngestSummary":
+                           retry_failed: bool = False,
+                           cluster: "ClusterSpec | None" = None) -> "IngestSummary":
         """Ingest, then bring hash-set matches, copy groups and face clusters up to date
         (`analyse`), the sequence both the CLI and the workbench run after adding evidence.
         The analysis results are on the summary (`summary.analysis`); a cancelled ingest
         is not analysed. `on_analysis` is called when the analysis starts."""
-        summary = self.ingest(sources, options, progress, cancel, on_committed, retry_failed)
+        summary = self.ingest(sources, options, progress, cancel, on_committed, retry_failed, cluster=cluster)
         if analysis and not summary.cancelled:
             if on_analysis is not None:
                 on_analysis()

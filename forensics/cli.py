@@ -88,6 +88,32 @@ def add_case(p: argparse.ArgumentParser) -> None:
     p.add_argument("--examiner", default=argparse.SUPPRESS, help=EXAMINER_HELP)
 
 
+def add_cluster(p: argparse.ArgumentParser) -> None:
+    """Options that put the per-file work on a Dask cluster (forensics.cluster)."""
+    g = p.add_argument_group("cluster (Dask distributed)")
+    g.add_argument("--cluster", metavar="ADDRESS",
+                   help="local:N for a LocalCluster of N worker processes, or a scheduler tcp://HOST:8786 or "
+                        "tls://HOST:8786 (default: $FORENSICS_CLUSTER, else the local process pool)")
+    g.add_argument("--path-map", action="append", default=[], metavar="CASE_PATH=WORKER_PATH",
+                   help="where the workers see a source (repeatable); each file's size is re-checked there")
+    g.add_argument("--source-workers", action="append", default=[], metavar="SOURCE_PATH=WORKER[,WORKER]",
+                   help="run files under SOURCE_PATH only on these workers (evidence on their own disks)")
+    g.add_argument("--insecure-cluster", action="store_true",
+                   help="allow plain tcp:// to a scheduler on another machine (trusted, isolated network only)")
+    g.add_argument("--tls-ca-file")
+    g.add_argument("--tls-cert")
+    g.add_argument("--tls-key")
+
+
+def cluster_spec(args: argparse.Namespace):
+    """The ClusterSpec the options ask for, or None for the local process pool."""
+    from forensics.cluster import parse_path_map, parse_source_workers, spec_from
+
+    return spec_from(getattr(args, "cluster", None), insecure=args.insecure_cluster,
+                     tls_ca_file=args.tls_ca_file, tls_cert=args.tls_cert, tls_key=args.tls_key,
+                     path_map=parse_path_map(args.path_map), source_workers=parse_source_workers(args.source_workers))
+
+
 def open_case(args: argparse.Namespace, readonly: bool = False):
     """The case of a command; `readonly` for commands that only read it (they then work
     on a full disk and on read-only media)."""

@@ -5,7 +5,7 @@ import argparse
 import sys
 import threading
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,13 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=0, help="worker processes (default: one per core)")
     p.add_argument("--faces", action=argparse.BooleanOptionalAction, default=True,
                    help="detect and embed faces during ingest (default: on)")
-    p.add_argument("--frame-interval", type=float, default=1.0, help="seconds between sampled video frames")
+    p.add_argument("--frame-interval", type=float, default=1.0,
+                   help="seconds between sampled video frames without faces, or with --no-follow-faces")
+    p.add_argument("--follow-faces", action=argparse.BooleanOptionalAction, default=True,
+                   help="with faces: sample video densely around faces, sparsely elsewhere (default: on)")
+    p.add_argument("--follow-base", type=float, default=0.5, help="seconds between full-frame looks (default 0.5)")
+    p.add_argument("--follow-dense", type=float, default=0.25, help="seconds between samples near faces (default 0.25)")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
     p.add_argument("--retry-failed", action="store_true",
                    help="try again every file recorded with an error (files that failed for a reason that can"
                         " pass, such as I/O or permission, are always retried)")
     p.add_argument("--no-analysis", action="store_true",
                    help="skip the case-wide steps after ingest (hash-set matching, copy groups, face clusters)")
+    add_cluster(p)
     add_json(p)
     p.set_defaults(func=cmd_ingest)
 
@@ -83,12 +89,13 @@ def cmd_case_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False) -> dict:
+def run_ingest_cli(case, sources, options, analysis: bool = True, retry_failed: bool = False, cluster=None) -> dict:
     def announce() -> None:
         print("analysing: hash-set matches, copy groups, face clusters ...", file=sys.stderr)
 
     return case.ingest_and_analyse(sources, options, progress=ProgressBar("ingest"), cancel=threading.Event(),
-                                   analysis=analysis, on_analysis=announce, retry_failed=retry_failed).as_dict()
+                                   analysis=analysis, on_analysis=announce, retry_failed=retry_failed,
+                                   cluster=cluster).as_dict()
 
 
 def _analysis_text(a: dict | None) -> str:
@@ -110,9 +117,11 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     from forensics.ingest.pipeline import IngestOptions
 
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
-                         scene_changes=not args.no_scene_changes)
+                         scene_changes=not args.no_scene_changes, follow_faces=args.follow_faces,
+                         follow_base=args.follow_base, follow_dense=args.follow_dense)
+    cluster = cluster_spec(args)
     case = open_case(args)
-    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed)
+    s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed, cluster)
     if s.get("noatime_refused"):
         from forensics.evidence import noatime_message
 

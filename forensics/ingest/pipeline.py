@@ -15,6 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from forensics import audit
 from forensics.clock import utc_now
 from forensics.context import CaseContext
@@ -25,6 +27,9 @@ from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
 from forensics.ingest.worker import hash_only, process_file
 from forensics.model import Cancelled, ItemId, Progress, describe_error
+
+if TYPE_CHECKING:
+    from forensics.cluster import ClusterSpec
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -67,9 +72,11 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
                progress: Callable[[Progress], None] | None = None, cancel: threading.Event | None = None,
                on_committed: Callable[[list[ItemId]], None] | None = None,
                worker: Callable[[FileTask, IngestOptions], FileResult] = process_file,
-               retry_failed: bool = False) -> IngestSummary:
+               retry_failed: bool = False,
+               cluster: "ClusterSpec | None" = None) -> IngestSummary:
     """Ingest the given sources of the case. `worker` is the per-file function (a picklable
-    module-level callable); another executor, or a distributed engine, can run it the same way.
+    module-level callable). It runs in a local process pool, or on a Dask cluster when
+    `cluster` is given (`forensics.cluster`); the records are the same either way.
 
     Files that failed earlier for a reason that can pass (I/O, stat, permission, timeout)
     are tried again; with `retry_failed`, every file recorded with an error is."""
@@ -83,7 +90,8 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
             resumed = close_interrupted(ctx, w)
             run_id = w.execute(
                 "INSERT INTO ingest_runs (started_utc, examiner, sources, options, pid, host) VALUES (?, ?, ?, ?, ?, ?)",
-                (utc_now(), ctx.examiner, audit.canonical(source_ids), audit.canonical(options.as_dict()),
+                (utc_now(), ctx.examiner, audit.canonical(source_ids),
+                 audit.canonical(options.as_dict() | ({"cluster": cluster.as_dict()} if cluster else {})),
                  os.getpid(), socket.gethostname()),
             ).lastrowid
             run_lock_ = run_lock(ctx, run_id)
@@ -91,9 +99,10 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
             sources = [{"id": sid, "path": w.execute("SELECT path FROM sources WHERE id = ?", (sid,)).fetchone()[0]}
                        for sid in source_ids]
             ctx.audit(w, "ingest.start", {"run_id": run_id, "sources": sources, "options": options.as_dict(),
+                                          **({"cluster": cluster.as_dict()} if cluster else {}),
                                           "resumes": [r["run_id"] for r in resumed if set(r["sources"]) & set(source_ids)]},
                       {})
-        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, retry_failed)
+        return _run(ctx, run_id, source_ids, options, progress, cancel, on_committed, worker, retry_failed, cluster)
     finally:
         if run_lock_ is not None:
             run_lock_.release(unlink=True)
@@ -104,14 +113,15 @@ def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
 def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOptions,
          progress: Callable[[Progress], None] | None, cancel: threading.Event | None,
          on_committed: Callable[[list[ItemId]], None] | None,
-         worker: Callable[[FileTask, IngestOptions], FileResult], retry_failed: bool = False) -> IngestSummary:
+         worker: Callable[[FileTask, IngestOptions], FileResult], retry_failed: bool = False,
+         cluster: "ClusterSpec | None" = None) -> IngestSummary:
     store = ctx.store
     summary = IngestSummary(run_id)
-    writer = _Writer(ctx, summary, on_committed)
     t_start = time.monotonic()
     writer = _Writer(ctx, summary, on_committed)
     status, error = "finished", None
     media = MediaHashes()
+    cluster_status = {"text": ""}  # the cluster's workers and dashboard, when one is used
     try:
         tasks: list[FileTask] = []
         for sid in source_ids:
@@ -146,7 +156,8 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
             elapsed = max(now - t_start, 1e-6)
             rate = state["done"] / elapsed
             eta = (total - state["done"]) / rate if rate > 0 else None
-            progress(Progress(state["done"], total, summary.failed, rate, eta, media.status()))
+            progress(Progress(state["done"], total, summary.failed, rate, eta,
+                              " · ".join(t for t in (media.status(), cluster_status["text"]) if t)))
 
         def handle(res: FileResult) -> None:
             writer.add(res)
@@ -155,7 +166,9 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
 
         report(force=True)
         workers = options.workers or os.cpu_count() or 1
-        if workers == 1 or total <= 1:
+        if cluster is not None and tasks:
+            _run_cluster(cluster, tasks, options, handle, cancel, worker, cluster_status, report)
+        elif workers == 1 or total <= 1:
             for task in tasks:
                 if cancel is not None and cancel.is_set():
                     raise Cancelled()
@@ -262,6 +275,31 @@ class MediaHashes:
             t.join(30)
 
 
+def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOptions,
+                 handle: Callable[[FileResult], None], cancel: threading.Event | None,
+                 worker: Callable[[FileTask, IngestOptions], FileResult], status: dict,
+                 report: Callable[..., None]) -> None:
+    from forensics.cluster import connect
+    from forensics.ingest.cluster_run import run_on_cluster
+
+    warmups = ()
+    if options.faces:
+        from forensics.faces.detect import load_models
+
+        warmups = (load_models,)
+    with connect(spec, faces=options.faces, warmups=warmups) as cl:
+        status["text"] = cl.status_text()
+        report(force=True)
+        ticks = {"n": 0}
+
+        def tick() -> None:
+            ticks["n"] += 1
+            if ticks["n"] % 200 == 0:  # workers join and leave; asking the scheduler costs a round trip
+                status["text"] = cl.status_text()
+
+        run_on_cluster(cl, tasks, options, handle, cancel, worker, failure_record, tick)
+
+
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
               handle: Callable[[FileResult], None], cancel: threading.Event | None,
               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> None:
@@ -323,7 +361,13 @@ def _after_failure(task: FileTask, failure: str, options: IngestOptions) -> File
     """The record of a file that crashed or hung its worker: size, times and digests from
     the step that never decodes (in a fresh process, under the same time limit), so only
     the derived data is lost. A timeout can pass (a slow or stalled medium): retried."""
-    res = _solo(hash_only, task, options)
+    return failure_record(task, failure, options, _solo(hash_only, task, options))
+
+
+def failure_record(task: FileTask, failure: str, options: IngestOptions, res: FileResult | None) -> FileResult:
+    """The record of a file whose decoding crashed ("crash") or hung ("timeout"), from what
+    the never-decoding step `hash_only` gave (None when even that failed). The local pool
+    and the Dask workers (forensics.ingest.cluster_run) record such files the same way."""
     if res is None:
         res = FileResult(task, {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"),
                                 "status": "error"})

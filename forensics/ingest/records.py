@@ -21,6 +21,21 @@ class IngestOptions:
     max_image_bytes: int = 512 << 20  # larger "images" are hashed but not decoded
     file_timeout: float = 900.0  # seconds one file may take in a worker before it is given up
     face_options: dict | None = None  # passed to forensics.faces.pipeline.detect_faces
+    # With faces on, video sampling follows the faces (forensics.media.follow): a full-frame
+    # look every follow_base s (skipped on a static picture, but at least every follow_static_max s),
+    # every follow_dense s near faces for follow_hold s after the last one, and back in time to
+    # where a new face starts. follow_faces=False samples at frame_interval as without faces.
+    follow_faces: bool = True
+    follow_base: float = 0.5
+    follow_dense: float = 0.25
+    follow_hold: float = 1.0
+    follow_static_max: float = 10.0
+
+    def follow_rates(self):
+        from forensics.media.follow import FollowRates
+
+        return FollowRates(base=self.follow_base, dense=self.follow_dense, hold=self.follow_hold,
+                           static_max=self.follow_static_max)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

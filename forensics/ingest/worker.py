@@ -310,16 +310,27 @@ def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, f
         detect = None
         if options.faces:
             from forensics.faces.pipeline import detect_faces as detect
-        for fr in sample_frames(container, info, options.frame_interval, options.scene_changes, options.max_frames):
+        if detect is not None and options.follow_faces:
+            from forensics.media.follow import FollowSampler
+
+            sampler = FollowSampler(container, info, options.follow_rates(), options.scene_changes, options.max_frames)
+            samples = iter(sampler)
+        else:
+            sampler = None
+            samples = sample_frames(container, info, options.frame_interval, options.scene_changes, options.max_frames)
+        for fr in samples:
             hashes = image_hashes(fr.image)
             rec = FrameRecord(fr.index, round(fr.time, 3), fr.reason, fr.image.width, fr.image.height,
                               hashes["phash"], hashes["dhash"], is_blank(fr.image),
                               thumbnail_jpeg(fr.image) if options.thumbnails else None)
             if detect is not None:
                 try:
-                    rec.faces = detect(np.ascontiguousarray(np.asarray(fr.image, dtype=np.uint8)), options.face_options)
+                    rec.faces = detect(np.ascontiguousarray(np.asarray(fr.image, dtype=np.uint8)),
+                                       options.face_options, fr.near)
                 except Exception as exc:
                     res.errors.append(("faces", f"frame {fr.index}: {type(exc).__name__}: {exc}"))
+                if sampler is not None:
+                    sampler.found(fr, [f.box for f in rec.faces or ()])
             res.frames.append(rec)
         item.update(duration=info.duration, frame_count=info.frame_count)
         flags += info.flags

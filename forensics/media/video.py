@@ -1,4 +1,6 @@
-"""Video probing and frame sampling with PyAV: 1 frame per interval plus scene changes."""
+"""Video probing and frame sampling with PyAV: 1 frame per interval plus scene changes.
+Face-following sampling (dense around faces, nearly free on static stretches) is in
+forensics.media.follow, on the same decoding and timing rules."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -33,7 +35,10 @@ class SampledFrame:
     index: int  # decoded frame number
     time: float  # seconds from the start
     image: Image.Image  # RGB
-    reason: str  # "interval" or "scene"
+    reason: str  # "interval" or "scene"; follow.py adds "dense" and "lookback"
+    # where faces are expected on a dense or look-back frame ((top, right, bottom, left) boxes of
+    # the nearest analysed frame): the detector may search only there; empty = the whole frame
+    near: tuple[tuple[int, int, int, int], ...] = ()
 
 
 class VideoDecodeError(Exception):
@@ -79,7 +84,7 @@ def probe(container) -> VideoInfo:
 _PLANAR_YUV = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"}
 
 
-def _grey_small(frame) -> np.ndarray:
+def grey_small(frame) -> np.ndarray:
     """A 18x32 luma signature of a frame for cut detection. For planar YUV (almost all
     footage) it reads the Y plane directly, every 4th pixel, and averages blocks: about
     30x cheaper than asking swscale for a resized grey frame."""
@@ -118,7 +123,7 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
             reason = None
             if t + 1e-6 >= next_t:
                 reason = "interval"
-            small = _grey_small(frame) if scene_changes else None
+            small = grey_small(frame) if scene_changes else None
             if reason is None and small is not None and prev is not None and float(np.abs(small - prev).mean()) > SCENE_DIFF:
                 reason = "scene"
             prev = small
@@ -131,10 +136,19 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
                     break
             decoded += 1
     except Exception as exc:
-        if decoded == 0:
-            raise VideoDecodeError(f"no frame decodes: {error_message(exc)}") from exc
-        info.flags.append("video_decode_error")
-        info.errors.append(f"decoding stopped after frame {decoded}: {error_message(exc)}")
+        decode_failed(info, decoded, exc)
+    finish_info(info, vs, decoded, last_t, fps)
+
+
+def decode_failed(info: VideoInfo, decoded: int, exc: Exception) -> None:
+    if decoded == 0:
+        raise VideoDecodeError(f"no frame decodes: {error_message(exc)}") from exc
+    info.flags.append("video_decode_error")
+    info.errors.append(f"decoding stopped after frame {decoded}: {error_message(exc)}")
+
+
+def finish_info(info: VideoInfo, vs, decoded: int, last_t: float, fps: float) -> None:
+    """After a sampling pass: flags, and duration and frame count measured by the decode."""
     if decoded == 0:
         raise VideoDecodeError("no frame decodes")
     if info.container in RAW_FORMATS:

@@ -37,9 +37,12 @@ class IngestController(QObject):
     def running(self) -> bool:
         return self.task is not None and not self.task.finished
 
-    def start(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0) -> Task:
+    def start(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0,
+              cluster: str | None = None, insecure_cluster: bool = False) -> Task:
         """Catalogue `paths`, then bring hash-set matches, copy groups and clusters up to date:
-        the same sequence as `forensics ingest`."""
+        the same sequence as `forensics ingest`. `cluster` (local:N or a scheduler address)
+        runs the per-file work on Dask; a bad address raises CaseError before anything runs."""
+        from forensics.cluster import spec_from
         from forensics.ingest.pipeline import IngestOptions
 
         if self.case is None:
@@ -47,10 +50,11 @@ class IngestController(QObject):
         if self.running:
             raise RuntimeError("an ingest is already running")
         case, opts = self.case, IngestOptions(faces=faces, workers=workers)
+        spec = spec_from(cluster, insecure=insecure_cluster) if cluster else None
 
         def job(task: Task):
             return case.ingest_and_analyse(paths, opts, progress=task.report, cancel=task.cancel,
-                                           on_committed=lambda ids: self._from_worker.emit(list(ids)))
+                                           on_committed=lambda ids: self._from_worker.emit(list(ids)), cluster=spec)
 
         self.started.emit(f"Ingest {len(paths)} source(s)")
         self.task = self.tasks.run("Ingest", job, long=True, on_progress=self.progress.emit,

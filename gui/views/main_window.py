@@ -9,10 +9,11 @@ import os
 
 from PyQt6.QtCore import QSettings, Qt, pyqtSignal
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
-from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel,
+from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
 
 from forensics.case import Case
+from forensics.model import CaseError
 from gui.controllers.analysis import AnalysisController
 from gui.controllers.case import CaseController
 from gui.controllers.edit import EditController
@@ -473,14 +474,24 @@ class MainWindow(QMainWindow):
         lay.addWidget(QLabel("Catalogue (read-only):\n" + "\n".join(paths[:10]) + ("\n…" if len(paths) > 10 else "")))
         faces = QCheckBox("Detect faces (slower)", checked=True)
         lay.addWidget(faces)
+        lay.addWidget(QLabel("Run on a Dask cluster (optional): local:N, or a lab scheduler tls://host:8786"))
+        cluster = QLineEdit(str(self.settings.value("ingest/cluster", "") or ""))
+        cluster.setObjectName("cluster_address")
+        cluster.setPlaceholderText("empty: this machine's process pool")
+        lay.addWidget(cluster)
+        insecure = QCheckBox("Allow plain tcp:// to another machine (trusted, isolated lab network only)")
+        lay.addWidget(insecure)
         bb = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         bb.accepted.connect(dlg.accept)
         bb.rejected.connect(dlg.reject)
         lay.addWidget(bb)
         if dlg.exec() == QDialog.DialogCode.Accepted:
-            self.ingest(paths, faces=faces.isChecked())
+            self.settings.setValue("ingest/cluster", cluster.text().strip())
+            self.ingest(paths, faces=faces.isChecked(), cluster=cluster.text().strip() or None,
+                        insecure_cluster=insecure.isChecked())
 
-    def ingest(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0) -> None:
+    def ingest(self, paths: list[str | os.PathLike], faces: bool = True, workers: int = 0,
+               cluster: str | None = None, insecure_cluster: bool = False) -> None:
         """Catalogue evidence in the background, then bring the case-wide analysis up to
         date (the CLI's sequence); the gallery grows as batches commit."""
         if self.case is None:
@@ -489,7 +500,11 @@ class MainWindow(QMainWindow):
         if self.ingest_controller.running:
             QMessageBox.information(self, "Ingest running", "Wait for the running ingest to finish, or cancel it.")
             return
-        self.ingest_controller.start(paths, faces=faces, workers=workers)
+        try:
+            self.ingest_controller.start(paths, faces=faces, workers=workers, cluster=cluster,
+                                         insecure_cluster=insecure_cluster)
+        except CaseError as exc:
+            QMessageBox.warning(self, "Cluster", str(exc))
 
     def cancel_ingest(self) -> None:
         self.ingest_controller.cancel()

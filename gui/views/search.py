@@ -14,7 +14,8 @@ import os
 
 from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QDragEnterEvent, QDropEvent, QPixmap
-from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QSlider, QVBoxLayout,
+from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QHBoxLayout, QLabel, QListView, QPushButton, QSlider,
+                             QVBoxLayout,
                              QWidget)
 
 from forensics.case import Case
@@ -44,7 +45,8 @@ def face_cards(case: Case, result: dict) -> list[Card]:
         lead = "LEAD · " if m.get("lead") else ""
         evidence = f"{lead}LR 10^{m['log10_lr']:+.1f} · d={m['distance']:.3f}"
         if m["kind"] == "video":
-            detail = f"{evidence} · ▶ {m['start']:.1f}–{m['end']:.1f} s"
+            best = f" · best {m['frame_time']:.1f} s" if m.get("frame_time") is not None else ""
+            detail = f"{evidence} · ▶ {m['start']:.1f}–{m['end']:.1f} s{best}"
             target = m.get("frame_item_id") or m["item_id"]
         else:
             detail = f"{evidence}{who}"
@@ -180,6 +182,12 @@ class FaceSearchView(_SearchPanel):
         self.settle.timeout.connect(self._record_settled)
         self._recorded: tuple | None = None
         self.slider.valueChanged.connect(self._apply_threshold)
+        self.play_button = QPushButton("▶ Play video hit")
+        self.play_button.setToolTip("Play the selected video hit from a little before it starts, face box drawn")
+        self.play_button.setEnabled(False)
+        self.play_button.clicked.connect(self.play_selected)
+        self.results.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.player = None
         self.slider.valueChanged.connect(lambda *_: self.result is not None and self.settle.start())
         self.cards: list[Card] = []
         self.sort = QComboBox()
@@ -191,10 +199,29 @@ class FaceSearchView(_SearchPanel):
         side = self.layout().itemAt(0).layout()
         side.insertWidget(4, self.sort)
         side.insertWidget(5, self.warning)
+        side.insertWidget(6, self.play_button)
         self._apply_threshold()
 
     def set_sort(self, name: str) -> None:
         self.sort.setCurrentText(name)
+
+    def _selected_video(self) -> dict | None:
+        rows = self.results.selectionModel().selectedIndexes()
+        data = rows[0].data(DATA_ROLE).data if rows else None
+        return data if data and data.get("kind") == "video" else None
+
+    def _selection_changed(self, *_args) -> None:
+        self.play_button.setEnabled(self._selected_video() is not None)
+
+    def play_selected(self) -> None:
+        """Open the player on the selected video hit."""
+        from gui.widgets.playback import PlaybackDialog
+
+        hit = self._selected_video()
+        if hit is None:
+            return
+        self.player = PlaybackDialog(self.case, self.tasks, hit["track_id"], parent=self)
+        self.player.show()
 
     def threshold(self) -> float:
         return self.slider.value() / 100

@@ -20,6 +20,12 @@ def hanging_worker(task, options):
     return process_file(task, options)
 
 
+def slow_worker(task, options):
+    """A worker that takes a little time per file, so a test can act while files are in flight."""
+    time.sleep(0.15)
+    return process_file(task, options)
+
+
 def renaming_worker(task, options):
     """The source's medium goes away while the run is under way (renamed, like an unmount)."""
     if task.relpath == b"f03.bin":

@@ -246,6 +246,42 @@ def test_item_view_shows_recorded_errors(opened, ids, qtbot) -> None:
     assert "Errors" in text and errors[0]["message"][:30] in text
 
 
+def test_video_hit_plays_with_the_face_box_and_steps(opened, ids, qtbot) -> None:
+    w, case = opened, opened.case
+    face = max(case.faces.faces_of_item(ids["IMG_0001.jpg"]), key=lambda f: f["size"])
+    with qtbot.waitSignal(w.face_search.results_shown, timeout=30_000):
+        w.find_person(face["id"])
+    fs = w.face_search
+    row = next(r for r in range(fs.model.rowCount()) if fs.model.card(r).data["kind"] == "video")
+    assert not fs.play_button.isEnabled()
+    fs.results.setCurrentIndex(fs.model.index(row))
+    assert fs.play_button.isEnabled()
+    hit = fs.model.card(row).data
+    assert "best" in fs.model.card(row).detail  # the best-matching frame's time is on the card
+    fs.play_button.click()
+    player = fs.player
+    with qtbot.waitSignal(player.loaded, timeout=30_000) as sig:
+        pass
+    assert sig.args[0] == len(player.playback.frames) > 10
+    pb = player.playback
+    assert pb.frames[0].time <= hit["start"] + 0.05 and pb.frames[-1].time >= hit["end"] - 0.05
+    shown = pb.frames[player.position]
+    assert shown.box is not None and shown.detected and abs(shown.time - hit["start"]) < 0.05
+    assert player.view.pixmap() is not None and not player.view.pixmap().isNull()
+    before = player.position
+    player.forward.click()
+    assert player.position == before + 1
+    player.back.click()
+    player.back.click()
+    assert player.position == max(0, before - 1)
+    assert player.strip.count() > 2  # label, best faces, stretch
+    player.toggle(True)
+    with qtbot.waitSignal(player.frame_shown, timeout=5000):
+        pass
+    player.toggle(False)
+    player.close()
+
+
 def test_people_view_puts_possible_relatives_to_the_analyst(opened, qtbot) -> None:
     w, case = opened, opened.case
     clusters = case.faces.clusters()

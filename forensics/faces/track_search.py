@@ -1,0 +1,110 @@
+"""Scoring video face tracks against a query face on every detection they hold.
+
+A track is one person's run of detections: many small, blurred or turned faces and, with
+luck, a few sharp frontal ones. Scoring it by a few representatives chosen for quality
+loses the frame where the face turns to the camera when that frame is not among them;
+averaging all frames drowns it. Here every detection is compared with the query, the
+closest ceil(sqrt(n)) of them (1 of 1, 2 of 2-4, 3 of 5-9, 10 of 100) are kept, and
+the track's distance is their mean weighted by detection quality (size, sharpness,
+detector confidence: forensics.faces.tracks.quality). One lucky blurred frame cannot
+carry a long track on its own, and a long track needs several close frames, not all.
+The closest detection is the best-matching frame the result names and shows.
+
+With a calibration (forensics.faces.calibration), the same is done on evidence instead
+of distance: each detection's log10 likelihood ratio for the sizes of the query face and
+of that detection, the strongest ceil(sqrt(n)) averaged with the quality weights, and the
+track is a hit when that reaches the decision level. A track whose best detections are
+smaller than the calibration's reliable width is marked as a lead.
+
+The scan is exact over all track detections, streamed from the database in blocks, so
+memory stays bounded and no detection is left out of the search index's view.
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from forensics.faces.detect import EMBEDDING_DIM
+from forensics.faces.tracks import quality
+
+BLOCK = 20_000
+
+
+@dataclass(frozen=True)
+class TrackHit:
+    track_id: int
+    distance: float  # quality-weighted mean distance of the detections the score rests on
+    best_face_id: int  # the detection that matches best
+    best_distance: float
+    matched: int  # how many detections were averaged
+    detections: int
+    log10_lr: float | None = None  # calibrated: quality-weighted mean log10 LR of those detections
+    lead: bool = False  # calibrated: those detections are too small for a reliable comparison
+
+
+def track_distance(distances: np.ndarray, weights: np.ndarray) -> tuple[float, int, int]:
+    """(score, index of the closest detection, how many were averaged) for one track."""
+    score, best, m, _ = _top_mean(-np.asarray(distances, float), weights)
+    return -score, best, m
+
+
+def _top_mean(evidence: np.ndarray, weights: np.ndarray,
+              distances: np.ndarray | None = None) -> tuple[float, int, int, np.ndarray]:
+    """Quality-weighted mean of the strongest ceil(sqrt(n)) values of `evidence` (higher
+    is stronger; ties, such as LRs held at the calibration's bound, go to the smaller
+    distance): (mean, index of the strongest, how many, their indices)."""
+    order = np.lexsort((distances if distances is not None else np.zeros(len(evidence)), -evidence))
+    m = max(1, math.ceil(math.sqrt(len(evidence))))
+    top = order[:m]
+    w = np.maximum(weights[top], 1e-3)
+    return float((evidence[top] * w).sum() / w.sum()), int(order[0]), m, top
+
+
+def search_tracks(conn: sqlite3.Connection, query: np.ndarray, threshold: float | None,
+                  exclude_tracks: set[int] | frozenset = frozenset(), calibration=None,
+                  query_quality=None, min_log10_lr: float | None = None) -> list[TrackHit]:
+    """Tracks that match `query`, best first: with `threshold`, those whose score
+    distance is within it; otherwise (a `calibration` and the query face's quality
+    given) those whose track evidence reaches `min_log10_lr` (default: the decision level)."""
+    from forensics.faces.calibration import FaceQuality
+
+    q = np.asarray(query, np.float64).reshape(EMBEDDING_DIM)
+    per_track: dict[int, list[tuple[float, float, int, float, float | None, float | None]]] = defaultdict(list)
+    cur = conn.execute("SELECT id, track_id, embedding, size, det_score, sharpness, low_quality, model FROM faces"
+                       " WHERE track_id IS NOT NULL")
+    while rows := cur.fetchmany(BLOCK):
+        vecs = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), EMBEDDING_DIM)
+        dist = np.sqrt(((vecs.astype(np.float64) - q) ** 2).sum(1))
+        for r, d in zip(rows, dist):
+            if r[1] not in exclude_tracks:
+                conf = r[4] if "+yunet+" in (r[7] or "") else None  # HOG scores are not 0-1 confidences
+                per_track[r[1]].append((float(d), quality(r[3], r[4], r[5], bool(r[6])), r[0], float(r[3]), r[5], conf))
+    floor = None
+    if threshold is None:
+        if calibration is None or query_quality is None:
+            raise ValueError("search_tracks needs a threshold, or a calibration and the query's quality")
+        floor = calibration.decision_log10_lr if min_log10_lr is None else float(min_log10_lr)
+    hits = []
+    for tid, dets in per_track.items():
+        d = np.array([x[0] for x in dets])
+        w = np.array([x[1] for x in dets])
+        if floor is None:
+            score, best, m, top = _top_mean(-d, w)
+            if -score <= threshold:
+                hits.append(TrackHit(tid, round(-score, 4), dets[best][2], round(float(d[best]), 4), m, len(dets)))
+            continue
+        quals = [FaceQuality(x[3], x[4], x[5]) for x in dets]
+        lr = np.array([calibration.log10_lr(x[0], query_quality, fq) for x, fq in zip(dets, quals)])
+        score, best, m, top = _top_mean(lr, w, d)
+        if score >= floor:
+            wt = np.maximum(w[top], 1e-3)
+            lead = not calibration.reliable(FaceQuality(float(np.median([dets[i][3] for i in top]))))
+            hits.append(TrackHit(tid, round(float((d[top] * wt).sum() / wt.sum()), 4), dets[best][2],
+                                 round(float(d[best]), 4), m, len(dets), round(score, 2), lead))
+    if floor is None:
+        return sorted(hits, key=lambda h: (h.distance, h.track_id))
+    return sorted(hits, key=lambda h: (-(h.log10_lr or 0.0), h.distance, h.track_id))

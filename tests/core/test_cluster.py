@@ -1,0 +1,239 @@
+"""Ingest and face analysis on a real Dask cluster (LocalCluster worker processes, no mocks):
+the same records as the local process pool, nothing lost when a worker dies, a file that
+kills its workers recorded as failed with its hashes."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from forensics.case import Case
+from forensics.cluster import ClusterSpec, check_spec, map_path, parse_path_map, spec_from
+from forensics.ingest.pipeline import IngestOptions, run_ingest
+from forensics.model import CaseError
+from ingest_faults import crashing_worker, hanging_worker, slow_worker
+from sample_cases.build import build_sample_evidence
+
+FIELDS = ("kind", "mime", "size", "md5", "sha1", "sha256", "phash", "dhash", "width", "height", "status", "flags")
+
+
+def _case(tmp_path, name: str) -> Case:
+    return Case.create(tmp_path / name, name=name, number="T-1", examiner="Tester", authority="Test warrant 1")
+
+
+def _folder(root, n: int = 200):
+    root.mkdir(parents=True)
+    rng = np.random.default_rng(7)
+    for i in range(n):
+        sub = root / f"d{i % 7}"
+        sub.mkdir(exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 48, 3), dtype=np.uint8)).save(sub / f"img_{i:03d}.png")
+    return root
+
+
+def _records(case: Case) -> dict:
+    out = {}
+    for it in case.items():
+        key = (it["relpath"], it["frame_index"])
+        out[key] = tuple(it[f] for f in FIELDS)
+    return out
+
+
+def _faces(case: Case) -> dict:
+    rows = case.store.query(
+        "SELECT i.relpath, i.frame_index, f.box_top, f.box_right, f.box_bottom, f.box_left, f.embedding"
+        " FROM faces f JOIN items i ON i.id = f.item_id")
+    return {(r[0], r[1], r[2], r[3], r[4], r[5]): np.frombuffer(r[6], dtype=np.float32) for r in rows}
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A LocalCluster reached by its tcp:// address, as a lab's scheduler would be."""
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                           resources={"FACES": 1}, silence_logs=40)
+    client = Client(cluster)
+    yield cluster, client
+    client.close()
+    cluster.close()
+
+
+def test_local_cluster_gives_the_same_records_and_faces_as_the_pool(tmp_path):
+    ev = tmp_path / "ev"
+    _folder(ev / "noise", 200)
+    build_sample_evidence(ev / "sample")
+    pool, dask = _case(tmp_path, "pool"), _case(tmp_path, "dask")
+    s1 = pool.ingest([ev], IngestOptions(workers=2, faces=True))
+    s2 = dask.ingest([ev], IngestOptions(faces=True), cluster=spec_from("local:2"))
+    assert s1.added == s2.added >= 210 and s1.failed == s2.failed
+    assert _records(pool) == _records(dask)
+    f1, f2 = _faces(pool), _faces(dask)
+    assert f1 and f1.keys() == f2.keys()
+    for k in f1:
+        assert np.allclose(f1[k], f2[k], atol=1e-5)
+    run = dask.store.query("SELECT options FROM ingest_runs ORDER BY id DESC LIMIT 1")[0][0]
+    assert '"address":"local:2"' in run
+    entry = dask.audit_entries("ingest.start")[-1]
+    assert entry.params["cluster"]["address"] == "local:2"
+
+
+def _worker_pids(client) -> list[int]:
+    return list(client.run(os.getpid).values())
+
+
+def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
+    cluster, client = scheduler
+    ev = _folder(tmp_path / "ev", 60)
+    case = _case(tmp_path, "c")
+    killed: list[int] = []
+
+    def progress(p) -> None:
+        if p.done >= 10 and not killed:
+            pid = _worker_pids(client)[0]
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+
+    spec = ClusterSpec(address=cluster.scheduler_address)
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(), progress=progress, worker=slow_worker, cluster=spec)
+    assert killed, "the run ended before a worker could be killed"
+    assert s.added == 60 and s.failed == 0
+    rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
+    assert len(rel) == len(set(rel)) == 60
+    assert all(i["status"] == "ok" and i["sha256"] and i["phash"] for i in case.items())
+    client.wait_for_workers(1, timeout=300)  # the nanny restarts the killed worker
+
+
+def test_a_file_that_kills_its_worker_is_recorded_with_its_hashes(tmp_path, scheduler):
+    cluster, client = scheduler
+    ev = _folder(tmp_path / "ev", 12)
+    (ev / "crash.jpg").write_bytes(b"a decoder dies on this file")
+    case = _case(tmp_path, "c")
+    spec = ClusterSpec(address=cluster.scheduler_address)
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(), worker=crashing_worker, cluster=spec)
+    assert s.added == 13 and s.failed == 1
+    items = {i["relpath"]: i for i in case.items()}
+    bad = items["crash.jpg"]
+    assert bad["status"] == "error" and "worker_crash" in bad["flags"]
+    assert "crash in a decoder" in bad["errors"][0]["message"]
+    import hashlib
+
+    assert bad["sha256"] == hashlib.sha256(b"a decoder dies on this file").hexdigest() and bad["size"] == 27
+    assert all(i["status"] == "ok" for r, i in items.items() if r != "crash.jpg")
+    client.wait_for_workers(1, timeout=300)
+
+
+def test_a_file_that_hangs_its_decoder_times_out_and_the_run_goes_on(tmp_path, scheduler):
+    cluster, _ = scheduler
+    ev = _folder(tmp_path / "ev", 6)
+    (ev / "hang.jpg").write_bytes(b"a decoder never returns on this file")
+    case = _case(tmp_path, "c")
+    s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(file_timeout=10.0), worker=hanging_worker,
+                   cluster=ClusterSpec(address=cluster.scheduler_address))
+    assert s.added == 7 and s.failed == 1
+    bad = next(i for i in case.items() if i["relpath"] == "hang.jpg")
+    assert "timeout" in bad["flags"] and bad["size"] == 36 and bad["md5"]
+
+
+def test_path_map_reads_the_workers_copy_and_a_wrong_map_is_an_error(tmp_path, scheduler):
+    cluster, _ = scheduler
+    ev = _folder(tmp_path / "case_view", 8)
+    mirror = tmp_path / "worker_view"
+    shutil.copytree(ev, mirror)
+    case = _case(tmp_path, "ok")
+    spec = ClusterSpec(address=cluster.scheduler_address, path_map=parse_path_map([f"{ev}={mirror}"]))
+    s = case.ingest([ev], IngestOptions(), cluster=spec)
+    assert s.added == 8 and s.failed == 0
+    assert {i["relpath"] for i in case.items()} == {os.path.relpath(p, ev) for p in map(str, ev.rglob("*.png"))}
+    # a mapping to a folder whose files differ: each file is an error, never a different file's record
+    wrong = tmp_path / "wrong"
+    shutil.copytree(ev, wrong)
+    for p in wrong.rglob("*.png"):
+        p.write_bytes(p.read_bytes() + b"x")
+    bad = _case(tmp_path, "bad")
+    spec = ClusterSpec(address=cluster.scheduler_address, path_map=parse_path_map([f"{ev}={wrong}"]))
+    s = bad.ingest([ev], IngestOptions(), cluster=spec)
+    assert s.added == 8 and s.failed == 8
+    assert all("path_map_mismatch" in i["flags"] and i["sha256"] is None for i in bad.items())
+
+
+def test_faces_analyze_on_the_cluster_matches_local(tmp_path, scheduler):
+    cluster, _ = scheduler
+    ev = build_sample_evidence(tmp_path / "ev")
+    a, b = _case(tmp_path, "a"), _case(tmp_path, "b")
+    for c in (a, b):
+        c.ingest([ev], IngestOptions(workers=1, faces=False))
+    ra = a.faces.analyze(workers=1)
+    rb = b.faces.analyze(cluster=ClusterSpec(address=cluster.scheduler_address))
+    assert ra["faces"] == rb["faces"] > 0 and ra["analysed"] == rb["analysed"] and ra["videos"] == rb["videos"] >= 1
+    fa, fb = _faces(a), _faces(b)
+    assert fa.keys() == fb.keys()
+    assert all(np.allclose(fa[k], fb[k], atol=1e-5) for k in fa)
+
+
+def test_cluster_addresses_are_checked_before_anything_runs():
+    assert spec_from(None) is None
+    with pytest.raises(CaseError, match="not on this machine"):
+        check_spec(ClusterSpec("tcp://192.0.2.10:8786"))
+    check_spec(ClusterSpec("tcp://192.0.2.10:8786", insecure=True))
+    check_spec(ClusterSpec("tcp://127.0.0.1:8786"))
+    with pytest.raises(CaseError, match="tls-ca-file"):
+        check_spec(ClusterSpec("tls://192.0.2.10:8786"))
+    for bad in ("local:0", "local:x", "http://h:1", "h:8786"):
+        with pytest.raises(CaseError):
+            check_spec(ClusterSpec(bad))
+    pm = parse_path_map(["/mnt/ev=/srv/ev", "/mnt/ev/deep=/other"])
+    assert map_path(b"/mnt/ev/a/b.jpg", pm) == b"/srv/ev/a/b.jpg"
+    assert map_path(b"/mnt/ev/deep/x", pm) == b"/other/x"
+    assert map_path(b"/mnt/evidence2/x", pm) == b"/mnt/evidence2/x"
+
+
+def test_the_environment_variable_names_the_cluster(monkeypatch):
+    monkeypatch.setenv("FORENSICS_CLUSTER", "local:3")
+    assert spec_from(None).local_workers == 3
+    monkeypatch.setenv("FORENSICS_CLUSTER", "")
+    assert spec_from(None) is None
+
+
+def test_killing_the_submitter_then_rerunning_gives_one_record_per_file(tmp_path, scheduler):
+    """kill -9 of the process that owns the writer, twice, while its tasks run on the cluster;
+    a re-run on the cluster finishes the job with exactly one record per file."""
+    import subprocess
+    import sys
+    import time
+
+    cluster, _ = scheduler
+    n = 120
+    ev = _folder(tmp_path / "ev", n)
+    case_dir = tmp_path / "case"
+    _case(tmp_path, "case").close()
+    case = Case.open(case_dir, examiner="Checker")
+    cmd = [sys.executable, "-m", "forensics.cli", "ingest", str(case_dir), str(ev), "--no-faces", "--no-analysis",
+           "--cluster", cluster.scheduler_address, "--examiner", "Killer"]
+    kills = 0
+    for _ in range(2):
+        before = case.store.scalar("SELECT COUNT(*) FROM items")
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and proc.poll() is None:
+            if case.store.scalar("SELECT COUNT(*) FROM items") >= before + 10:
+                break
+            time.sleep(0.02)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            kills += 1
+        proc.wait()
+    assert kills >= 1, "the runs finished before they could be killed"
+    s = case.ingest([ev], IngestOptions(), cluster=ClusterSpec(address=cluster.scheduler_address))
+    assert s.added + s.skipped == n
+    rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
+    assert len(rel) == len(set(rel)) == n
+    assert all(i["status"] == "ok" and i["sha256"] for i in case.items())
+    runs = [r["status"] for r in case.stats()["ingest_runs"]]
+    assert "running" not in runs and runs.count("interrupted") == kills
+    assert case.verify_audit().ok
+    case.close()
