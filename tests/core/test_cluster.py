@@ -234,6 +234,7 @@ def test_killing_the_submitter_then_rerunning_gives_one_record_per_file(tmp_path
     assert len(rel) == len(set(rel)) == n
     assert all(i["status"] == "ok" and i["sha256"] for i in case.items())
     runs = [r["status"] for r in case.stats()["ingest_runs"]]
-    assert "running" not in runs and runs.count("interrupted") == kills
+    # a kill that lands after the run wrote its end (while the client disconnects) interrupts nothing
+    assert "running" not in runs and 1 <= runs.count("interrupted") <= kills
     assert case.verify_audit().ok
     case.close()

@@ -129,12 +129,12 @@ def test_access_times_that_cannot_be_preserved_are_stated_once_in_the_run(tmp_pa
         made = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                         *cli, "case", "create", str(case_dir / "c"), "--name", "n", "--number", "1",
                         "--examiner", "e", "--authority", "w"], capture_output=True, text=True,
-                       env={**os.environ, "HOME": str(home)}, cwd="/")
+                       env={**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}, cwd="/")
         if made.returncode:
             pytest.skip(f"the unprivileged account cannot create a case here: {made.stderr.strip()[-200:]}")
         p = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                             *cli, "ingest", str(case_dir / "c"), str(ev), "--workers", "1", "--no-faces",
-                            "--no-analysis", "--json"], capture_output=True, text=True, env={**os.environ, "HOME": str(home)})
+                            "--no-analysis", "--json"], capture_output=True, text=True, env={**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
         assert p.returncode == 0, p.stderr
         out = json.loads(p.stdout)
         assert out["noatime_refused"] == 3
@@ -146,7 +146,7 @@ def test_access_times_that_cannot_be_preserved_are_stated_once_in_the_run(tmp_pa
         c.close()
         v = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
                             *cli, "verify", str(case_dir / "c"), "--json"], capture_output=True, text=True,
-                           env={**os.environ, "HOME": str(home)})
+                           env={**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})
         res = json.loads(v.stdout)
         assert res["status"] == "intact" and "access times of 3 evidence file(s)" in res["note"]
     finally:
