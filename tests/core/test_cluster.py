@@ -16,6 +16,7 @@ from forensics.cluster import ClusterSpec, check_spec, map_path, parse_path_map,
 from forensics.ingest.pipeline import IngestOptions, run_ingest
 from forensics.model import CaseError
 from ingest_faults import crashing_worker, hanging_worker, slow_worker
+from kill_runs import kill_runs
 from sample_cases.build import build_sample_evidence
 
 FIELDS = ("kind", "mime", "size", "md5", "sha1", "sha256", "phash", "dhash", "width", "height", "status", "flags")
@@ -202,9 +203,7 @@ def test_the_environment_variable_names_the_cluster(monkeypatch):
 def test_killing_the_submitter_then_rerunning_gives_one_record_per_file(tmp_path, scheduler):
     """kill -9 of the process that owns the writer, twice, while its tasks run on the cluster;
     a re-run on the cluster finishes the job with exactly one record per file."""
-    import subprocess
     import sys
-    import time
 
     cluster, _ = scheduler
     n = 120
@@ -214,19 +213,7 @@ def test_killing_the_submitter_then_rerunning_gives_one_record_per_file(tmp_path
     case = Case.open(case_dir, examiner="Checker")
     cmd = [sys.executable, "-m", "forensics.cli", "ingest", str(case_dir), str(ev), "--no-faces", "--no-analysis",
            "--cluster", cluster.scheduler_address, "--examiner", "Killer"]
-    kills = 0
-    for _ in range(2):
-        before = case.store.scalar("SELECT COUNT(*) FROM items")
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline and proc.poll() is None:
-            if case.store.scalar("SELECT COUNT(*) FROM items") >= before + 10:
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = kill_runs(cmd, lambda: case.store.scalar("SELECT COUNT(*) FROM items"), tries=2, grow=10, timeout=180)
     assert kills >= 1, "the runs finished before they could be killed"
     s = case.ingest([ev], IngestOptions(), cluster=ClusterSpec(address=cluster.scheduler_address))
     assert s.added + s.skipped == n

@@ -144,13 +144,13 @@ def test_refused_noatime_falls_back_and_is_reported_once(new_case, tmp_path, mon
         pytest.skip("this OS has no O_NOATIME")
     real_open = os.open
 
-    def refusing_open(path, flags, *a):
+    def refusing_open(path, flags, *a, **kw):
         # What the kernel does for a file the examiner does not own.
         if flags & os.O_NOATIME:
             raise PermissionError(1, "Operation not permitted")
-        return real_open(path, flags, *a)
+        return real_open(path, flags, *a, **kw)
 
-    monkeypatch.setattr(ev_mod.os, "open", refusing_open)
+    monkeypatch.setattr(ev_mod.os, "open", refusing_open)  # also reached through folder descriptors (dir_fd=)
     ev = tmp_path / "ev"
     ev.mkdir()
     for n in range(3):

@@ -6,8 +6,6 @@ from __future__ import annotations
 import getpass
 import json
 import os
-import signal
-import subprocess
 import sys
 import threading
 import time
@@ -20,6 +18,7 @@ from forensics.cli import main
 from forensics.ingest.pipeline import IngestOptions, run_ingest
 from forensics.ingest.worker import process_file
 from forensics.model import CaseError
+from kill_runs import kill_runs
 
 RELEASE = threading.Event()
 
@@ -47,19 +46,7 @@ def test_repeated_sigkill_leaves_every_committed_file_on_the_record(tmp_path):
     case = Case.open(case_dir, examiner="Checker")
     cmd = [sys.executable, "-m", "forensics.cli", "ingest", str(case_dir), str(ev), "--workers", "1", "--no-faces",
            "--no-analysis", "--examiner", "Killer"]
-    kills = 0
-    for _ in range(4):
-        before = case.store.scalar("SELECT COUNT(*) FROM items")
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and proc.poll() is None:
-            if case.store.scalar("SELECT COUNT(*) FROM items") >= before + 5:
-                break
-            time.sleep(0.02)
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            kills += 1
-        proc.wait()
+    kills = kill_runs(cmd, lambda: case.store.scalar("SELECT COUNT(*) FROM items"), tries=4, grow=5)
     assert kills >= 2, "the runs finished before they could be killed"
     assert case.store.scalar("SELECT COUNT(*) FROM items") < n_files
     # before anyone resumes, the killed runs already read as interrupted
