@@ -39,7 +39,7 @@ def _ingest_entries(case: Case) -> list:
 
 
 def test_repeated_sigkill_leaves_every_committed_file_on_the_record(tmp_path):
-    n_files = 150
+    n_files = 400  # more than 4 kills can commit: the writer commits up to 64 files at a time
     ev = _jpegs(tmp_path / "ev", n_files, (240, 320))
     case_dir = tmp_path / "case"
     Case.create(case_dir, name="K", number="K-1", examiner="Creator", authority="Order 7").close()
