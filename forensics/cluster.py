@@ -270,7 +270,6 @@ class Cluster:
     spec: ClusterSpec
     client: Any
     local: Any = None
-    faces: bool = False
     token: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
 
     def status(self) -> dict:
@@ -401,7 +400,7 @@ def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], 
 
     plugin = type("ForensicsPlugin", (ForensicsWorkerPlugin, WorkerPlugin), {})(tuple(warmups))
     client.register_plugin(plugin, name=f"forensics-{'faces' if faces else 'ingest'}")
-    cluster = Cluster(spec, client, local, faces)
+    cluster = Cluster(spec, client, local)
     if not cluster.status()["workers"]:
         try:
             client.wait_for_workers(1, timeout=30)

@@ -63,12 +63,19 @@ def test_mpeg_ts_and_bmp_need_real_structure() -> None:
     assert Image.open(io.BytesIO(_bmp())).size == (2, 2)  # the known-good header is a real BMP
 
 
-def test_text_starting_with_g_or_bm_is_not_video_or_image(new_case: Case, tmp_path: Path) -> None:
+def _ingest_files(case: Case, tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """Write `files` into a fresh evidence folder and ingest it in this process."""
     ev = tmp_path / "ev"
     ev.mkdir()
-    (ev / "note.txt").write_bytes(b"Greetings from the lake")
-    (ev / "car.txt").write_bytes(b"BMW service record for the blue car")
-    new_case.ingest([ev], IngestOptions(workers=1))
+    for name, data in files.items():
+        (ev / name).write_bytes(data)
+    case.ingest([ev], IngestOptions(workers=1))
+    return ev
+
+
+def test_text_starting_with_g_or_bm_is_not_video_or_image(new_case: Case, tmp_path: Path) -> None:
+    _ingest_files(new_case, tmp_path, {"note.txt": b"Greetings from the lake",
+                                       "car.txt": b"BMW service record for the blue car"})
     for it in new_case.items():
         assert it["mime"] == "text/plain" and "ext_mismatch" not in it["flags"], it
 
@@ -190,11 +197,7 @@ def test_plain_text_listing_escapes_control_characters(new_case: Case, tmp_path:
     import subprocess
     import sys
 
-    ev = tmp_path / "ev"
-    ev.mkdir()
-    (ev / "evil\nname\x1b[31m.txt").write_bytes(b"x")
-    (ev / "ok.txt").write_bytes(b"y")
-    new_case.ingest([ev], IngestOptions(workers=1))
+    _ingest_files(new_case, tmp_path, {"evil\nname\x1b[31m.txt": b"x", "ok.txt": b"y"})
     out = subprocess.run([sys.executable, "-m", "forensics.cli", "items", str(new_case.path)],
                          capture_output=True, text=True, check=True).stdout
     lines = out.splitlines()
