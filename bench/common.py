@@ -65,6 +65,22 @@ def timed() -> Iterator[Timing]:
         t.seconds = time.perf_counter() - start
 
 
+@contextmanager
+def scratch_case(prefix: str) -> Iterator:
+    """A fresh case in a temporary folder for one measurement, closed and removed after."""
+    import tempfile
+    from pathlib import Path
+
+    from forensics.case import Case
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        case = Case.create(Path(tmp) / "case", name="bench", number="B-1", examiner="bench", authority="benchmark")
+        try:
+            yield case
+        finally:
+            case.close()
+
+
 def _cpu_model() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:

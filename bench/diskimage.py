@@ -26,14 +26,13 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from common import MIB, cpu_seconds, load_average, machine_line, rate, run_isolated, table, timed  # noqa: E402
+from common import MIB, cpu_seconds, load_average, machine_line, rate, run_isolated, scratch_case, table, timed  # noqa: E402
 
 WIDTH, HEIGHT = 2000, 1500
 SECTOR = 512
@@ -87,11 +86,9 @@ def build_image(cache: Path, folder: Path) -> Path:
 
 
 def measure(source: str, workers: int) -> dict:
-    from forensics.case import Case
     from forensics.ingest.pipeline import IngestOptions
 
-    with tempfile.TemporaryDirectory(prefix="bench-diskimage-") as tmp:
-        case = Case.create(Path(tmp) / "case", name="bench", number="B-1", examiner="bench", authority="benchmark")
+    with scratch_case("bench-diskimage-") as case:
         cpu0, load0 = cpu_seconds(), load_average()
         with timed() as t:
             s = case.ingest([source], IngestOptions(workers=workers, faces=False))
@@ -101,7 +98,6 @@ def measure(source: str, workers: int) -> dict:
         hashed = case.store.read.execute("SELECT media_size FROM source_images").fetchone()
         audit_hash = [json.loads(r[0]) for r in case.store.query(
             "SELECT result FROM audit_log WHERE action = 'source.image_hash'")]
-        case.close()
     return {"files": s.added, "failed": s.failed, "images": images, "bytes": nbytes, "seconds": t.seconds,
             "media_bytes": hashed[0] if hashed else 0,
             "media_hash_seconds": audit_hash[0]["seconds"] if audit_hash else 0.0,

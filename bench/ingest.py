@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 SHARED_VIDEO = ROOT / ".." / "shared" / "data" / "video"
 
-from common import (MIB, cpu_seconds, load_average, machine_line, peak_rss_children_mib,  # noqa: E402
+from common import (MIB, scratch_case, cpu_seconds, load_average, machine_line, peak_rss_children_mib,  # noqa: E402
                     peak_rss_self_mib, rate, run_isolated, table, timed)
 
 WIDTH, HEIGHT = 4000, 3000
@@ -157,21 +157,18 @@ def link_set(paths: list[Path], folder: Path) -> Path:
 
 # -- measurements, each run in a fresh process ---------------------------------------
 def measure_ingest(folder: str, workers: int) -> dict:
-    from forensics.case import Case
     from forensics.ingest.pipeline import IngestOptions
 
     files = [os.path.join(folder, n) for n in os.listdir(folder)]
     nbytes = sum(os.path.getsize(f) for f in files)
     rss_before = peak_rss_self_mib()
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        case = Case.create(Path(tmp) / "case", name="bench", number="B-1", examiner="bench", authority="benchmark")
+    with scratch_case("bench-ingest-") as case:
         cpu0, load0 = cpu_seconds(), load_average()
         with timed() as t:
             s = case.ingest([folder], IngestOptions(workers=workers, faces=False))
         cpu1 = cpu_seconds()
         errors = case.store.scalar("SELECT count(*) FROM item_errors")
         thumbs = case.store.scalar("SELECT count(*) FROM items WHERE thumb IS NOT NULL")
-        case.close()
     return {"files": s.added, "failed": s.failed, "frames": s.frames, "errors": errors, "thumbs": thumbs,
             "bytes": nbytes, "seconds": t.seconds, "main_mib_at_start": rss_before,
             "main_peak_mib": peak_rss_self_mib(), "worker_peak_mib": peak_rss_children_mib(),
