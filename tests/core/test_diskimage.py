@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +13,7 @@ import pytest
 from forensics.case import Case
 from forensics.ingest.pipeline import IngestOptions
 import diskimages as di
+from kill_runs import kill_runs
 
 
 @pytest.fixture(scope="module")
@@ -190,13 +189,8 @@ def test_killed_mid_image_resumes_with_one_record_per_file(tmp_path):
     case_dir = tmp_path / "case"
     Case.create(case_dir, name="K", number="K-1", examiner="T", authority="Order 7").close()
     cmd = [sys.executable, "-m", "forensics.cli", "ingest", str(case_dir), str(image), "--workers", "2", "--no-faces"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     case = Case.open(case_dir)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and (case.store.scalar("SELECT COUNT(*) FROM items") or 0) < 30:
-        time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    kill_runs(cmd, lambda: case.store.scalar("SELECT COUNT(*) FROM items") or 0, tries=1, grow=30)
     partial = case.store.scalar("SELECT COUNT(*) FROM items")
     assert 0 < partial < 300, partial
     s = case.ingest([image], IngestOptions(workers=2))
