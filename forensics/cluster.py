@@ -364,22 +364,27 @@ class Cluster:
         first = [f for f in (submit_next() for _ in range(window)) if f is not None]
         if not first:
             return
-        # with_results: results are gathered in the background, in batches, not one blocking
-        # round trip per file; raise_errors=False: a failed task is a (future, exception) pair
-        ac = as_completed(first, with_results=True, raise_errors=False)
-        for fut, result in ac:
+        # Results are fetched here, one round trip per task (a task is a chunk of files, so this
+        # is cheap), not with as_completed(with_results=True): when a finished task's result is
+        # lost with its worker and the recomputation then fails, that variant never yields the
+        # future and the run would wait forever (distributed 2026.8).
+        ac = as_completed(first)
+        for fut in ac:
             if cancel is not None and cancel.is_set():
                 for f in list(ac.futures):
                     f.cancel()
                 raise Cancelled()
             tag = tags.pop(fut.key)
-            error = None
-            if fut.status != "finished":  # KilledWorker, a task error, a lost scheduler
-                # an erred future's result here is (type, exception, traceback); a cancelled one's the exception
-                if isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], BaseException):
-                    result = result[1]
-                error = result if isinstance(result, BaseException) else RuntimeError(f"task {fut.status}")
-                result = None
+            result, error = None, None
+            try:
+                if fut.status == "finished":
+                    result = fut.result()
+                else:  # KilledWorker, a task error, a lost scheduler
+                    error = fut.exception() or RuntimeError(f"task {fut.status}")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # cancelled (asyncio's CancelledError is a BaseException),
+                result, error = None, exc  # or the result was lost and its recomputation failed
             fut.release()
             again.extend(handle(tag, result, error) or ())
             while ac.count() < window:
