@@ -20,7 +20,7 @@ from forensics.store.hashset_status import (
 )
 from forensics.model import Cancelled, CaseError, Progress
 from forensics.store.db import process_alive
-from forensics.store.queries import marks, table_signature
+from forensics.store.queries import marks, select_in, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
@@ -287,6 +287,8 @@ class HashSetService:
                          {"set_id": row[0], "partial_entries_removed": partial})
 
     def _refresh_if_stale(self) -> None:
+        if self.ctx.store.readonly:  # a read-only case answers from the matches it holds
+            return
         count, max_id = table_signature(self.ctx.store.read)
         stale = [r[0] for r in self.ctx.store.query(
             f"SELECT id FROM hash_sets s WHERE {READY} AND (matched_max_item_id != ? OR matched_items != ?)", (max_id, count))]
@@ -330,23 +332,24 @@ class HashSetService:
     def matches(self, item_id: int | None = None) -> list[dict]:
         """Per matched item: which set, its kind, the category, series and hash that matched."""
         self._refresh_if_stale()
-        sql = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, e.status AS kind, s.kind AS set_kind,"
-               f" {EFFECTIVE_CATEGORY_SQL} AS category,"
-               " e.series, e.victim_identified, e.offender_identified, e.is_distributed, m.hash, m.distance,"
-               " e.md5, e.sha1, e.sha256, e.extra"
-               " FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
-        args: tuple = ()
+        sql, args = _MATCH_SQL, ()
         if item_id is not None:
             sql += " WHERE m.item_id = ?"
             args = (int(item_id),)
-        sql += " ORDER BY m.item_id, s.id, m.distance"
-        out = [dict(r) for r in self.ctx.store.query(sql, args)]
+        out = [_match_dict(r) for r in self.ctx.store.query(sql + " ORDER BY m.item_id, s.id, m.distance", args)]
         paths = self.ctx.catalogue.display_paths(d["item_id"] for d in out)
         for d in out:
-            for k in ("victim_identified", "offender_identified", "is_distributed"):
-                d[k] = None if d[k] is None else bool(d[k])
-            d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
             d["path"] = paths[d["item_id"]]
+        return out
+
+    def matches_of(self, item_ids: Iterable[int]) -> dict[int, list[dict]]:
+        """The matches of many items at once (as `matches`, without the path), by item id;
+        items without a match are left out."""
+        self._refresh_if_stale()
+        out: dict[int, list[dict]] = {}
+        rows = select_in(self.ctx.store.read, _MATCH_SQL + " WHERE m.item_id IN ({ids})", sorted({int(i) for i in item_ids}))
+        for r in sorted(rows, key=lambda r: (r["item_id"], r["set_id"], r["distance"])):
+            out.setdefault(r["item_id"], []).append(_match_dict(r))
         return out
 
     def match_summary(self) -> dict:
@@ -383,6 +386,21 @@ class HashSetService:
         return {r[0] for r in self.ctx.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_set_entries e ON e.id = m.entry_id"
             f" WHERE e.status = '{KNOWN_BAD}'")}
+
+
+_MATCH_SQL = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, e.status AS kind, s.kind AS set_kind,"
+              f" {EFFECTIVE_CATEGORY_SQL} AS category,"
+              " e.series, e.victim_identified, e.offender_identified, e.is_distributed, m.hash, m.distance,"
+              " e.md5, e.sha1, e.sha256, e.extra"
+              " FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
+
+
+def _match_dict(r) -> dict:
+    d = dict(r)
+    for k in ("victim_identified", "offender_identified", "is_distributed"):
+        d[k] = None if d[k] is None else bool(d[k])
+    d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
+    return d
 
 
 def category_handling(fmt: str, kind: str, category: int | None) -> str:
