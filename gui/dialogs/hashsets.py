@@ -7,12 +7,13 @@ from pathlib import Path
 
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                             QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton,
-                             QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+                             QHeaderView, QLabel, QLineEdit, QMessageBox, QSpinBox, QTableWidget, QTableWidgetItem,
+                             QVBoxLayout, QWidget)
 
 from forensics.model import CaseError, Progress
 from gui.controllers.hashsets import HashSetController
 from gui.tasks import Task, TaskError
+from gui.widgets.form_rows import path_row, progress_rows
 
 FORMATS = {"hashlist": "hash list (MD5/SHA-1/SHA-256, one a line)", "nsrl-rds3": "NSRL RDS v3 (SQLite)",
            "vics-json": "Project VIC VICS JSON (1.x or 2.0)"}
@@ -38,12 +39,7 @@ class HashSetImportDialog(QDialog):
         self.path = QLineEdit()
         self.path.setPlaceholderText("md5sum/sha1sum list, NSRL RDS v3 .db or VICS .json")
         self.path.editingFinished.connect(self._path_changed)
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
-        row.addWidget(browse)
-        form.addRow("File", row)
+        path_row(form, "File", self.path, self._browse)
         self.format_label = QLabel("")
         self.format_label.setWordWrap(True)
         form.addRow("Format", self.format_label)
@@ -62,13 +58,8 @@ class HashSetImportDialog(QDialog):
         self.category.setValue(-1)
         self.category.setToolTip("Category given to items matching known-bad entries that carry none")
         form.addRow("Category for them", self.category)
-        self.bar = QProgressBar()
-        self.bar.hide()
-        form.addRow(self.bar)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
+        self.bar, self.message = progress_rows(form)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        form.addRow(self.message)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
         self.import_button.clicked.connect(self.start)

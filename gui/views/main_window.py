@@ -584,19 +584,17 @@ class MainWindow(QMainWindow):
         """The case's hash sets (kind, category handling, counts), with import and remove."""
         from gui.dialogs.hashsets import HashSetsDialog
 
-        if self.case is None:
-            return None
-        dlg = HashSetsDialog(self.hashsets, self)
-        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dlg.show()
-        return dlg
+        return self._hashset_dialog(HashSetsDialog)
 
     def import_hash_set(self):
         from gui.dialogs.hashsets import HashSetImportDialog
 
+        return self._hashset_dialog(HashSetImportDialog)
+
+    def _hashset_dialog(self, cls):
         if self.case is None:
             return None
-        dlg = HashSetImportDialog(self.hashsets, self)
+        dlg = cls(self.hashsets, self)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.show()
         return dlg
