@@ -605,6 +605,8 @@ class MainWindow(QMainWindow):
                                      8000)
         self.refresh_gallery(keep_position=True)
         self.refresh_facets()
+        if getattr(self, "item_view", None) and self.item_view.item_id:
+            self.item_view.show_item(self.item_view.item_id)  # its hash-set lines and category
 
     # -- errors ------------------------------------------------------------------------------
     def _task_error(self, err: TaskError) -> None:

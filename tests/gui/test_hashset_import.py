@@ -95,6 +95,9 @@ def test_vics_import_from_the_dialog_matches_the_cli(window, case_dir: Path, tmp
     with qtbot.waitSignal(window.gallery_refreshed, timeout=10_000):
         filters.hashset.setCurrentIndex(filters.hashset.findData(True))
     assert sorted(window.model.ids()) == sorted(expected)
+    model = window.model  # what the gallery's badges are drawn from
+    assert {i: model.row_data(model.row_of(i))["hash_status"] for i in expected} == \
+        {i: r["hash_status"] for i, r in rows.items()}
 
     # The list shows the set with its counts.
     with qtbot.waitSignal(window.hashsets.sets_ready, timeout=10_000):
