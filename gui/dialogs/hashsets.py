@@ -188,8 +188,11 @@ class HashSetsDialog(QDialog):
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         controller.sets_ready.connect(self.show_sets)
-        controller.changed.connect(lambda _: controller.refresh())
+        controller.changed.connect(self._changed)  # a bound slot: dropped with the dialog
         controller.refresh()
+
+    def _changed(self, result: dict) -> None:
+        self.controller.refresh()
 
     def show_sets(self, sets: list[dict]) -> None:
         self.sets = sets

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PyQt6.QtWidgets import QMessageBox
+
 from forensics import browse
 from forensics.case import Case
 from gui.dialogs.hashsets import COLUMNS, HashSetImportDialog, HashSetsDialog
@@ -47,7 +49,8 @@ def _matches(case_or_rows) -> list[tuple]:
     return sorted((m["item_id"], m["kind"], m["category"], m["hash"], m["path"]) for m in case_or_rows)
 
 
-def test_vics_import_from_the_dialog_matches_the_cli(window, case_dir: Path, tmp_path: Path, qtbot) -> None:
+def test_vics_import_from_the_dialog_matches_the_cli(window, case_dir: Path, tmp_path: Path, qtbot,
+                                                     monkeypatch) -> None:
     vics, expected = _vics(case_dir, tmp_path / "vic.json")
     cli_dir = tmp_path / "cli_case"
     shutil.copytree(case_dir, cli_dir)
@@ -109,6 +112,15 @@ def test_vics_import_from_the_dialog_matches_the_cli(window, case_dir: Path, tmp
     assert cell["Category handling"].startswith("each entry's own VICS category") and \
         cell["Category handling"].endswith("entries without one: known-bad, category 2 given to matching items")
     assert not sets_dlg.empty.isVisible()
+
+    # Removed from the list (after the examiner confirms): audited, the list and the gallery follow.
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    sets_dlg.table.selectRow(0)
+    with qtbot.waitSignal(window.hashsets.sets_ready, timeout=10_000) as got:
+        sets_dlg.remove_selected()
+    assert got.args[0] == [] and sets_dlg.table.rowCount() == 0 and sets_dlg.empty.isVisible()
+    assert case.audit_entries("hashset.remove")[-1].result["matched_items"] == 5
+    qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=10_000)  # the hash-set filter now shows nothing
 
 
 def test_cancel_rolls_the_import_back(window, case_dir: Path, tmp_path: Path, qtbot) -> None:
