@@ -91,7 +91,7 @@ class HashSetService:
             entries, rejected, zero = self._write_entries(set_id, kind, records, progress, pos, cancel)
             if entries == 0:  # an unrecognised or empty file must never pass as an empty set
                 raise FormatError(f"no hash records found ({rejected} rejected lines or records)")
-        except Cancelled:
+        except (Cancelled, KeyboardInterrupt):  # the GUI's Cancel, the CLI's Ctrl+C
             partial = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (set_id,))
             with self.ctx.store.write() as w:  # rolled back and audited in one transaction
                 self._delete_set(set_id)

@@ -102,3 +102,24 @@ def test_cancel_after_a_committed_batch_removes_it(case: Case, tmp_path: Path, m
         case.hashsets.import_file(lst, "L", progress=progress, cancel=cancel)
     assert case.audit_entries("hashset.import")[-1].result["partial_entries_removed"] == 3000
     assert case.store.scalar("SELECT COUNT(*) FROM hash_set_entries") == 0 and case.hashsets.sets() == []
+
+
+def test_ctrl_c_in_the_cli_rolls_back_like_cancel(case: Case, tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    lst = _list(tmp_path / "l.md5", _md5(case, "f2.bin")["md5"])
+    with open(lst, "a") as fh:  # long enough to be interrupted mid-way on any machine
+        fh.writelines(hashlib.md5(f"more {n}".encode()).hexdigest() + "\n" for n in range(300_000))
+    proc = subprocess.Popen([sys.executable, "-m", "forensics.cli", "hashsets", "import", str(case.path), str(lst),
+                             "--name", "L"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()  # the first progress line: the import is writing entries
+    assert first.startswith("hash set ["), first
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    assert proc.wait(timeout=60) == 130, rest
+    assert "interrupted" in rest
+    assert case.hashsets.sets() == [] and case.hashsets.unfinished() == []
+    assert case.store.scalar("SELECT COUNT(*) FROM hash_set_entries") == 0
+    assert case.audit_entries("hashset.import")[-1].result["cancelled"] is True
