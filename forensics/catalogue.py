@@ -79,7 +79,16 @@ class Catalogue:
             "SELECT stage, message, time_utc FROM item_errors WHERE item_id = ? ORDER BY id", (d["id"],))]
         d["tags"] = [r[0] for r in self.store.read.execute(
             "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ? ORDER BY t.name", (d["id"],))]
+        d["place"] = self._place(d) if d["gps_lat"] is not None else None
         return d
+
+    def _place(self, item: dict) -> dict | None:
+        """The place and time zone looked up for the item's GPS position (forensics.places),
+        None while pending; a place looked up for another position is not this one's."""
+        row = self.store.read.execute(
+            "SELECT status, note, city, state, country, country_code, distance_km, time_zone, geocoder FROM item_places"
+            " WHERE item_id = ? AND lat = ? AND lon = ?", (item["id"], item["gps_lat"], item["gps_lon"])).fetchone()
+        return dict(row) if row else None
 
     def frames(self, video_id: int) -> list[dict]:
         """The sampled frames of a video, in frame order."""

@@ -1,0 +1,51 @@
+"""How a place reads, the same in the CLI, the workbench, the report and the KML."""
+from __future__ import annotations
+
+
+def place_name(place: dict | None) -> str:
+    """'Paris, Île-de-France, France' (or why there is none)."""
+    if not place:
+        return ""
+    if place.get("status") == "invalid":
+        return f"invalid GPS position ({place.get('note') or 'unusable'})"
+    parts = [place.get("city"), place.get("state")]
+    parts.append(place.get("country") or "no country")
+    return ", ".join(p for p in parts if p)
+
+
+def place_text(item: dict) -> str:
+    """One line for an item's place and time zone: 'Paris, Île-de-France, France (FR), 0.4 km
+    from the named place · Europe/Paris'. Empty when it has none (yet)."""
+    place = item.get("place")
+    if not place:
+        return ""
+    text = place_name(place)
+    if place.get("status") == "invalid":
+        return text
+    if place.get("country_code"):
+        text += f" ({place['country_code']})"
+    if place.get("distance_km") is not None and place["distance_km"] >= 1:
+        text += f", {place['distance_km']:.0f} km from the named place"
+    if place.get("note"):
+        text += f" [{place['note']}]"
+    if place.get("time_zone"):
+        text += f" · {place['time_zone']}"
+    return text
+
+
+def zone_offset(time_zone: str | None, local_time: str | None) -> str | None:
+    """The UTC offset of `time_zone` at a camera-local time ('UTC+02:00'), None when either
+    is missing or unknown. This is what a camera clock set to local time would have meant:
+    a hint for the examiner, not a recorded fact."""
+    if not time_zone or not local_time:
+        return None
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        dt = datetime.fromisoformat(local_time.strip()[:19]).replace(tzinfo=ZoneInfo(time_zone))
+    except (ValueError, ZoneInfoNotFoundError, OSError):
+        return None
+    minutes = int(dt.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
+    sign = "-" if minutes < 0 else "+"
+    return f"UTC{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
