@@ -140,3 +140,27 @@ def test_cli_places_and_export_kml(placed, tmp_path, capsys) -> None:
     assert [m.find(f"{KML}name").text for m in ET.parse(out).getroot().iter(f"{KML}Placemark")] == ["tokyo.jpg"]
     assert main(["items", str(case.path)]) == 0
     assert "Tokyo, Tokyo, Japan (JP) · Asia/Tokyo" in capsys.readouterr().out
+
+
+def test_report_states_places_and_the_geocoder(placed, tmp_path) -> None:
+    import csv
+
+    case, ids = placed
+    case.places.update()
+    html = tmp_path / "r.html"
+    case.export_report(html, selection="all")
+    text = html.read_text(encoding="utf-8")
+    assert "Paris, Île-de-France, France (FR) · Europe/Paris" in text
+    assert "invalid GPS position (0, 0" in text
+    assert "Place names and time zones" in text and "timezonefinder 9" in text and "GeoNames cities1000" in text
+    assert "Japan (JP) 1" in text
+    out = tmp_path / "r.csv"
+    case.export_report(out, selection="all")
+    rows = {r["item_id"]: r for r in csv.DictReader(open(out, encoding="utf-8-sig", newline=""))}
+    assert (rows[str(ids["tokyo.jpg"])]["country_code"], rows[str(ids["tokyo.jpg"])]["time_zone"]) == ("JP", "Asia/Tokyo")
+    pdf = tmp_path / "r.pdf"
+    case.export_report(pdf, selection="all")
+    from pypdf import PdfReader
+
+    pdf_text = "".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
+    assert "Sydney" in pdf_text and "GPS positions" in pdf_text
