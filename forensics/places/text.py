@@ -49,3 +49,15 @@ def zone_offset(time_zone: str | None, local_time: str | None) -> str | None:
     minutes = int(dt.utcoffset().total_seconds()) // 60  # type: ignore[union-attr]
     sign = "-" if minutes < 0 else "+"
     return f"UTC{sign}{abs(minutes) // 60:02}:{abs(minutes) % 60:02}"
+
+
+def zone_hint(item: dict) -> str:
+    """For a camera-local capture time without a zone, the offset the position's time zone
+    had then ('UTC+02:00 if the camera clock was set to the time zone of the position'); empty
+    otherwise. An inference for the examiner, never stored as the item's time."""
+    place = item.get("place") or {}
+    if item.get("taken_zone") != "local-unknown":
+        return ""
+    offset = zone_offset(place.get("time_zone"), item.get("taken_local") or item.get("taken_time"))
+    return f"{offset} if the camera clock was set to the time zone of the position (an inference, not recorded)" \
+        if offset else ""

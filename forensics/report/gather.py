@@ -269,17 +269,12 @@ def enrich(src: ReportSources, item: dict, categories: dict[int, str], unavailab
 
 
 def place_line(item: dict) -> str:
-    """Place and time zone of the item's GPS position; for a camera-local time without a
-    zone, the offset that zone had then (a hint, marked as such)."""
-    from forensics.places.text import place_text, zone_offset
+    """Place and time zone of the item's GPS position, with the zone hint for a
+    camera-local time (forensics.places.text)."""
+    from forensics.places.text import place_text, zone_hint
 
-    text = place_text(item)
-    place = item.get("place") or {}
-    if text and item.get("taken_zone") == "local-unknown":
-        offset = zone_offset(place.get("time_zone"), item.get("taken_local"))
-        if offset:
-            text += f" (camera time read in this zone: {offset}; an inference, not recorded)"
-    return text
+    text, hint = place_text(item), zone_hint(item)
+    return f"{text}; capture time {hint}" if text and hint else text
 
 
 def items(src: ReportSources, ids: tuple[int, ...], unavailable: Unavailable, data_uri: bool,
