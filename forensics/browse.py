@@ -44,7 +44,7 @@ class ItemFilter:
     camera_model: str | None = None
     has_gps: bool | None = None
     country: str | None = None  # ISO country code of the place (forensics.places), or NO_COUNTRY
-    place: str | None = None  # name of the nearest listed place ("Paris")
+    place: str | None = None  # the city of a position ("Paris"; the locality where no city is near)
     area: tuple[tuple[float, float], ...] | None = None  # (lon, lat) vertices of a map lasso
     errors: bool | None = None
     bookmarked: bool | None = None
@@ -117,8 +117,9 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
             clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id AND p.country_code = ?)")
             args.append(f.country)
     if f.place:
-        clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id AND p.city = ?)")
-        args.append(f.place)
+        clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id"
+                       " AND (p.city = ? OR p.city IS NULL AND p.locality = ?))")
+        args.extend((f.place, f.place))
     if f.area is not None:
         clause, area_args = _area(f.area)
         clauses.append(clause)
@@ -269,8 +270,9 @@ def facets(ctx: CaseContext) -> dict:
             "SELECT p.country_code, MAX(p.country), COUNT(*) FROM item_places p JOIN items i ON i.id = p.item_id"
             " WHERE p.country_code IS NOT NULL AND i.kind != 'frame' GROUP BY p.country_code ORDER BY 2")],
         "places": [{"name": r[0], "country_code": r[1], "count": r[2]} for r in q(
-            "SELECT p.city, p.country_code, COUNT(*) FROM item_places p JOIN items i ON i.id = p.item_id"
-            " WHERE p.city IS NOT NULL AND i.kind != 'frame' GROUP BY p.city, p.country_code ORDER BY 3 DESC, 1"
+            "SELECT COALESCE(p.city, p.locality), p.country_code, COUNT(*) FROM item_places p JOIN items i"
+            " ON i.id = p.item_id WHERE COALESCE(p.city, p.locality) IS NOT NULL AND i.kind != 'frame'"
+            " GROUP BY 1, 2 ORDER BY 3 DESC, 1"
             " LIMIT 500")],
         "errors": ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
         "bookmarked": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE bookmarked = 1"),

@@ -86,7 +86,8 @@ class Catalogue:
         """The place and time zone looked up for the item's GPS position (forensics.places),
         None while pending; a place looked up for another position is not this one's."""
         row = self.store.read.execute(
-            "SELECT status, note, city, state, country, country_code, distance_km, time_zone, geocoder FROM item_places"
+            "SELECT status, note, locality, city, city_km, state, country, country_code, distance_km, time_zone, geocoder"
+            " FROM item_places"
             " WHERE item_id = ? AND lat = ? AND lon = ?", (item["id"], item["gps_lat"], item["gps_lon"])).fetchone()
         return dict(row) if row else None
 

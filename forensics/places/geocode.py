@@ -24,6 +24,11 @@ import numpy as np
 # Beyond this distance from the nearest listed place, a position outside every country
 # outline is at sea or in the wild: the place's country is not the position's.
 COAST_KM = 25.0
+# "City" is the nearest place of at least CITY_POPULATION people within CITY_KM: the
+# nearest GeoNames place of any size is often a suburb or a ward (the Eiffel Tower's is
+# Vanves), which is precise but not what an investigator calls where a photo was taken.
+CITY_POPULATION = 100_000
+CITY_KM = 40.0
 
 
 @dataclass(frozen=True)
@@ -32,7 +37,9 @@ class Place:
 
     status: str  # ok | invalid
     note: str | None = None
+    locality: str | None = None
     city: str | None = None
+    city_km: float | None = None
     state: str | None = None
     country: str | None = None
     country_code: str | None = None
@@ -145,13 +152,16 @@ def locate(positions: Sequence[tuple[object, object]]) -> list[Place]:
 
         lat = np.array([g[1] for g in good])
         lon = np.array([g[2] for g in good])
-        near = reverse_geocode.search(list(zip(lat.tolist(), lon.tolist())))
+        coords = list(zip(lat.tolist(), lon.tolist()))
+        near = reverse_geocode.search(coords)
         dist = haversine_km(lat, lon, np.array([n["latitude"] for n in near]), np.array([n["longitude"] for n in near]))
+        big = reverse_geocode.search(coords, CITY_POPULATION)
+        big_km = haversine_km(lat, lon, np.array([n["latitude"] for n in big]), np.array([n["longitude"] for n in big]))
         inside = country_of(lat, lon)
         c = _country_index()[1]
         names = _country_names()
         zones = _zones()
-        for (k, la, lo), n, d, ci in zip(good, near, dist.tolist(), inside.tolist()):
+        for (k, la, lo), n, d, b, bd, ci in zip(good, near, dist.tolist(), big, big_km.tolist(), inside.tolist()):
             note = None
             if ci >= 0:
                 code = c.codes[ci] or None
@@ -162,7 +172,11 @@ def locate(positions: Sequence[tuple[object, object]]) -> list[Place]:
             else:
                 code = country = None
                 note = "not inside any country (at sea or beyond the outlines)"
-            out[k] = Place("ok", note=note, city=n.get("city"), state=n.get("state"), country=country,
+            # The city counts only when it is in the same country (not across a border).
+            city_ok = bd <= CITY_KM and b.get("country_code") == (code or n.get("country_code"))
+            out[k] = Place("ok", note=note, locality=n.get("city"), city=b.get("city") if city_ok else None,
+                           city_km=round(float(bd), 2) if city_ok else None,
+                           state=(b if city_ok else n).get("state"), country=country,
                            country_code=code, place_lat=float(n["latitude"]), place_lon=float(n["longitude"]),
                            distance_km=round(float(d), 2), time_zone=zones.timezone_at(lng=lo, lat=la))
     return [p for p in out if p is not None]

@@ -12,7 +12,7 @@ from forensics.store.queries import select_in
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _ROWS = ("SELECT i.id, i.source_id, i.relpath, i.kind, i.sha256, i.md5, i.gps_lat, i.gps_lon, i.gps_alt, i.taken_time,"
-         " i.taken_utc, i.taken_zone, p.city, p.state, p.country, p.country_code, p.time_zone, p.distance_km"
+         " i.taken_utc, i.taken_zone, p.status, p.note, p.locality, p.city, p.city_km, p.state, p.country, p.country_code, p.time_zone, p.distance_km"
          " FROM items i LEFT JOIN item_places p ON p.item_id = i.id WHERE i.id IN ({ids})")
 
 
@@ -24,15 +24,13 @@ def _data(parent: ET.Element, values: dict[str, object]) -> None:
             ET.SubElement(d, "value").text = str(value)
 
 
-def _place_text(r) -> str:
-    parts = [x for x in (r["city"], r["state"], r["country"]) if x]
-    return ", ".join(parts)
 
 
 def write_kml(ctx: CaseContext, out: Path, item_ids: list[int]) -> dict:
     """Write `item_ids` (items with a usable position) to `out`; returns counts."""
     from forensics import __version__
     from forensics.places.geocode import version
+    from forensics.places.text import place_name, place_text
 
     ET.register_namespace("", KML_NS)
     kml = ET.Element("kml", xmlns=KML_NS)
@@ -50,14 +48,13 @@ def write_kml(ctx: CaseContext, out: Path, item_ids: list[int]) -> dict:
         path = ctx.catalogue.path_display({"source_id": r["source_id"], "relpath": r["relpath"]})
         pm = ET.SubElement(doc, "Placemark", id=f"item-{r['id']}")
         ET.SubElement(pm, "name").text = os.path.basename(path.rstrip("/")) or path
-        place = _place_text(r)
+        place = place_name(dict(r)) if r["status"] else ""
         lines = [f"Item {r['id']} ({r['kind']})", f"Path: {path}", f"SHA-256: {r['sha256'] or '-'}"]
         if r["taken_time"]:
             lines.append(f"Taken: {r['taken_time']}" + (" (camera local time, zone unknown)"
                                                          if r["taken_zone"] == "local-unknown" else ""))
         if place:
-            lines.append(f"Place: {place}" + (f" ({r['distance_km']:.1f} km from the named place)"
-                                               if r["distance_km"] is not None else ""))
+            lines.append(f"Place: {place_text({'place': dict(r)})}")
         if r["time_zone"]:
             lines.append(f"Time zone at the position: {r['time_zone']}")
         ET.SubElement(pm, "description").text = "\n".join(lines)

@@ -19,7 +19,7 @@ from forensics.model import Cancelled, Progress
 from forensics.store.queries import select_in
 
 BATCH = 5000
-PLACE_COLUMNS = ("status", "note", "city", "state", "country", "country_code", "place_lat", "place_lon",
+PLACE_COLUMNS = ("status", "note", "locality", "city", "city_km", "state", "country", "country_code", "place_lat", "place_lon",
                  "distance_km", "time_zone", "geocoder", "computed_utc")
 # Items whose position has no place yet, or whose place was looked up for another position.
 _PENDING = ("SELECT i.id, i.gps_lat, i.gps_lon FROM items i LEFT JOIN item_places p ON p.item_id = i.id"
@@ -64,11 +64,11 @@ class PlaceService:
                 invalid += p.status != "ok"
                 if p.country_code:
                     countries.add(p.country_code)
-                rows.append((r[0], r[1], r[2], p.status, p.note, p.city, p.state, p.country, p.country_code,
-                             p.place_lat, p.place_lon, p.distance_km, p.time_zone, version, now))
+                rows.append((r[0], r[1], r[2], p.status, p.note, p.locality, p.city, p.city_km, p.state, p.country,
+                             p.country_code, p.place_lat, p.place_lon, p.distance_km, p.time_zone, version, now))
             with store.write() as w:
                 w.executemany("INSERT OR REPLACE INTO item_places (item_id, lat, lon, " + ", ".join(PLACE_COLUMNS)
-                              + f") VALUES ({', '.join('?' * 15)})", rows)
+                              + f") VALUES ({', '.join('?' * (3 + len(PLACE_COLUMNS)))})", rows)
             done += len(batch)
             if progress is not None:
                 progress(Progress(done=done, total=len(todo), message="naming places"))
@@ -100,8 +100,8 @@ class PlaceService:
                 "SELECT country_code, MAX(country), COUNT(*) FROM item_places WHERE country_code IS NOT NULL"
                 " GROUP BY country_code ORDER BY 3 DESC, 2")],
             "places": [{"name": r[0], "country_code": r[1], "time_zone": r[2], "count": r[3]} for r in q(
-                "SELECT city, country_code, MAX(time_zone), COUNT(*) FROM item_places WHERE city IS NOT NULL"
-                " GROUP BY city, country_code ORDER BY 4 DESC, 1")],
+                "SELECT COALESCE(city, locality), country_code, MAX(time_zone), COUNT(*) FROM item_places"
+                " WHERE COALESCE(city, locality) IS NOT NULL GROUP BY 1, 2 ORDER BY 4 DESC, 1")],
             "geocoders": [r[0] for r in q("SELECT DISTINCT geocoder FROM item_places ORDER BY 1")],
         }
 

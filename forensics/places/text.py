@@ -3,19 +3,22 @@ from __future__ import annotations
 
 
 def place_name(place: dict | None) -> str:
-    """'Paris, Île-de-France, France' (or why there is none)."""
+    """'Paris, Île-de-France, France': the city (else the nearest locality), its region
+    and the country the position lies in (or why there is none)."""
     if not place:
         return ""
     if place.get("status") == "invalid":
         return f"invalid GPS position ({place.get('note') or 'unusable'})"
-    parts = [place.get("city"), place.get("state")]
+    parts = [place.get("city") or place.get("locality"), place.get("state")]
+    if parts[0] == parts[1]:  # Tokyo, Tokyo
+        parts = parts[:1]
     parts.append(place.get("country") or "no country")
     return ", ".join(p for p in parts if p)
 
 
 def place_text(item: dict) -> str:
-    """One line for an item's place and time zone: 'Paris, Île-de-France, France (FR), 0.4 km
-    from the named place · Europe/Paris'. Empty when it has none (yet)."""
+    """One line for an item's place and time zone: 'Paris, Île-de-France, France (FR);
+    nearest place Vanves, 3.9 km · Europe/Paris'. Empty when it has none (yet)."""
     place = item.get("place")
     if not place:
         return ""
@@ -24,8 +27,11 @@ def place_text(item: dict) -> str:
         return text
     if place.get("country_code"):
         text += f" ({place['country_code']})"
-    if place.get("distance_km") is not None and place["distance_km"] >= 1:
-        text += f", {place['distance_km']:.0f} km from the named place"
+    locality, km = place.get("locality"), place.get("distance_km")
+    if locality and locality != (place.get("city") or locality):
+        text += f"; nearest place {locality}" + (f", {km:.1f} km" if km is not None else "")
+    elif km is not None and km >= 1:
+        text += f"; {km:.1f} km from {locality}'s centre"
     if place.get("note"):
         text += f" [{place['note']}]"
     if place.get("time_zone"):

@@ -43,6 +43,14 @@ def placed(new_case: Case) -> tuple[Case, dict[str, int]]:
     return new_case, ids
 
 
+def test_a_landmark_is_named_by_its_city_and_its_nearest_locality() -> None:
+    [eiffel] = geocode.locate([(48.85826, 2.29450)])
+    assert (eiffel.city, eiffel.locality, eiffel.country_code) == ("Paris", "Vanves", "FR")
+    from forensics.places.text import place_text
+
+    assert place_text({"place": eiffel.as_dict()}).startswith("Paris, Île-de-France, France (FR); nearest place Vanves, 3.9 km")
+
+
 def test_known_coordinates_get_place_and_time_zone() -> None:
     places = geocode.locate([(v[0], v[1]) for v in KNOWN.values()])
     for (lat, lon, code, city, zone), p in zip(KNOWN.values(), places):
@@ -139,7 +147,7 @@ def test_cli_places_and_export_kml(placed, tmp_path, capsys) -> None:
     assert "1 placemarks" in capsys.readouterr().out
     assert [m.find(f"{KML}name").text for m in ET.parse(out).getroot().iter(f"{KML}Placemark")] == ["tokyo.jpg"]
     assert main(["items", str(case.path)]) == 0
-    assert "Tokyo, Tokyo, Japan (JP) · Asia/Tokyo" in capsys.readouterr().out
+    assert "Tokyo, Japan (JP) · Asia/Tokyo" in capsys.readouterr().out
 
 
 def test_report_states_places_and_the_geocoder(placed, tmp_path) -> None:

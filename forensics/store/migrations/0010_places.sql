@@ -8,11 +8,13 @@ CREATE TABLE item_places (
     lon          REAL NOT NULL,
     status       TEXT NOT NULL CHECK (status IN ('ok', 'invalid')),  -- invalid: out of range or (0, 0)
     note         TEXT,                -- why a position is invalid, or "not inside any country"
-    city         TEXT,                -- the nearest GeoNames populated place
-    state        TEXT,                -- its first-level division
+    locality     TEXT,                -- the nearest GeoNames populated place (1,000 people or more)
+    city         TEXT,                -- the nearest with 100,000 or more, when within reach (else NULL)
+    city_km      REAL,
+    state        TEXT,                -- the first-level division (of the city, else the locality)
     country      TEXT,                -- the country the position lies in
     country_code TEXT,                -- ISO 3166-1 alpha-2
-    place_lat    REAL,                -- where the named place is, and how far the position is from it
+    place_lat    REAL,                -- where the locality is, and how far the position is from it
     place_lon    REAL,
     distance_km  REAL,
     time_zone    TEXT,                -- IANA name (Etc/GMT+N at sea)
@@ -21,3 +23,4 @@ CREATE TABLE item_places (
 );
 CREATE INDEX item_places_country ON item_places(country_code);
 CREATE INDEX item_places_city ON item_places(city);
+CREATE INDEX item_places_locality ON item_places(locality);
