@@ -182,6 +182,8 @@ def shoot(out: Path) -> int:
     wait(lambda: win.similar.model.rowCount() > 0, 60, "similar")
     save("similar_images.png")
 
+    shoot_map(win, ids, wait, save)
+
     win.show_tab(win.audit)
     wait(lambda: win.audit.model.rowCount() > 0, 30, "audit")
     win.audit.verify()
@@ -190,6 +192,28 @@ def shoot(out: Path) -> int:
     win.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def shoot_map(win, ids: dict, wait, save) -> None:
+    """The map tab: the whole trip, clustered, then Paris close up with a marker selected."""
+    import numpy as np
+
+    from forensics.places import mapgrid
+
+    view = win.map_view
+    loaded: list = []
+    view.loaded.connect(lambda: loaded.append(1))
+    win.show_tab(view)
+    wait(lambda: loaded and len(view.canvas.ids) > 0, 60, "map positions")
+    view.canvas.fit()
+    save("map.png")
+    paris = win.case.item(ids["paris_louvre.jpg"])
+    x, y = mapgrid.project(np.array([paris["gps_lat"]]), np.array([paris["gps_lon"]]))
+    view.canvas.set_view(float(x[0]), float(y[0]) + 0.000004, 13)
+    k = view.canvas.cluster_at(view.canvas.to_screen(float(x[0]), float(y[0])))
+    if k is not None:
+        view.canvas.click(view.canvas.to_screen(float(view.canvas.clusters().x[k]), float(view.canvas.clusters().y[k])))
+    save("map_paris.png")
 
 
 if __name__ == "__main__":

@@ -7,8 +7,8 @@ south; at zoom z the world is 256 * 2**z pixels wide, like slippy-map tiles.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -130,16 +130,38 @@ class Outlines:
         return np.flatnonzero((b[:, 2] >= x0) & (b[:, 0] <= x1) & (b[:, 3] >= y0) & (b[:, 1] <= y1))
 
 
-@lru_cache(maxsize=MAX_OUTLINE_LEVEL + 1)
+_levels: dict[int, Outlines] = {}
+_levels_lock = threading.Lock()
+
+
 def outlines(level: int) -> Outlines:
     """The shipped country outlines (forensics.places.outlines) for zoom `level`:
     Douglas-Peucker simplified (shapely) to under a pixel at that zoom, rings smaller than
-    a pixel left out. A world view then draws a few thousand points, not half a million."""
+    a pixel left out. A world view then draws a few thousand points, not half a million.
+    Computed once per process (0.2-0.5 s a level); the map warms them up in the background."""
+    level = int(min(max(level, 0), MAX_OUTLINE_LEVEL))
+    with _levels_lock:
+        if level not in _levels:
+            _levels[level] = _simplify(level)
+        return _levels[level]
+
+
+def outlines_ready(level: int, exact: bool = False) -> Outlines | None:
+    """`outlines(level)` if already computed, else (unless `exact`) the finest coarser
+    level that is; None when none is. What a paint may use without waiting."""
+    level = int(min(max(level, 0), MAX_OUTLINE_LEVEL))
+    for lv in range(level, -1 if not exact else level - 1, -1):
+        found = _levels.get(lv)
+        if found is not None:
+            return found
+    return None
+
+
+def _simplify(level: int) -> Outlines:
     import shapely
 
     from forensics.places.outlines import countries
 
-    level = int(min(max(level, 0), MAX_OUTLINE_LEVEL))
     c = countries()
     x, y = project(c.xy[:, 1], c.xy[:, 0])
     ring_of = np.repeat(np.arange(len(c.starts) - 1), np.diff(c.starts))

@@ -21,6 +21,14 @@ from gui.widgets.map_canvas import MapCanvas
 SETTING = "map/mbtiles"
 
 
+def _warm_outlines() -> int:
+    from forensics.places import mapgrid
+
+    for level in range(mapgrid.MAX_OUTLINE_LEVEL + 1):
+        mapgrid.outlines(level)
+    return mapgrid.MAX_OUTLINE_LEVEL + 1
+
+
 class MapView(QWidget):
     items_selected = pyqtSignal(list)  # item ids of a clicked marker
     area_changed = pyqtSignal(object)  # (lon, lat) vertices of the lasso, or None when cleared
@@ -76,6 +84,10 @@ class MapView(QWidget):
             except CaseError:
                 self.settings.remove(SETTING)  # the file moved or went: back to the outlines
         self._update_labels()
+        # Country outlines at every level of detail, prepared off the GUI thread; until a
+        # level is ready the tiles use a coarser one.
+        self.tasks.run("Map outlines", lambda t: _warm_outlines(), writer=False,
+                       on_done=lambda r: self.canvas.update(), owner=self)
 
     # -- data -------------------------------------------------------------------------
     def set_filter(self, filt: ItemFilter, reload: bool = False) -> None:

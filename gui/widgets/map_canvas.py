@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PyQt6.QtCore import QPointF, QRectF, Qt, pyqtSignal
+from PyQt6.QtCore import QPointF, QRectF, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPen, QWheelEvent
 from PyQt6.QtWidgets import QWidget
 
@@ -44,6 +44,7 @@ class MapCanvas(QWidget):
         self.ids = np.zeros(0, np.int64)
         self.index = mapgrid.QuadIndex(np.zeros(0), np.zeros(0))
         self.lasso_mode = False
+        self.tiles_waiting = 0  # tiles the last paint could not render in its time budget
         self.area: list[tuple[float, float]] | None = None  # world units of the active lasso
         self.selected_at: tuple[float, float] | None = None
         self._press: QPointF | None = None
@@ -128,7 +129,9 @@ class MapCanvas(QWidget):
     def paintEvent(self, e) -> None:  # noqa: N802
         p = QPainter(self)
         left, top = self.view_origin()
-        draw_tiles(p, self.tiles, self.zoom, left, top, self.width(), self.height())
+        self.tiles_waiting = draw_tiles(p, self.tiles, self.zoom, left, top, self.width(), self.height())
+        if self.tiles_waiting:
+            QTimer.singleShot(0, self.update)  # tiles still to render: one frame at a time
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         self._draw_area(p)
         self._draw_clusters(p, left, top)

@@ -54,19 +54,37 @@ class BaseTiles:
         enlarged = f", enlarged from zoom {mb.max_zoom}" if zoom is not None and zoom > mb.max_zoom else ""
         return f"Base map: {mb.description}{enlarged}; {outlines} where it has no tiles"
 
-    def tile(self, z: int, x: int, y: int) -> QImage:
-        key = (z, x, y)
-        img = self._cache.get(key)
+    def cached(self, z: int, x: int, y: int) -> QImage | None:
+        img = self._cache.get((z, x, y))
         if img is not None:
-            self._cache.move_to_end(key)
+            self._cache.move_to_end((z, x, y))
+        return img
+
+    def tile(self, z: int, x: int, y: int) -> QImage:
+        """Tile (z, x, y), rendered or read now if it is not cached. A tile drawn from
+        coarser outlines (the level it needs is still being prepared) is not cached."""
+        img = self.cached(z, x, y)
+        if img is not None:
             return img
         img = self._from_mbtiles(z, x, y) if self.mbtiles is not None else None
+        final = True
         if img is None:
-            img = outline_tile(z, x, y)
-        self._cache[key] = img
-        if len(self._cache) > CACHE_TILES:
-            self._cache.popitem(last=False)
+            img, final = outline_tile(z, x, y)
+        if final:
+            self._cache[(z, x, y)] = img
+            if len(self._cache) > CACHE_TILES:
+                self._cache.popitem(last=False)
         return img
+
+    def placeholder(self, z: int, x: int, y: int) -> QImage | None:
+        """A quarter of the cached parent tile, enlarged: shown while tile (z, x, y) waits."""
+        for dz in range(1, min(z, 4) + 1):
+            parent = self.cached(z - dz, x >> dz, y >> dz)
+            if parent is not None:
+                side = mapgrid.TILE >> dz
+                sx, sy = (x - ((x >> dz) << dz)) * side, (y - ((y >> dz) << dz)) * side
+                return parent.copy(sx, sy, side, side).scaled(mapgrid.TILE, mapgrid.TILE)
+        return None
 
     def _from_mbtiles(self, z: int, x: int, y: int) -> QImage | None:
         mb = self.mbtiles
@@ -97,17 +115,22 @@ def _decode(data: bytes | None) -> QImage | None:
     return img.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
 
 
-def outline_tile(z: int, x: int, y: int) -> QImage:
-    """Render one tile of the country outlines: land over water, borders as lines."""
+def outline_tile(z: int, x: int, y: int) -> tuple[QImage, bool]:
+    """Render one tile of the country outlines: land over water, borders as lines. Returns
+    the image and whether it used the detail its zoom needs (False: a coarser level)."""
     img = QImage(mapgrid.TILE, mapgrid.TILE, QImage.Format.Format_ARGB32_Premultiplied)
     img.fill(WATER)
     s = mapgrid.scale(z)
     x0, y0 = x * mapgrid.TILE / s, y * mapgrid.TILE / s
     x1, y1 = (x + 1) * mapgrid.TILE / s, (y + 1) * mapgrid.TILE / s
-    out = mapgrid.outlines(min(z, mapgrid.MAX_OUTLINE_LEVEL))
+    level = min(z, mapgrid.MAX_OUTLINE_LEVEL)
+    out = mapgrid.outlines_ready(level)
+    final = out is not None and out is mapgrid.outlines_ready(level, exact=True)
+    if out is None:
+        out = mapgrid.outlines(0)  # a few thousand points: the one level worth waiting for
     rings = out.rings_in(x0, y0, x1, y1)
     if not len(rings):
-        return img
+        return img, final
     p = QPainter(img)
     p.setRenderHint(QPainter.RenderHint.Antialiasing)
     pen = QPen(BORDER, 0.8)
@@ -119,14 +142,29 @@ def outline_tile(z: int, x: int, y: int) -> QImage:
         pts = out.xy[out.starts[k]:out.starts[k + 1]] * s - offset
         p.drawPolygon(polygon(pts))
     p.end()
-    return img
+    return img, final
 
 
-def draw_tiles(p: QPainter, tiles: BaseTiles, zoom: int, left: float, top: float, width: int, height: int) -> None:
-    """Draw the tiles covering the view whose top-left corner is world pixel (left, top)."""
+def draw_tiles(p: QPainter, tiles: BaseTiles, zoom: int, left: float, top: float, width: int, height: int,
+               budget_s: float = 0.02) -> int:
+    """Draw the tiles covering the view whose top-left corner is world pixel (left, top).
+    Tiles not cached are rendered until `budget_s` is spent; the rest show their parent
+    enlarged (or water) and are counted in the return value, for the caller to paint again."""
+    import time
+
     n = 1 << zoom
     t = mapgrid.TILE
     p.fillRect(QRectF(0, 0, width, height), WATER)
+    end = time.perf_counter() + budget_s
+    waiting = 0
     for ty in range(max(0, int(top // t)), min(n, int((top + height) // t) + 1)):
         for tx in range(max(0, int(left // t)), min(n, int((left + width) // t) + 1)):
-            p.drawImage(QPointF(tx * t - left, ty * t - top), tiles.tile(zoom, tx, ty))
+            img = tiles.cached(zoom, tx, ty)
+            if img is None and time.perf_counter() < end:
+                img = tiles.tile(zoom, tx, ty)
+            if img is None:
+                waiting += 1
+                img = tiles.placeholder(zoom, tx, ty)
+            if img is not None:
+                p.drawImage(QPointF(tx * t - left, ty * t - top), img)
+    return waiting

@@ -148,7 +148,12 @@ def test_mbtiles_file_is_the_named_base_layer(opened, map_tab, tmp_path, qtbot) 
     canvas.set_view(0.5, 0.5, zoom=1)
     label = map_tab.base_label.text()
     assert "MBTiles 'Test streets'" in label and "streets.mbtiles" in label and "zoom 0-1" in label
-    img = canvas.grab().toImage()
+
+    def settled():
+        qtbot.waitUntil(lambda: canvas.grab() is not None and canvas.tiles_waiting == 0, timeout=10_000)
+        return canvas.grab().toImage()
+
+    img = settled()
 
     def pixel(world_x: float, world_y: float) -> QColor:
         return img.pixelColor(canvas.to_screen(world_x, world_y).toPoint())
@@ -157,7 +162,7 @@ def test_mbtiles_file_is_the_named_base_layer(opened, map_tab, tmp_path, qtbot) 
     assert pixel(0.9, 0.9).blue() > 200 and pixel(0.9, 0.1).blue() > 200
     # Past the file's last zoom level its deepest tiles are enlarged, and the UI says so.
     canvas.set_view(0.1, 0.1, zoom=4)
-    assert canvas.grab().toImage().pixelColor(canvas.width() // 2, canvas.height() // 2).red() > 200
+    assert settled().pixelColor(canvas.width() // 2, canvas.height() // 2).red() > 200
     assert "enlarged from zoom 1" in map_tab.base_label.text()
     # The choice is remembered; removing it brings the outlines back.
     assert opened.settings.value("map/mbtiles") == str(path)
