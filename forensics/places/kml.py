@@ -29,6 +29,7 @@ def _data(parent: ET.Element, values: dict[str, object]) -> None:
 def write_kml(ctx: CaseContext, out: Path, item_ids: list[int]) -> dict:
     """Write `item_ids` (items with a usable position) to `out`; returns counts."""
     from forensics import __version__
+    from forensics.examiners import encode_head
     from forensics.places.geocode import version
     from forensics.places.text import place_name, place_text
 
@@ -40,9 +41,11 @@ def write_kml(ctx: CaseContext, out: Path, item_ids: list[int]) -> dict:
     ET.SubElement(doc, "description").text = (
         f"Exported by {ctx.examiner} at {ctx.now()} with forensics {__version__}. Authority: {info.authority}."
         f" Place names: {version()}.")
+    # The signed audit head makes the file a witness: `forensics audit verify --witness OUT.kml`.
+    signed = ctx.signed_head()
     _data(doc, {"case_number": info.number, "case_name": info.name, "authority": info.authority,
                 "examiner": ctx.examiner, "exported_utc": ctx.now(), "geocoder": version(),
-                "tool": f"forensics {__version__}"})
+                "tool": f"forensics {__version__}", "signed_audit_head": encode_head(signed) if signed else None})
     rows = sorted(select_in(ctx.store.read, _ROWS, item_ids), key=lambda r: r["id"])
     for r in rows:
         path = ctx.catalogue.path_display({"source_id": r["source_id"], "relpath": r["relpath"]})

@@ -134,6 +134,8 @@ def test_kml_export_is_valid_with_the_right_placemarks(placed, tmp_path) -> None
     assert "timezonefinder" in doc_data["geocoder"] and doc_data["case_number"] == "T-1"
     [entry] = case.audit_entries("export.kml")
     assert entry.result["sha256"] == res["sha256"] and entry.result["placemarks"] == 5
+    verdict = case.verify_audit([out], local_witness=False)  # the KML carries a signed audit head
+    assert verdict.ok and verdict.witness["points"] == 1
 
 
 def test_cli_places_and_export_kml(placed, tmp_path, capsys) -> None:
