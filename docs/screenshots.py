@@ -195,25 +195,40 @@ def shoot(out: Path) -> int:
 
 
 def shoot_map(win, ids: dict, wait, save) -> None:
-    """The map tab: the whole trip, clustered, then Paris close up with a marker selected."""
+    """The map tab: the whole trip, clustered; western Europe with the Paris marker
+    selected; and the gallery filtered by a lasso drawn round Paris."""
     import numpy as np
+    from PyQt6.QtCore import QPointF
 
     from forensics.places import mapgrid
 
-    view = win.map_view
+    view, canvas = win.map_view, win.map_view.canvas
     loaded: list = []
     view.loaded.connect(lambda: loaded.append(1))
     win.show_tab(view)
-    wait(lambda: loaded and len(view.canvas.ids) > 0, 60, "map positions")
-    view.canvas.fit()
+    wait(lambda: loaded and len(canvas.ids) > 0, 60, "map positions")
+    canvas.fit()
+    wait(lambda: canvas.tiles_waiting == 0, 30, "map tiles")
     save("map.png")
     paris = win.case.item(ids["paris_louvre.jpg"])
-    x, y = mapgrid.project(np.array([paris["gps_lat"]]), np.array([paris["gps_lon"]]))
-    view.canvas.set_view(float(x[0]), float(y[0]) + 0.000004, 13)
-    k = view.canvas.cluster_at(view.canvas.to_screen(float(x[0]), float(y[0])))
+    x, y = (float(v[0]) for v in mapgrid.project(np.array([paris["gps_lat"]]), np.array([paris["gps_lon"]])))
+    canvas.set_view(x, y - 0.004, 6)
+    k = canvas.cluster_at(canvas.to_screen(x, y))
     if k is not None:
-        view.canvas.click(view.canvas.to_screen(float(view.canvas.clusters().x[k]), float(view.canvas.clusters().y[k])))
-    save("map_paris.png")
+        canvas.click(canvas.to_screen(float(canvas.clusters().x[k]), float(canvas.clusters().y[k])))
+    wait(lambda: canvas.tiles_waiting == 0, 30, "map tiles")
+    save("map_europe.png")
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    canvas.set_view(x, y, 10)
+    centre = canvas.to_screen(x, y)
+    ring = [QPointF(centre.x() + 160 * np.cos(a), centre.y() + 110 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    canvas.finish_lasso(ring)
+    wait(lambda: refreshed, 30, "gallery after the lasso")
+    win.show_tab(win.gallery)
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("map_lasso_gallery.png")
+    view.clear_area()
 
 
 if __name__ == "__main__":

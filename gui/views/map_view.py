@@ -84,10 +84,7 @@ class MapView(QWidget):
             except CaseError:
                 self.settings.remove(SETTING)  # the file moved or went: back to the outlines
         self._update_labels()
-        # Country outlines at every level of detail, prepared off the GUI thread; until a
-        # level is ready the tiles use a coarser one.
-        self.tasks.run("Map outlines", lambda t: _warm_outlines(), writer=False,
-                       on_done=lambda r: self.canvas.update(), owner=self)
+        self._warmed = False
 
     # -- data -------------------------------------------------------------------------
     def set_filter(self, filt: ItemFilter, reload: bool = False) -> None:
@@ -101,6 +98,13 @@ class MapView(QWidget):
 
     def showEvent(self, e) -> None:  # noqa: N802
         super().showEvent(e)
+        if not self._warmed:
+            # Country outlines at every level of detail, prepared off the GUI thread once the
+            # map is first shown (not while the gallery opens); until a level is ready the
+            # tiles use a coarser one.
+            self._warmed = True
+            self.tasks.run("Map outlines", lambda t: _warm_outlines(), writer=False,
+                           on_done=lambda r: self.canvas.update(), owner=self)
         self.load()
 
     def load(self, force: bool = False) -> None:
