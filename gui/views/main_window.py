@@ -124,6 +124,7 @@ class MainWindow(QMainWindow):
                                 ("&Export report…", self.export_report, "Ctrl+E"),
                                 ("&Hash sets…", self.show_hash_sets, None),
                                 ("&Import hash set…", self.import_hash_set, None),
+                                ("Export positions as &KML…", lambda: self.map_view.export_kml(), None),
                                 ("S&witch examiner…", self.switch_examiner, None)):
             a = m.addAction(text, slot)
             if key:
@@ -253,6 +254,7 @@ class MainWindow(QMainWindow):
             controller.set_case(case)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
+        from gui.views.map_view import MapView
         from gui.views.people import PeopleView
         from gui.views.search import FaceSearchView, SimilarView
 
@@ -282,8 +284,12 @@ class MainWindow(QMainWindow):
         self.similar = SimilarView(case, self.tasks)
         self.similar.open_item.connect(self.show_item)
         self.audit = AuditView(case, self.tasks)
+        self.map_view = MapView(case, self.tasks, self.settings)
+        self.map_view.items_selected.connect(self._map_selected)
+        self.map_view.area_changed.connect(self.gallery.filters.set_area)
+        self.map_view.places_updated.connect(self.refresh_facets)
         self.tabs = QTabWidget()
-        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.people, "People"),
+        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.map_view, "Map"), (self.people, "People"),
                          (self.face_search, "Face search"), (self.similar, "Similar images"), (self.audit, "Audit log")):
             self.tabs.addTab(w, label)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -360,6 +366,13 @@ class MainWindow(QMainWindow):
             return
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
         self.queries.query(*self.gallery.current_filter(), keep=keep)
+        self.map_view.set_filter(self.gallery.current_filter()[0], reload=keep_position)
+
+    def _map_selected(self, ids: list[int]) -> None:
+        """A click on the map selects the items of that marker in the gallery."""
+        if self.gallery is not None:
+            self.gallery.select_ids(ids)
+            self._update_selection()
 
     def _set_ids(self, ids: list[int], keep) -> None:
         if self.model is None:
