@@ -5,7 +5,9 @@ back to the one writer. What this module adds over a process pool is what Dask e
 from a well-behaved client:
 
 * an explicit key per task (``pure=False``), so two files that happen to produce the same
-  call are never merged into one task;
+  call are never merged into one task; ingest sends small files in chunks, several per task
+  (`forensics.ingest.cluster_run`), since each task costs the client and scheduler about as
+  much CPU as cataloguing a small photo;
 * a bounded window of futures fed through ``as_completed``, so the client holds at most a
   few times as many futures as there are worker threads however many files there are;
 * a `WorkerPlugin` that prepares each worker process once (one OpenMP thread, the
