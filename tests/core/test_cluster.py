@@ -272,6 +272,28 @@ def test_cluster_addresses_are_checked_before_anything_runs():
     assert map_path(b"/mnt/evidence2/x", pm) == b"/mnt/evidence2/x"
 
 
+def test_files_are_chunked_by_count_bytes_and_the_workers_they_are_bound_to(tmp_path):
+    from forensics.cluster import Cluster, parse_source_workers
+    from forensics.ingest.cluster_run import chunked
+    from forensics.ingest.records import FileTask
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    sizes = [10, 10, 10, 10, 10, 500, 10, 10]  # the 500-byte file is larger than a chunk may be
+    for i, n in enumerate(sizes):
+        (a / f"f{i}").write_bytes(b"x" * n)
+    (b / "g0").write_bytes(b"y")
+    tasks = [FileTask(1, bytes(a), f"f{i}".encode()) for i in range(len(sizes))] + [FileTask(2, bytes(b), b"g0")]
+    cl = Cluster(ClusterSpec("local:2", source_workers=parse_source_workers([f"{b}=tcp://127.0.0.1:1"])), client=None)
+    chunks = [([t.relpath for t, _ in c], w) for c, w in chunked(tasks, cl, max_files=3, max_bytes=40)]
+    assert chunks == [([b"f0", b"f1", b"f2"], None), ([b"f3", b"f4"], None), ([b"f5"], None), ([b"f6", b"f7"], None),
+                      ([b"g0"], ["tcp://127.0.0.1:1"])]
+    # the sizes the case sees travel with the files only when a path map asks the worker to check them
+    assert all(e is None for c, _ in chunked(tasks, cl, 3, 40) for _, e in c)
+    mapped = Cluster(ClusterSpec("local:2", path_map=parse_path_map([f"{a}=/srv/a"])), client=None)
+    assert [e for c, _ in chunked(tasks[:2], mapped, 3, 40) for _, e in c] == [10, 10]
+
+
 def test_the_environment_variable_names_the_cluster(monkeypatch):
     monkeypatch.setenv("FORENSICS_CLUSTER", "local:3")
     assert spec_from(None).local_workers == 3
