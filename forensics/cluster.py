@@ -60,6 +60,9 @@ class ClusterSpec:
     # files travel in chunks (by count and by bytes; a large video is a chunk of its own).
     chunk_files: int = 32
     chunk_bytes: int = 32 << 20
+    # A run stops with an error (what is committed is kept; a re-run goes on from there) when
+    # no worker has been connected for this long, instead of waiting for ever.
+    no_workers_timeout: float = 300.0
 
     @property
     def local_workers(self) -> int | None:
@@ -371,7 +374,18 @@ class Cluster:
         # lost with its worker and the recomputation then fails, that variant never yields the
         # future and the run would wait forever (distributed 2026.8).
         ac = as_completed(first)
+        watch = _NoWorkersWatch(self, ac, self.spec.no_workers_timeout)
+        try:
+            self._drain(ac, watch, tags, again, handle, submit_next, window, cancel, on_tick)
+        finally:
+            watch.stop()
+
+    def _drain(self, ac: Any, watch: "_NoWorkersWatch", tags: dict, again: list, handle: Callable,
+               submit_next: Callable, window: int, cancel: threading.Event | None,
+               on_tick: Callable[[], None] | None) -> None:
         for fut in ac:
+            if watch.lost:
+                raise CaseError(watch.lost)
             if cancel is not None and cancel.is_set():
                 for f in list(ac.futures):
                     f.cancel()
@@ -396,6 +410,41 @@ class Cluster:
                 ac.add(nxt)
             if on_tick is not None:
                 on_tick()
+
+
+class _NoWorkersWatch:
+    """Watches a run's cluster from a thread: once no worker has been connected for `timeout`
+    seconds it cancels the run's futures (so the loop wakes up) and says why in `lost`."""
+
+    def __init__(self, cluster: Cluster, ac: Any, timeout: float) -> None:
+        import time
+
+        self.cluster, self.ac, self.timeout = cluster, ac, timeout
+        self.lost = ""
+        self._stop = threading.Event()
+        self._clock = time.monotonic
+        self._thread = threading.Thread(target=self._run, name="dask-no-workers-watch", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        since = None
+        while not self._stop.wait(2.0):
+            try:
+                workers = self.cluster.status()["workers"]
+            except Exception:
+                workers = 0  # the scheduler itself is unreachable
+            now = self._clock()
+            since = None if workers else since or now
+            if since is not None and now - since >= self.timeout:
+                self.lost = (f"no Dask worker connected to {self.cluster.spec.address} for {self.timeout:.0f} s: the run"
+                             " stops here; every file committed is kept, and running the ingest again goes on from there")
+                for f in list(self.ac.futures):
+                    f.cancel()
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
 
 
 # Dask's self-monitoring, slowed for the clusters this module starts: the event-loop tick

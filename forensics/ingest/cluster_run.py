@@ -184,10 +184,14 @@ def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, optio
     try:  # what can still be read without decoding, on a worker that sees the evidence
         fut = cluster.client.submit(_hash_on_worker, task, cluster.spec.path_map, options,
                                     key=cluster.key("digest", id(task)), pure=False, workers=cluster.workers_for(task.root))
-        hashed = fut.result(timeout=max(60.0, options.file_timeout))
-    except Exception:
-        hashed = None
+        # bounded by the no-workers watch too: with every worker gone the run is about to stop
+        hashed = fut.result(timeout=min(max(60.0, options.file_timeout), cluster.spec.no_workers_timeout))
+        why = "" if hashed is not None else "the hash-only step failed on the worker"
+    except Exception as exc:
+        hashed, why = None, describe_error(exc)
     res = failed(task, "crash", options, hashed)
+    if hashed is None:  # the record says why it holds no size or hashes
+        res.errors.append(("read", f"size and hashes could not be taken on a worker either: {why}"))
     res.errors[0] = ("internal", "the file killed its worker process each time it was tried (a crash in a decoder, "
                                  f"or processing longer than {options.file_timeout:.0f} s); not decoded"
                      if isinstance(error, KilledWorker) else f"the cluster task failed: {describe_error(error)}")

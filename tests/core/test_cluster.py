@@ -157,7 +157,7 @@ def test_a_chunk_whose_worker_dies_is_split_and_only_the_killing_file_fails(tmp_
     items = {i["relpath"]: i for i in case.items()}
     killer, crash = items["kill.jpg"], items["crash.jpg"]
     assert "worker_crash" in killer["flags"] and "killed its worker process" in killer["errors"][0]["message"]
-    assert killer["sha256"] == hashlib.sha256(b"this file takes its whole worker down").hexdigest()
+    assert killer["sha256"] == hashlib.sha256(b"this file takes its whole worker down").hexdigest(), killer["errors"]
     assert "worker_crash" in crash["flags"] and "crash in a decoder" in crash["errors"][0]["message"]
     assert all(i["status"] == "ok" and i["phash"] for r, i in items.items() if r not in ("kill.jpg", "crash.jpg"))
     client.wait_for_workers(1, timeout=300)  # the nannies restart the killed workers
