@@ -45,24 +45,54 @@ def generate(path: Path, n_items: int, n_thumbs: int) -> None:
                       fill=tuple(rnd.randrange(256) for _ in range(3)))
         im.save(tdir / f"{t}.jpg", quality=80)
     cameras = [None, "iPhone 12", "SM-G991B", "Pixel 7", "EOS 80D"]
+    times = _capture_times(rnd, n_items)
     with case.store.write() as w:
         w.execute("INSERT INTO sources (path, path_raw, added_utc, added_by) VALUES ('/evidence', X'2F65766964656E6365', 'now', 'bench')")
         rows = []
         for i in range(n_items):
-            day = 1 + i % 28
+            video = i % 97 == 0
             rows.append((
-                "video" if i % 97 == 0 else "image", 1, f"folder{i // 1000:03d}/IMG_{i:06d}.jpg",
+                "video" if video else "image", 1, f"folder{i // 1000:03d}/IMG_{i:06d}.jpg",
                 f"folder{i // 1000:03d}/IMG_{i:06d}.jpg".encode(), rnd.randrange(20_000, 8_000_000),
-                f"2023-{1 + i % 12:02d}-{day:02d}T10:00:00Z", f"{i:032x}", 4000, 3000,
-                f"2023:{1 + i % 12:02d}:{day:02d} 10:{i % 60:02d}:00", cameras[i % 5],
+                *times(i, video), f"{i:032x}", 4000, 3000, cameras[i % 5],
                 51.5 if i % 7 == 0 else None, -0.1 if i % 7 == 0 else None, f"bench/{i % n_thumbs}.jpg",
                 "now", (i % 10) if i % 13 == 0 else None, 1 if i % 101 == 0 else 0,
-                12.5 if i % 97 == 0 else None))
+                12.5 if video else None))
         w.executemany(
-            "INSERT INTO items (kind, source_id, relpath, relpath_raw, size, mtime_utc, sha256, width, height,"
-            " taken_time, camera_model, gps_lat, gps_lon, thumb, ingested_utc, category, bookmarked, duration)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            "INSERT INTO items (kind, source_id, relpath, relpath_raw, size, mtime_utc, taken_time, taken_utc,"
+            " taken_local, taken_offset, taken_zone, sha256, width, height,"
+            " camera_model, gps_lat, gps_lon, thumb, ingested_utc, category, bookmarked, duration)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
     case.close()
+
+
+def _capture_times(rnd: random.Random, n_items: int):
+    """Times as ingest records them (forensics.exif.time_fields), spread over six years with
+    bursts of activity: most photos carry a zone-less EXIF time, some an offset, some none
+    (file time only); videos a UTC creation time."""
+    from datetime import datetime, timedelta, timezone
+
+    t0 = datetime(2019, 1, 1, tzinfo=timezone.utc).timestamp()
+    span = 6 * 365 * 86400
+    bursts = [t0 + rnd.random() * span for _ in range(40)]
+    instants = sorted(rnd.choice(bursts) + rnd.gauss(0, 3 * 3600) if rnd.random() < 0.3 else t0 + rnd.random() * span
+                      for _ in range(n_items))
+
+    def iso(t: float) -> str:
+        return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def fields(i: int, video: bool) -> tuple:
+        t = instants[i]
+        mtime = iso(t + rnd.randrange(0, 86400 * 30)) + ".000000Z"
+        if video:
+            return mtime, iso(t) + "+00:00", iso(t) + ".000000Z", None, "+00:00", "utc"
+        if i % 10 < 6:
+            return mtime, iso(t), iso(t) + ".000000Z", iso(t), None, "local-unknown"
+        if i % 10 < 8:
+            local = iso(t + 7200)
+            return mtime, local + "+02:00", iso(t) + ".000000Z", local, "+02:00", "offset"
+        return iso(t) + ".000000Z", None, None, None, None, None
+    return fields
 
 
 def measure(path: Path, steps_limit: int | None) -> dict:
@@ -183,7 +213,7 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=None, help="stop scrolling after this many steps")
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
-    path = args.case or Path(tempfile.gettempdir()) / f"forensics-bench-gui-{args.items}"
+    path = args.case or Path(tempfile.gettempdir()) / f"forensics-bench-gui-v2-{args.items}"
     if args.generate_only:
         generate(path, args.items, args.thumbs)
         return 0

@@ -125,6 +125,12 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
 
+def filter_sql(f: ItemFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `items i`) and its arguments selecting what `f` shows, for
+    other core queries over the same items (forensics.timeline)."""
+    return _where(f)
+
+
 def _order(sort: str, descending: bool) -> str:
     d = " DESC" if descending else ""
     if sort == "date":
