@@ -31,7 +31,7 @@ SOURCE_LABELS = {
 }
 SPLITS = ("kind", "category")
 KIND_GROUPS = ("image", "video", "other")
-UNITS = ("year", "month", "day", "hour", "minute")
+UNITS = ("year", "month", "week", "day", "hour", "minute")
 
 # The instant browse filters on; the source mirrors which of its terms answered. A recorded
 # time with no instant (taken_utc NULL: it could not be read) that SQLite can still parse
@@ -49,10 +49,11 @@ _PACK = 512
 # Bin widths from fine to coarse: (unit, step, typical seconds).
 LADDER = (("minute", 1, 60), ("minute", 5, 300), ("minute", 15, 900), ("minute", 30, 1800),
           ("hour", 1, 3600), ("hour", 3, 10800), ("hour", 6, 21600), ("hour", 12, 43200),
-          ("day", 1, 86400), ("month", 1, 2629746), ("month", 3, 7889238),
+          ("day", 1, 86400), ("week", 1, 604800), ("month", 1, 2629746), ("month", 3, 7889238),
           ("year", 1, 31556952), ("year", 2, 63113904), ("year", 5, 157784760), ("year", 10, 315569520),
           ("year", 25, 788923800), ("year", 100, 3155695200))
-_FIXED = {"minute": 60, "hour": 3600, "day": 86400}
+_FIXED = {"minute": 60, "hour": 3600, "day": 86400, "week": 604800}
+_MONDAY = 4 * 86400  # weeks start on Monday; 1 January 1970 was a Thursday
 
 
 @dataclass(frozen=True)
@@ -168,11 +169,12 @@ def choose_width(start: float, end: float, max_bins: int) -> tuple[str, int]:
 
 def bin_edges(start: float, end: float, unit: str, step: int) -> np.ndarray:
     """Calendar-aligned edges (UTC) covering [start, end): months and years follow the
-    calendar, minutes, hours and days are fixed widths aligned to the day."""
+    calendar, minutes, hours and days are fixed widths aligned to the day, weeks start on Monday."""
     if unit in _FIXED:
         w = _FIXED[unit] * step
-        first = int(np.floor(start / w)) * w
-        last = int(np.ceil(end / w)) * w
+        off = _MONDAY if unit == "week" else 0
+        first = int(np.floor((start - off) / w)) * w + off
+        last = int(np.ceil((end - off) / w)) * w + off
         return np.arange(first, max(last, first + w) + 1, w, dtype=np.int64)
     per = 12 * step if unit == "year" else step
     first = _months(int(np.floor(start))) // per * per

@@ -69,8 +69,8 @@ def edge_label(seconds: float, unit: str) -> str:
         return d.strftime("%Y")
     if unit == "month":
         return d.strftime("%b %Y") if d.month == 1 else d.strftime("%b")
-    if unit == "day":
-        return d.strftime("%d %b %Y") if d.day == 1 and d.month == 1 else d.strftime("%d %b")
+    if unit in ("day", "week"):
+        return d.strftime("%d %b %Y") if d.day <= (7 if unit == "week" else 1) and d.month == 1 else d.strftime("%d %b")
     return d.strftime("%d %b %H:%M") if d.hour == 0 and d.minute == 0 else d.strftime("%H:%M")
 
 
@@ -210,11 +210,13 @@ class TimelineCanvas(QWidget):
             for k, rects in sorted(per.items()):
                 g, s = divmod(k, n_sources)
                 self._bars.append((segment_brushes(self._colours[g], tl.SOURCES[s]), rects))
-        # Labels on every n-th edge, at least ~70 px apart.
-        every = max(1, int(np.ceil(70 / max(1e-6, p.width() / max(1, n_bins)))))
-        for i in range(0, len(h.edges), every):
-            if p.left() - 1 <= x[i] <= p.right() + 1:
-                self._ticks.append((float(x[i]), edge_label(h.edges[i], h.unit)))
+        # Ticks on calendar boundaries at least ~80 px apart (their own width, not the bins').
+        v0, v1 = self.view
+        unit, step = tl.choose_width(v0, v1, max(2, int(p.width() // 80)))
+        for e in tl.bin_edges(v0, v1, unit, step):
+            tx = p.left() + (e - v0) / (v1 - v0) * p.width()
+            if p.left() - 1 <= tx <= p.right() - 40:
+                self._ticks.append((float(tx), edge_label(e, unit)))
 
     def resizeEvent(self, e) -> None:  # noqa: N802 - Qt name
         super().resizeEvent(e)
@@ -466,7 +468,10 @@ class ActivityTimeline(QWidget):
 
     def _show_state(self) -> None:
         h = self.canvas.hist
-        self.bin_label.setText(f"bins: {h.width_label}" if h is not None else "")
+        v0, v1 = self.canvas.view
+        fmt = "%Y-%m-%d %H:%M" if v1 - v0 < 4 * 86400 else "%Y-%m-%d"
+        self.bin_label.setText(f"bins: {h.width_label} · showing {_utc(v0).strftime(fmt)} – {_utc(v1).strftime(fmt)}"
+                               if h is not None else "")
         b = self.canvas.brush
         self.brush_label.setText(f"Selected: {range_text(*b)}" if b else "")
         self.zoom_brush.setEnabled(b is not None)

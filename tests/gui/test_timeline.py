@@ -107,7 +107,7 @@ def test_zoom_changes_the_bin_width_and_reset_restores_it(opened, qtbot) -> None
         _wheel(canvas, x, 1)
         if canvas.hist.unit != widths[-1]:
             widths.append(canvas.hist.unit)
-    assert widths == ["month", "day", "hour", "minute"]
+    assert widths == ["month", "week", "day", "hour", "minute"]
     # Zooming keeps the time under the cursor in place.
     assert abs(canvas.t_of(x) - _ts("2024-05-03T12:00:00")) < 60
     assert canvas.view[1] - canvas.view[0] >= 20 * 60  # and stops at minutes
