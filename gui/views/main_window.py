@@ -310,8 +310,10 @@ class MainWindow(QMainWindow):
 
         self.timeline_dock = TimelineDock(self.timeline, self.gallery.filters, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
-        self._timeline_links = [(self.gallery_refreshed, self.timeline_dock.refresh)] + [
-            (changed, self.timeline_dock.reload) for changed in (self.edit_done, self.ingest_finished, self.analysis.done)]
+        dock = self.timeline_dock
+        self._timeline_links = [(self.gallery_refreshed, dock.refresh), (self.edit_done, dock.reload),
+                                (self.ingest_finished, dock.reload), (self.analysis.done, dock.reload),
+                                (self.ingest_controller.committed, dock.reload_soon)]
         for signal, slot in self._timeline_links:
             signal.connect(slot)
 

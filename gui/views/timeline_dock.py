@@ -3,6 +3,7 @@ gallery's filter panel. A brush writes the panel's date fields (so the gallery f
 it), and dates typed there move the brush."""
 from __future__ import annotations
 
+from PyQt6.QtCore import QTimer
 from PyQt6.QtWidgets import QDockWidget, QWidget
 
 from forensics import timeline
@@ -25,6 +26,9 @@ class TimelineDock(QDockWidget):
         self.timeline.brushed.connect(self._brushed)
         self.timeline.split_changed.connect(lambda *_: self.refresh())
         filters.changed.connect(self._filters_changed)
+        # While an ingest commits, the bars catch up every few seconds, not per batch.
+        self._soon = QTimer(self, singleShot=True, interval=3000)
+        self._soon.timeout.connect(self.reload)
 
     def refresh(self, force: bool = False) -> None:
         """Load the points of the panel's filter (no-op when they are loaded already)."""
@@ -33,6 +37,10 @@ class TimelineDock(QDockWidget):
     def reload(self, *args) -> None:
         self.controller.invalidate()
         self.refresh()
+
+    def reload_soon(self, *args) -> None:
+        if not self._soon.isActive():
+            self._soon.start()
 
     def _brushed(self, brush) -> None:
         self.filters.set_dates(*(timeline.range_to_dates(*brush) if brush else (None, None)))

@@ -368,7 +368,10 @@ class Legend(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.entries: list[tuple[list[QBrush], str]] = []
-        self.setMinimumHeight(20)
+        self._spots: list[tuple[float, float]] = []
+        self.setMinimumHeight(22)
+
+    ROW = 18
 
     def set_points(self, points: tl.TimePoints | None) -> None:
         self.entries = []
@@ -381,25 +384,40 @@ class Legend(QWidget):
                 self.entries.append((segment_brushes(grey, s), f"{tl.SOURCE_LABELS[s]} {n:,}"))
             if points.undated:
                 self.entries.append(([], f"no readable time {points.undated:,} (not shown)"))
+        self._place()
+
+    def _place(self) -> None:
+        """Entries left to right, wrapping onto as many rows as the width needs."""
+        fm = self.fontMetrics()
+        self._spots: list[tuple[float, float]] = []
+        x, row = 4.0, 0
+        for brushes, text in self.entries:
+            w = (22 if brushes else 0) + fm.horizontalAdvance(text) + 14
+            if x + w > self.width() and x > 4:
+                x, row = 4.0, row + 1
+            self._spots.append((x, row * self.ROW + 3))
+            x += w
+        self.setMinimumHeight((row + 1) * self.ROW + 4)
         self.update()
 
+    def resizeEvent(self, e) -> None:  # noqa: N802
+        super().resizeEvent(e)
+        self._place()
+
     def sizeHint(self) -> QSize:
-        return QSize(800, 22)
+        return QSize(800, self.minimumHeight())
 
     def paintEvent(self, e) -> None:  # noqa: N802
         qp = QPainter(self)
-        fm = qp.fontMetrics()
-        x, y = 4.0, (self.height() - 12) / 2
         qp.setPen(self.palette().text().color())
-        for brushes, text in self.entries:
+        for (brushes, text), (x, y) in zip(self.entries, self._spots):
             if brushes:
                 r = QRectF(x, y, 18, 12)
                 for b in brushes:
                     qp.fillRect(r, b)
                 qp.drawRect(r)
                 x += 22
-            qp.drawText(QPointF(x, y + 12 - 1), text)
-            x += fm.horizontalAdvance(text) + 14
+            qp.drawText(QPointF(x, y + 11), text)
         qp.end()
 
 

@@ -46,20 +46,25 @@ def _names(window) -> set[str]:
 def test_brushing_the_timeline_filters_the_gallery(opened, qtbot) -> None:
     tlw = _timeline(opened, qtbot)
     canvas = tlw.canvas
-    assert canvas.hist.unit == "month"  # the whole case: 2024 to the build date of the sample
+    assert canvas.hist.unit in ("week", "month")  # the whole case: 2024 to the build date of the sample
     all_shown = opened.model.rowCount()
     with qtbot.waitSignal(opened.gallery_refreshed, timeout=10_000):
-        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=_x(canvas, _ts("2024-05-10T00:00:00")))
-        qtbot.mouseMove(canvas, _x(canvas, _ts("2024-05-20T00:00:00")))
-        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=_x(canvas, _ts("2024-05-20T00:00:00")))
-    # The brush took the whole month it touched; the gallery shows exactly May 2024's photos.
-    assert canvas.brush == (_ts("2024-05-01T00:00:00"), _ts("2024-06-01T00:00:00"))
+        qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=_x(canvas, _ts("2024-05-01T12:00:00")))
+        qtbot.mouseMove(canvas, _x(canvas, _ts("2024-05-04T00:00:00")))
+        qtbot.mouseMove(canvas, _x(canvas, _ts("2024-05-06T12:00:00")))
+        qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=_x(canvas, _ts("2024-05-06T12:00:00")))
+    # The brush took the whole bins it touched; the gallery shows exactly the photos of early
+    # May 2024 (1-6 May), not the one of March.
+    start, end = canvas.brush
+    assert start in canvas.hist.edges and end in canvas.hist.edges
+    assert start <= _ts("2024-05-01T00:00:00") and end >= _ts("2024-05-07T00:00:00") and end - start <= 62 * 86400
     assert _names(opened) == {f"IMG_{i:04d}.jpg" for i in range(10, 16)}
     assert opened.model.rowCount() < all_shown
-    # The date fields follow the brush.
+    # The date fields follow the brush: whole days, the end inclusive.
     f = opened.gallery.filters
-    assert (f.date_from.text(), f.date_to.text()) == ("2024-05-01", "2024-05-31")
-    assert "2024-05-01 – 2024-05-31" in tlw.brush_label.text()
+    frm, to = timeline.range_to_dates(start, end)
+    assert (f.date_from.text(), f.date_to.text()) == (frm, to) and len(frm) == len(to) == 10
+    assert f"{frm} – {to}" in tlw.brush_label.text()
     # The timeline keeps showing the whole case around the brush (it ignores its own dates).
     assert len(canvas.points) >= all_shown - canvas.points.undated
     with qtbot.waitSignal(opened.gallery_refreshed, timeout=10_000):
@@ -107,7 +112,9 @@ def test_zoom_changes_the_bin_width_and_reset_restores_it(opened, qtbot) -> None
         _wheel(canvas, x, 1)
         if canvas.hist.unit != widths[-1]:
             widths.append(canvas.hist.unit)
-    assert widths == ["month", "week", "day", "hour", "minute"]
+    # From the whole case's weeks or months, through every finer unit, down to minutes.
+    assert widths[0] in ("week", "month") and widths[-3:] == ["day", "hour", "minute"]
+    assert widths == sorted(widths, key=timeline.UNITS.index)
     # Zooming keeps the time under the cursor in place.
     assert abs(canvas.t_of(x) - _ts("2024-05-03T12:00:00")) < 60
     assert canvas.view[1] - canvas.view[0] >= 20 * 60  # and stops at minutes
@@ -119,7 +126,7 @@ def test_zoom_changes_the_bin_width_and_reset_restores_it(opened, qtbot) -> None
     qtbot.mouseRelease(canvas, Qt.MouseButton.RightButton, pos=QPoint(300, 50))
     assert canvas.view[0] > v0 and canvas.hist.unit == "minute"
     tlw.reset.click()
-    assert canvas.view == home and canvas.hist.unit == "month"
+    assert canvas.view == home and canvas.hist.unit == widths[0]
     _wheel(canvas, x, -20)  # zooming out far past the whole case goes to years
     assert canvas.hist.unit == "year"
 
@@ -133,12 +140,13 @@ def test_unzoned_times_are_marked_and_sources_counted(opened, qtbot) -> None:
     legend = [text for _, text in tlw.legend.entries]
     assert f"{timeline.SOURCE_LABELS['exif_local']} 7" in legend
     assert any(t.startswith(timeline.SOURCE_LABELS["file"]) for t in legend)
-    # The May bin's bars are hatched (zone unknown) and its tooltip says so.
+    # The bars of early May are hatched (zone unknown) and their tooltip says so.
     patterns = {b.style() for brushes, _ in tlw.canvas._bars for b in brushes}
     assert Qt.BrushStyle.BDiagPattern in patterns
-    b = tlw.canvas.bin_at(tlw.canvas.x_of(_ts("2024-05-15T00:00:00")))
+    b = tlw.canvas.bin_at(tlw.canvas.x_of(_ts("2024-05-03T00:00:00")))
+    n = int(tlw.canvas.hist.totals()[b])
     text = tlw.canvas.bin_text(b)
-    assert "6 item(s)" in text and "local (zone unknown): 6" in text
+    assert n >= 5 and f"{n} item(s)" in text and f"local (zone unknown): {n}" in text
     assert "UTC" in [w for w in tlw.findChildren(type(tlw.bin_label)) if "Axis" in w.text()][0].text()
 
 
