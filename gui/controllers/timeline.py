@@ -7,23 +7,20 @@ from PyQt6.QtCore import QObject, pyqtSignal
 from forensics import timeline
 from forensics.browse import ItemFilter
 from forensics.case import Case
+from gui.controllers.latest import LatestQueries
 from gui.tasks import TaskRunner
 
 
-class TimelineController(QObject):
+class TimelineController(LatestQueries):
     points_ready = pyqtSignal(object)  # forensics.timeline.TimePoints
     failed = pyqtSignal(object)  # TaskError
 
     def __init__(self, tasks: TaskRunner, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.tasks = tasks
-        self.case: Case | None = None
-        self._serial = 0  # answers to older requests are dropped
+        super().__init__(tasks, parent)
         self._key: tuple[ItemFilter, str] | None = None  # what the last request loaded
 
     def set_case(self, case: Case | None) -> None:
-        self.case = case
-        self._serial += 1
+        super().set_case(case)
         self._key = None
 
     def load(self, filt: ItemFilter, split: str, force: bool = False) -> None:
