@@ -150,8 +150,7 @@ def time_points(ctx: CaseContext, filters: ItemFilter = ItemFilter(), split: str
 
 def _months(seconds: int) -> int:
     """Months since January 1970 of a POSIX time (floor)."""
-    d = datetime.fromtimestamp(0, timezone.utc) + timedelta(seconds=int(seconds))
-    return (d.year - 1970) * 12 + d.month - 1
+    return int(np.datetime64(int(seconds), "s").astype("datetime64[M]").astype(np.int64))
 
 
 def _month_start(months: np.ndarray) -> np.ndarray:

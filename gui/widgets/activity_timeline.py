@@ -36,6 +36,9 @@ SOURCE_STYLE = {
 }
 MIN_SPAN = 20 * 60  # the closest zoom: twenty minutes across, minute bins
 MAX_SPAN = 200 * 365 * 86400
+# The view stays within years 1000-9000, so labels never leave what datetime can show
+# (a damaged file can claim any year).
+T_MIN, T_MAX = -30610224000.0, 221845392000.0
 AXIS_NOTE = "Axis: UTC; EXIF times with no zone at their local wall-clock time (hatched)"
 
 
@@ -177,6 +180,11 @@ class TimelineCanvas(QWidget):
         return v0 + (x - p.left()) / p.width() * (v1 - v0)
 
     def _rebin(self) -> None:
+        v0, v1 = self.view
+        if v0 < T_MIN or v1 > T_MAX:
+            span = min(v1 - v0, T_MAX - T_MIN)
+            v0 = min(max(v0, T_MIN), T_MAX - span)
+            self.view = (v0, v0 + span)
         if self.points is not None:
             self.hist = tl.histogram(self.points, self.view[0], self.view[1], self.max_bins())
         else:

@@ -168,3 +168,13 @@ def test_unreadable_times_are_counted_as_undated(tmp_path: Path) -> None:
         assert h.totals().sum() == 0
     finally:
         c.close()
+
+
+def test_times_far_from_1970_bin_on_the_calendar() -> None:
+    """FAT's 1980 floor, NTFS's 1601 epoch and a damaged clock's 2107 all land in year bins."""
+    times = np.array([_ts("1601-01-01T00:00:00"), _ts("1980-01-01T00:00:00"), _ts("2107-12-31T23:59:00")])
+    pts = timeline.TimePoints(seconds=times, source=np.full(3, 3, np.uint8), group=np.zeros(3, np.uint8),
+                              split="kind", groups=timeline.KIND_GROUPS, group_keys=timeline.KIND_GROUPS, undated=0)
+    h = timeline.histogram(pts, times[0], times[-1] + 1, max_bins=100)
+    assert h.unit == "year" and h.totals().sum() == 3 and h.by_source()[:, 3].sum() == 3
+    assert h.edges[0] <= times[0] and h.edges[-1] > times[-1]
