@@ -161,3 +161,28 @@ def test_split_by_category_follows_edits(opened, qtbot, ids) -> None:
     assert totals[next(g for g in totals if g.startswith("2 "))] == 2
     assert any(text.startswith("2 ") and text.endswith(" 2") for _, text in tlw.legend.entries)
     assert browse.count(opened.case.ctx, ItemFilter(category=2)) == 2
+
+
+def test_log_scale_lifts_quiet_bins_beside_a_burst(qtbot) -> None:
+    import numpy as np
+
+    from gui.widgets.activity_timeline import ActivityTimeline
+
+    burst, quiet = _ts("2024-05-01T10:00:00"), _ts("2024-05-20T10:00:00")
+    seconds = np.sort(np.array([burst + i for i in range(1000)] + [quiet]))
+    pts = timeline.TimePoints(seconds=seconds, source=np.zeros(1001, np.uint8), group=np.zeros(1001, np.uint8),
+                              split="kind", groups=timeline.KIND_GROUPS, group_keys=timeline.KIND_GROUPS, undated=0)
+    w = ActivityTimeline()
+    qtbot.addWidget(w)
+    w.resize(900, 260)
+    w.show()
+    w.set_points(pts)
+
+    def heights() -> list[float]:
+        return sorted(r.height() for _, rects in w.canvas._bars for r in rects)
+
+    low, high = heights()
+    assert low / high < 0.01
+    w.log.setChecked(True)
+    low_log, high_log = heights()
+    assert abs(high_log - high) < 1 and low_log / high_log > 0.09  # log(2) / log(1001)
