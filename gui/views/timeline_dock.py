@@ -32,6 +32,8 @@ class TimelineDock(QDockWidget):
 
     def refresh(self, force: bool = False) -> None:
         """Load the points of the panel's filter (no-op when they are loaded already)."""
+        if self.controller.case is None:  # closing: the panel may be gone already
+            return
         self.controller.load(self.filters.filter(), self.timeline.current_split(), force)
 
     def reload(self, *args) -> None:
