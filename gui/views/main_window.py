@@ -18,6 +18,7 @@ from gui.controllers.analysis import AnalysisController
 from gui.controllers.case import CaseController
 from gui.controllers.edit import EditController
 from gui.controllers.gallery import GalleryController
+from gui.controllers.hashsets import HashSetController
 from gui.controllers.ingest import IngestController
 from gui.controllers.timeline import TimelineController
 from gui.dialogs.new_case import NewCaseDialog
@@ -49,6 +50,7 @@ class MainWindow(QMainWindow):
         self.edits = EditController(self.tasks, self)
         self.analysis = AnalysisController(self.tasks, self)
         self.queries = GalleryController(self.tasks, self)
+        self.hashsets = HashSetController(self.tasks, self)
         self.timeline = TimelineController(self.tasks, self)
         self.timeline_dock = None
         self.setAcceptDrops(True)
@@ -87,9 +89,11 @@ class MainWindow(QMainWindow):
         self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
         self.queries.failed.connect(self._task_error)
         self.timeline.failed.connect(self._task_error)
+        self.hashsets.changed.connect(self._hashsets_changed)
+        self.hashsets.failed.connect(self._task_error)
 
     def _controllers(self) -> tuple:
-        return self.ingest_controller, self.edits, self.analysis, self.queries, self.timeline
+        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets, self.timeline
 
     @property
     def ingest_task(self):
@@ -122,6 +126,9 @@ class MainWindow(QMainWindow):
                                 ("Add evidence &files…", self.add_files_dialog, None),
                                 ("Add &disk image (E01, dd, split)…", self.add_image_dialog, None),
                                 ("&Export report…", self.export_report, "Ctrl+E"),
+                                ("&Hash sets…", self.show_hash_sets, None),
+                                ("&Import hash set…", self.import_hash_set, None),
+                                ("Export positions as &KML…", lambda: self.map_view.export_kml(), None),
                                 ("S&witch examiner…", self.switch_examiner, None)):
             a = m.addAction(text, slot)
             if key:
@@ -251,6 +258,7 @@ class MainWindow(QMainWindow):
             controller.set_case(case)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
+        from gui.views.map_view import MapView
         from gui.views.people import PeopleView
         from gui.views.search import FaceSearchView, SimilarView
 
@@ -280,8 +288,12 @@ class MainWindow(QMainWindow):
         self.similar = SimilarView(case, self.tasks)
         self.similar.open_item.connect(self.show_item)
         self.audit = AuditView(case, self.tasks)
+        self.map_view = MapView(case, self.tasks, self.settings)
+        self.map_view.items_selected.connect(self._map_selected)
+        self.map_view.area_changed.connect(self.gallery.filters.set_area)
+        self.map_view.places_updated.connect(self.refresh_facets)
         self.tabs = QTabWidget()
-        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.people, "People"),
+        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.map_view, "Map"), (self.people, "People"),
                          (self.face_search, "Face search"), (self.similar, "Similar images"), (self.audit, "Audit log")):
             self.tabs.addTab(w, label)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -379,6 +391,13 @@ class MainWindow(QMainWindow):
             return
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
         self.queries.query(*self.gallery.current_filter(), keep=keep)
+        self.map_view.set_filter(self.gallery.current_filter()[0], reload=keep_position)
+
+    def _map_selected(self, ids: list[int]) -> None:
+        """A click on the map selects the items of that marker in the gallery."""
+        if self.gallery is not None:
+            self.gallery.select_ids(ids)
+            self._update_selection()
 
     def _set_ids(self, ids: list[int], keep) -> None:
         if self.model is None:
@@ -597,6 +616,35 @@ class MainWindow(QMainWindow):
 
         if self.case is not None:
             ReportDialog(self.case, self.tasks, self.gallery.selected_ids() if self.gallery else [], self).exec()
+
+    # -- hash sets ----------------------------------------------------------------------
+    def show_hash_sets(self):
+        """The case's hash sets (kind, category handling, counts), with import and remove."""
+        from gui.dialogs.hashsets import HashSetsDialog
+
+        return self._hashset_dialog(HashSetsDialog)
+
+    def import_hash_set(self):
+        from gui.dialogs.hashsets import HashSetImportDialog
+
+        return self._hashset_dialog(HashSetImportDialog)
+
+    def _hashset_dialog(self, cls):
+        if self.case is None:
+            return None
+        dlg = cls(self.hashsets, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def _hashsets_changed(self, result: dict) -> None:
+        # Matches change categories, badges and the hash-set filter's answer.
+        self.statusBar().showMessage(f"Hash set {result.get('name')}: {result.get('matched_items', 0):,} items match",
+                                     8000)
+        self.refresh_gallery(keep_position=True)
+        self.refresh_facets()
+        if getattr(self, "item_view", None) and self.item_view.item_id:
+            self.item_view.show_item(self.item_view.item_id)  # its hash-set lines and category
 
     # -- errors ------------------------------------------------------------------------------
     def _task_error(self, err: TaskError) -> None:
