@@ -1,8 +1,9 @@
 """The activity timeline in the main window: brushing filters the gallery, the filter
 panel's date fields follow the brush and move it, zooming changes the bin width, and EXIF
 times without a zone are marked. Driven with real mouse and wheel events on the sample case
-(seven photos carry zone-less EXIF times in March and May 2024; the other files only file
-times, from when the sample evidence was built)."""
+(seven phone photos carry zone-less EXIF times in March and May 2024, the trip photos June to
+October 2024, some with an offset; the other files only file times, from when the sample
+evidence was built)."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -135,10 +136,13 @@ def test_unzoned_times_are_marked_and_sources_counted(opened, qtbot) -> None:
     tlw = _timeline(opened, qtbot)
     pts = tlw.canvas.points
     totals = pts.source_totals()
-    assert totals["exif_local"] == 7 and totals["exif"] == 0
-    assert totals["file"] == len(pts) - 7 - totals["video"]
+    # Zone-less: the seven phone photos, two of the trip's and the no-fix GPS photo; the other
+    # eight trip photos recorded an offset.
+    assert totals["exif_local"] == 10 and totals["exif"] == 8
+    assert totals["file"] == len(pts) - 18 - totals["video"]
     legend = [text for _, text in tlw.legend.entries]
-    assert f"{timeline.SOURCE_LABELS['exif_local']} 7" in legend
+    assert f"{timeline.SOURCE_LABELS['exif_local']} 10" in legend
+    assert f"{timeline.SOURCE_LABELS['exif']} 8" in legend
     assert any(t.startswith(timeline.SOURCE_LABELS["file"]) for t in legend)
     # The bars of early May are hatched (zone unknown) and their tooltip says so.
     patterns = {b.style() for brushes, _ in tlw.canvas._bars for b in brushes}
