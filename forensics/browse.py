@@ -162,6 +162,12 @@ def _area(vertices: tuple[tuple[float, float], ...]) -> tuple[str, list[Any]]:
             [min(ys), max(ys), min(xs), max(xs), json.dumps(edges)])
 
 
+def filter_sql(f: ItemFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `items i`) and its arguments selecting what `f` shows, for
+    other core queries over the same items (forensics.timeline)."""
+    return _where(f)
+
+
 def _order(sort: str, descending: bool) -> str:
     d = " DESC" if descending else ""
     if sort == "date":

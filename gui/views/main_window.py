@@ -20,6 +20,7 @@ from gui.controllers.edit import EditController
 from gui.controllers.gallery import GalleryController
 from gui.controllers.hashsets import HashSetController
 from gui.controllers.ingest import IngestController
+from gui.controllers.timeline import TimelineController
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
 from gui.models.thumbs import ThumbnailCache
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         self.analysis = AnalysisController(self.tasks, self)
         self.queries = GalleryController(self.tasks, self)
         self.hashsets = HashSetController(self.tasks, self)
+        self.timeline = TimelineController(self.tasks, self)
+        self.timeline_dock = None
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -85,11 +88,12 @@ class MainWindow(QMainWindow):
         self.queries.appended.connect(lambda ids: self.model is not None and self.model.append_ids(ids))
         self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
         self.queries.failed.connect(self._task_error)
+        self.timeline.failed.connect(self._task_error)
         self.hashsets.changed.connect(self._hashsets_changed)
         self.hashsets.failed.connect(self._task_error)
 
     def _controllers(self) -> tuple:
-        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets
+        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets, self.timeline
 
     @property
     def ingest_task(self):
@@ -301,6 +305,7 @@ class MainWindow(QMainWindow):
         self._show_authority()
         self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
+        self._add_timeline()
         for act in self.case_actions:
             act.setEnabled(True)
         self._update_title()
@@ -309,6 +314,20 @@ class MainWindow(QMainWindow):
         # Filter choices are counted after the first screenful is up, not competing with it.
         self.gallery_refreshed.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
+
+    def _add_timeline(self) -> None:
+        """The timeline dock under the tabs, following the gallery's filter; it loads after
+        each gallery refresh (so never ahead of the first screenful) and again when items change."""
+        from gui.views.timeline_dock import TimelineDock
+
+        self.timeline_dock = TimelineDock(self.timeline, self.gallery.filters, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
+        dock = self.timeline_dock
+        self._timeline_links = [(self.gallery_refreshed, dock.refresh), (self.edit_done, dock.reload),
+                                (self.ingest_finished, dock.reload), (self.analysis.done, dock.reload),
+                                (self.ingest_controller.committed, dock.reload_soon)]
+        for signal, slot in self._timeline_links:
+            signal.connect(slot)
 
     def _first_facets(self) -> None:
         # Everything built so far (Qt wrappers, modules, the id list) lives as long as the
@@ -330,6 +349,12 @@ class MainWindow(QMainWindow):
         for controller in self._controllers():
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
+        if self.timeline_dock is not None:
+            for signal, slot in self._timeline_links:
+                signal.disconnect(slot)
+            self.removeDockWidget(self.timeline_dock)
+            self.timeline_dock.deleteLater()
+            self.timeline_dock = None
         self.face_search = None
         if self.model is not None:
             self.thumbs.loaded.disconnect(self.model._thumb_loaded)

@@ -12,7 +12,8 @@ from forensics.browse import NO_COUNTRY, UNCATEGORISED, ItemFilter
 # "Order added" first: it needs no sort over the whole case (instant at 100,000 items) and
 # items committed by a running ingest arrive in that order, so appending them is correct.
 SORTS = [("Order added", "id"), ("Date taken", "date"), ("Path", "path"), ("Size", "size"), ("Category", "category")]
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# A year, month or day, or a minute (what the timeline's brush writes below a day).
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?)?)?$")
 
 
 def _tri(label_yes: str, label_no: str) -> QComboBox:
@@ -55,8 +56,12 @@ class FilterPanel(QWidget):
         self.hide_known_good.setToolTip("Files whose only hash-set matches are known-good (e.g. NSRL) or VICS"
                                         " category 0 (non-pertinent); a file with any other match is always shown")
         form.addRow("", self.hide_known_good)
-        self.date_from = QLineEdit(placeholderText="YYYY-MM-DD")
-        self.date_to = QLineEdit(placeholderText="YYYY-MM-DD")
+        self.date_from = QLineEdit(placeholderText="YYYY-MM-DD [HH:MM]")
+        self.date_to = QLineEdit(placeholderText="YYYY-MM-DD [HH:MM]")
+        for w in (self.date_from, self.date_to):
+            w.setToolTip("Date taken (else modified), UTC; an EXIF time with no zone as recorded (local)."
+                         " A date 'to' includes that day; a time 'to' ends just before it. The timeline's"
+                         " selection writes these fields.")
         form.addRow("Taken from", self.date_from)
         form.addRow("Taken to", self.date_to)
         self.camera = QComboBox()
@@ -157,9 +162,18 @@ class FilterPanel(QWidget):
         if not t:
             return None
         if not _DATE.match(t):
-            self.date_hint.setText(f"'{t}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            self.date_hint.setText(f"'{t}' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM)")
             return None
-        return t
+        return t.replace(" ", "T")
+
+    def set_dates(self, date_from: str | None, date_to: str | None) -> None:
+        """Fill both date fields at once (the timeline's brush) and apply them now."""
+        for edit, text in ((self.date_from, date_from), (self.date_to, date_to)):
+            edit.blockSignals(True)
+            edit.setText((text or "").replace("T", " "))
+            edit.blockSignals(False)
+        self._debounce.stop()
+        self.changed.emit()
 
     def filter(self) -> ItemFilter:
         self.date_hint.setText("")
