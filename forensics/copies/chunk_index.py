@@ -1,0 +1,143 @@
+"""Multi-index hashing: exact Hamming-radius search without reading every stored hash.
+
+Each 64-bit hash is split into CHUNKS disjoint bit ranges (22, 21 and 21 bits). If two
+hashes are at most `bound` bits apart and the chunk radii r_c satisfy
+sum(r_c + 1) >= bound + 1, then at least one chunk differs by at most r_c bits (otherwise
+the chunks alone would differ by bound + 1 or more): the pigeonhole principle. So every
+stored hash within `bound` of a query shares a bucket with one of the query's chunk
+values flipped in at most r_c bits. For the default copy rule (pHash <= 16: radii 5, 5, 4)
+that is 70,886 bucket look-ups per query hash, and about 2.5 % of random stored hashes
+fall in those buckets, against 100 % for a scan. Each candidate's full hash is checked
+exactly, so the result is the scan's result (tests/core/test_chunk_index.py checks this
+on random hashes with planted neighbours at every distance up to the bound).
+
+Each chunk table is a counting sort of the rows by chunk value: bucket offsets, the rows
+in bucket order and a copy of their hashes in the same order (so the exact check reads
+memory in runs, not at random): 12 bytes a row a chunk plus 4-8 bytes per bucket, built
+in one pass each (bench/copies_scale.py measures the build time and size at 10M).
+"""
+from __future__ import annotations
+
+import itertools
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+CHUNKS = 3
+WIDTHS = (22, 21, 21)
+SHIFTS = (42, 21, 0)
+# Below this many stored hashes a linear scan costs about as much as the look-ups.
+MIN_ROWS = 1 << 18
+# Rules so loose that the look-ups would outnumber a scan's work fall back to the scan.
+MAX_LOOKUPS = 400_000
+
+
+def radii(bound: int) -> tuple[int, ...]:
+    """Per-chunk radii with sum(r + 1) = bound + 1, the larger ones on the wider chunks
+    (a wider chunk at the same radius lets fewer random hashes through). A radius of -1
+    means the chunk need not be looked up at all."""
+    base, extra = divmod(bound + 1, CHUNKS)
+    return tuple(base - 1 + (c < extra) for c in range(CHUNKS))
+
+
+@lru_cache(maxsize=32)
+def flip_masks(width: int, radius: int) -> np.ndarray:
+    """Every `width`-bit mask with at most `radius` bits set (uint64), in ascending order:
+    consecutive masks then share their high bits, so the keys they give (query chunk XOR
+    mask) fall near each other in the bucket table, which keeps the look-ups in cache."""
+    if radius < 0:
+        return np.zeros(0, np.uint64)
+    vals = [sum(1 << b for b in bits) for k in range(min(radius, width) + 1)
+            for bits in itertools.combinations(range(width), k)]
+    return np.sort(np.array(vals, np.uint64))
+
+
+def lookups(bound: int) -> int:
+    """Bucket look-ups per query hash under `bound`."""
+    from math import comb
+
+    return sum(sum(comb(w, k) for k in range(r + 1)) for w, r in zip(WIDTHS, radii(bound)))
+
+
+def usable(n_rows: int, bound: int) -> bool:
+    """Whether an index pays off for this many stored hashes and this pHash bound."""
+    return n_rows >= MIN_ROWS and 0 <= bound < 64 and lookups(bound) <= MAX_LOOKUPS
+
+
+@dataclass
+class _Table:
+    shift: int
+    width: int
+    offsets: np.ndarray  # (2**width + 1,) uint32
+    order: np.ndarray  # (n,) uint32 rows in bucket order
+    values: np.ndarray  # (n,) uint64 hashes in bucket order
+
+
+class ChunkIndex:
+    """The chunk tables of one array of 64-bit hashes (row i = values[i])."""
+
+    def __init__(self, values: np.ndarray, threads: int = 2) -> None:
+        from forensics.copies import mih_kernels as K
+        from forensics.copies.matrix import _pool
+
+        values = np.ascontiguousarray(values).view(np.uint64)
+        self.n = len(values)
+        if self.n >= 1 << 32:
+            raise ValueError("chunk index rows are 32-bit")
+
+        def build(c: int) -> _Table:
+            w = WIDTHS[c]
+            t = _Table(SHIFTS[c], w, np.empty((1 << w) + 1, np.uint32), np.empty(self.n, np.uint32),
+                       np.empty(self.n, np.uint64))
+            K.bucket_sort(values, t.shift, (1 << w) - 1, t.offsets, t.order, t.values)
+            return t
+
+        self.tables = list(_pool().map(build, range(CHUNKS))) if threads > 1 else [build(c) for c in range(CHUNKS)]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.offsets.nbytes + t.order.nbytes + t.values.nbytes for t in self.tables)
+
+    def candidates(self, q: np.ndarray, bound: int, threads: int = 2) -> np.ndarray:
+        """Ascending unique rows whose hash is within `bound` bits of any hash in `q`:
+        exactly the rows a linear scan would keep."""
+        from forensics.copies import mih_kernels as K
+        from forensics.copies.matrix import _pool
+
+        q = np.ascontiguousarray(q).view(np.uint64)
+        r = radii(bound)
+        tasks = [(int(v), c) for v in q.tolist() for c in range(CHUNKS) if r[c] >= 0]
+
+        def run(part: list[tuple[int, int]]) -> np.ndarray:
+            out = np.empty(1 << 14, np.uint32)
+            found = []
+            for v, c in part:
+                t = self.tables[c]
+                masks = flip_masks(t.width, r[c])
+                while (k := K.probe(t.offsets, t.order, t.values, t.shift, (1 << t.width) - 1, masks,
+                                    np.uint64(v), bound, out)) < 0:
+                    out = np.empty(2 * len(out), np.uint32)
+                found.append(out[:k].copy())
+            return np.concatenate(found) if found else np.zeros(0, np.uint32)
+
+        if threads > 1 and len(tasks) > 1:
+            parts = list(_pool().map(run, (tasks[0::2], tasks[1::2])))
+        else:
+            parts = [run(tasks)]
+        return np.unique(np.concatenate(parts)).astype(np.int64)
+
+
+_LOCK = threading.Lock()
+
+
+def index_for(owner: object, name: str, values: np.ndarray) -> ChunkIndex:
+    """The chunk index of `values`, built on first use and kept on `owner` (a HashMatrix:
+    it lives exactly as long as the hashes it indexes)."""
+    with _LOCK:
+        cache = owner.__dict__.setdefault("_chunk_indexes", {})
+        idx = cache.get(name)
+        if idx is None or idx.n != len(values):
+            idx = cache[name] = ChunkIndex(values)
+        return idx

@@ -1,0 +1,97 @@
+"""Multi-index hashing (forensics.copies.chunk_index) returns exactly what the scan does."""
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+import pytest
+
+from forensics.copies import chunk_index as C
+from forensics.copies.matrix import HashMatrix
+from forensics.copies.probes import Probes, scan_all
+from forensics.copies.rule import DEFAULT_RULE, CopyRule
+from forensics.hashing import windows as W
+
+
+def _at_distance(h: np.ndarray, k: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each hash with exactly k[i] random bits flipped."""
+    out = h.copy()
+    for i, kk in enumerate(k.tolist()):
+        mask = 0
+        for b in rng.choice(64, size=kk, replace=False):
+            mask |= 1 << int(b)
+        out[i] ^= np.uint64(mask)
+    return out
+
+
+def _rand(rng: np.random.Generator, shape) -> np.ndarray:
+    return rng.integers(0, 2**63, shape, dtype=np.int64).view(np.uint64) ^ rng.integers(0, 2, shape).astype(np.uint64) << np.uint64(63)
+
+
+def test_radii_cover_the_bound_and_masks_count():
+    for bound in range(64):
+        r = C.radii(bound)
+        assert sum(x + 1 for x in r) == bound + 1
+        assert list(r) == sorted(r, reverse=True)
+    for w, r in ((21, 0), (21, 2), (22, 4)):
+        m = C.flip_masks(w, r)
+        assert len(m) == sum(comb(w, k) for k in range(r + 1)) == len(set(m.tolist()))
+        assert int(np.bitwise_count(m).max()) == r and int(m.max()) < 1 << w
+
+
+@pytest.mark.parametrize("bound", [0, 3, 10, 16, 21])
+def test_candidates_equal_brute_force_with_neighbours_at_every_distance(bound):
+    rng = np.random.default_rng(bound)
+    q = _rand(rng, 5)
+    # Planted: for every query, hashes at each distance 0..bound+3 (several per distance,
+    # so the flipped bits land in every chunk), in a sea of random ones.
+    dist = np.repeat(np.arange(bound + 4), 6)
+    planted = np.concatenate([_at_distance(np.full(len(dist), v, np.uint64), dist, rng) for v in q])
+    values = np.concatenate([_rand(rng, 20_000), planted])
+    rng.shuffle(values)
+    idx = C.ChunkIndex(values)
+    want = np.flatnonzero(np.min([np.bitwise_count(values ^ v) for v in q], axis=0) <= bound)
+    got = idx.candidates(q, bound)
+    assert got.tolist() == want.tolist()
+    assert len(want) >= 5 * 6 * (bound + 1)
+    assert idx.candidates(q, bound, threads=1).tolist() == want.tolist()
+
+
+def test_bucket_overflow_is_retried():
+    # Far more identical hashes than the first output buffer holds.
+    values = np.full(40_000, 0x0123456789ABCDEF, np.uint64)
+    idx = C.ChunkIndex(values)
+    assert idx.candidates(values[:1], 16).tolist() == list(range(40_000))
+
+
+def test_scan_all_through_the_index_equals_the_scan():
+    rng = np.random.default_rng(5)
+    n = 30_000
+    p, d = _rand(rng, n), _rand(rng, n)
+    pr = Probes(_rand(rng, (W.N_SLOTS, n)), _rand(rng, (W.N_SLOTS, n)), np.ones(n, bool), np.zeros(0, np.int64))
+    unframed = rng.random(n) >= 0.05
+    pr.p[W.TRIM][unframed], pr.d[W.TRIM][unframed] = p[unframed], d[unframed]
+    # The query: a stored item's hashes turned 8 ways and its probes.
+    qi = rng.integers(0, n, 8)
+    q_probes = np.stack([pr.p[:, qi[0]], pr.d[:, qi[0]]], axis=1)
+    targets = [(p, d), (pr.p[W.WIN0 + 3], pr.d[W.WIN0 + 3]), (pr.p[W.CENTRE], pr.d[W.CENTRE])]
+    # Plant items at every (pHash, dHash) distance pair around the copy rule's edge, in the
+    # own hashes, in a window slot and in the middle slot.
+    pairs = [(a, b) for a in range(0, 19) for b in range(0, 19, 3)]
+    rows = rng.choice(n, size=3 * len(pairs), replace=False).reshape(3, -1)
+    src_p = [p[qi[3]], q_probes[W.TRIM + 0, 0], q_probes[W.CENTRE + 1, 0]]
+    src_d = [d[qi[3]], q_probes[W.TRIM + 0, 1], q_probes[W.CENTRE + 1, 1]]
+    for (tp, td), r, sp, sd in zip(targets, rows, src_p, src_d):
+        da = np.array([a for a, _ in pairs])
+        db = np.array([b for _, b in pairs])
+        tp[r] = _at_distance(np.full(len(r), sp, np.uint64), da, rng)
+        td[r] = _at_distance(np.full(len(r), sd, np.uint64), db, rng)
+    m = HashMatrix(np.arange(n) + 1, p, d)
+    m.probes = pr
+    pr.attach_framed(m)
+    for rule in (DEFAULT_RULE, CopyRule(10, 10, 18), CopyRule(20, 20, 36)):
+        scan = scan_all(m, p[qi], d[qi], q_probes, rule, index=False)
+        mih = scan_all(m, p[qi], d[qi], q_probes, rule, index=True)
+        assert mih == scan
+        assert len(scan) >= 50
+        assert {h.via for h in scan} >= {"whole", "window", "centre"}
