@@ -61,3 +61,51 @@ def probe(offsets, order, sorted_values, shift, width_mask, masks, q, bound, out
                 out[k] = order[j]
                 k += 1
     return k
+
+
+@njit(nogil=True, cache=True)
+def pairs_within(p, d, i0, i1, phash_max, dhash_max, sum_max, out_a, out_b):
+    """Every pair (i, j), i0 <= i < i1, i < j < len(p), with pHash distance <= phash_max,
+    dHash distance <= dhash_max and their sum <= sum_max: an exact all-pairs join. Four
+    rows at a time are compared with a block of the others (each stored hash is loaded
+    once for four rows) and the minimum of their pHash distances goes to a small buffer,
+    in a loop the compiler vectorises; only the rare positions under the bound are looked
+    at again. Returns the number of pairs written, or -1 when out_a/out_b are too small."""
+    n = len(p)
+    blk = 2048
+    cnt = np.empty(blk, np.uint64)
+    k = 0
+    cap = len(out_a)
+    bound = np.uint64(min(phash_max, sum_max))
+    for i in range(i0, i1, 4):
+        r = min(4, i1 - i)
+        a0 = p[i]
+        a1 = p[i + 1] if r > 1 else a0
+        a2 = p[i + 2] if r > 2 else a0
+        a3 = p[i + 3] if r > 3 else a0
+        for j0 in range(i + 1, n, blk):
+            m = min(blk, n - j0)
+            hit = False
+            for t in range(m):
+                x = p[j0 + t]
+                c = min(min(_popcount(x ^ a0), _popcount(x ^ a1)), min(_popcount(x ^ a2), _popcount(x ^ a3)))
+                cnt[t] = c
+                hit |= c <= bound
+            if not hit:
+                continue
+            for t in range(m):
+                if cnt[t] > bound:
+                    continue
+                j = j0 + t
+                for ii in range(i, i + r):
+                    if ii >= j:
+                        break
+                    dp = _popcount(p[ii] ^ p[j])
+                    dd = _popcount(d[ii] ^ d[j])
+                    if dp <= phash_max and dd <= dhash_max and dp + dd <= sum_max:
+                        if k == cap:
+                            return -1
+                        out_a[k] = ii
+                        out_b[k] = j
+                        k += 1
+    return k

@@ -1,4 +1,4 @@
-"""Multi-index hashing (forensics.copies.chunk_index) returns exactly what the scan does."""
+"""Exact hash search without a full scan: the chunk index (multi-index hashing) and the all-pairs join return exactly what brute force does."""
 from __future__ import annotations
 
 from math import comb
@@ -95,3 +95,31 @@ def test_scan_all_through_the_index_equals_the_scan():
         assert mih == scan
         assert len(scan) >= 50
         assert {h.via for h in scan} >= {"whole", "window", "centre"}
+
+
+def test_exact_pairs_equal_brute_force():
+    from forensics.copies.grouping import exact_pairs
+
+    rng = np.random.default_rng(9)
+    n = 3_001  # not a multiple of the kernel's 4 rows
+    p, d = _rand(rng, n), _rand(rng, n)
+    # Copies of a few rows at every pHash distance 0..18 and a spread of dHash distances,
+    # some next to their original (inside one 4-row group) and some far away.
+    src = rng.choice(n, 60, replace=False)
+    for i, s in enumerate(src.tolist()):
+        t = (s + 1 + i % 3) % n if i % 2 else int(rng.integers(0, n))
+        if t == s:
+            continue
+        p[t] = _at_distance(p[s:s + 1], np.array([i % 19]), rng)[0]
+        d[t] = _at_distance(d[s:s + 1], np.array([(7 * i) % 19]), rng)[0]
+    for rule in (DEFAULT_RULE, CopyRule(8, 8, 12)):
+        dp = np.bitwise_count(p[:, None] ^ p[None, :])
+        dd = np.bitwise_count(d[:, None] ^ d[None, :])
+        ok = np.triu(rule.accepts(dp, dd), 1)
+        want = set(zip(*np.nonzero(ok)))
+        for threads in (1, 2):
+            a, b = exact_pairs(p, d, rule, threads=threads)
+            got = list(zip(a.tolist(), b.tolist()))
+            assert len(got) == len(set(got))
+            assert set(got) == {(int(x), int(y)) for x, y in want}
+        assert len(want) >= (10 if rule is DEFAULT_RULE else 3)
