@@ -29,7 +29,7 @@ CHUNKS = 3
 WIDTHS = (22, 21, 21)
 SHIFTS = (42, 21, 0)
 # Below this many stored hashes a linear scan costs about as much as the look-ups.
-MIN_ROWS = 1 << 18
+MIN_ROWS = 600_000
 # Rules so loose that the look-ups would outnumber a scan's work fall back to the scan.
 MAX_LOOKUPS = 400_000
 

@@ -7,15 +7,18 @@ compares, exactly and over every stored item:
 1. the query's own hash in 8 orientations with the stored own hashes (as before);
 2. the query's trimmed and window probes with the stored own hashes: the stored item is
    a crop of the query, or the query is a framed copy;
-3. the query's own hash (8 orientations) and trimmed probe with the stored trimmed
-   probes of framed items: the stored item is a framed copy of the query;
+3. the query's own hash (8 orientations), trimmed and window probes with the stored
+   trimmed probes of framed items: the stored item is a framed copy of the query;
 4. the query's own and trimmed hashes with the stored window probes: the query is a crop
    of the stored item;
-5. the query's middle probes (upright, +/-7 degrees) with the stored middle probes: one of
-   them is turned a few degrees.
+5. the query's middle probes (upright, +/-7 degrees, and for search only +/-3.5 and
+   +/-10.5) with the stored middle probes: one of them is turned a few degrees.
 
-Each scan is the same exact XOR/popcount pass as forensics.copies.matrix, so its cost is
-proportional to (stored hashes x query hashes): bench/copies_scale.py measures it.
+Large stored arrays are searched through chunk indexes (forensics.copies.chunk_index),
+which find exactly what the linear scan finds without reading every stored hash.
+
+Small arrays are scanned with the exact XOR/popcount pass of forensics.copies.matrix;
+bench/copies_scale.py measures both ways.
 """
 from __future__ import annotations
 
@@ -122,9 +125,11 @@ def scan_all(m: HashMatrix, q_phash: np.ndarray, q_dhash: np.ndarray, q_probes: 
     take(rows[~turned], 0, dp[~turned], dd[~turned], "window")
     if len(pr.framed):
         fp, fd = pr.framed_p, pr.framed_d
-        tp = np.concatenate([qp, q_probes[W.TRIM:W.TRIM + 1, 0]])
-        td = np.concatenate([qd, q_probes[W.TRIM:W.TRIM + 1, 1]])
-        rows, var, dp, dd = scan_arrays(fp, fd, tp, td, rule, threads)
+        # The query's windows too: where a frame's colour runs into the picture, the stored
+        # trimmed picture is cut a little on that side, like a one-side crop of the query.
+        tp = np.concatenate([qp, q_probes[W.TRIM:W.WIN1, 0]])
+        td = np.concatenate([qd, q_probes[W.TRIM:W.WIN1, 1]])
+        rows, var, dp, dd = exact_scan(m, "framed", fp, fd, tp, td, rule, threads, index)
         take(pr.framed[rows], np.where(var < len(qp), var, 0), dp, dd, "trimmed")
     gp = np.array([qp[0], q_probes[W.TRIM, 0]] if framed_q else [qp[0]], np.uint64)
     gd = np.array([qd[0], q_probes[W.TRIM, 1]] if framed_q else [qd[0]], np.uint64)
@@ -134,8 +139,10 @@ def scan_all(m: HashMatrix, q_phash: np.ndarray, q_dhash: np.ndarray, q_probes: 
     wp, wd = pr.p[W.WIN0:W.WIN1].reshape(-1), pr.d[W.WIN0:W.WIN1].reshape(-1)
     rows, _, dp, dd = exact_scan(m, "windows", wp, wd, gp, gd, rule, threads, index)
     take(rows % n, 0, dp, dd, "window")
-    rows, _, dp, dd = exact_scan(m, "centre", pr.p[W.CENTRE], pr.d[W.CENTRE], q_probes[W.CENTRE:W.ROT1, 0],
-                                 q_probes[W.CENTRE:W.ROT1, 1], rule, threads, index)
+    # The query's middles, upright, turned +/-7 degrees and (rows past N_SLOTS, search
+    # only) turned by forensics.hashing.windows.QUERY_ROTATIONS.
+    cq = np.concatenate([q_probes[W.CENTRE:W.ROT1], q_probes[W.N_SLOTS:]])
+    rows, _, dp, dd = exact_scan(m, "centre", pr.p[W.CENTRE], pr.d[W.CENTRE], cq[:, 0], cq[:, 1], rule, threads, index)
     take(rows, 0, dp, dd, "centre")
     return [best[r] for r in sorted(best)]
 

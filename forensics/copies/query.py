@@ -42,7 +42,8 @@ class QueryHashes:
     sha256: str | None = None
     variants: tuple[str, ...] = VARIANT_NAMES
     image: Image.Image | None = field(default=None, compare=False, repr=False)
-    probes: np.ndarray | None = field(default=None, compare=False, repr=False)  # forensics.hashing.windows
+    # forensics.hashing.windows: the N_SLOTS probes, then the query-only turned middles.
+    probes: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def oriented(self, variant: int) -> Image.Image | None:
         """The query pixels turned as variant `variant` (None without pixels)."""
@@ -67,7 +68,10 @@ def hashes_of_image(im: Image.Image, dihedral: bool = True, sha256: str | None =
     if dihedral:
         from forensics.hashing.windows import probe_hashes
 
-        probes = probe_hashes(im, (ph[0], dh[0]))
+        from forensics.hashing.windows import query_middles
+
+        # Rows past N_SLOTS: the query-only turned middles (forensics.copies.probes.scan_all).
+        probes = np.concatenate([probe_hashes(im, (ph[0], dh[0])), query_middles(im)])
     return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names, im, probes)
 
 

@@ -47,6 +47,18 @@ def test_candidates_equal_brute_force_with_neighbours_at_every_distance(bound):
     # so the flipped bits land in every chunk), in a sea of random ones.
     dist = np.repeat(np.arange(bound + 4), 6)
     planted = np.concatenate([_at_distance(np.full(len(dist), v, np.uint64), dist, rng) for v in q])
+    # And the hardest ones: exactly `bound` bits off, split over the chunks in every way
+    # (a0 + a1 + a2 = bound), so some are found through one chunk only.
+    edge = []
+    for v in q[:2]:
+        for a0 in range(bound + 1):
+            for a1 in range(bound + 1 - a0):
+                mask = 0
+                for j, k in enumerate((a0, a1, bound - a0 - a1)):
+                    for b in rng.choice(C.WIDTHS[j], size=min(k, C.WIDTHS[j]), replace=False):
+                        mask |= 1 << (C.SHIFTS[j] + int(b))
+                edge.append(int(v) ^ mask)
+    planted = np.concatenate([planted, np.array(edge, np.uint64)])
     values = np.concatenate([_rand(rng, 20_000), planted])
     rng.shuffle(values)
     idx = C.ChunkIndex(values)
@@ -73,14 +85,15 @@ def test_scan_all_through_the_index_equals_the_scan():
     pr.p[W.TRIM][unframed], pr.d[W.TRIM][unframed] = p[unframed], d[unframed]
     # The query: a stored item's hashes turned 8 ways and its probes.
     qi = rng.integers(0, n, 8)
-    q_probes = np.stack([pr.p[:, qi[0]], pr.d[:, qi[0]]], axis=1)
+    # A query has its stored-like probes and then its search-only turned middles.
+    q_probes = np.concatenate([np.stack([pr.p[:, qi[0]], pr.d[:, qi[0]]], axis=1), _rand(rng, (4, 2))])
     targets = [(p, d), (pr.p[W.WIN0 + 3], pr.d[W.WIN0 + 3]), (pr.p[W.CENTRE], pr.d[W.CENTRE])]
     # Plant items at every (pHash, dHash) distance pair around the copy rule's edge, in the
     # own hashes, in a window slot and in the middle slot.
     pairs = [(a, b) for a in range(0, 19) for b in range(0, 19, 3)]
     rows = rng.choice(n, size=3 * len(pairs), replace=False).reshape(3, -1)
-    src_p = [p[qi[3]], q_probes[W.TRIM + 0, 0], q_probes[W.CENTRE + 1, 0]]
-    src_d = [d[qi[3]], q_probes[W.TRIM + 0, 1], q_probes[W.CENTRE + 1, 1]]
+    src_p = [p[qi[3]], q_probes[W.TRIM + 0, 0], q_probes[W.N_SLOTS + 2, 0]]
+    src_d = [d[qi[3]], q_probes[W.TRIM + 0, 1], q_probes[W.N_SLOTS + 2, 1]]
     for (tp, td), r, sp, sd in zip(targets, rows, src_p, src_d):
         da = np.array([a for a, _ in pairs])
         db = np.array([b for _, b in pairs])
