@@ -136,3 +136,21 @@ def test_exact_pairs_equal_brute_force():
             assert len(got) == len(set(got))
             assert set(got) == {(int(x), int(y)) for x, y in want}
         assert len(want) >= (10 if rule is DEFAULT_RULE else 3)
+
+
+def test_query_orientations_hash_as_the_turned_image_would():
+    from PIL import Image
+
+    from forensics.copies.query import DIHEDRAL, hashes_of_image
+    from forensics.hashing.perceptual import image_hashes
+
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:97, 0:143]
+    smooth = np.stack([x * 1.7, y * 2.3, (x + y) % 200], axis=2) + rng.normal(0, 9, (97, 143, 3))
+    for a in (smooth, rng.integers(0, 255, (64, 40, 3))):
+        im = Image.fromarray(np.clip(a, 0, 255).astype(np.uint8)).convert("RGB")
+        q = hashes_of_image(im)
+        for i, (_, tr) in enumerate(DIHEDRAL):
+            h = image_hashes(im if tr is None else im.transpose(tr))
+            assert (q.phash[i], q.dhash[i]) == (h["phash"], h["dhash"])
+        assert q.probes.shape[0] > 19  # the search-only turned middles follow the probes
