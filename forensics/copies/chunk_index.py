@@ -13,15 +13,20 @@ on random hashes with planted neighbours at every distance up to the bound).
 
 Each chunk table is a counting sort of the rows by chunk value: bucket offsets, the rows
 in bucket order and a copy of their hashes in the same order (so the exact check reads
-memory in runs, not at random): 12 bytes a row a chunk plus 4-8 bytes per bucket, built
-in one pass each (bench/copies_scale.py measures the build time and size at 10M).
+memory in runs, not at random): 12 bytes a row a chunk plus 4 bytes per bucket, built
+by a counting sort (bench/copies_scale.py measures the build time and size at 10M). A
+case keeps its indexes as .npy files in its index folder and memory-maps them
+(index_for), rebuilding one only when the hashes it was built from changed.
 """
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -130,14 +135,69 @@ class ChunkIndex:
 
 
 _LOCK = threading.Lock()
+_FIELDS = ("offsets", "order", "values")
+
+
+def checksum(values: np.ndarray) -> str:
+    """A cheap fingerprint of a hash array (length, wrapping sum and XOR of all values):
+    a saved index whose fingerprint differs was built from other hashes."""
+    v = np.ascontiguousarray(values).view(np.uint64)
+    return f"{len(v)}:{int(np.add.reduce(v, dtype=np.uint64))}:{int(np.bitwise_xor.reduce(v)) if len(v) else 0}"
+
+
+def save(idx: ChunkIndex, folder: Path, name: str, fingerprint: str) -> None:
+    """Write the tables as .npy files under folder/name (a manifest last, after the data,
+    so a half-written index is never taken for a whole one)."""
+    d = folder / name
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "manifest.json").unlink(missing_ok=True)
+    for c, t in enumerate(idx.tables):
+        for f in _FIELDS:
+            tmp = d / f"{c}.{f}.tmp.npy"
+            np.save(tmp, getattr(t, f))
+            os.replace(tmp, d / f"{c}.{f}.npy")
+    doc = {"fingerprint": fingerprint, "widths": list(WIDTHS), "shifts": list(SHIFTS), "n": idx.n}
+    (d / "manifest.json").write_text(json.dumps(doc))
+
+
+def load(folder: Path, name: str, fingerprint: str) -> ChunkIndex | None:
+    """The saved index under folder/name, memory-mapped, if it was built from hashes with
+    this fingerprint and the current layout; else None."""
+    d = folder / name
+    try:
+        doc = json.loads((d / "manifest.json").read_text())
+        if doc != {"fingerprint": fingerprint, "widths": list(WIDTHS), "shifts": list(SHIFTS), "n": doc.get("n")}:
+            return None
+        idx = ChunkIndex.__new__(ChunkIndex)
+        idx.n = int(doc["n"])
+        idx.tables = [_Table(SHIFTS[c], WIDTHS[c], *(np.load(d / f"{c}.{f}.npy", mmap_mode="r") for f in _FIELDS))
+                      for c in range(CHUNKS)]
+        return idx
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def index_for(owner: object, name: str, values: np.ndarray) -> ChunkIndex:
-    """The chunk index of `values`, built on first use and kept on `owner` (a HashMatrix:
-    it lives exactly as long as the hashes it indexes)."""
+    """The chunk index of `values`, kept on `owner` (a HashMatrix: it lives exactly as long
+    as the hashes it indexes). When the owner has an `index_dir` (the case's index folder),
+    the index is memory-mapped from there if it was saved for the same hashes, else built
+    and saved there, so a case is indexed once and not at every start."""
     with _LOCK:
         cache = owner.__dict__.setdefault("_chunk_indexes", {})
         idx = cache.get(name)
-        if idx is None or idx.n != len(values):
-            idx = cache[name] = ChunkIndex(values)
+        if idx is not None and idx.n == len(values):
+            return idx
+        folder = getattr(owner, "index_dir", None)
+        idx = None
+        if folder is not None:
+            fp = checksum(values)
+            idx = load(folder, name, fp)
+        if idx is None:
+            idx = ChunkIndex(values)
+            if folder is not None:
+                try:
+                    save(idx, folder, name, fp)
+                except OSError:
+                    pass  # a read-only or full case folder: the index still works from memory
+        cache[name] = idx
         return idx

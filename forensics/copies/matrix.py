@@ -56,6 +56,9 @@ class HashMatrix:
         self.parent = np.zeros(len(self.ids), np.int64) if parent is None else np.ascontiguousarray(parent, np.int64)
         # Probe hashes (forensics.copies.probes.Probes.attach); None = not loaded.
         self.probes = None
+        # The case's index folder, where forensics.copies.chunk_index keeps its tables
+        # (None: built in memory only).
+        self.index_dir = None
 
     def __len__(self) -> int:
         return len(self.ids)

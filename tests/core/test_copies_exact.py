@@ -154,3 +154,27 @@ def test_query_orientations_hash_as_the_turned_image_would():
             h = image_hashes(im if tr is None else im.transpose(tr))
             assert (q.phash[i], q.dhash[i]) == (h["phash"], h["dhash"])
         assert q.probes.shape[0] > 19  # the search-only turned middles follow the probes
+
+
+def test_index_is_saved_memory_mapped_and_rebuilt_when_the_hashes_change(tmp_path):
+    rng = np.random.default_rng(12)
+    values = _rand(rng, 5_000)
+    q = values[:3].copy()
+    want = C.ChunkIndex(values).candidates(q, 16).tolist()
+
+    class Owner:
+        index_dir = tmp_path
+
+    first = C.index_for(Owner(), "own", values)
+    assert (tmp_path / "own" / "manifest.json").exists()
+    again = C.index_for(Owner(), "own", values)  # a new session: loaded, not rebuilt
+    assert isinstance(again.tables[0].values, np.memmap)
+    assert first.candidates(q, 16).tolist() == again.candidates(q, 16).tolist() == want
+    changed = values.copy()
+    changed[7] ^= np.uint64(1)
+    fresh = C.index_for(Owner(), "own", changed)
+    assert not isinstance(fresh.tables[0].values, np.memmap)
+    assert fresh.candidates(changed[7:8], 0).tolist() == [7]
+    # A damaged manifest is rebuilt from the hashes, not trusted.
+    (tmp_path / "own" / "manifest.json").write_text("{")
+    assert C.index_for(Owner(), "own", changed).candidates(q, 16).tolist() == want
