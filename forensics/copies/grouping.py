@@ -27,7 +27,11 @@ BATCH = 50_000
 
 @dataclass(frozen=True)
 class IndexParams:
-    """hnswlib parameters. k neighbours per hash is plenty: members of a larger group are
+    """How whole-picture candidate pairs are found. method "exact" (the default) joins all
+    pairs exactly and ignores the rest; "hnsw" is the previous approximate method, kept as
+    the baseline of bench/copies_grouping.py, with these hnswlib parameters:
+
+    k neighbours per hash is plenty: members of a larger group are
     joined transitively through their own neighbours.
 
     Measured with bench/copies_grouping.py (docs/benchmarks.md): on random-like +/-1 bit
