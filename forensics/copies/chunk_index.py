@@ -1,22 +1,26 @@
 """Multi-index hashing: exact Hamming-radius search without reading every stored hash.
 
-Each 64-bit hash is split into CHUNKS disjoint bit ranges (22, 21 and 21 bits). If two
-hashes are at most `bound` bits apart and the chunk radii r_c satisfy
-sum(r_c + 1) >= bound + 1, then at least one chunk differs by at most r_c bits (otherwise
-the chunks alone would differ by bound + 1 or more): the pigeonhole principle. So every
-stored hash within `bound` of a query shares a bucket with one of the query's chunk
-values flipped in at most r_c bits. For the default copy rule (pHash <= 16: radii 5, 5, 4)
-that is 70,886 bucket look-ups per query hash, and about 2.5 % of random stored hashes
-fall in those buckets, against 100 % for a scan. Each candidate's full hash is checked
-exactly, so the result is the scan's result (tests/core/test_chunk_index.py checks this
-on random hashes with planted neighbours at every distance up to the bound).
+Each 64-bit hash is split into disjoint chunks. If two hashes are at most `bound` bits
+apart and the chunk radii r_c satisfy sum(r_c + 1) >= bound + 1, then at least one chunk
+differs by at most r_c bits (otherwise the chunks alone would differ by bound + 1 or
+more): the pigeonhole principle. So every stored hash within `bound` of a query shares a
+bucket with one of the query's chunk values flipped in at most r_c bits, and checking the
+hashes in those buckets exactly gives the scan's result (tests/core/test_copies_exact.py
+checks this on random hashes with planted neighbours at every distance up to the bound).
+
+Two layouts, chosen by the number of stored hashes (layout_for), because a query pays per
+bucket looked up (a cache miss each) and per hash in those buckets (a streamed,
+vectorised check): for the default rule (pHash <= 16)
+- 4 chunks of 16 bits, radii 4, 3, 3, 3: 4,608 look-ups, 1.1 % of the hashes checked;
+  best up to some tens of millions of hashes;
+- 3 chunks of 22, 21, 21 bits, radii 5, 5, 4: 70,886 look-ups, 0.25 % checked; best for
+  the 8 window slots of a large case (80M hashes at 10M items).
 
 Each chunk table is a counting sort of the rows by chunk value: bucket offsets, the rows
-in bucket order and a copy of their hashes in the same order (so the exact check reads
-memory in runs, not at random): 12 bytes a row a chunk plus 4 bytes per bucket, built
-by a counting sort (bench/copies_scale.py measures the build time and size at 10M). A
-case keeps its indexes as .npy files in its index folder and memory-maps them
-(index_for), rebuilding one only when the hashes it was built from changed.
+in bucket order and a copy of their hashes in the same order (so the exact check streams
+memory): 12 bytes a row a chunk plus 4 bytes per bucket. A case keeps its indexes as .npy
+files in its index folder and memory-maps them (index_for), rebuilding one only when the
+hashes it was built from changed. bench/copies_scale.py measures build time and size.
 """
 from __future__ import annotations
 
@@ -30,21 +34,30 @@ from pathlib import Path
 
 import numpy as np
 
-CHUNKS = 3
-WIDTHS = (22, 21, 21)
-SHIFTS = (42, 21, 0)
+LAYOUTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "4x16": ((16, 16, 16, 16), (48, 32, 16, 0)),  # (widths, shifts)
+    "3x21": ((22, 21, 21), (42, 21, 0)),
+}
+# From this many stored hashes on, the wider chunks' fewer candidates outweigh their
+# look-ups (measured: 80M window hashes 7 vs 14 ms a query hash; 10M own hashes 1.9 vs
+# 3.6 ms).
+WIDE_FROM = 30_000_000
 # Below this many stored hashes a linear scan costs about as much as the look-ups.
 MIN_ROWS = 600_000
 # Rules so loose that the look-ups would outnumber a scan's work fall back to the scan.
 MAX_LOOKUPS = 400_000
 
 
-def radii(bound: int) -> tuple[int, ...]:
-    """Per-chunk radii with sum(r + 1) = bound + 1, the larger ones on the wider chunks
-    (a wider chunk at the same radius lets fewer random hashes through). A radius of -1
-    means the chunk need not be looked up at all."""
-    base, extra = divmod(bound + 1, CHUNKS)
-    return tuple(base - 1 + (c < extra) for c in range(CHUNKS))
+def layout_for(n_rows: int) -> str:
+    return "3x21" if n_rows >= WIDE_FROM else "4x16"
+
+
+def radii(bound: int, chunks: int) -> tuple[int, ...]:
+    """Per-chunk radii with sum(r + 1) = bound + 1, the larger ones first (on the wider
+    chunks: a wider chunk at the same radius lets fewer random hashes through). A radius
+    of -1 means the chunk need not be looked up at all."""
+    base, extra = divmod(bound + 1, chunks)
+    return tuple(base - 1 + (c < extra) for c in range(chunks))
 
 
 @lru_cache(maxsize=32)
@@ -59,16 +72,17 @@ def flip_masks(width: int, radius: int) -> np.ndarray:
     return np.sort(np.array(vals, np.uint64))
 
 
-def lookups(bound: int) -> int:
+def lookups(bound: int, layout: str) -> int:
     """Bucket look-ups per query hash under `bound`."""
     from math import comb
 
-    return sum(sum(comb(w, k) for k in range(r + 1)) for w, r in zip(WIDTHS, radii(bound)))
+    widths = LAYOUTS[layout][0]
+    return sum(sum(comb(w, k) for k in range(r + 1)) for w, r in zip(widths, radii(bound, len(widths))))
 
 
 def usable(n_rows: int, bound: int) -> bool:
     """Whether an index pays off for this many stored hashes and this pHash bound."""
-    return n_rows >= MIN_ROWS and 0 <= bound < 64 and lookups(bound) <= MAX_LOOKUPS
+    return n_rows >= MIN_ROWS and 0 <= bound < 64 and lookups(bound, layout_for(n_rows)) <= MAX_LOOKUPS
 
 
 @dataclass
@@ -83,7 +97,7 @@ class _Table:
 class ChunkIndex:
     """The chunk tables of one array of 64-bit hashes (row i = values[i])."""
 
-    def __init__(self, values: np.ndarray, threads: int = 2) -> None:
+    def __init__(self, values: np.ndarray, threads: int = 2, layout: str | None = None) -> None:
         from forensics.copies import mih_kernels as K
         from forensics.copies.matrix import _pool
 
@@ -91,15 +105,18 @@ class ChunkIndex:
         self.n = len(values)
         if self.n >= 1 << 32:
             raise ValueError("chunk index rows are 32-bit")
+        self.layout = layout or layout_for(self.n)
+        widths, shifts = LAYOUTS[self.layout]
 
         def build(c: int) -> _Table:
-            w = WIDTHS[c]
-            t = _Table(SHIFTS[c], w, np.empty((1 << w) + 1, np.uint32), np.empty(self.n, np.uint32),
+            w = widths[c]
+            t = _Table(shifts[c], w, np.empty((1 << w) + 1, np.uint32), np.empty(self.n, np.uint32),
                        np.empty(self.n, np.uint64))
             K.bucket_sort(values, t.shift, (1 << w) - 1, t.offsets, t.order, t.values)
             return t
 
-        self.tables = list(_pool().map(build, range(CHUNKS))) if threads > 1 else [build(c) for c in range(CHUNKS)]
+        chunks = range(len(widths))
+        self.tables = list(_pool().map(build, chunks)) if threads > 1 else [build(c) for c in chunks]
 
     @property
     def nbytes(self) -> int:
@@ -112,8 +129,8 @@ class ChunkIndex:
         from forensics.copies.matrix import _pool
 
         q = np.ascontiguousarray(q).view(np.uint64)
-        r = radii(bound)
-        tasks = [(int(v), c) for v in q.tolist() for c in range(CHUNKS) if r[c] >= 0]
+        r = radii(bound, len(self.tables))
+        tasks = [(int(v), c) for v in q.tolist() for c in range(len(self.tables)) if r[c] >= 0]
 
         def run(part: list[tuple[int, int]]) -> np.ndarray:
             out = np.empty(1 << 14, np.uint32)
@@ -156,7 +173,7 @@ def save(idx: ChunkIndex, folder: Path, name: str, fingerprint: str) -> None:
             tmp = d / f"{c}.{f}.tmp.npy"
             np.save(tmp, getattr(t, f))
             os.replace(tmp, d / f"{c}.{f}.npy")
-    doc = {"fingerprint": fingerprint, "widths": list(WIDTHS), "shifts": list(SHIFTS), "n": idx.n}
+    doc = {"fingerprint": fingerprint, "layout": idx.layout, "n": idx.n}
     (d / "manifest.json").write_text(json.dumps(doc))
 
 
@@ -166,12 +183,13 @@ def load(folder: Path, name: str, fingerprint: str) -> ChunkIndex | None:
     d = folder / name
     try:
         doc = json.loads((d / "manifest.json").read_text())
-        if doc != {"fingerprint": fingerprint, "widths": list(WIDTHS), "shifts": list(SHIFTS), "n": doc.get("n")}:
+        if doc.get("fingerprint") != fingerprint or doc.get("layout") != layout_for(int(doc["n"])):
             return None
         idx = ChunkIndex.__new__(ChunkIndex)
-        idx.n = int(doc["n"])
-        idx.tables = [_Table(SHIFTS[c], WIDTHS[c], *(np.load(d / f"{c}.{f}.npy", mmap_mode="r") for f in _FIELDS))
-                      for c in range(CHUNKS)]
+        idx.n, idx.layout = int(doc["n"]), doc["layout"]
+        widths, shifts = LAYOUTS[idx.layout]
+        idx.tables = [_Table(shifts[c], widths[c], *(np.load(d / f"{c}.{f}.npy", mmap_mode="r") for f in _FIELDS))
+                      for c in range(len(widths))]
         return idx
     except (OSError, ValueError, KeyError):
         return None

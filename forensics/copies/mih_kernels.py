@@ -46,16 +46,25 @@ def bucket_sort(values, shift, width_mask, offsets, order, sorted_values):
 def probe(offsets, order, sorted_values, shift, width_mask, masks, q, bound, out):
     """Rows whose value is within `bound` bits of q, among the buckets of every key that
     differs from q's chunk by one of `masks`. Writes rows to `out` and returns how many,
-    or -1 when `out` is too small (the caller retries with a larger one)."""
+    or -1 when `out` is too small (the caller retries with a larger one).
+
+    A bucket is first tested as a whole (a branch-free loop the compiler vectorises, which
+    is what makes buckets of hundreds cheap); only a bucket with a hit is walked again."""
     key = (q >> np.uint64(shift)) & np.uint64(width_mask)
+    b = np.uint64(bound)
     k = 0
     cap = len(out)
     for mi in range(len(masks)):
-        kk = key ^ np.uint64(masks[mi])
+        kk = key ^ masks[mi]
         lo = offsets[kk]
         hi = offsets[kk + 1]
+        hit = False
         for j in range(lo, hi):
-            if _popcount(sorted_values[j] ^ q) <= bound:
+            hit |= _popcount(sorted_values[j] ^ q) <= b
+        if not hit:
+            continue
+        for j in range(lo, hi):
+            if _popcount(sorted_values[j] ^ q) <= b:
                 if k == cap:
                     return -1
                 out[k] = order[j]

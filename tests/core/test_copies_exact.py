@@ -1,6 +1,7 @@
 """Exact hash search without a full scan: the chunk index (multi-index hashing) and the all-pairs join return exactly what brute force does."""
 from __future__ import annotations
 
+import itertools
 from math import comb
 
 import numpy as np
@@ -30,17 +31,19 @@ def _rand(rng: np.random.Generator, shape) -> np.ndarray:
 
 def test_radii_cover_the_bound_and_masks_count():
     for bound in range(64):
-        r = C.radii(bound)
-        assert sum(x + 1 for x in r) == bound + 1
-        assert list(r) == sorted(r, reverse=True)
+        for chunks in (3, 4):
+            r = C.radii(bound, chunks)
+            assert sum(x + 1 for x in r) == bound + 1
+            assert list(r) == sorted(r, reverse=True)
     for w, r in ((21, 0), (21, 2), (22, 4)):
         m = C.flip_masks(w, r)
         assert len(m) == sum(comb(w, k) for k in range(r + 1)) == len(set(m.tolist()))
         assert int(np.bitwise_count(m).max()) == r and int(m.max()) < 1 << w
 
 
+@pytest.mark.parametrize("layout", sorted(C.LAYOUTS))
 @pytest.mark.parametrize("bound", [0, 3, 10, 16, 21])
-def test_candidates_equal_brute_force_with_neighbours_at_every_distance(bound):
+def test_candidates_equal_brute_force_with_neighbours_at_every_distance(bound, layout):
     rng = np.random.default_rng(bound)
     q = _rand(rng, 5)
     # Planted: for every query, hashes at each distance 0..bound+3 (several per distance,
@@ -48,20 +51,21 @@ def test_candidates_equal_brute_force_with_neighbours_at_every_distance(bound):
     dist = np.repeat(np.arange(bound + 4), 6)
     planted = np.concatenate([_at_distance(np.full(len(dist), v, np.uint64), dist, rng) for v in q])
     # And the hardest ones: exactly `bound` bits off, split over the chunks in every way
-    # (a0 + a1 + a2 = bound), so some are found through one chunk only.
+    # (a0 + a1 + ... = bound), so some are found through one chunk only.
+    widths, shifts = C.LAYOUTS[layout]
+    splits = [s for s in itertools.product(range(bound + 1), repeat=len(widths) - 1) if sum(s) <= bound]
     edge = []
     for v in q[:2]:
-        for a0 in range(bound + 1):
-            for a1 in range(bound + 1 - a0):
-                mask = 0
-                for j, k in enumerate((a0, a1, bound - a0 - a1)):
-                    for b in rng.choice(C.WIDTHS[j], size=min(k, C.WIDTHS[j]), replace=False):
-                        mask |= 1 << (C.SHIFTS[j] + int(b))
-                edge.append(int(v) ^ mask)
+        for split in splits:
+            mask = 0
+            for j, k in enumerate(split + (bound - sum(split),)):
+                for b in rng.choice(widths[j], size=min(k, widths[j]), replace=False):
+                    mask |= 1 << (shifts[j] + int(b))
+            edge.append(int(v) ^ mask)
     planted = np.concatenate([planted, np.array(edge, np.uint64)])
     values = np.concatenate([_rand(rng, 20_000), planted])
     rng.shuffle(values)
-    idx = C.ChunkIndex(values)
+    idx = C.ChunkIndex(values, layout=layout)
     want = np.flatnonzero(np.min([np.bitwise_count(values ^ v) for v in q], axis=0) <= bound)
     got = idx.candidates(q, bound)
     assert got.tolist() == want.tolist()
