@@ -11,9 +11,9 @@ checks this on random hashes with planted neighbours at every distance up to the
 Two layouts, chosen by the number of stored hashes (layout_for), because a query pays per
 bucket looked up (a cache miss each) and per hash in those buckets (a streamed,
 vectorised check): for the default rule (pHash <= 16)
-- 4 chunks of 16 bits, radii 4, 3, 3, 3: 4,608 look-ups, 1.1 % of the hashes checked;
+- 4 chunks of 16 bits, radii 4, 3, 3, 3: 4,608 look-ups, ~7 % of the hashes checked;
   best up to some tens of millions of hashes;
-- 3 chunks of 22, 21, 21 bits, radii 5, 5, 4: 70,886 look-ups, 0.25 % checked; best for
+- 3 chunks of 22, 21, 21 bits, radii 5, 5, 4: 70,886 look-ups, ~2.5 % checked; best for
   the 8 window slots of a large case (80M hashes at 10M items).
 
 Each chunk table is a counting sort of the rows by chunk value: bucket offsets, the rows
@@ -39,8 +39,9 @@ LAYOUTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
     "3x21": ((22, 21, 21), (42, 21, 0)),
 }
 # From this many stored hashes on, the wider chunks' fewer candidates outweigh their
-# look-ups (measured: 80M window hashes 7 vs 14 ms a query hash; 10M own hashes 1.9 vs
-# 3.6 ms).
+# look-ups. Measured at load ~10, CPU per query hash: 10M hashes 1.9 ms (4x16) vs 3.6 ms
+# (3x21); 80M hashes 11 ms (3x21) vs 14.5 ms (4x16 before its bucket test was vectorised;
+# after it, estimated from the 10M figure at ~15 ms as candidates grow 8x).
 WIDE_FROM = 30_000_000
 # Below this many stored hashes a linear scan costs about as much as the look-ups.
 MIN_ROWS = 600_000
