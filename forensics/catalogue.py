@@ -16,7 +16,7 @@ from forensics.store.db import Store
 from forensics.store.queries import select_in
 
 ITEM_COLUMNS = (
-    "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, md5, sha1, sha256, mime,"
+    "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, btime_utc, md5, sha1, sha256, mime,"
     " link_target, width, height, orientation, duration, codec, fps, frame_count, frame_time, frame_index,"
     " taken_time, camera_make, camera_model, gps_lat, gps_lon, gps_alt, phash, dhash, blank, thumb, flags,"
     " status, ingested_utc, category, bookmarked, note, taken_utc, taken_local, taken_offset, taken_zone, retry"
