@@ -144,6 +144,7 @@ def shoot(out: Path) -> int:
     win.gallery.select_ids([ids["IMG_0002.jpg"]])
     wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
     save("gallery.png")
+    shoot_timeline(win, wait, save)
 
     win.show_item(ids["IMG_0001.jpg"])
     wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == ids["IMG_0001.jpg"], 30, "item")
@@ -193,6 +194,35 @@ def shoot(out: Path) -> int:
     win.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def shoot_timeline(win, wait, save) -> None:
+    """The timeline dock over 2024, split by kind, with the trip (June to October) brushed
+    by a real mouse drag and the gallery filtered to it."""
+    from datetime import datetime, timezone
+
+    from PyQt6.QtCore import QPoint, Qt
+    from PyQt6.QtTest import QTest
+
+    def ts(month: int, day: int) -> float:
+        return datetime(2024, month, day, tzinfo=timezone.utc).timestamp()
+
+    tlw = win.timeline_dock.timeline
+    canvas = tlw.canvas
+    wait(lambda: canvas.points is not None and len(canvas.points) > 0, 60, "timeline")
+    canvas.set_view(ts(2, 20), ts(11, 10))
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    y = canvas.height() // 2
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(canvas.x_of(ts(6, 5))), y))
+    QTest.mouseMove(canvas, QPoint(round(canvas.x_of(ts(10, 14))), y))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(canvas.x_of(ts(10, 14))), y))
+    wait(lambda: refreshed, 30, "gallery after the brush")
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("timeline.png")
+    refreshed.clear()
+    tlw.clear.click()
+    wait(lambda: refreshed, 30, "gallery after clearing the brush")
 
 
 def shoot_map(win, ids: dict, wait, save) -> None:
