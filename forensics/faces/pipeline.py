@@ -108,7 +108,10 @@ def finish_video(w: sqlite3.Connection, video_id: int) -> None:
         return
     dets = [Detection(r[0], r[1], float(r[2]), (r[3], r[4], r[5], r[6]), embedding_array(r[7]).astype("f8"),
                       quality(r[8], r[9], r[10], bool(r[11]))) for r in rows]
-    for track in link_tracks(dets, max_gap(frame_times)):
+    from forensics.faces.select import DescribeRates
+
+    # followed faces are described at least every `every` s (the default; ingest records the rates)
+    for track in link_tracks(dets, max_gap(frame_times, DescribeRates().every)):
         best = track.best(REPRESENTATIVES)
         cur = w.execute(
             "INSERT INTO face_tracks (video_id, start_time, end_time, detections, best_face_id) VALUES (?, ?, ?, ?, ?)",
