@@ -39,7 +39,11 @@ import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-CACHE = Path(os.environ.get("FORENSICS_LFW_CACHE", "/work/cache/lfw"))
+# One cache per face detector: a calibration is fitted on the boxes, landmarks and
+# descriptors of the detector that runs in cases (the default, YuNet); records made
+# with HOG boxes are kept apart under .../hog so the two never mix in one fit.
+DETECTOR = os.environ.get("FORENSICS_LFW_DETECTOR", "yunet")
+CACHE = Path(os.environ.get("FORENSICS_LFW_CACHE", "/work/cache/lfw")) / DETECTOR
 SIZES = (24, 32, 48)
 CHUNK = 50
 # Median dlib HOG box of LFW deep-funnelled 250x250 photos (top, right, bottom, left),
@@ -188,12 +192,12 @@ def embed(job: Job, full_box: dict[str, tuple[int, int, int, int]]) -> dict:
         width = base[1] - base[3]
         img, s, params = degrade(rgb, width, int(job.variant[1:]), _rng(job.key, job.variant))
         box0 = tuple(int(round(v * s)) for v in base)
-    face = _central(detect_faces(img), img.shape)
+    face = _central(detect_faces(img, {"detector": DETECTOR}), img.shape)
     if face is not None:
         vec = face.vector()
         box, source, sharp, det = face.box, "detector", face.sharpness, face.det_score
     else:
-        (vec, sharp), = describe_boxes(img, [box0])
+        (vec, sharp), = describe_boxes(img, [box0])  # known box: dlib's HOG box of the photo
         box, source, det = box0, "known", float("nan")
     return {"key": job.key, "variant": job.variant, "emb": np.asarray(vec, dtype=np.float32), "box": box,
             "width": float(box[1] - box[3]), "sharpness": float(sharp), "det_score": float(det),
