@@ -237,12 +237,14 @@ class FaceService(FaceViews):
         f = self.face(hit.best_face_id)
         t = self.track(hit.track_id)
         from forensics.faces.calibration import FaceQuality, verbal_scale
+        from forensics.faces.track_search import LEAD_SMALL
 
         best = self.face(hit.best_face_id)
         lr = cal.describe(hit.best_distance, qq, FaceQuality.from_face(best))  # the best frame's own evidence
         if hit.log10_lr is not None:  # the track's evidence, over its strongest detections
-            lr.update(log10_lr=hit.log10_lr, verbal=verbal_scale(hit.log10_lr), reliable=not hit.lead)
-        lr.update(lead=not lr["reliable"], size=best["size"])
+            lr.update(log10_lr=hit.log10_lr, verbal=verbal_scale(hit.log10_lr), reliable=hit.lead_reason != LEAD_SMALL)
+        lr.update(lead=not lr["reliable"] or hit.lead, size=best["size"],
+                  lead_reason=hit.lead_reason or (LEAD_SMALL if not lr["reliable"] else None))
         return {**lr, "face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
                 "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
                 "frame_time": f["frame_time"], "best_match_distance": hit.best_distance,

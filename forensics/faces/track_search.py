@@ -43,7 +43,8 @@ class TrackHit:
     matched: int  # how many detections were averaged
     detections: int
     log10_lr: float | None = None  # calibrated: quality-weighted mean log10 LR of those detections
-    lead: bool = False  # calibrated: those detections are too small for a reliable comparison
+    lead: bool = False  # calibrated: a lead, not a hit (see lead_reason)
+    lead_reason: str | None = None  # LEAD_SMALL or LEAD_WEAK
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,10 @@ class TrackRule:
     width band of the detections it rests on (`levels`: (minimum width, log10 LR) from
     the largest band down), and it averages at least `min_matched` detections; tracks of
     faces under the calibration's reliable width that reach the decision level are leads,
-    marked as such. Reliable tracks between the decision level and their band's level are
-    not returned at the default (an examiner asking for a lower `min_log10_lr` sees them).
+    marked as such, and so are reliable tracks whose evidence reaches the decision level but
+    not their band's hit level: both are shown for review, never as hits nor merged into a
+    person. An examiner's own `min_log10_lr` replaces the levels (every reliable track
+    reaching it is a hit).
     """
 
     levels: tuple[tuple[float, float], ...]
@@ -72,19 +75,25 @@ class TrackRule:
         return self.levels[-1][1]
 
     def verdict(self, score: float, matched: int, width: float, calibration, floor: float | None) -> str | None:
-        """"hit", "lead" or None for a track's score; `floor` an examiner's own level
-        (None: this rule's levels)."""
+        """"hit", a lead (LEAD_SMALL, LEAD_WEAK) or None for a track's score; `floor` an
+        examiner's own level (None: this rule's levels above the calibration's decision level)."""
         from forensics.faces.calibration import FaceQuality
 
+        least = calibration.decision_log10_lr if floor is None else floor
+        if score < least:
+            return None
         if not calibration.reliable(FaceQuality(width)):
-            return "lead" if score >= (calibration.decision_log10_lr if floor is None else floor) else None
-        if floor is not None:
-            return "hit" if score >= floor else None
-        return "hit" if score >= self.level(width) and matched >= self.min_matched else None
+            return LEAD_SMALL
+        if floor is not None or (score >= self.level(width) and matched >= self.min_matched):
+            return "hit"
+        return LEAD_WEAK
 
     def as_dict(self) -> dict:
         return {"levels": [list(x) for x in self.levels], "min_matched": self.min_matched, "chosen_on": self.chosen_on}
 
+
+LEAD_SMALL = "faces under the calibration's reliable width"
+LEAD_WEAK = "evidence under the footage hit level"
 
 # Chosen on the tune clip of bench/footage.py (bench/footage_rule.py); see docs/benchmarks.md.
 TRACK_RULE = TrackRule(levels=((40.0, 1.6), (28.0, 1.6), (24.0, 1.6)), min_matched=1,
@@ -186,7 +195,8 @@ def search_tracks(conn: sqlite3.Connection, query: np.ndarray, threshold: float 
             continue
         wt = np.maximum(w[top], 1e-3)
         hits.append(TrackHit(t.track_id, round(float((d[top] * wt).sum() / wt.sum()), 4), t.face_ids[best],
-                             round(float(d[best]), 4), m, len(d), round(score, 2), verdict == "lead"))
+                             round(float(d[best]), 4), m, len(d), round(score, 2), verdict != "hit",
+                             None if verdict == "hit" else verdict))
     if floor is None:
         return sorted(hits, key=lambda h: (h.distance, h.track_id))
     return sorted(hits, key=lambda h: (-(h.log10_lr or 0.0), h.distance, h.track_id))
