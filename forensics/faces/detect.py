@@ -59,6 +59,10 @@ class FaceRecord:
     embedding: bytes  # 128 float32, little endian
     model: str
     thumb_jpeg: bytes
+    # video only: the span over which this face's followed face was detected, described
+    # or not (forensics.faces.select); None for photos and when every detection is described
+    seen_from: float | None = None
+    seen_to: float | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -283,11 +287,11 @@ def describe(rgb: np.ndarray, candidates: list[Candidate], options: dict | None 
     version = model_version(str(opts["detector"]))
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     out: list[FaceRecord] = []
-    for c, (vec, sharp) in zip(candidates, describe_boxes(full, [c.unclipped for c in candidates],
-                                                          int(opts["num_jitters"]))):
+    # the candidate's sharpness is describe_boxes' (the same crop: slicing clips the unclipped box)
+    for c, vec in zip(candidates, _descriptors(full, [c.unclipped for c in candidates], int(opts["num_jitters"]))):
         out.append(FaceRecord(
             top=c.box[0], right=c.box[1], bottom=c.box[2], left=c.box[3], det_score=c.det_score, size=c.size,
-            sharpness=round(sharp, 2), low_quality=c.size < int(opts["min_face_size"]),
+            sharpness=c.sharpness, low_quality=c.size < int(opts["min_face_size"]),
             embedding=vec.tobytes(), model=version, thumb_jpeg=_thumb(full, c.box, int(opts["thumb_size"])),
         ))
     return out
@@ -317,16 +321,19 @@ def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
     box, dlib's aligned 150x150 chip (which upsamples small faces) and the ResNet
     descriptor, all on the given full-resolution pixels. The calibration data
     (bench/lfw_data.py) is embedded through this function so that its scores match."""
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    return [(vec, _box_sharpness(full, box)) for box, vec in zip(boxes, _descriptors(full, boxes, num_jitters))]
+
+
+def _descriptors(full: np.ndarray, boxes: list[tuple[int, int, int, int]], num_jitters: int) -> list[np.ndarray]:
     import dlib
 
     if not boxes:
         return []
     m = _models()
-    full = np.ascontiguousarray(rgb, dtype=np.uint8)
     shapes = dlib.full_object_detections(
         [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
-    descriptors = m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))
-    return [(np.asarray(desc, dtype="<f4"), _box_sharpness(full, box)) for box, desc in zip(boxes, descriptors)]
+    return [np.asarray(d, dtype="<f4") for d in m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))]
 
 
 def _box_sharpness(full: np.ndarray, box: tuple[int, int, int, int]) -> float:

@@ -15,7 +15,9 @@ duplicates. So a followed face is described
 
 A detection that is not described still moves the follow (its box goes back to the
 sampler), and is counted, but it is not a stored face: a face row always holds the
-descriptor of its own crop. Faces are matched to the followed ones by position (one to
+descriptor of its own crop. What it adds is time: each described face carries the span
+over which its followed face was detected (`span`), so a track starts where the face was
+first seen, not at its first described detection. Faces are matched to the followed ones by position (one to
 one per frame, nearest first), never by appearance, since that is what is not computed.
 """
 from __future__ import annotations
@@ -39,12 +41,15 @@ class DescribeRates:
 
 @dataclass
 class _Followed:
+    ident: int
     box: tuple[int, int, int, int]
     seen: float
     described: float
     width: int
     focus: float
     yaws: list[float] = field(default_factory=list)
+    first: float = 0.0  # earliest and latest time it was detected (look-back runs backwards)
+    last: float = 0.0
 
 
 def _focus(c: Candidate) -> float:
@@ -62,14 +67,22 @@ class DescriptorSelector:
         self.rates = rates or DescribeRates()
         self.followed: list[_Followed] = []
         self.counts = {"detections": 0, "described": 0}
+        self.chosen_idents: list[int] = []  # which followed face each candidate of the last choose() is
+        self._spans: dict[int, tuple[float, float]] = {}
+        self._next = 0
+
+    def span(self, ident: int) -> tuple[float, float]:
+        """(first, last) time a followed face was detected, described or not."""
+        return self._spans[ident]
+
+    def _new(self, c: Candidate, t: float) -> _Followed:
+        self._next += 1
+        return _Followed(self._next, c.box, t, t, c.size, _focus(c), [c.yaw], t, t)
 
     def choose(self, t: float, candidates: list[Candidate]) -> list[Candidate]:
         r = self.rates
         self.counts["detections"] += len(candidates)
         self.followed = [f for f in self.followed if abs(t - f.seen) <= r.forget]
-        if r.every <= 0:
-            self.counts["described"] += len(candidates)
-            return list(candidates)
         # one-to-one by position: nearest pairs first, within 1.5 face widths
         pairs = []
         for ci, c in enumerate(candidates):
@@ -86,20 +99,26 @@ class DescriptorSelector:
                 match[ci] = fi
                 used.add(fi)
         out = []
+        self.chosen_idents = []
         for ci, c in enumerate(candidates):
             fi = match.get(ci)
             if fi is None:
-                self.followed.append(_Followed(c.box, t, t, c.size, _focus(c), [c.yaw]))
-                out.append(c)
-                continue
-            f = self.followed[fi]
-            f.box, f.seen = c.box, t
-            due = (abs(t - f.described) >= r.every - 1e-6 or c.size >= r.grow * f.width
-                   or _focus(c) >= r.focus * f.focus or min(abs(c.yaw - y) for y in f.yaws) >= r.turn)
+                f = self._new(c, t)
+                self.followed.append(f)
+                due = True
+            else:
+                f = self.followed[fi]
+                f.box, f.seen = c.box, t
+                f.first, f.last = min(f.first, t), max(f.last, t)
+                due = (r.every <= 0 or abs(t - f.described) >= r.every - 1e-6 or c.size >= r.grow * f.width
+                       or _focus(c) >= r.focus * f.focus or min(abs(c.yaw - y) for y in f.yaws) >= r.turn)
+                if due:
+                    f.described = t
+                    f.width, f.focus = max(f.width, c.size), max(f.focus, _focus(c))
+                    f.yaws.append(c.yaw)
+            self._spans[f.ident] = (f.first, f.last)
             if due:
-                f.described = t
-                f.width, f.focus = max(f.width, c.size), max(f.focus, _focus(c))
-                f.yaws.append(c.yaw)
                 out.append(c)
+                self.chosen_idents.append(f.ident)
         self.counts["described"] += len(out)
         return out

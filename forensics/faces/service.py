@@ -271,7 +271,7 @@ class FaceService(FaceViews):
         pb = Playback(track_id, t["video_id"], t["start"], t["end"], float(fps), 1.0)
         start = max(0.0, t["start"] - lead)
         for when, rgb, scale in decode_span(path, start, t["end"], max_frames, max_side):
-            box, detected = box_at(dets, when, tol=0.5 / float(fps))
+            box, detected = box_at(dets, when, tol=0.5 / float(fps), span=(t["start"], t["end"]))
             if box is not None and scale != 1.0:
                 box = tuple(int(round(v * scale)) for v in box)  # type: ignore[assignment]
             pb.scale = scale

@@ -51,3 +51,12 @@ def test_every_zero_describes_every_detection_and_a_forgotten_face_is_new_again(
     assert _walk(sel, [(i * 0.25, _cand(100)) for i in range(4)]) == [0.0, 0.25, 0.5, 0.75]
     sel = DescriptorSelector(DescribeRates(every=5.0, forget=2.0))
     assert _walk(sel, [(0.0, _cand(100)), (0.5, _cand(100)), (3.0, _cand(100))]) == [0.0, 3.0]
+
+
+def test_the_followed_span_covers_undescribed_and_looked_back_detections():
+    sel = DescriptorSelector(DescribeRates(every=1.0))
+    assert sel.choose(5.0, [_cand(200)]) and sel.chosen_idents == [1]
+    for t in (4.75, 4.5, 4.25):  # the look-back walks backwards in time
+        assert sel.choose(t, [_cand(200 - int(40 * (5.0 - t)))]) == []
+    assert sel.choose(5.25, [_cand(210)]) == []
+    assert sel.span(1) == (4.25, 5.25)
