@@ -45,7 +45,7 @@ def track_rows(case_dir: Path, people: int = 24, distractors: int = 16, seconds:
     from forensics.faces.track_search import gather_tracks, track_evidence
 
     cal = load_calibration()
-    case = Case.open(case_dir, examiner="bench", readonly=True)
+    case = Case.open(case_dir, examiner="bench")
     conn = case.store.read
     spans = {r[0]: (r[1], r[2], r[3]) for r in conn.execute("SELECT id, start_time, end_time, video_id FROM face_tracks")}
     video_of = {str(Path(v["path"]).resolve()): v["id"] for v in case.items(kind="video")}
@@ -117,7 +117,19 @@ def choose(rows: list[dict], apps: dict, cal, margin: float = 0.05) -> tuple:
         found = evaluate(rows, {"tune": apps["tune"]}, rule, cal)["tune"]["hits"]
         if best is None or (found["found_24"], -found["false_spans"]) > best[0]:
             best = ((found["found_24"], -found["false_spans"]), rule)
-    return best[1]
+    rule = best[1]
+    # leads: the highest level (0.1 steps, from the decision level down) at which hits and
+    # leads together still hold 95 % of the tune part's appearances of faces >= 24 px
+    import dataclasses
+
+    lead = cal.decision_log10_lr
+    while lead > -1.0:
+        e = evaluate(rows, {"tune": apps["tune"]}, dataclasses.replace(rule, lead_log10_lr=round(lead, 2)), cal)
+        w = e["tune"]["with_leads"]
+        if w["found_24"] >= 0.95 * w["appearances_24"]:
+            break
+        lead -= 0.1
+    return dataclasses.replace(rule, lead_log10_lr=round(lead, 2))
 
 
 def main() -> None:
@@ -144,10 +156,13 @@ def main() -> None:
             f" false {e[p]['with_leads']['false_spans']}" for p in ("tune", "test")))
 
     for level in (1.0, 1.4, 1.8, 2.0, 2.2, 2.4):
-        line(f"one level {level}", TrackRule(levels=((0.0, level),)))
+        line(f"hit level {level}, leads from 1.0", TrackRule(levels=((0.0, level),)))
+    for lead in (0.8, 0.6, 0.4, 0.0):
+        line(f"hit level 2.2, leads from {lead}", TrackRule(levels=((0.0, 2.2),), lead_log10_lr=lead))
     line("packaged TRACK_RULE", TRACK_RULE)
     chosen = choose(rows, apps, cal)
-    line(f"chosen on tune: {chosen.levels[0][1]}, >= {chosen.min_matched} det.", chosen)
+    line(f"chosen on tune: hits {chosen.levels[0][1]}, leads {chosen.lead_log10_lr}", chosen)
+    print(f"TrackRule(levels={chosen.levels}, min_matched={chosen.min_matched}, lead_log10_lr={chosen.lead_log10_lr})")
 
 
 if __name__ == "__main__":

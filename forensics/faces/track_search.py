@@ -57,15 +57,18 @@ class TrackRule:
     LR 10-100 from a photo. So a track is a hit when its evidence reaches a level for the
     width band of the detections it rests on (`levels`: (minimum width, log10 LR) from
     the largest band down), and it averages at least `min_matched` detections; tracks of
-    faces under the calibration's reliable width that reach the decision level are leads,
-    marked as such, and so are reliable tracks whose evidence reaches the decision level but
+    faces under the calibration's reliable width that reach the lead level are leads,
+    marked as such, and so are reliable tracks whose evidence reaches the lead level but
     not their band's hit level: both are shown for review, never as hits nor merged into a
-    person. An examiner's own `min_log10_lr` replaces the levels (every reliable track
+    person. The lead level (`lead_log10_lr`, default the calibration's decision level) is
+    set so that the leads still hold nearly every appearance: a person who is visible must
+    be found, if only among the leads. An examiner's own `min_log10_lr` replaces the levels (every reliable track
     reaching it is a hit).
     """
 
     levels: tuple[tuple[float, float], ...]
     min_matched: int = 1
+    lead_log10_lr: float | None = None  # leads from this evidence up (None: the calibration's decision level)
     chosen_on: str = ""
 
     def level(self, width: float) -> float:
@@ -79,7 +82,8 @@ class TrackRule:
         examiner's own level (None: this rule's levels above the calibration's decision level)."""
         from forensics.faces.calibration import FaceQuality
 
-        least = calibration.decision_log10_lr if floor is None else floor
+        least = floor if floor is not None else (self.lead_log10_lr if self.lead_log10_lr is not None
+                                                 else calibration.decision_log10_lr)
         if score < least:
             return None
         if not calibration.reliable(FaceQuality(width)):
@@ -89,15 +93,20 @@ class TrackRule:
         return LEAD_WEAK
 
     def as_dict(self) -> dict:
-        return {"levels": [list(x) for x in self.levels], "min_matched": self.min_matched, "chosen_on": self.chosen_on}
+        return {"levels": [list(x) for x in self.levels], "min_matched": self.min_matched,
+                "lead_log10_lr": self.lead_log10_lr, "chosen_on": self.chosen_on}
 
 
 LEAD_SMALL = "faces under the calibration's reliable width"
 LEAD_WEAK = "evidence under the footage hit level"
 
-# Chosen on the tune clip of bench/footage.py (bench/footage_rule.py); see docs/benchmarks.md.
-TRACK_RULE = TrackRule(levels=((40.0, 1.6), (28.0, 1.6), (24.0, 1.6)), min_matched=1,
-                       chosen_on="placeholder")
+# Chosen on the tune clip of bench/footage.py by bench/footage_rule.py (docs/benchmarks.md,
+# issue 10): the hit level just above the tune part's strongest false track (one level for
+# all widths: levels per width band, fitted to ~20 true tracks, did not hold on the
+# held-out part), and the highest lead level at which hits and leads still hold 95 % of
+# the tune part's appearances of faces >= 24 px.
+TRACK_RULE = TrackRule(levels=((0.0, 2.21),), min_matched=1, lead_log10_lr=0.6,
+                       chosen_on="bench/footage.py tune part, 2026-12-01")
 
 
 def track_distance(distances: np.ndarray, weights: np.ndarray) -> tuple[float, int, int]:
