@@ -13,9 +13,16 @@ threshold) and for plain face_recognition (HOG at upsample 1 on one frame per se
 tolerance 0.6), in the same run and on the same 2 worker processes, it prints:
 appearances found / total (all, and faces >= 24 px), temporal recall (share of the
 appearance time covered by returned spans), false spans (returned spans that overlap no
-appearance of the searched person) and seconds of processing per minute of footage.
+appearance of the searched person) and seconds of processing per minute of footage. The
+pipeline returns hits and leads (marked for review, forensics.faces.track_search): the
+main columns score the hits, and one column scores hits and leads together.
+
+With --case-dir the ingested case is kept (with its ingest figures), and --reuse-case
+searches it again without ingesting (e.g. after choosing the track rule with
+bench/footage_rule.py).
 
     uv run python bench/footage.py [--people 24] [--distractors 16] [--seconds 120] [--json out.json]
+                                   [--case-dir DIR [--reuse-case]] [--skip-baseline]
 """
 from __future__ import annotations
 
@@ -127,8 +134,9 @@ def run_pipeline(clips: dict[str, Path], apps: dict[str, list[Appearance]], work
                     print(f"  query {query}: {exc}", file=sys.stderr)
                     continue
                 mine = [m for m in res["matches"] if m["kind"] == "video" and m["item_id"] == videos[part]]
-                # hits are what the search returns as matches; leads (tracks of faces too small
-                # for a reliable comparison, marked as such) are counted apart, and also with the hits
+                # hits are the matches not marked as leads; leads (tracks of faces too small for a
+                # reliable comparison, or with evidence under the footage hit level) are counted
+                # apart: "false spans" are the hits', and hits + leads are scored the same way too
                 spans[person] = [(m["start"], m["end"]) for m in mine if not m.get("lead")]
                 leads[person] = [(m["start"], m["end"]) for m in mine if m.get("lead")]
                 out.setdefault("threshold", res["threshold"])
@@ -228,14 +236,14 @@ def main() -> None:
             rows.append([f"{method} [{part}]", f"{p['found']}/{p['appearances']}", f"{p['found_24']}/{p['appearances_24']}",
                          f"{p['temporal_recall_24']:.2f}" if p["temporal_recall_24"] is not None else "-",
                          str(p["false_spans"]),
-                         (f"{p['with_leads']['found_24']}/{p['appearances_24']}, {p['with_leads']['false_spans']}"
-                          if "with_leads" in p else "-"), f"{per_min:.1f}", f"{cpu_min:.1f}",
+                         (f"{p['with_leads']['found_24']}/{p['appearances_24']}, {p['with_leads']['false_spans']},"
+                          f" {p['with_leads']['temporal_recall_24']:.2f}" if "with_leads" in p else "-"), f"{per_min:.1f}", f"{cpu_min:.1f}",
                          f"{60 / per_min:.1f}x", f"{60 * args.workers / cpu_min:.1f}x"])
     # Wall time moves with whatever else runs on the machine; CPU time hardly does, and
     # CPU seconds / cores is the wall time on an otherwise idle machine with both clips
     # in parallel.
     print(table(rows, ["method [part]", "found", "found >=24px", "time recall", "false spans",
-                       "hits+leads: found >=24px, false",
+                       "hits+leads: found >=24px, false, time recall",
                        "wall s/footage min", "CPU s/footage min", "x real time (wall)",
                        f"x real time ({args.workers} idle cores)"]))
     p = results.get("pipeline", {})
