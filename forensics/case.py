@@ -289,6 +289,23 @@ class Case:
         """Items as plain dicts (hashes, type, EXIF summary, flags, errors, tags)."""
         return self.catalogue.items(kind, ids, include_frames, limit, offset)
 
+    def items_detailed(self, kind: str | None = None, ids: Iterable[int] | None = None,
+                       include_frames: bool = True, limit: int | None = None, offset: int = 0) -> list[dict]:
+        """`items`, each also with its `category_name`, its `hash_matches` (as
+        `hashsets.matches`, without the path) and its `persons` (persons and clusters its
+        faces link to, see `faces.persons_of_items`): what a script needs in one call.
+        Fetched in a few batched queries whatever the number of items."""
+        items = self.catalogue.items(kind, ids, include_frames, limit, offset)
+        ids_ = [i["id"] for i in items]
+        names = self.catalogue.categories()
+        matches = self.hashsets.matches_of(ids_)
+        persons = self.faces.persons_of_items(ids_)
+        for i in items:
+            i["category_name"] = names.get(i["category"]) if i["category"] is not None else None
+            i["hash_matches"] = matches.get(i["id"], [])
+            i["persons"] = persons.get(i["id"], [])
+        return items
+
     def item_path_display(self, item: dict) -> str:
         return self.catalogue.path_display(item)
 

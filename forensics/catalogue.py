@@ -40,8 +40,8 @@ class Catalogue:
     # -- items ---------------------------------------------------------------
     def item(self, item_id: int) -> dict | None:
         """One item as a plain dict (see `items`), or None."""
-        row = self.store.read.execute(f"SELECT {ITEM_COLUMNS} FROM items WHERE id = ?", (int(item_id),)).fetchone()
-        return self._item_dict(row) if row else None
+        found = self.items(ids=[item_id])
+        return found[0] if found else None
 
     def items(self, kind: str | None = None, ids: Iterable[int] | None = None,
               include_frames: bool = True, limit: int | None = None, offset: int = 0) -> list[dict]:
@@ -58,14 +58,25 @@ class Catalogue:
             if limit is not None:
                 sql += " LIMIT ? OFFSET ?"
                 args += [limit, offset]
-            return [self._item_dict(r) for r in self.store.read.execute(sql, args)]
-        rows = sorted(select_in(self.store.read, sql + " AND id IN ({ids})", sorted({int(i) for i in ids}), args),
-                      key=lambda r: r["id"])
-        if limit is not None:
-            rows = rows[offset:offset + limit]
-        return [self._item_dict(r) for r in rows]
+            rows = self.store.read.execute(sql, args).fetchall()
+        else:
+            rows = sorted(select_in(self.store.read, sql + " AND id IN ({ids})", sorted({int(i) for i in ids}), args),
+                          key=lambda r: r["id"])
+            if limit is not None:
+                rows = rows[offset:offset + limit]
+        # Errors and tags of all the rows in a few queries, not two per item.
+        row_ids = [r["id"] for r in rows]
+        errors: dict[int, list[dict]] = {}
+        for e in select_in(self.store.read, "SELECT item_id, stage, message, time_utc FROM item_errors"
+                           " WHERE item_id IN ({ids}) ORDER BY id", row_ids):
+            errors.setdefault(e[0], []).append({"stage": e[1], "message": e[2], "time_utc": e[3]})
+        tags: dict[int, list[str]] = {}
+        for t in select_in(self.store.read, "SELECT it.item_id, t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id"
+                           " WHERE it.item_id IN ({ids}) ORDER BY t.name", row_ids):
+            tags.setdefault(t[0], []).append(t[1])
+        return [self._item_dict(r, errors.get(r["id"], []), tags.get(r["id"], [])) for r in rows]
 
-    def _item_dict(self, row) -> dict:
+    def _item_dict(self, row, errors: list[dict], tags: list[str]) -> dict:
         from forensics.hashing.perceptual import to_hex
 
         d = dict(row)
@@ -75,10 +86,8 @@ class Catalogue:
         d["blank"] = bool(d["blank"])
         for h in ("phash", "dhash"):
             d[h] = to_hex(d[h]) if d[h] is not None else None
-        d["errors"] = [dict(e) for e in self.store.read.execute(
-            "SELECT stage, message, time_utc FROM item_errors WHERE item_id = ? ORDER BY id", (d["id"],))]
-        d["tags"] = [r[0] for r in self.store.read.execute(
-            "SELECT t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id WHERE it.item_id = ? ORDER BY t.name", (d["id"],))]
+        d["errors"] = errors
+        d["tags"] = tags
         return d
 
     def frames(self, video_id: int) -> list[dict]:

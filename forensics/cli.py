@@ -135,7 +135,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `cat` or `grep` cut off by `head`
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Output cut off by its reader (`forensics items CASE | head`) ends
+    the run quietly with 141, as Unix tools do, instead of a BrokenPipeError traceback."""
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # here, inside the try, not at interpreter exit
+    except BrokenPipeError:
+        # Python's recipe (docs: signal, "Note on SIGPIPE"): point stdout at devnull so the
+        # flush at exit has nowhere to fail, and say nothing: the reader chose to stop.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -148,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "json", False):
             emit(args, {"error": str(exc)})
         return 1
+    except BrokenPipeError:
+        raise  # an OSError, but no storage problem: main() ends quietly
     except (OSError, sqlite3.OperationalError) as exc:
         # Disk full, read-only folder, permission: one clear line, not a traceback.
         from forensics.store.db import storage_error

@@ -6,6 +6,7 @@ A global exception hook turns any error that escapes a slot into a readable mess
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import traceback
@@ -72,6 +73,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("case_dir", nargs="?", help="case folder to open")
     parser.add_argument("--examiner", help="who is acting (default: ask when the case opens)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if QApplication.instance() is None:
+        # Qt aborts with a bare "could not load the Qt platform plugin" when an X11 library
+        # is missing; say which ones and how to install them instead.
+        from gui.platform_check import EXIT_MISSING_LIBRARIES, check
+
+        problem = check(os.environ)
+        if problem:
+            print(problem, file=sys.stderr)
+            return EXIT_MISSING_LIBRARIES
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Forensics workbench")
     app.setOrganizationName("forensics")

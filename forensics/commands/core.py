@@ -168,7 +168,9 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 def cmd_items(args: argparse.Namespace) -> int:
     case = open_case(args, readonly=True)
-    items = case.items(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
+    # --json carries each item's hash-set matches, category name and persons too: one call for a script.
+    listing = case.items_detailed if args.json else case.items
+    items = listing(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
     if args.errors:
         items = [i for i in items if i["errors"]]
     text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {plain(i['path'])}"

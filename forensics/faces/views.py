@@ -1,10 +1,12 @@
 """Read-only views of faces, tracks, persons and clusters as plain dicts."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from forensics.context import CaseContext
 from forensics.model import CaseError
+from forensics.store.queries import select_in
 
 FACE_SQL = (
     "SELECT f.id, f.item_id, f.box_top, f.box_right, f.box_bottom, f.box_left, f.det_score, f.size, f.sharpness,"
@@ -42,6 +44,29 @@ class FaceViews:
         rows = self.store.query(FACE_SQL + " WHERE f.item_id = ? OR i.parent_id = ? ORDER BY i.frame_time, f.id",
                                 (item_id, item_id))
         return [self._face_dict(r) for r in rows]
+
+    def persons_of_items(self, item_ids: Iterable[int]) -> dict[int, list[dict]]:
+        """Who appears on many items at once, by item id: per person or automatic cluster
+        (`kind`), its name and how many of the item's faces (a video's: on its frames) link
+        to it, confirmed, suggested or as cluster members. Items without one are left out."""
+        ids = sorted({int(i) for i in item_ids})
+        head = ("SELECT {owner} AS owner, p.id, p.name, p.kind, COUNT(*) AS faces, SUM(f.link = 'confirmed'),"
+                " SUM(f.link = 'suggested') FROM faces f JOIN items i ON i.id = f.item_id JOIN persons p ON p.id = f.person_id"
+                " WHERE {where} IN ({{ids}}) GROUP BY owner, p.id")
+        found: dict[tuple[int, int], list] = {}
+        # The faces on the item itself, then those on the frames of a video among the ids.
+        for sql in (head.format(owner="f.item_id", where="f.item_id"), head.format(owner="i.parent_id", where="i.parent_id")):
+            for r in select_in(self.store.read, sql, ids):
+                key = (r[0], r[1])
+                if key in found:
+                    found[key][4:] = [found[key][4] + r[4], found[key][5] + (r[5] or 0), found[key][6] + (r[6] or 0)]
+                else:
+                    found[key] = [r[0], r[1], r[2], r[3], r[4], r[5] or 0, r[6] or 0]
+        out: dict[int, list[dict]] = {}
+        for owner, pid, name, kind, faces, confirmed, suggested in sorted(found.values(), key=lambda v: (v[0], -v[4], v[1])):
+            out.setdefault(owner, []).append({"person_id": pid, "name": name, "kind": kind, "faces": faces,
+                                              "confirmed": confirmed, "suggested": suggested})
+        return out
 
     def face_thumb_path(self, face_id: int) -> Path:
         rel = self.store.scalar("SELECT thumb FROM faces WHERE id = ?", (face_id,))

@@ -8,9 +8,11 @@ NSRL RDS v3 (SQLite), Project VIC VICS JSON 1.x ("odata.metadata") and 2.0
 """
 from __future__ import annotations
 
+import io
+import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +49,26 @@ class FormatError(Exception):
     pass
 
 
+class ReadPosition:
+    """How far a streaming reader has got through its source, for a progress bar: `done`
+    of `total` bytes of a text file, or rows of an NSRL table (`total` 0 when unknown).
+    The reader points it at its open file; the importer reads it between records."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._tell: Callable[[], int] | None = None
+
+    def follow(self, tell: Callable[[], int], total: int) -> None:
+        self._tell, self.total = tell, total
+
+    @property
+    def done(self) -> int:
+        try:
+            return min(self._tell(), self.total) if self._tell and self.total else 0
+        except (OSError, ValueError):  # the reader has closed its file
+            return self.total
+
+
 BOMS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 # The hashes of an empty file: a zero-length file matches every set that lists it, so such
 # entries are kept but never matched (IPED's HashDBTool ignores them too).
@@ -72,10 +94,12 @@ class Utf8Stream:
     """A binary file re-encoded as UTF-8 on the fly, BOM dropped, for the byte-based JSON
     parser: memory stays bounded whatever the size of the file."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, pos: ReadPosition | None = None) -> None:
         import codecs
 
         self._raw = open(path, "rb")
+        if pos is not None:
+            pos.follow(self._raw.tell, os.fstat(self._raw.fileno()).st_size)
         codec, skip = sniff_encoding(self._raw.read(4))
         self.encoding = codec
         self._raw.seek(skip)
@@ -99,12 +123,15 @@ class Utf8Stream:
         self.close()
 
 
-def _text_lines(path: Path) -> Iterator[str]:
-    with open(path, "rb") as f:
-        codec, _ = sniff_encoding(f.read(4))
-    with open(path, encoding=codec, errors="replace", newline=None) as f:
-        for n, line in enumerate(f):
-            yield line.lstrip("\ufeff") if n == 0 else line
+def _text_lines(path: Path, pos: ReadPosition | None = None) -> Iterator[str]:
+    with open(path, "rb") as raw:
+        codec, _ = sniff_encoding(raw.read(4))
+        raw.seek(0)
+        if pos is not None:  # the byte file under the text wrapper tells how far it has read
+            pos.follow(raw.tell, os.fstat(raw.fileno()).st_size)
+        with io.TextIOWrapper(raw, encoding=codec, errors="replace", newline=None) as f:
+            for n, line in enumerate(f):
+                yield line.lstrip("\ufeff") if n == 0 else line
 
 
 def _hash_token(line: str) -> str | None:
@@ -151,10 +178,10 @@ def norm_hex(value, kind: str | None = None) -> str | None:
     return s
 
 
-def read_hashlist(path: Path) -> Iterator[HashRecord | BadRecord]:
+def read_hashlist(path: Path, pos: ReadPosition | None = None) -> Iterator[HashRecord | BadRecord]:
     """One hash per line; the hash is the first field (md5sum style) or after '=' (BSD).
-    UTF-8 (BOM or not) or UTF-16 with a BOM."""
-    for n, raw in enumerate(_text_lines(path), 1):
+    UTF-8 (BOM or not) or UTF-16 with a BOM. `pos` (if given) follows the bytes read."""
+    for n, raw in enumerate(_text_lines(path, pos), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -167,11 +194,15 @@ def read_hashlist(path: Path) -> Iterator[HashRecord | BadRecord]:
         yield HashRecord(**{HEX_LEN[len(token)]: token.lower()})
 
 
-def read_nsrl(path: Path) -> Iterator[HashRecord | BadRecord]:
-    """NSRL RDS v3: the FILE table (sha256, sha1, md5, ...), streamed from the database."""
+def read_nsrl(path: Path, pos: ReadPosition | None = None) -> Iterator[HashRecord | BadRecord]:
+    """NSRL RDS v3: the FILE table (sha256, sha1, md5, ...), streamed from the database.
+    `pos` (if given) follows the rowid of a table (MAX(rowid) is a b-tree seek, where
+    COUNT(*) would walk a table of many millions of rows); a view gives no total."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = {r[0].upper(): r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")}
+        types = {r[0].upper(): (r[0], r[1]) for r in conn.execute(
+            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')")}
+        tables = {k: v[0] for k, v in types.items()}
         table = tables.get("FILE") or tables.get("DISTINCT_HASH")
         if table is None:
             raise FormatError(f"{path} is an SQLite database without an NSRL RDS v3 FILE table")
@@ -180,7 +211,13 @@ def read_nsrl(path: Path) -> Iterator[HashRecord | BadRecord]:
         if not any(pick):
             raise FormatError(f"{path}: table {table} has no md5/sha1/sha256 column")
         sel = ", ".join(f'"{c}"' if c else "NULL" for c in pick)
-        for n, (md5, sha1, sha256) in enumerate(conn.execute(f'SELECT {sel} FROM "{table}"'), 1):
+        is_table = types[table.upper()][1] == "table"
+        row = [0]
+        if pos is not None and is_table:
+            pos.follow(lambda: row[0], conn.execute(f'SELECT COALESCE(MAX(rowid), 0) FROM "{table}"').fetchone()[0])
+        sel = ("rowid, " if is_table else "NULL, ") + sel
+        for n, (rowid, md5, sha1, sha256) in enumerate(conn.execute(f'SELECT {sel} FROM "{table}"'), 1):
+            row[0] = rowid or 0
             try:
                 yield HashRecord(norm_hex(md5, "md5"), norm_hex(sha1, "sha1"), norm_hex(sha256, "sha256"))
             except ValueError as exc:

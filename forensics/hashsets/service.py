@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -11,16 +12,19 @@ from forensics.clock import utc_now
 from forensics.context import CaseContext
 from forensics.copies.service import CopyService
 from forensics.hashing.digests import sha256_file
-from forensics.hashsets.formats import EMPTY_FILE, BadRecord, FormatError, HashRecord, detect, read_hashlist, read_nsrl
+from forensics.hashsets.formats import (
+    EMPTY_FILE, BadRecord, FormatError, HashRecord, ReadPosition, detect, read_hashlist, read_nsrl,
+)
 from forensics.store.hashset_status import (
     APPLIES_CATEGORY, EFFECTIVE_CATEGORY_SQL, KNOWN_BAD, NON_PERTINENT, STATUS_RANK_SQL, entry_status, hidden_item_sql, sql_in,
 )
-from forensics.model import CaseError, Progress
+from forensics.model import Cancelled, CaseError, Progress
 from forensics.store.db import process_alive
-from forensics.store.queries import marks, table_signature
+from forensics.store.queries import marks, select_in, table_signature
 
 KINDS = ("known-bad", "known-good")
 BATCH = 50_000
+REPORT_EVERY = 2_000  # records between progress reports and cancel checks (a check is one Event read)
 MAX_STORED_ERRORS = 1000  # per set; the count of rejected records is always complete
 PHASH_MATCH_MAX = 8  # alternative pHash within this many bits (pHash alone, so strict)
 # Only sets in this state are listed, matched or allowed to categorise (see migration 0004).
@@ -36,9 +40,17 @@ class HashSetService:
 
     # -- import ---------------------------------------------------------------
     def import_file(self, path: str | os.PathLike, name: str, kind: str = "known-bad", category: int | None = None,
-                    progress: Callable[[Progress], None] | None = None) -> dict:
+                    progress: Callable[[Progress], None] | None = None,
+                    cancel: threading.Event | None = None) -> dict:
         """Import a hash set (format detected from the content), then match it against the
-        case. Streams: memory stays bounded whatever the size of the file."""
+        case. Streams: memory stays bounded whatever the size of the file.
+
+        `progress` gets `Progress(done, total)` in bytes of the file (rows of an NSRL
+        table), with the hashes read so far in its message. When `cancel` is set the import
+        stops between records and is rolled back: the set, its entries and its errors are
+        deleted, the cancel is audited, and `Cancelled` is raised; a cancel that comes once
+        every record is written no longer stops it (the set and its matches then commit
+        together)."""
         from forensics.hashsets.vics import read_vics
 
         path = Path(path)
@@ -61,12 +73,13 @@ class HashSetService:
             self.ctx.log("hashset.import", {"name": name, "kind": kind, "path": str(path)}, {"error": str(exc)})
             raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
         info: dict = {}
+        pos = ReadPosition()
         if fmt == "hashlist":
-            records: Iterator = read_hashlist(path)
+            records: Iterator = read_hashlist(path, pos)
         elif fmt == "nsrl-rds3":
-            records = read_nsrl(path)
+            records = read_nsrl(path, pos)
         else:
-            records = read_vics(path, info)
+            records = read_vics(path, info, pos)
         source_sha = sha256_file(path)
         with self.ctx.store.write() as w:
             set_id = w.execute(
@@ -75,9 +88,17 @@ class HashSetService:
                 (name, kind, category, fmt, str(path.resolve()), source_sha, utc_now(), self.ctx.examiner,
                  os.getpid())).lastrowid
         try:
-            entries, rejected, zero = self._write_entries(set_id, kind, records, progress)
+            entries, rejected, zero = self._write_entries(set_id, kind, records, progress, pos, cancel)
             if entries == 0:  # an unrecognised or empty file must never pass as an empty set
                 raise FormatError(f"no hash records found ({rejected} rejected lines or records)")
+        except (Cancelled, KeyboardInterrupt):  # the GUI's Cancel, the CLI's Ctrl+C
+            partial = self.ctx.store.scalar("SELECT COUNT(*) FROM hash_set_entries WHERE set_id = ?", (set_id,))
+            with self.ctx.store.write() as w:  # rolled back and audited in one transaction
+                self._delete_set(set_id)
+                self.ctx.audit(w, "hashset.import", {"name": name, "kind": kind, "category": category,
+                                                     "path": str(path.resolve()), "sha256": source_sha},
+                               {"cancelled": True, "partial_entries_removed": partial})
+            raise
         except BaseException as exc:
             if not isinstance(exc, (FormatError, ValueError, OSError, UnicodeError)):
                 self._delete_set(set_id)  # cancelled or broken: nothing half-imported stays behind
@@ -107,8 +128,10 @@ class HashSetService:
         return {r[0]: r[1] for r in self.ctx.store.query(
             "SELECT status, COUNT(*) FROM hash_set_entries WHERE set_id = ? GROUP BY status ORDER BY status", (set_id,))}
 
-    def _write_entries(self, set_id: int, kind: str, records: Iterable, progress) -> tuple[int, int, int]:
+    def _write_entries(self, set_id: int, kind: str, records: Iterable, progress, pos: ReadPosition,
+                       cancel: threading.Event | None) -> tuple[int, int, int]:
         entries = rejected = zero = 0
+        seen = 0
         batch: list[tuple] = []
         errors: list[tuple] = []
 
@@ -123,7 +146,16 @@ class HashSetService:
             batch.clear()
             errors.clear()
 
+        def report() -> None:
+            progress(Progress(pos.done, pos.total, rejected, message=f"hash set: {entries:,} hashes read"))
+
         for rec in records:
+            seen += 1
+            if seen % REPORT_EVERY == 0:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(f"hash set import cancelled after {entries:,} hashes")
+                if progress:
+                    report()
             if isinstance(rec, BadRecord):
                 rejected += 1
                 if rejected <= MAX_STORED_ERRORS:
@@ -134,9 +166,11 @@ class HashSetService:
             zero += any(getattr(rec, h) == EMPTY_FILE[h] for h in EMPTY_FILE)
             if len(batch) >= BATCH:
                 flush()
-                if progress:
-                    progress(Progress(entries, 0, rejected, message="hash set: importing"))
+        if cancel is not None and cancel.is_set():
+            raise Cancelled(f"hash set import cancelled after {entries:,} hashes")
         flush()
+        if progress:
+            report()
         return entries, rejected, zero
 
     # -- matching -------------------------------------------------------------
@@ -253,6 +287,8 @@ class HashSetService:
                          {"set_id": row[0], "partial_entries_removed": partial})
 
     def _refresh_if_stale(self) -> None:
+        if self.ctx.store.readonly:  # a read-only case answers from the matches it holds
+            return
         count, max_id = table_signature(self.ctx.store.read)
         stale = [r[0] for r in self.ctx.store.query(
             f"SELECT id FROM hash_sets s WHERE {READY} AND (matched_max_item_id != ? OR matched_items != ?)", (max_id, count))]
@@ -261,8 +297,9 @@ class HashSetService:
 
     # -- reading ----------------------------------------------------------------
     def sets(self) -> list[dict]:
-        """Imported sets with their counts, the number of case items they match and their
-        entries by status (`kind` is only the default of entries without a category)."""
+        """Imported sets with their counts, the number of case items they match, their
+        entries by status (`kind` is only the default of entries without a category) and
+        `category_handling`: how their entries categorise matching items, in words."""
         rows = [dict(r) for r in self.ctx.store.query(
             "SELECT s.id AS set_id, s.name, s.kind, s.category, s.format, s.source_path, s.source_sha256, s.entries,"
             " s.rejected, s.imported_utc, s.imported_by,"
@@ -270,7 +307,16 @@ class HashSetService:
             f" FROM hash_sets s WHERE {READY} ORDER BY s.id")]
         for row in rows:
             row["statuses"] = self._status_counts(row["set_id"])
+            row["category_handling"] = category_handling(row["format"], row["kind"], row["category"])
         return rows
+
+    def detect_format(self, path: str | os.PathLike) -> str:
+        """What `import_file` would read `path` as ('hashlist', 'nsrl-rds3', 'vics-json');
+        CaseError for a file that is no hash set."""
+        try:
+            return detect(Path(path))
+        except (FormatError, OSError) as exc:
+            raise CaseError(f"cannot import {path} as a hash set: {exc}") from exc
 
     def unfinished(self) -> list[dict]:
         """Imports that have not completed (killed, or still running): never matched."""
@@ -286,23 +332,24 @@ class HashSetService:
     def matches(self, item_id: int | None = None) -> list[dict]:
         """Per matched item: which set, its kind, the category, series and hash that matched."""
         self._refresh_if_stale()
-        sql = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, e.status AS kind, s.kind AS set_kind,"
-               f" {EFFECTIVE_CATEGORY_SQL} AS category,"
-               " e.series, e.victim_identified, e.offender_identified, e.is_distributed, m.hash, m.distance,"
-               " e.md5, e.sha1, e.sha256, e.extra"
-               " FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
-        args: tuple = ()
+        sql, args = _MATCH_SQL, ()
         if item_id is not None:
             sql += " WHERE m.item_id = ?"
             args = (int(item_id),)
-        sql += " ORDER BY m.item_id, s.id, m.distance"
-        out = [dict(r) for r in self.ctx.store.query(sql, args)]
+        out = [_match_dict(r) for r in self.ctx.store.query(sql + " ORDER BY m.item_id, s.id, m.distance", args)]
         paths = self.ctx.catalogue.display_paths(d["item_id"] for d in out)
         for d in out:
-            for k in ("victim_identified", "offender_identified", "is_distributed"):
-                d[k] = None if d[k] is None else bool(d[k])
-            d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
             d["path"] = paths[d["item_id"]]
+        return out
+
+    def matches_of(self, item_ids: Iterable[int]) -> dict[int, list[dict]]:
+        """The matches of many items at once (as `matches`, without the path), by item id;
+        items without a match are left out."""
+        self._refresh_if_stale()
+        out: dict[int, list[dict]] = {}
+        rows = select_in(self.ctx.store.read, _MATCH_SQL + " WHERE m.item_id IN ({ids})", sorted({int(i) for i in item_ids}))
+        for r in sorted(rows, key=lambda r: (r["item_id"], r["set_id"], r["distance"])):
+            out.setdefault(r["item_id"], []).append(_match_dict(r))
         return out
 
     def match_summary(self) -> dict:
@@ -339,6 +386,36 @@ class HashSetService:
         return {r[0] for r in self.ctx.store.query(
             "SELECT DISTINCT m.item_id FROM hash_matches m JOIN hash_set_entries e ON e.id = m.entry_id"
             f" WHERE e.status = '{KNOWN_BAD}'")}
+
+
+_MATCH_SQL = ("SELECT m.item_id, s.id AS set_id, s.name AS set_name, e.status AS kind, s.kind AS set_kind,"
+              f" {EFFECTIVE_CATEGORY_SQL} AS category,"
+              " e.series, e.victim_identified, e.offender_identified, e.is_distributed, m.hash, m.distance,"
+              " e.md5, e.sha1, e.sha256, e.extra"
+              " FROM hash_matches m JOIN hash_sets s ON s.id = m.set_id JOIN hash_set_entries e ON e.id = m.entry_id")
+
+
+def _match_dict(r) -> dict:
+    d = dict(r)
+    for k in ("victim_identified", "offender_identified", "is_distributed"):
+        d[k] = None if d[k] is None else bool(d[k])
+    d["extra"] = json.loads(d["extra"]) if d["extra"] else {}
+    return d
+
+
+def category_handling(fmt: str, kind: str, category: int | None) -> str:
+    """How a set's entries categorise matching items, for people (the rule is
+    forensics.store.hashset_status): VICS entries carry their own category, the set's kind
+    and default category cover entries without one."""
+    if kind == KNOWN_BAD:
+        default = "known-bad, " + (f"category {category} given to matching items" if category is not None
+                                   else "no category given")
+    else:
+        default = "known-good, hidden with 'hide known-good'"
+    if fmt.startswith("vics"):
+        return ("each entry's own VICS category (0 non-pertinent and hidden, 1-2 known-bad, 3-99 given to matching"
+                f" items); entries without one: {default}")
+    return f"every entry {default}"
 
 
 def _bit(v: bool | None) -> int | None:

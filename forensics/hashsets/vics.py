@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, Utf8Stream, norm_hex
+from forensics.hashsets.formats import BadRecord, FormatError, HashRecord, ReadPosition, Utf8Stream, norm_hex
 
 # Media fields
 MEDIA_ID, MD5, SHA1, CATEGORY, SERIES = "MediaID", "MD5", "SHA1", "Category", "Series"
@@ -116,14 +116,16 @@ def media_record(m: dict) -> HashRecord:
                       phash, alt, extra)
 
 
-def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | BadRecord]:
+def read_vics(path: Path, info: dict | None = None,
+              pos: ReadPosition | None = None) -> Iterator[HashRecord | BadRecord]:
     """Stream Media records from a VICS JSON file, UTF-8 with or without BOM or UTF-16 LE/BE.
 
     The head of the file gives the version, the context and the Case record's fields; then
     the Media records are streamed one at a time by ijson's C item builder, from the flat
     `value` list or from the Case records' `Media` lists (the context's "#Media"/"#Cases"
     says which to try first; a file that declares one and holds the other still reads).
-    `info` (if given) receives version, context, encoding, form and case records' fields."""
+    `info` (if given) receives version, context, encoding, form and case records' fields;
+    `pos` (if given) follows the bytes read."""
     import ijson
 
     info = info if info is not None else {}
@@ -136,7 +138,7 @@ def read_vics(path: Path, info: dict | None = None) -> Iterator[HashRecord | Bad
         first = info.get("form") or ("flat" if str(info["context"]).endswith("#Media") else "cases")
         forms = (first, "cases" if first == "flat" else "flat")
         for form in forms:
-            if (yield from _media(path, form, info)):
+            if (yield from _media(path, form, info, pos)):
                 info["form"] = form
                 return
     except ijson.JSONError as exc:  # malformed or truncated: the whole import fails, loudly
@@ -178,12 +180,12 @@ def _head(path: Path, info: dict) -> None:
                     return
 
 
-def _media(path: Path, form: str, info: dict) -> Iterator[HashRecord | BadRecord]:
+def _media(path: Path, form: str, info: dict, pos: ReadPosition | None = None) -> Iterator[HashRecord | BadRecord]:
     """Yield the records of one form; returns how many there were."""
     import ijson
 
     n = info.get("records", 0)
-    with Utf8Stream(path) as f:
+    with Utf8Stream(path, pos) as f:
         for obj in ijson.items(f, "value.item" if form == "flat" else "value.item.Media.item", use_float=True):
             if form == "flat" and isinstance(obj, dict) and isinstance(obj.get(MEDIA), list) and not (
                     MD5 in obj or SHA1 in obj):

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                             QLineEdit, QPushButton, QWidget)
+from PyQt6.QtWidgets import QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QWidget
+
+from gui.widgets.form_rows import path_row
 
 
 class NewCaseDialog(QDialog):
@@ -14,12 +15,7 @@ class NewCaseDialog(QDialog):
         self.setMinimumWidth(520)
         form = QFormLayout(self)
         self.folder = QLineEdit(folder, placeholderText="an empty folder for the case database and cache")
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.folder, 1)
-        row.addWidget(browse)
-        form.addRow("Case folder", row)
+        path_row(form, "Case folder", self.folder, self._browse, "Browse…")
         self.name = QLineEdit(placeholderText="e.g. Operation Larch")
         self.number = QLineEdit(placeholderText="e.g. 2024-0117")
         self.examiner = QLineEdit(placeholderText="your name")

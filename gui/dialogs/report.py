@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PyQt6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
-                             QLineEdit, QProgressBar, QPushButton, QWidget)
+from PyQt6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QLabel, QLineEdit, QWidget
 
 from forensics.case import Case
 from forensics.model import Progress
 from gui.tasks import Task, TaskError, TaskRunner
+from gui.widgets.form_rows import path_row, progress_rows
 
 
 class ReportDialog(QDialog):
@@ -40,21 +40,11 @@ class ReportDialog(QDialog):
         self.fmt.currentIndexChanged.connect(self._suffix)
         form.addRow("Format", self.fmt)
         self.path = QLineEdit(str(case.reports_dir / "report.html"))
-        browse = QPushButton("…")
-        browse.clicked.connect(self._browse)
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
-        row.addWidget(browse)
-        form.addRow("File", row)
+        path_row(form, "File", self.path, self._browse)
         self.counts = QLabel("")
         self.counts.setWordWrap(True)
         form.addRow("Preview", self.counts)
-        self.bar = QProgressBar()
-        self.bar.hide()
-        form.addRow(self.bar)
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        form.addRow(self.message)
+        self.bar, self.message = progress_rows(form)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
         self.export_button.clicked.connect(self.export)

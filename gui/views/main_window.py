@@ -18,6 +18,7 @@ from gui.controllers.analysis import AnalysisController
 from gui.controllers.case import CaseController
 from gui.controllers.edit import EditController
 from gui.controllers.gallery import GalleryController
+from gui.controllers.hashsets import HashSetController
 from gui.controllers.ingest import IngestController
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
@@ -48,6 +49,7 @@ class MainWindow(QMainWindow):
         self.edits = EditController(self.tasks, self)
         self.analysis = AnalysisController(self.tasks, self)
         self.queries = GalleryController(self.tasks, self)
+        self.hashsets = HashSetController(self.tasks, self)
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -83,9 +85,11 @@ class MainWindow(QMainWindow):
         self.queries.appended.connect(lambda ids: self.model is not None and self.model.append_ids(ids))
         self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
         self.queries.failed.connect(self._task_error)
+        self.hashsets.changed.connect(self._hashsets_changed)
+        self.hashsets.failed.connect(self._task_error)
 
     def _controllers(self) -> tuple:
-        return self.ingest_controller, self.edits, self.analysis, self.queries
+        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets
 
     @property
     def ingest_task(self):
@@ -118,6 +122,8 @@ class MainWindow(QMainWindow):
                                 ("Add evidence &files…", self.add_files_dialog, None),
                                 ("Add &disk image (E01, dd, split)…", self.add_image_dialog, None),
                                 ("&Export report…", self.export_report, "Ctrl+E"),
+                                ("&Hash sets…", self.show_hash_sets, None),
+                                ("&Import hash set…", self.import_hash_set, None),
                                 ("S&witch examiner…", self.switch_examiner, None)):
             a = m.addAction(text, slot)
             if key:
@@ -572,6 +578,35 @@ class MainWindow(QMainWindow):
 
         if self.case is not None:
             ReportDialog(self.case, self.tasks, self.gallery.selected_ids() if self.gallery else [], self).exec()
+
+    # -- hash sets ----------------------------------------------------------------------
+    def show_hash_sets(self):
+        """The case's hash sets (kind, category handling, counts), with import and remove."""
+        from gui.dialogs.hashsets import HashSetsDialog
+
+        return self._hashset_dialog(HashSetsDialog)
+
+    def import_hash_set(self):
+        from gui.dialogs.hashsets import HashSetImportDialog
+
+        return self._hashset_dialog(HashSetImportDialog)
+
+    def _hashset_dialog(self, cls):
+        if self.case is None:
+            return None
+        dlg = cls(self.hashsets, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.show()
+        return dlg
+
+    def _hashsets_changed(self, result: dict) -> None:
+        # Matches change categories, badges and the hash-set filter's answer.
+        self.statusBar().showMessage(f"Hash set {result.get('name')}: {result.get('matched_items', 0):,} items match",
+                                     8000)
+        self.refresh_gallery(keep_position=True)
+        self.refresh_facets()
+        if getattr(self, "item_view", None) and self.item_view.item_id:
+            self.item_view.show_item(self.item_view.item_id)  # its hash-set lines and category
 
     # -- errors ------------------------------------------------------------------------------
     def _task_error(self, err: TaskError) -> None:
