@@ -60,9 +60,8 @@ class TrackRule:
     faces under the calibration's reliable width that reach the lead level are leads,
     marked as such, and so are reliable tracks whose evidence reaches the lead level but
     not their band's hit level: both are shown for review, never as hits nor merged into a
-    person. The lead level (`lead_log10_lr`, default the calibration's decision level) is
-    set so that the leads still hold nearly every appearance: a person who is visible must
-    be found, if only among the leads. An examiner's own `min_log10_lr` replaces the levels (every reliable track
+    person. The lead level (`lead_log10_lr`) defaults to the calibration's decision level;
+    a lower one holds more appearances among the leads, at the price of more strangers. An examiner's own `min_log10_lr` replaces the levels (every reliable track
     reaching it is a hit).
     """
 
@@ -103,9 +102,9 @@ LEAD_WEAK = "evidence under the footage hit level"
 # Chosen on the tune clip of bench/footage.py by bench/footage_rule.py (docs/benchmarks.md,
 # issue 10): the hit level just above the tune part's strongest false track (one level for
 # all widths: levels per width band, fitted to ~20 true tracks, did not hold on the
-# held-out part), and the highest lead level at which hits and leads still hold 95 % of
-# the tune part's appearances of faces >= 24 px.
-TRACK_RULE = TrackRule(levels=((0.0, 2.21),), min_matched=1, lead_log10_lr=0.6,
+# held-out part). Leads start at the calibration's decision level: nothing a search
+# returns is below it (lower lead levels would hold more appearances, see the docs).
+TRACK_RULE = TrackRule(levels=((0.0, 2.21),), min_matched=1, lead_log10_lr=None,
                        chosen_on="bench/footage.py tune part, 2026-12-01")
 
 
