@@ -182,6 +182,8 @@ def shoot(out: Path) -> int:
     wait(lambda: win.similar.model.rowCount() > 0, 60, "similar")
     save("similar_images.png")
 
+    shoot_map(win, ids, wait, save)
+
     win.show_tab(win.audit)
     wait(lambda: win.audit.model.rowCount() > 0, 30, "audit")
     win.audit.verify()
@@ -190,6 +192,43 @@ def shoot(out: Path) -> int:
     win.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def shoot_map(win, ids: dict, wait, save) -> None:
+    """The map tab: the whole trip, clustered; western Europe with the Paris marker
+    selected; and the gallery filtered by a lasso drawn round Paris."""
+    import numpy as np
+    from PyQt6.QtCore import QPointF
+
+    from forensics.places import mapgrid
+
+    view, canvas = win.map_view, win.map_view.canvas
+    loaded: list = []
+    view.loaded.connect(lambda: loaded.append(1))
+    win.show_tab(view)
+    wait(lambda: loaded and len(canvas.ids) > 0, 60, "map positions")
+    canvas.fit()
+    wait(lambda: canvas.tiles_waiting == 0, 30, "map tiles")
+    save("map.png")
+    paris = win.case.item(ids["paris_louvre.jpg"])
+    x, y = (float(v[0]) for v in mapgrid.project(np.array([paris["gps_lat"]]), np.array([paris["gps_lon"]])))
+    canvas.set_view(x, y - 0.004, 6)
+    k = canvas.cluster_at(canvas.to_screen(x, y))
+    if k is not None:
+        canvas.click(canvas.to_screen(float(canvas.clusters().x[k]), float(canvas.clusters().y[k])))
+    wait(lambda: canvas.tiles_waiting == 0, 30, "map tiles")
+    save("map_europe.png")
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    canvas.set_view(x, y, 10)
+    centre = canvas.to_screen(x, y)
+    ring = [QPointF(centre.x() + 160 * np.cos(a), centre.y() + 110 * np.sin(a)) for a in np.linspace(0, 2 * np.pi, 40)]
+    canvas.finish_lasso(ring)
+    wait(lambda: refreshed, 30, "gallery after the lasso")
+    win.show_tab(win.gallery)
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("map_lasso_gallery.png")
+    view.clear_area()
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from forensics.store.queries import marks, select_in
 SORT_KEYS = ("date", "path", "size", "category", "id")
 GALLERY_KINDS = ("image", "video")
 UNCATEGORISED = -1  # ItemFilter.category value selecting items with no category
+NO_COUNTRY = "-"  # ItemFilter.country value: GPS positions outside every country, or invalid
 
 # The light columns a gallery cell needs; the full record comes from the catalogue's item().
 ROW_COLUMNS = (
@@ -42,6 +43,9 @@ class ItemFilter:
     date_to: str | None = None
     camera_model: str | None = None
     has_gps: bool | None = None
+    country: str | None = None  # ISO country code of the place (forensics.places), or NO_COUNTRY
+    place: str | None = None  # the city of a position ("Paris"; the locality where no city is near)
+    area: tuple[tuple[float, float], ...] | None = None  # (lon, lat) vertices of a map lasso
     errors: bool | None = None
     bookmarked: bool | None = None
     deleted: bool | None = None  # files recovered from unallocated entries of a disk image
@@ -105,6 +109,21 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         args.append(f.camera_model)
     if f.has_gps is not None:
         clauses.append("i.gps_lat IS NOT NULL" if f.has_gps else "i.gps_lat IS NULL")
+    if f.country:
+        if f.country == NO_COUNTRY:
+            clauses.append("i.gps_lat IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id"
+                           " AND p.country_code IS NOT NULL)")
+        else:
+            clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id AND p.country_code = ?)")
+            args.append(f.country)
+    if f.place:
+        clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id"
+                       " AND (p.city = ? OR p.city IS NULL AND p.locality = ?))")
+        args.extend((f.place, f.place))
+    if f.area is not None:
+        clause, area_args = _area(f.area)
+        clauses.append(clause)
+        args.extend(area_args)
     if f.errors is not None:
         cond = "(i.status = 'error' OR EXISTS (SELECT 1 FROM item_errors e WHERE e.item_id = i.id))"
         clauses.append(cond if f.errors else f"NOT {cond}")
@@ -123,6 +142,30 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
     if f.collapse_copies:
         clauses.append(f"NOT {_NOT_REPRESENTATIVE}")
     return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def _area(vertices: tuple[tuple[float, float], ...]) -> tuple[str, list[Any]]:
+    """Positions inside a polygon of (lon, lat) vertices, in one SQL clause: the bounding box
+    first (cheap, uses no JSON), then the even-odd ray-crossing test over the polygon's edges."""
+    import json
+
+    pts = [(float(x), float(y)) for x, y in vertices]
+    if len(pts) < 3:
+        return "0", []
+    edges = [(*pts[k - 1], *pts[k]) for k in range(len(pts))]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    e = "json_extract(e.value, '$[{}]')"
+    x1, y1, x2, y2 = (e.format(n) for n in range(4))
+    crossing = (f"(SELECT COUNT(*) FROM json_each(?) e WHERE ({y1} > i.gps_lat) != ({y2} > i.gps_lat)"
+                f" AND i.gps_lon < ({x2} - {x1}) * (i.gps_lat - {y1}) / ({y2} - {y1}) + {x1}) % 2 = 1")
+    return (f"(i.gps_lat BETWEEN ? AND ? AND i.gps_lon BETWEEN ? AND ? AND {crossing})",
+            [min(ys), max(ys), min(xs), max(xs), json.dumps(edges)])
+
+
+def filter_sql(f: ItemFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause (over `items i`) and its arguments selecting what `f` shows, for
+    other core queries over the same items (forensics.timeline)."""
+    return _where(f)
 
 
 def _order(sort: str, descending: bool) -> str:
@@ -151,6 +194,21 @@ def count(ctx: CaseContext, filters: ItemFilter = ItemFilter()) -> int:
     """How many items match `filters`."""
     where, args = _where(filters)
     return int(ctx.store.scalar("SELECT COUNT(*) FROM items i" + where, tuple(args)))
+
+
+def positions(ctx: CaseContext, filters: ItemFilter = ItemFilter()):
+    """(ids, lat, lon) numpy arrays of the items matching `filters` that have a usable GPS
+    position (in range, not 0, 0), for the map; one query, no per-item objects."""
+    import numpy as np
+
+    where, args = _where(filters)
+    cond = ("i.gps_lat IS NOT NULL AND i.gps_lon IS NOT NULL AND i.gps_lat BETWEEN -90 AND 90"
+            " AND i.gps_lon BETWEEN -180 AND 180 AND NOT (i.gps_lat = 0 AND i.gps_lon = 0)")
+    where = (where + " AND " + cond) if where else " WHERE " + cond
+    rows = ctx.store.read.execute("SELECT i.id, i.gps_lat, i.gps_lon FROM items i" + where + " ORDER BY i.id",
+                                  args).fetchall()
+    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+    return arr[:, 0].astype(np.int64), arr[:, 1].copy(), arr[:, 2].copy()
 
 
 def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
@@ -214,6 +272,14 @@ def facets(ctx: CaseContext) -> dict:
         "camera_models": cameras,
         "date_range": [lo, hi],
         "has_gps": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL AND kind != 'frame'"),
+        "countries": [{"code": r[0], "name": r[1], "count": r[2]} for r in q(
+            "SELECT p.country_code, MAX(p.country), COUNT(*) FROM item_places p JOIN items i ON i.id = p.item_id"
+            " WHERE p.country_code IS NOT NULL AND i.kind != 'frame' GROUP BY p.country_code ORDER BY 2")],
+        "places": [{"name": r[0], "country_code": r[1], "count": r[2]} for r in q(
+            "SELECT COALESCE(p.city, p.locality), p.country_code, COUNT(*) FROM item_places p JOIN items i"
+            " ON i.id = p.item_id WHERE COALESCE(p.city, p.locality) IS NOT NULL AND i.kind != 'frame'"
+            " GROUP BY 1, 2 ORDER BY 3 DESC, 1"
+            " LIMIT 500")],
         "errors": ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
         "bookmarked": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE bookmarked = 1"),
         "faces": count(ctx, ItemFilter(has_faces=True)),

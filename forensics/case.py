@@ -28,10 +28,12 @@ from forensics.store.db import Store
 from forensics.store.queries import chunks, marks
 
 if TYPE_CHECKING:
+    from forensics.browse import ItemFilter
     from forensics.cluster import ClusterSpec
     from forensics.copies.service import CopyService
     from forensics.faces.service import FaceService
     from forensics.hashsets.service import HashSetService
+    from forensics.places.service import PlaceService
     from forensics.ingest.pipeline import IngestOptions, IngestSummary
     from forensics.report.service import ReportService
 
@@ -247,7 +249,8 @@ class Case:
 
     def analyse(self, progress: Callable[[Progress], None] | None = None,
                 cancel: threading.Event | None = None) -> dict:
-        """Bring the case-wide results up to date after new evidence: hash-set matches,
+        """Bring the case-wide results up to date after new evidence: place names of GPS
+        positions (back-filling cases ingested before they existed), hash-set matches,
         copy groups, and face clusters (new faces are suggested to named persons, never
         confirmed). Each step is audited by its service; a failing step is recorded and
         the others still run."""
@@ -262,7 +265,13 @@ class Case:
             result, ran = self.copies.group_if_stale(progress, cancel)
             return result if ran else {"skipped": "copy groups are up to date", **result}
 
+        def places() -> dict:
+            if not self.places.pending():
+                return {"skipped": "every GPS position has a place name"}
+            return self.places.update(progress, cancel)
+
         steps = [
+            ("places", places),
             ("hashsets", lambda: self.hashsets.match() if self.hashsets.sets() else {"skipped": "no hash sets imported"}),
             ("copies", copies),
             ("faces", faces),
@@ -427,6 +436,13 @@ class Case:
         return HashSetService(self.ctx, self.copies)
 
     @cached_property
+    def places(self) -> "PlaceService":
+        """Offline place names and time zones of GPS positions, KML export (forensics.places)."""
+        from forensics.places.service import PlaceService
+
+        return PlaceService(self.ctx)
+
+    @cached_property
     def reports(self) -> "ReportService":
         """Examiner reports (forensics.report)."""
         from forensics.report.service import ReportService
@@ -453,6 +469,16 @@ class Case:
                       cancel: threading.Event | None = None) -> dict:
         """Write an examiner report; see `ReportService.export`."""
         return self.reports.export(out_path, fmt, selection, progress, cancel)
+
+    def export_kml(self, out: str | os.PathLike, filters: "ItemFilter | None" = None,
+                   ids: Iterable[int] | None = None) -> dict:
+        """Write item positions as KML (every item with GPS, or those of `filters` / `ids`);
+        see `PlaceService.export_kml`. Pending place names are looked up first."""
+        from forensics.browse import ItemFilter
+
+        if self.places.pending() and not self.store.readonly:
+            self.places.update()
+        return self.places.export_kml(out, filters or ItemFilter(kinds=()), ids)
 
     def export_vics(self, out: str | os.PathLike, form: str = "media") -> dict:
         """Write the case as VICS JSON (2.0 flat Media list by default, "cases" or "1.3" on

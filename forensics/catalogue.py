@@ -16,7 +16,7 @@ from forensics.store.db import Store
 from forensics.store.queries import select_in
 
 ITEM_COLUMNS = (
-    "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, md5, sha1, sha256, mime,"
+    "id, kind, source_id, parent_id, relpath, size, mtime_utc, ctime_utc, atime_utc, btime_utc, md5, sha1, sha256, mime,"
     " link_target, width, height, orientation, duration, codec, fps, frame_count, frame_time, frame_index,"
     " taken_time, camera_make, camera_model, gps_lat, gps_lon, gps_alt, phash, dhash, blank, thumb, flags,"
     " status, ingested_utc, category, bookmarked, note, taken_utc, taken_local, taken_offset, taken_zone, retry"
@@ -74,9 +74,11 @@ class Catalogue:
         for t in select_in(self.store.read, "SELECT it.item_id, t.name FROM item_tags it JOIN tags t ON t.id = it.tag_id"
                            " WHERE it.item_id IN ({ids}) ORDER BY t.name", row_ids):
             tags.setdefault(t[0], []).append(t[1])
-        return [self._item_dict(r, errors.get(r["id"], []), tags.get(r["id"], [])) for r in rows]
+        places = self._places([r for r in rows if r["gps_lat"] is not None])
+        return [self._item_dict(r, errors.get(r["id"], []), tags.get(r["id"], []), places.get(r["id"]))
+                for r in rows]
 
-    def _item_dict(self, row, errors: list[dict], tags: list[str]) -> dict:
+    def _item_dict(self, row, errors: list[dict], tags: list[str], place: dict | None) -> dict:
         from forensics.hashing.perceptual import to_hex
 
         d = dict(row)
@@ -88,7 +90,21 @@ class Catalogue:
             d[h] = to_hex(d[h]) if d[h] is not None else None
         d["errors"] = errors
         d["tags"] = tags
+        d["place"] = place
         return d
+
+    def _places(self, rows: list) -> dict[int, dict]:
+        """The place and time zone looked up for each row's GPS position (forensics.places),
+        in one query; absent while pending. A place looked up for another position (the
+        item's GPS was corrected since) is not this one's."""
+        wanted = {r["id"]: (r["gps_lat"], r["gps_lon"]) for r in rows}
+        out: dict[int, dict] = {}
+        for p in select_in(self.store.read, "SELECT item_id, lat, lon, status, note, locality, city, city_km, state,"
+                           " country, country_code, distance_km, time_zone, geocoder FROM item_places"
+                           " WHERE item_id IN ({ids})", sorted(wanted)):
+            if (p["lat"], p["lon"]) == wanted[p["item_id"]]:
+                out[p["item_id"]] = {k: p[k] for k in p.keys() if k not in ("item_id", "lat", "lon")}
+        return out
 
     def frames(self, video_id: int) -> list[dict]:
         """The sampled frames of a video, in frame order."""

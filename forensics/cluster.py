@@ -53,6 +53,11 @@ class ClusterSpec:
     path_map: tuple[tuple[bytes, bytes], ...] = ()  # (case's source prefix, worker's prefix)
     source_workers: tuple[tuple[bytes, tuple[str, ...]], ...] = ()  # data locality: source prefix -> workers
     window_per_thread: int = 4  # futures in flight per worker thread (back-pressure)
+    # Files per ingest task: each task costs the submitter's client and scheduler a few ms of
+    # CPU and the worker a round trip, about as much as cataloguing a small photo, so small
+    # files travel in chunks (by count and by bytes; a large video is a chunk of its own).
+    chunk_files: int = 32
+    chunk_bytes: int = 32 << 20
 
     @property
     def local_workers(self) -> int | None:
@@ -319,28 +324,37 @@ class Cluster:
                 return list(workers)
         return None
 
+    def window(self) -> int:
+        """How many futures a run keeps in flight: `window_per_thread` per worker thread."""
+        return max(2, max(1, self.status()["threads"]) * self.spec.window_per_thread)
+
     def map_bounded(self, fn: Callable, jobs: Iterable[tuple[Any, tuple, list[str] | None]],
-                    handle: Callable[[Any, Any, BaseException | None], None],
+                    handle: Callable[[Any, Any, BaseException | None], Iterable | None],
                     label: str, faces: bool = False, cancel: threading.Event | None = None,
                     on_tick: Callable[[], None] | None = None) -> None:
         """Run ``fn(*args)`` for each (tag, args, workers) job with a bounded window of futures;
         ``handle(tag, result, error)`` is called in this thread as each finishes, in completion
-        order. Memory stays flat: at most ``window_per_thread`` futures per worker thread exist."""
+        order, and may return further jobs (a failed chunk's files, to be tried one by one),
+        which are submitted before the rest. Memory stays flat: at most ``window_per_thread``
+        futures per worker thread exist."""
         from distributed import as_completed
 
-        threads = max(1, self.status()["threads"])
-        window = max(2, threads * self.spec.window_per_thread)
+        window = self.window()
         resources = self.resources(faces)
         it: Iterator = iter(jobs)
+        again: list = []  # jobs handed back by `handle`, first in first out
         tags: dict[str, Any] = {}
         n = 0
 
         def submit_next() -> Any | None:
             nonlocal n
-            try:
-                tag, args, workers = next(it)
-            except StopIteration:
-                return None
+            if again:
+                tag, args, workers = again.pop(0)
+            else:
+                try:
+                    tag, args, workers = next(it)
+                except StopIteration:
+                    return None
             n += 1
             fut = self.client.submit(fn, *args, key=self.key(label, n), pure=False, resources=resources,
                                      workers=workers, allow_other_workers=False if workers else None)
@@ -350,26 +364,50 @@ class Cluster:
         first = [f for f in (submit_next() for _ in range(window)) if f is not None]
         if not first:
             return
-        # with_results: results are gathered in the background, in batches, not one blocking
-        # round trip per file; raise_errors=False: a failed task is a (future, exception) pair
-        ac = as_completed(first, with_results=True, raise_errors=False)
-        for fut, result in ac:
+        # Results are fetched here, one round trip per task (a task is a chunk of files, so this
+        # is cheap), not with as_completed(with_results=True): when a finished task's result is
+        # lost with its worker and the recomputation then fails, that variant never yields the
+        # future and the run would wait forever (distributed 2026.8).
+        ac = as_completed(first)
+        for fut in ac:
             if cancel is not None and cancel.is_set():
                 for f in list(ac.futures):
                     f.cancel()
                 raise Cancelled()
             tag = tags.pop(fut.key)
-            error = None
-            if fut.status != "finished":  # KilledWorker, a task error, a lost scheduler
-                error = result if isinstance(result, BaseException) else RuntimeError(f"task {fut.status}")
-                result = None
+            result, error = None, None
+            try:
+                if fut.status == "finished":
+                    result = fut.result()
+                else:  # KilledWorker, a task error, a lost scheduler
+                    error = fut.exception() or RuntimeError(f"task {fut.status}")
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:  # cancelled (asyncio's CancelledError is a BaseException),
+                result, error = None, exc  # or the result was lost and its recomputation failed
             fut.release()
-            handle(tag, result, error)
-            nxt = submit_next()
-            if nxt is not None:
+            again.extend(handle(tag, result, error) or ())
+            while ac.count() < window:
+                nxt = submit_next()
+                if nxt is None:
+                    break
                 ac.add(nxt)
             if on_tick is not None:
                 on_tick()
+
+
+# Dask's self-monitoring, slowed for the clusters this module starts: the event-loop tick
+# (every 20 ms), the statistical profiler (every 10 ms), the system and memory monitors and
+# work stealing (every 100-500 ms) cost an idle LocalCluster of 2 workers about a tenth of a
+# core (2.0 CPU s in 20 s, measured; 0.3 s with these), which on a loaded 2-core machine is
+# taken from the files. A lab sets the same in its workers' Dask configuration (docs/scale.md).
+QUIET_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "2s",
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,  # tasks are independent and queued on the scheduler
+}
 
 
 def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], Any], ...] = ()) -> Cluster:
@@ -379,7 +417,14 @@ def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], 
     from distributed import Client, LocalCluster
 
     local = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": 2}):
+    config = {"distributed.scheduler.allowed-failures": 2, **QUIET_CONFIG}
+    if spec.local_workers is not None:
+        # forkserver: one server process imports distributed once and forks the workers from
+        # it (safe from a threaded process, unlike fork); measured at load 12, starting local:2
+        # cost 5.3 CPU s and 24 s instead of 7.7 CPU s and 34 s with spawn. (A worker the
+        # nanny restarts later is spawned as usual.)
+        config["distributed.worker.multiprocessing-method"] = "forkserver"
+    with dask.config.set(config):
         if spec.local_workers is not None:
             local = LocalCluster(n_workers=spec.local_workers, threads_per_worker=1, processes=True,
                                  dashboard_address=None, resources={FACES_RESOURCE: 1},

@@ -23,15 +23,18 @@ from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
 DEMO_CASE = HERE / "demo"
-VERSION = "3"  # bump when the content changes so old evidence folders are rebuilt
+VERSION = "4"  # bump when the content changes so old evidence folders are rebuilt
 
 
-def _exif(make: str, model: str, when: str, lat: float | None = None, lon: float | None = None) -> bytes:
+def _exif(make: str, model: str, when: str, lat: float | None = None, lon: float | None = None,
+          offset: str | None = None, alt: float | None = None) -> bytes:
     ex = Image.Exif()
     ex[0x010F] = make
     ex[0x0110] = model
     ex[0x0132] = when
     exif_ifd = {0x9003: when, 0x9004: when}
+    if offset:  # OffsetTime, OffsetTimeOriginal (EXIF 2.31): the capture time is then an instant
+        exif_ifd.update({0x9010: offset, 0x9011: offset})
     ex[0x8769] = exif_ifd
     if lat is not None and lon is not None:
         def dms(v: float) -> tuple:
@@ -40,8 +43,44 @@ def _exif(make: str, model: str, when: str, lat: float | None = None, lon: float
             m = int((v - d) * 60)
             s = round(((v - d) * 60 - m) * 60 * 100)
             return (Fraction(d, 1), Fraction(m, 1), Fraction(s, 100))
-        ex[0x8825] = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+        gps = {1: "N" if lat >= 0 else "S", 2: dms(lat), 3: "E" if lon >= 0 else "W", 4: dms(lon)}
+        if alt is not None:
+            gps.update({5: b"\x00" if alt >= 0 else b"\x01", 6: Fraction(round(abs(alt) * 10), 10)})
+        ex[0x8825] = gps
     return ex.tobytes()
+
+
+# A trip through five time zones, for the map, place names and time zones: (file, picture,
+# camera local time, its UTC offset or None when the camera wrote none, lat, lon, altitude).
+# Pictures are scikit-image's CC0 / public-domain samples or generated scenes.
+TRIP = [
+    ("paris_eiffel_tower.jpg", "coffee", "2024:06:10 09:15:02", "+02:00", 48.85826, 2.29450, 35.0),
+    ("paris_louvre.jpg", 60, "2024:06:10 14:40:11", "+02:00", 48.86061, 2.33764, None),
+    ("paris_cafe.jpg", "chelsea", "2024:06:11 08:02:45", "+02:00", 48.85302, 2.34990, None),
+    ("tokyo_shibuya.jpg", 61, "2024:07:02 20:05:00", "+09:00", 35.65952, 139.70053, None),
+    ("tokyo_tower.jpg", 62, "2024:07:03 10:30:00", None, 35.65858, 139.74543, None),
+    ("nyc_times_square.jpg", 63, "2024:08:15 18:20:00", "-04:00", 40.75800, -73.98550, None),
+    ("nyc_brooklyn_bridge.jpg", 64, "2024:08:16 07:45:00", None, 40.70610, -73.99690, None),
+    ("sydney_opera_house.jpg", 65, "2024:09:20 12:00:00", "+10:00", -33.85678, 151.21530, None),
+    ("cape_town_harbour.jpg", 66, "2024:10:05 16:10:00", "+02:00", -33.90360, 18.42080, None),
+    ("boca_chica_launch.jpg", "rocket", "2024:10:13 07:25:00", "-05:00", 25.99710, -97.15540, 5.0),
+]
+
+
+def _trip_picture(which: str | int) -> Image.Image:
+    if isinstance(which, int):
+        return _scene(which, (640, 480))
+    from skimage import data
+
+    return Image.fromarray(getattr(data, which)())
+
+
+def _gps_photos(folder: Path) -> None:
+    """GPS-tagged photos of the trip, EXIF (with the GPS IFD) written here by Pillow."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, pic, when, offset, lat, lon, alt in TRIP:
+        exif = _exif("Google", "Pixel 7", when, lat, lon, offset=offset, alt=alt)
+        (folder / name).write_bytes(_jpeg(_trip_picture(pic), 85, exif))
 
 
 def astronaut() -> Image.Image:
@@ -159,12 +198,16 @@ def build_sample_evidence(dest: Path) -> Path:
     (disk / "Downloads" / "notes.txt").write_text("meeting friday 10:00\n")
     Image.new("RGB", (640, 480), (250, 250, 250)).save(disk / "Pictures" / "blank.png")
     _video(cctv / "camera1_2024-05-01.mp4", astro)
+    _gps_photos(dest / "phone_dump" / "Pictures" / "Trip")
 
     good = _jpeg(_scene(50), 90)
     (broken / "truncated.jpg").write_bytes(good[: len(good) // 2])
     (broken / "empty.jpg").write_bytes(b"")
     (broken / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(2048))
     (broken / "bomb.png").write_bytes(_bomb_png())
+    # A receiver without a fix writes 0, 0 ("null island"): flagged, never placed on the map.
+    (broken / "gps_no_fix.jpg").write_bytes(_jpeg(_scene(52, (320, 240)), 85,
+                                                  _exif("Google", "Pixel 7", "2024:06:10 09:00:00", 0.0, 0.0)))
     (broken / "caf\xe9.jpg".encode("latin-1").decode("utf-8", "surrogateescape")).write_bytes(_jpeg(_scene(51), 85))
     loop = broken / "loop"
     if not loop.is_symlink():

@@ -48,7 +48,7 @@ def cmd_hashsets_list(args: argparse.Namespace) -> int:
         sets, unfinished = case.hashsets.sets(), case.hashsets.unfinished()
         lines = [f"{s['set_id']}: {plain(s['name'])} ({s['format']}; default {s['kind']}) {s['entries']:,} hashes"
                  f" ({', '.join(f'{n:,} {k}' for k, n in s['statuses'].items())}), {s['matched_items']} items match"
-                 for s in sets]
+                 f"\n    categorises: {s['category_handling']}" for s in sets]
         lines += [f"not imported: {plain(u['name'])} (an import that did not finish, {u['entries_so_far']:,} hashes"
                   " so far, never matched; run the import again)" for u in unfinished]
         emit(args, {"sets": sets, "unfinished": unfinished}, "\n".join(lines) or "no hash sets")

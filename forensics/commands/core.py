@@ -173,7 +173,10 @@ def cmd_items(args: argparse.Namespace) -> int:
     items = listing(kind=args.kind, include_frames=not args.no_frames, limit=args.limit)
     if args.errors:
         items = [i for i in items if i["errors"]]
+    from forensics.places.text import place_text
+
     text = "\n".join(f"{i['id']:>6} {i['kind']:<6} {i['mime'] or '':<24} {i['sha256'] or '':<64} {plain(i['path'])}"
+                     + (f"  @ {plain(place_text(i))}" if i.get("place") else "")
                      + (f"  [{plain('; '.join(e['message'] for e in i['errors']))}]" if i["errors"] else "") for i in items)
     emit(args, {"items": items, "count": len(items)}, text or "no items")
     return 0

@@ -1,7 +1,8 @@
 """Ingest's per-file worker on a Dask cluster: the same `process_file`, the same records.
 
-The submitting process discovers the files and owns the one writer; each file is a task
-with its own key. Evidence may be mounted elsewhere on the workers (``--path-map``): the
+The submitting process discovers the files and owns the one writer; files travel to the
+workers in chunks (a Dask task with its own key per chunk of small files), each file of a
+chunk catalogued on its own in the worker's decoder sandbox. Evidence may be mounted elsewhere on the workers (``--path-map``): the
 worker maps the path, checks that the file there has the size the case saw, and records
 what it read, so a wrong mapping is an error on the file, never a silently different file.
 """
@@ -11,7 +12,7 @@ import dataclasses
 import os
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from forensics.cluster import Cluster, map_path, run_sandboxed
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
@@ -31,12 +32,25 @@ def _mapped(task: FileTask, path_map: tuple[tuple[bytes, bytes], ...]) -> FileTa
     return dataclasses.replace(task, root=root)
 
 
+def seen_size(task: FileTask) -> int | None:
+    """The size this machine sees for what a task reads: the file, or for a file inside a
+    disk image the image's segments together (the path map applies to the image); None
+    when it cannot be seen here."""
+    try:
+        if task.ref is not None:
+            return sum(os.lstat(s).st_size for s in task.ref.segments)
+        return os.lstat(task.path).st_size
+    except OSError:
+        return None
+
+
 def _wrong_mapping(task: FileTask, mapped: FileTask, expect_size: int, size: int | None) -> FileResult:
     item = {"kind": "other", "relpath": task.relpath.decode("utf-8", "backslashreplace"), "status": "error",
             "flags": "path_map_mismatch"}
     res = FileResult(task, item)
     seen = "is missing" if size is None else f"has {size:,} bytes"
-    res.errors.append(("read", f"on the worker, {os.fsdecode(mapped.path)} {seen} but the case's file has "
+    what = (f"the disk image {mapped.ref.segments[0]}" if mapped.ref is not None else os.fsdecode(mapped.path))
+    res.errors.append(("read", f"on the worker, {what} {seen} but the case's {'image' if mapped.ref else 'file'} has "
                                f"{expect_size:,} bytes: check --path-map; the file was not catalogued from there"))
     return res
 
@@ -58,10 +72,7 @@ def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
     runs here in the worker (it decodes nothing, so it cannot take the worker down)."""
     mapped = _mapped(task, path_map)
     if expect_size is not None and mapped is not task:
-        try:
-            size: int | None = os.lstat(mapped.path).st_size
-        except OSError:
-            size = None
+        size = seen_size(mapped)
         if size != expect_size:
             return pickle.dumps(_wrong_mapping(task, mapped, expect_size, size))
     outcome, data = run_sandboxed(options.file_timeout, _in_sandbox, worker, task, mapped, options)
@@ -81,36 +92,89 @@ def _hashed(task: FileTask, mapped: FileTask, options: IngestOptions) -> FileRes
     return res
 
 
+def chunk_task(worker: Callable[[FileTask, IngestOptions], FileResult], chunk: list[tuple[FileTask, int | None]],
+               options: IngestOptions, path_map: tuple[tuple[bytes, bytes], ...], failed: FailureRecord) -> list[bytes]:
+    """Runs on a Dask worker: `worker_task` for each (task, expected size) of a chunk, one
+    file at a time through the sandbox, so a crash or hang is still pinned on its file."""
+    return [worker_task(worker, task, options, path_map, expect, failed) for task, expect in chunk]
+
+
+def chunked(tasks: list[FileTask], cluster: Cluster, max_files: int, max_bytes: int
+            ) -> Iterator[tuple[list[tuple[FileTask, int | None]], list[str] | None]]:
+    """Consecutive files in chunks of at most `max_files` files and `max_bytes` bytes (a file
+    larger than that is a chunk of its own), never mixing files bound to different workers.
+    The size the case sees goes with each file when --path-map is in use (the worker checks it)."""
+    check_size = bool(cluster.spec.path_map)
+    images: dict[tuple[str, ...], int | None] = {}  # a disk image's size, looked up once
+    chunk: list[tuple[FileTask, int | None]] = []
+    nbytes, where = 0, None
+    for task in tasks:
+        if task.ref is not None:
+            size = task.ref.size  # what the worker reads of the image for this file
+            if task.ref.segments not in images:
+                images[task.ref.segments] = seen_size(task)
+            expect = images[task.ref.segments]
+        else:
+            # None: the submitter cannot see the file, and the worker's read is the record
+            size = expect = seen_size(task)
+        workers = cluster.workers_for(task.root)
+        if chunk and (len(chunk) >= max_files or nbytes + (size or 0) > max_bytes or workers != where):
+            yield chunk, where
+            chunk, nbytes = [], 0
+        chunk.append((task, expect if check_size else None))
+        nbytes += size or 0
+        where = workers
+    if chunk:
+        yield chunk, where
+
+
 def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptions,
                    handle: Callable[[FileResult], None], cancel: threading.Event | None,
                    worker: Callable[[FileTask, IngestOptions], FileResult],
                    failed: FailureRecord,
                    on_tick: Callable[[], None] | None = None) -> None:
-    """Run every task on the cluster; results reach `handle` in this thread, one per file.
+    """Run every task on the cluster, several small files per Dask task; results reach
+    `handle` in this thread, one per file.
 
-    Dask retries a task whose worker died; a file that killed workers repeatedly comes
-    back as an error (`KilledWorker`) and is recorded like the local pool records a crash,
-    with its size and digests where a hash-only task can still read them."""
+    Dask retries a task whose worker died. A chunk that killed workers repeatedly
+    (`KilledWorker`) is split and its files tried one per task, so only a file that then
+    kills workers again is recorded as failed, like the local pool records a crash, with
+    its size and digests where a hash-only task can still read them."""
     spec = cluster.spec
-    check_size = bool(spec.path_map)
+    # Enough chunks to fill the window twice over, so a small run still spreads over every
+    # worker; large runs use full chunks.
+    per_chunk = max(1, min(spec.chunk_files, -(-len(tasks) // (2 * cluster.window()))))
 
-    def jobs():
-        for task in tasks:
-            expect = None
-            if check_size:
-                try:
-                    expect = os.lstat(task.path).st_size
-                except OSError:
-                    expect = None  # the submitter cannot see it: the worker's read is the record
-            yield task, (worker, task, options, spec.path_map, expect, failed), cluster.workers_for(task.root)
+    def job(chunk: list[tuple[FileTask, int | None]], workers: list[str] | None, solo: bool = False) -> tuple:
+        return (chunk, solo), (worker, chunk, options, spec.path_map, failed), workers
 
-    def done(task: FileTask, res: FileResult | None, error: BaseException | None) -> None:
+    # Files of chunks that killed workers, tried one at a time: Dask counts a worker's death
+    # against every task it was processing, so only a file alone among the suspects when it
+    # kills a worker again is the one to record as failed.
+    suspects: list[tuple[FileTask, int | None]] = []
+    solo_running = [False]
+
+    def next_suspect() -> list[tuple]:
+        solo_running[0] = bool(suspects)
+        if not suspects:
+            return []
+        entry = suspects.pop(0)
+        return [job([entry], cluster.workers_for(entry[0].root), solo=True)]
+
+    def done(tag: tuple, res: list[bytes] | None, error: BaseException | None) -> list[tuple]:
+        chunk, solo = tag
         if error is None and res is not None:
-            handle(pickle.loads(res))  # our own worker's bytes, from this run's tasks
-            return
-        handle(_killed(cluster, task, error, options, failed))
+            for data in res:
+                handle(pickle.loads(data))  # our own worker's bytes, from this run's tasks
+        elif solo:
+            handle(_killed(cluster, chunk[0][0], error, options, failed))
+        else:  # which file was it? each on its own
+            suspects.extend(chunk)
+            return [] if solo_running[0] else next_suspect()
+        return next_suspect() if solo else []
 
-    cluster.map_bounded(worker_task, jobs(), done, label="ingest", faces=options.faces, cancel=cancel, on_tick=on_tick)
+    jobs = (job(c, w) for c, w in chunked(tasks, cluster, per_chunk, spec.chunk_bytes))
+    cluster.map_bounded(chunk_task, jobs, done, label="ingest", faces=options.faces, cancel=cancel, on_tick=on_tick)
 
 
 def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, options: IngestOptions,

@@ -130,6 +130,8 @@ def _read_image(task: FileTask, res: FileResult, flags: list[str], keep_up_to: i
     ref = task.ref
     item = res.item
     item.update(size=ref.size, mtime_utc=ref.mtime, ctime_utc=ref.ctime, atime_utc=ref.atime)
+    if ref.crtime is not None:  # NTFS, ext4 (256-byte inodes), FAT, HFS+ record when the file was created
+        item["btime_utc"] = ref.crtime
     flags.extend(ref.flags)
     res.errors.extend(ref.notes)
     if task.kind_hint == "symlink":

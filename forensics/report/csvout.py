@@ -7,7 +7,7 @@ from pathlib import Path
 
 COLUMNS = ("item_id", "path", "kind", "mime", "size", "md5", "sha1", "sha256", "phash", "dhash",
            "width", "height", "duration", "frame_time", "mtime_utc", "taken_time", "taken_utc", "taken_zone", "camera", "gps_lat", "gps_lon",
-           "gps_alt", "category", "category_name", "bookmarked", "tags", "note", "faces", "hash_set_matches",
+           "gps_alt", "place", "country_code", "time_zone", "category", "category_name", "bookmarked", "tags", "note", "faces", "hash_set_matches",
            "copy_group", "copy_group_size", "flags", "errors", "signed_audit_head")
 
 
@@ -21,6 +21,8 @@ def _row(it: dict) -> list:
         "bookmarked": int(bool(it.get("bookmarked"))), "tags": "; ".join(it.get("tags") or []),
         "hash_set_matches": matches, "copy_group": g.get("id"), "copy_group_size": g.get("size"),
         "flags": " ".join(it.get("flags") or []),
+        "place": it.get("place_text"), "country_code": (it.get("place") or {}).get("country_code"),
+        "time_zone": (it.get("place") or {}).get("time_zone"),
         "errors": "; ".join(f"{e['stage']}: {e['message']}" for e in it.get("errors") or []),
     }
     return [values[c] if c in values else it.get(c) for c in COLUMNS[:-1]]

@@ -60,6 +60,7 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         ("Audit log", "SHA-256 hash chain over every entry (sequence, time, examiner, action, parameters, result)"),
     ]
     algorithms += unavailable.guard("face calibration", lambda: calibration_rows(src), []) or []
+    algorithms += unavailable.guard("place names", lambda: places_rows(src), []) or []
     cluster = audit.entries(src.ctx.store.read, "faces.cluster")
     if cluster:
         for key, value in cluster[-1].params.items():
@@ -68,6 +69,23 @@ def header(src: ReportSources, unavailable: Unavailable) -> dict:
         algorithms.append((f"copy grouping: {key.replace('_', ' ')}", _short(value)))
     return {"case": src.ctx.record.as_dict(), "examiner": src.ctx.examiner, "tool": f"forensics {__version__}",
             "tool_version": __version__, "models": models, "algorithms": algorithms}
+
+
+def places_rows(src: ReportSources) -> list[tuple[str, str]]:
+    """Which offline geocoders and data versions named the places of GPS positions."""
+    from forensics.places.service import PlaceService
+
+    used = PlaceService(src.ctx).summary()["geocoders"]
+    return [("Place names and time zones", "offline, no network: " + g) for g in used]
+
+
+def places_summary(src: ReportSources) -> dict:
+    """Positions by country, with the invalid and the not yet named."""
+    from forensics.places.service import PlaceService
+
+    s = PlaceService(src.ctx).summary()
+    return {"positions": s["positions"], "countries": s["countries"], "invalid": s["invalid"],
+            "outside_countries": s["outside_countries"], "pending": s["pending"]}
 
 
 def calibration_rows(src: ReportSources) -> list[tuple[str, str]]:
@@ -150,6 +168,7 @@ def summary(src: ReportSources, unavailable: Unavailable) -> dict:
     out["persons"] = None if persons is None else {
         "total": len(persons), "named": sum(1 for p in persons if p["name"])}
     out["copies"] = unavailable.guard("copy groups", lambda: copies_summary(src), None)
+    out["places"] = unavailable.guard("place names", lambda: places_summary(src), None)
     hs = unavailable.guard("hash-set matches", lambda: src.hashsets.match_summary(), None)
     # A set's kind is only the default of entries without a category: a VICS set that
     # mixes categories shows its entries by status instead.
@@ -245,7 +264,17 @@ def enrich(src: ReportSources, item: dict, categories: dict[int, str], unavailab
                      if None not in gps else "")
     d["camera"] = " ".join(x for x in (item.get("camera_make"), item.get("camera_model")) if x)
     d["taken_text"] = taken_text(item)
+    d["place_text"] = place_line(item)
     return d
+
+
+def place_line(item: dict) -> str:
+    """Place and time zone of the item's GPS position, with the zone hint for a
+    camera-local time (forensics.places.text)."""
+    from forensics.places.text import place_text, zone_hint
+
+    text, hint = place_text(item), zone_hint(item)
+    return f"{text}; capture time {hint}" if text and hint else text
 
 
 def items(src: ReportSources, ids: tuple[int, ...], unavailable: Unavailable, data_uri: bool,

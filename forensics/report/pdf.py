@@ -112,6 +112,18 @@ class _Builder:
         return self.table([[self.P(k, "th"), self.P(v, "mono" if k in mono else "cell")] for k, v in rows],
                           [key_w * mm, width - key_w * mm], header=False)
 
+    @staticmethod
+    def _places(pl: dict | None) -> list[tuple[str, Any]]:
+        """The summary row of GPS positions by country (none when the case has none)."""
+        if not pl or not pl["positions"]:
+            return []
+        text = ", ".join(f"{c['name']} ({c['code']}) {c['count']}" for c in pl["countries"])
+        for key, label in (("outside_countries", "outside every country"), ("invalid", "invalid"),
+                           ("pending", "not yet named")):
+            if pl[key]:
+                text += f"; {label} {pl[key]}"
+        return [("GPS positions", f"{pl['positions']}: {text}")]
+
     def chunked(self, header: list[str], rows: Iterator[list[Any]], widths: list[float]) -> Iterator[Any]:
         head = [self.P(h, "th") for h in header]
         buf: list[list[Any]] = []
@@ -182,7 +194,8 @@ class _Builder:
                        ("Files by type", ", ".join(f"{t}: {n}" for t, n in sm["by_type"].items())),
                        *([("File flags", ", ".join(f"{k}: {v}" for k, v in sorted(sm["flags"].items())))] if sm["flags"] else []),
                        ("Files with errors", sm["errors"]), ("Faces", flat(sm["faces"])), ("Persons", persons),
-                       ("Copy groups", flat(sm["copies"])), ("Audit entries", sm["audit_entries"])], W)
+                       ("Copy groups", flat(sm["copies"])), *self._places(sm.get("places")),
+                       ("Audit entries", sm["audit_entries"])], W)
         yield self.P("Known-hash set matches", "h3")
         if sm["hashsets"] is None:
             yield self.P("Hash-set matching unavailable in this case.", "muted")
@@ -297,6 +310,8 @@ class _Builder:
                                      f"GPS {it['gps_text']}" if it.get("gps_text") else "") if x)
         if exif:
             rows.append(("EXIF", exif, "cell"))
+        if it.get("place_text"):
+            rows.append(("Place", it["place_text"], "cell"))
         if it.get("tags"):
             rows.append(("Tags", ", ".join(it["tags"]), "cell"))
         if it.get("faces"):

@@ -4,29 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PyQt6.QtCore import QObject, pyqtSignal
+from PyQt6.QtCore import pyqtSignal
 
 from forensics import browse
 from forensics.browse import ItemFilter
-from forensics.case import Case
-from gui.tasks import TaskRunner
+from gui.controllers.latest import LatestQueries
 
 
-class GalleryController(QObject):
+class GalleryController(LatestQueries):
     ids_ready = pyqtSignal(list, object)  # ids in display order, what to keep selected (or None)
     appended = pyqtSignal(list)  # newly committed ids that pass the current filter, in order
     facets_ready = pyqtSignal(dict)
     failed = pyqtSignal(object)  # TaskError
-
-    def __init__(self, tasks: TaskRunner, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.tasks = tasks
-        self.case: Case | None = None
-        self._serial = 0  # answers to older requests are dropped
-
-    def set_case(self, case: Case | None) -> None:
-        self.case = case
-        self._serial += 1
 
     def query(self, filt: ItemFilter, sort: str, descending: bool, keep=None) -> None:
         if self.case is None:

@@ -14,7 +14,7 @@ from gui.tasks import Task, TaskError, TaskRunner
 
 
 class HashSetController(QObject):
-    sets_ready = pyqtSignal(list)  # case.hashsets.sets() rows
+    sets_ready = pyqtSignal(list, list)  # case.hashsets.sets() rows, unfinished() imports
     changed = pyqtSignal(dict)  # a set was imported or removed: the core's result
     failed = pyqtSignal(object)  # TaskError
 
@@ -59,8 +59,8 @@ class HashSetController(QObject):
         if self.case is None:
             return
         hashsets = self.case.hashsets
-        self.tasks.run("Hash sets", lambda t: hashsets.sets(), writer=False, on_done=self.sets_ready.emit,
-                       on_error=self.failed.emit, owner=self)
+        self.tasks.run("Hash sets", lambda t: (hashsets.sets(), hashsets.unfinished()), writer=False,
+                       on_done=lambda both: self.sets_ready.emit(*both), on_error=self.failed.emit, owner=self)
 
     def remove(self, set_id: int) -> Task | None:
         if self.case is None:

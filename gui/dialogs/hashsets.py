@@ -180,6 +180,10 @@ class HashSetsDialog(QDialog):
         lay.addWidget(self.table)
         self.empty = QLabel("No hash sets in this case. Import a hash list, an NSRL RDS v3 database or a VICS file.")
         lay.addWidget(self.empty)
+        self.unfinished = QLabel("")
+        self.unfinished.setWordWrap(True)
+        self.unfinished.setStyleSheet("color: #8a5a00")
+        lay.addWidget(self.unfinished)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         self.import_button = buttons.addButton("Import…", QDialogButtonBox.ButtonRole.ActionRole)
         self.import_button.clicked.connect(self.open_import)
@@ -194,8 +198,13 @@ class HashSetsDialog(QDialog):
     def _changed(self, result: dict) -> None:
         self.controller.refresh()
 
-    def show_sets(self, sets: list[dict]) -> None:
+    def show_sets(self, sets: list[dict], unfinished: list[dict] | None = None) -> None:
         self.sets = sets
+        # A killed or still-running import never matches; running the import again replaces it.
+        self.unfinished.setText("\n".join(
+            f"Not imported: {u['name']} (an import that did not finish, {u['entries_so_far']:,} hashes so far,"
+            " never matched; import it again)" for u in unfinished or []))
+        self.unfinished.setVisible(bool(unfinished))
         self.table.setRowCount(len(sets))
         for r, s in enumerate(sets):
             cells = (s["name"], s["format"], s["kind"], s["category_handling"], f"{s['entries']:,}",

@@ -59,6 +59,18 @@ def gather(case: Case, item_id: int) -> dict:
     return out
 
 
+def place_rows(it: dict) -> list[tuple[str, str]]:
+    """Place and time zone of a GPS position (looked up offline by forensics.places)."""
+    from forensics.places.text import place_text, zone_hint
+
+    if not it.get("place"):
+        return [("Place", "not named yet (the map's Name places, or the next analysis, looks it up offline)")]
+    rows = [("Place", place_text(it))]
+    if hint := zone_hint(it):
+        rows.append(("Capture time zone", hint))
+    return rows
+
+
 def metadata_html(d: dict) -> str:
     it = d["item"]
     rows: list[tuple[str, str]] = [
@@ -78,6 +90,7 @@ def metadata_html(d: dict) -> str:
         rows.append(("Camera", f"{it.get('camera_make') or ''} {it.get('camera_model') or ''}".strip()))
     if it.get("gps_lat") is not None:
         rows.append(("GPS", f"{it['gps_lat']:.6f}, {it['gps_lon']:.6f}" + (f", {it['gps_alt']:.0f} m" if it.get("gps_alt") is not None else "")))
+        rows += place_rows(it)
     loc = d.get("location")
     if isinstance(loc, dict) and loc.get("image"):
         rows.append(("Disk image", loc["image"]))

@@ -20,6 +20,7 @@ from gui.controllers.edit import EditController
 from gui.controllers.gallery import GalleryController
 from gui.controllers.hashsets import HashSetController
 from gui.controllers.ingest import IngestController
+from gui.controllers.timeline import TimelineController
 from gui.dialogs.new_case import NewCaseDialog
 from gui.models.items import ItemListModel
 from gui.models.thumbs import ThumbnailCache
@@ -50,6 +51,8 @@ class MainWindow(QMainWindow):
         self.analysis = AnalysisController(self.tasks, self)
         self.queries = GalleryController(self.tasks, self)
         self.hashsets = HashSetController(self.tasks, self)
+        self.timeline = TimelineController(self.tasks, self)
+        self.timeline_dock = None
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -85,11 +88,12 @@ class MainWindow(QMainWindow):
         self.queries.appended.connect(lambda ids: self.model is not None and self.model.append_ids(ids))
         self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
         self.queries.failed.connect(self._task_error)
+        self.timeline.failed.connect(self._task_error)
         self.hashsets.changed.connect(self._hashsets_changed)
         self.hashsets.failed.connect(self._task_error)
 
     def _controllers(self) -> tuple:
-        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets
+        return self.ingest_controller, self.edits, self.analysis, self.queries, self.hashsets, self.timeline
 
     @property
     def ingest_task(self):
@@ -124,6 +128,7 @@ class MainWindow(QMainWindow):
                                 ("&Export report…", self.export_report, "Ctrl+E"),
                                 ("&Hash sets…", self.show_hash_sets, None),
                                 ("&Import hash set…", self.import_hash_set, None),
+                                ("Export positions as &KML…", lambda: self.map_view.export_kml(), None),
                                 ("S&witch examiner…", self.switch_examiner, None)):
             a = m.addAction(text, slot)
             if key:
@@ -253,6 +258,7 @@ class MainWindow(QMainWindow):
             controller.set_case(case)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
+        from gui.views.map_view import MapView
         from gui.views.people import PeopleView
         from gui.views.search import FaceSearchView, SimilarView
 
@@ -282,8 +288,12 @@ class MainWindow(QMainWindow):
         self.similar = SimilarView(case, self.tasks)
         self.similar.open_item.connect(self.show_item)
         self.audit = AuditView(case, self.tasks)
+        self.map_view = MapView(case, self.tasks, self.settings)
+        self.map_view.items_selected.connect(self._map_selected)
+        self.map_view.area_changed.connect(self.gallery.filters.set_area)
+        self.map_view.places_updated.connect(self.refresh_facets)
         self.tabs = QTabWidget()
-        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.people, "People"),
+        for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.map_view, "Map"), (self.people, "People"),
                          (self.face_search, "Face search"), (self.similar, "Similar images"), (self.audit, "Audit log")):
             self.tabs.addTab(w, label)
         self.tabs.currentChanged.connect(self._tab_changed)
@@ -295,6 +305,7 @@ class MainWindow(QMainWindow):
         self._show_authority()
         self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
+        self._add_timeline()
         for act in self.case_actions:
             act.setEnabled(True)
         self._update_title()
@@ -303,6 +314,20 @@ class MainWindow(QMainWindow):
         # Filter choices are counted after the first screenful is up, not competing with it.
         self.gallery_refreshed.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
+
+    def _add_timeline(self) -> None:
+        """The timeline dock under the tabs, following the gallery's filter; it loads after
+        each gallery refresh (so never ahead of the first screenful) and again when items change."""
+        from gui.views.timeline_dock import TimelineDock
+
+        self.timeline_dock = TimelineDock(self.timeline, self.gallery.filters, self)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.timeline_dock)
+        dock = self.timeline_dock
+        self._timeline_links = [(self.gallery_refreshed, dock.refresh), (self.edit_done, dock.reload),
+                                (self.ingest_finished, dock.reload), (self.analysis.done, dock.reload),
+                                (self.ingest_controller.committed, dock.reload_soon)]
+        for signal, slot in self._timeline_links:
+            signal.connect(slot)
 
     def _first_facets(self) -> None:
         # Everything built so far (Qt wrappers, modules, the id list) lives as long as the
@@ -324,6 +349,12 @@ class MainWindow(QMainWindow):
         for controller in self._controllers():
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
+        if self.timeline_dock is not None:
+            for signal, slot in self._timeline_links:
+                signal.disconnect(slot)
+            self.removeDockWidget(self.timeline_dock)
+            self.timeline_dock.deleteLater()
+            self.timeline_dock = None
         self.face_search = None
         if self.model is not None:
             self.thumbs.loaded.disconnect(self.model._thumb_loaded)
@@ -360,6 +391,13 @@ class MainWindow(QMainWindow):
             return
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
         self.queries.query(*self.gallery.current_filter(), keep=keep)
+        self.map_view.set_filter(self.gallery.current_filter()[0], reload=keep_position)
+
+    def _map_selected(self, ids: list[int]) -> None:
+        """A click on the map selects the items of that marker in the gallery."""
+        if self.gallery is not None:
+            self.gallery.select_ids(ids)
+            self._update_selection()
 
     def _set_ids(self, ids: list[int], keep) -> None:
         if self.model is None:

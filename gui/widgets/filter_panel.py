@@ -7,12 +7,13 @@ from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QSlider,
                              QVBoxLayout, QWidget)
 
-from forensics.browse import UNCATEGORISED, ItemFilter
+from forensics.browse import NO_COUNTRY, UNCATEGORISED, ItemFilter
 
 # "Order added" first: it needs no sort over the whole case (instant at 100,000 items) and
 # items committed by a running ingest arrive in that order, so appending them is correct.
 SORTS = [("Order added", "id"), ("Date taken", "date"), ("Path", "path"), ("Size", "size"), ("Category", "category")]
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
+# A year, month or day, or a minute (what the timeline's brush writes below a day).
+_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?)?)?$")
 
 
 def _tri(label_yes: str, label_no: str) -> QComboBox:
@@ -55,14 +56,27 @@ class FilterPanel(QWidget):
         self.hide_known_good.setToolTip("Files whose only hash-set matches are known-good (e.g. NSRL) or VICS"
                                         " category 0 (non-pertinent); a file with any other match is always shown")
         form.addRow("", self.hide_known_good)
-        self.date_from = QLineEdit(placeholderText="YYYY-MM-DD")
-        self.date_to = QLineEdit(placeholderText="YYYY-MM-DD")
+        self.date_from = QLineEdit(placeholderText="YYYY-MM-DD [HH:MM]")
+        self.date_to = QLineEdit(placeholderText="YYYY-MM-DD [HH:MM]")
+        for w in (self.date_from, self.date_to):
+            w.setToolTip("Date taken (else modified), UTC; an EXIF time with no zone as recorded (local)."
+                         " A date 'to' includes that day; a time 'to' ends just before it. The timeline's"
+                         " selection writes these fields.")
         form.addRow("Taken from", self.date_from)
         form.addRow("Taken to", self.date_to)
         self.camera = QComboBox()
         form.addRow("Camera", self.camera)
         self.gps = _tri("has GPS", "no GPS")
         form.addRow("GPS", self.gps)
+        self.country = QComboBox()
+        self.country.setObjectName("country")
+        form.addRow("Country", self.country)
+        self.place = QComboBox()
+        self.place.setObjectName("place")
+        form.addRow("Place", self.place)
+        self.area: tuple[tuple[float, float], ...] | None = None  # set by the map's lasso
+        self.area_label = QLabel("")
+        form.addRow("", self.area_label)
         self.errors = _tri("with errors", "without errors")
         form.addRow("Errors", self.errors)
         self.deleted = _tri("deleted (recovered from a disk image)", "not deleted")
@@ -97,16 +111,18 @@ class FilterPanel(QWidget):
         for w in (self.images, self.videos, self.others, self.hide_known_good, self.bookmarked, self.collapse,
                   self.descending):
             w.toggled.connect(lambda *_: self.changed.emit())
-        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.deleted, self.sort):
+        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.deleted,
+                  self.sort, self.country, self.place):
             w.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self.size.valueChanged.connect(self.thumb_size_changed)
 
     def set_facets(self, facets: dict | None) -> None:
         """Fill the choice lists from forensics.browse.facets, keeping current choices."""
         facets = facets or {}
-        for combo in (self.category, self.tag, self.camera):
+        for combo in (self.category, self.tag, self.camera, self.country, self.place):
             combo.blockSignals(True)
         cur_cat, cur_tag, cur_cam = self.category.currentData(), self.tag.currentData(), self.camera.currentData()
+        cur_country, cur_place = self.country.currentData(), self.place.currentData()
         self.category.clear()
         self.category.addItem("any", None)
         self.category.addItem(f"uncategorised ({facets.get('uncategorised', 0):,})", UNCATEGORISED)
@@ -120,19 +136,44 @@ class FilterPanel(QWidget):
         self.camera.addItem("any", None)
         for c in facets.get("camera_models", []):
             self.camera.addItem(f"{c['model']} ({c['count']:,})", c["model"])
-        for combo, cur in ((self.category, cur_cat), (self.tag, cur_tag), (self.camera, cur_cam)):
+        self.country.clear()
+        self.country.addItem("any", None)
+        for c in facets.get("countries", []):
+            self.country.addItem(f"{c['name']} ({c['code']}) ({c['count']:,})", c["code"])
+        self.country.addItem("none (at sea, invalid or not yet named)", NO_COUNTRY)
+        self.place.clear()
+        self.place.addItem("any", None)
+        for pl in facets.get("places", []):
+            self.place.addItem(f"{pl['name']}, {pl['country_code'] or '-'} ({pl['count']:,})", pl["name"])
+        for combo, cur in ((self.category, cur_cat), (self.tag, cur_tag), (self.camera, cur_cam),
+                           (self.country, cur_country), (self.place, cur_place)):
             i = combo.findData(cur)
             combo.setCurrentIndex(max(0, i))
             combo.blockSignals(False)
+
+    def set_area(self, area: tuple[tuple[float, float], ...] | None) -> None:
+        """Filter to the positions inside a map lasso ((lon, lat) vertices), or stop."""
+        self.area = tuple(area) if area else None
+        self.area_label.setText(f"within the map lasso ({len(self.area)} points)" if self.area else "")
+        self.changed.emit()
 
     def _date(self, edit: QLineEdit) -> str | None:
         t = edit.text().strip()
         if not t:
             return None
         if not _DATE.match(t):
-            self.date_hint.setText(f"'{t}' is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
+            self.date_hint.setText(f"'{t}' is not a date (YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM)")
             return None
-        return t
+        return t.replace(" ", "T")
+
+    def set_dates(self, date_from: str | None, date_to: str | None) -> None:
+        """Fill both date fields at once (the timeline's brush) and apply them now."""
+        for edit, text in ((self.date_from, date_from), (self.date_to, date_to)):
+            edit.blockSignals(True)
+            edit.setText((text or "").replace("T", " "))
+            edit.blockSignals(False)
+        self._debounce.stop()
+        self.changed.emit()
 
     def filter(self) -> ItemFilter:
         self.date_hint.setText("")
@@ -152,6 +193,9 @@ class FilterPanel(QWidget):
             date_to=date_to,
             camera_model=self.camera.currentData(),
             has_gps=self.gps.currentData(),
+            country=self.country.currentData(),
+            place=self.place.currentData(),
+            area=self.area,
             errors=self.errors.currentData(),
             deleted=self.deleted.currentData(),
             bookmarked=True if self.bookmarked.isChecked() else None,

@@ -3,8 +3,8 @@
 Every image holds the same evidence: a photo with a face (the astronaut, from the bundled
 sample material), a video, a file in a nested folder, and a deleted file whose content is
 still intact. FAT16 in an MBR partition (mkfs.vfat + mtools), ext4 in a GPT partition beside
-a partition of noise (mke2fs -d + debugfs), NTFS as a bare file system (mkntfs + ntfscp,
-with an alternate data stream and a resident file), E01 from any of them (ewfacquire).
+a partition of noise (mke2fs -d + debugfs), NTFS as a bare file system (mkntfs + ntfscp, folders through
+ntfs-3g's library, with an alternate data stream and a resident file), E01 from any of them (ewfacquire).
 """
 from __future__ import annotations
 
@@ -98,11 +98,12 @@ def ext4_gpt_disk(path: Path, folder: Path, size_mib: int = 16) -> Path:
 
 
 def ntfs_volume(path: Path, files: dict[str, Path], size_mib: int = 12) -> tuple[Path, int]:
-    """A bare NTFS file system (no partition table): the photos at the root (ntfscp cannot make
-    folders without mounting), a resident text file carrying the second photo as an
-    alternate data stream, and DELETED.JPG deleted by clearing its MFT entry's in-use flag
-    (what NTFS does on delete; the directory index entry is left as a stale name). Returns
-    the image and the deleted file's MFT entry number."""
+    """A bare NTFS file system (no partition table): the first photo, the video and
+    DELETED.JPG at the root, the second photo in the nested folder DCIM/2024/MAY (made by
+    ntfs-3g's library, see `_ntfs_mkdirs`), a resident text file carrying the second photo
+    as an alternate data stream, and DELETED.JPG deleted by clearing its MFT entry's in-use
+    flag (what NTFS does on delete; the directory index entry is left as a stale name).
+    Returns the image and the deleted file's MFT entry number."""
     need_tools("mkntfs", "ntfscp")
     with open(path, "wb") as f:
         f.truncate(size_mib * MIB)
@@ -113,8 +114,48 @@ def ntfs_volume(path: Path, files: dict[str, Path], size_mib: int = 12) -> tuple
     _run("ntfscp", "-N", "hidden", str(path), str(files["DCIM/2024/MAY/IMG_0002.JPG"]), "/note.txt")
     for rel in ("DCIM/IMG_0001.JPG", "VIDEO/CLIP.MP4", "DELETED.JPG"):
         _run("ntfscp", str(path), str(files[rel]), "/" + Path(rel).name)
+    _ntfs_mkdirs(path, "DCIM/2024/MAY")
+    _run("ntfscp", str(path), str(files["DCIM/2024/MAY/IMG_0002.JPG"]), "/DCIM/2024/MAY/IMG_0002.JPG")
     entry = _delete_ntfs_entry(path, "DELETED.JPG")
     return path, entry
+
+
+def _ntfs_mkdirs(path: Path, folders: str) -> None:
+    """Make nested folders in an NTFS image file without mounting it: ntfs-3g's own library
+    (libntfs-3g, which ntfscp is built on) opens the volume in this process, and
+    `ntfs_create(..., S_IFDIR)` adds each directory, as ntfs-3g's mkdir does."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("ntfs-3g")
+    if name is None:
+        pytest.skip("libntfs-3g (Debian's libntfs-3g89, installed with ntfs-3g) is missing")
+    lib = ctypes.CDLL(name, use_errno=True)
+    ptr = ctypes.c_void_p
+    lib.ntfs_mount.restype, lib.ntfs_mount.argtypes = ptr, [ctypes.c_char_p, ctypes.c_ulong]
+    lib.ntfs_pathname_to_inode.restype, lib.ntfs_pathname_to_inode.argtypes = ptr, [ptr, ptr, ctypes.c_char_p]
+    lib.ntfs_mbstoucs.restype, lib.ntfs_mbstoucs.argtypes = ctypes.c_int, [ctypes.c_char_p, ctypes.POINTER(ptr)]
+    lib.ntfs_create.restype = ptr
+    lib.ntfs_create.argtypes = [ptr, ctypes.c_uint32, ptr, ctypes.c_uint8, ctypes.c_uint]
+    lib.ntfs_inode_close.argtypes, lib.ntfs_ucsfree.argtypes = [ptr], [ptr]
+    lib.ntfs_umount.argtypes = [ptr, ctypes.c_int]
+    vol = lib.ntfs_mount(str(path).encode(), 0)  # 0: read-write; a library call, not a mount
+    assert vol, f"libntfs-3g cannot open {path}: errno {ctypes.get_errno()}"
+    try:
+        parent = "/"
+        for folder in folders.split("/"):
+            dir_ni = lib.ntfs_pathname_to_inode(vol, None, parent.encode())
+            assert dir_ni, f"{parent} not found in {path}"
+            ucs = ptr()
+            n = lib.ntfs_mbstoucs(folder.encode(), ctypes.byref(ucs))
+            ni = lib.ntfs_create(dir_ni, 0, ucs, n, 0o040000)  # S_IFDIR; security id 0: a default descriptor
+            lib.ntfs_ucsfree(ucs)
+            assert ni, f"cannot make {parent}{folder} in {path}: errno {ctypes.get_errno()}"
+            lib.ntfs_inode_close(ni)
+            lib.ntfs_inode_close(dir_ni)
+            parent = parent.rstrip("/") + "/" + folder
+    finally:
+        assert lib.ntfs_umount(vol, 0) == 0
 
 
 def _delete_ntfs_entry(path: Path, name: str) -> int:

@@ -46,3 +46,14 @@ def long_video_worker(task, options):
             deadline.progress(1.0 + 4.0 * (time.monotonic() - start))  # 4 media seconds per second
             time.sleep(0.05)
     return process_file(task, options)
+
+
+def worker_killing_worker(task, options):
+    """A file whose processing takes the whole Dask worker down (as the kernel's OOM killer
+    does), not only the decoder sandbox it runs in; "crash" files crash the sandbox only."""
+    import signal
+
+    if task.relpath.startswith(b"kill"):
+        os.kill(os.getppid(), signal.SIGKILL)  # the sandbox's parent is the Dask worker
+        os._exit(137)
+    return crashing_worker(task, options)

@@ -15,7 +15,7 @@ from forensics.case import Case
 from forensics.cluster import ClusterSpec, check_spec, map_path, parse_path_map, spec_from
 from forensics.ingest.pipeline import IngestOptions, run_ingest
 from forensics.model import CaseError
-from ingest_faults import crashing_worker, hanging_worker, slow_worker
+from ingest_faults import crashing_worker, hanging_worker, slow_worker, worker_killing_worker
 from kill_runs import kill_runs
 from sample_cases.build import build_sample_evidence
 
@@ -128,6 +128,41 @@ def test_a_file_that_kills_its_worker_is_recorded_with_its_hashes(tmp_path, sche
     client.wait_for_workers(1, timeout=300)
 
 
+def _allowed_failures(n: int, dask_scheduler=None) -> int:
+    """Set how many worker deaths a task survives before KilledWorker; returns the old value."""
+    old, dask_scheduler.allowed_failures = dask_scheduler.allowed_failures, n
+    return old
+
+
+def test_a_chunk_whose_worker_dies_is_split_and_only_the_killing_file_fails(tmp_path, scheduler):
+    """Files travel in chunks; a chunk whose worker dies (each time: no retry allowed here,
+    to keep the test short) is split, its files tried one at a time, and only the file
+    that kills its worker again is recorded as failed; a file that crashes only the
+    decoder sandbox inside a chunk costs nothing but itself."""
+    import hashlib
+
+    cluster, client = scheduler
+    client.wait_for_workers(1, timeout=300)
+    ev = _folder(tmp_path / "ev", 60)
+    (ev / "kill.jpg").write_bytes(b"this file takes its whole worker down")
+    (ev / "crash.jpg").write_bytes(b"a decoder dies on this file")
+    case = _case(tmp_path, "c")
+    before = client.run_on_scheduler(_allowed_failures, 0)
+    try:
+        s = run_ingest(case.ctx, [case.add_source(ev)], IngestOptions(), worker=worker_killing_worker,
+                       cluster=ClusterSpec(address=cluster.scheduler_address, chunk_files=4))
+    finally:
+        client.run_on_scheduler(_allowed_failures, before)
+    assert s.added == 62 and s.failed == 2
+    items = {i["relpath"]: i for i in case.items()}
+    killer, crash = items["kill.jpg"], items["crash.jpg"]
+    assert "worker_crash" in killer["flags"] and "killed its worker process" in killer["errors"][0]["message"]
+    assert killer["sha256"] == hashlib.sha256(b"this file takes its whole worker down").hexdigest()
+    assert "worker_crash" in crash["flags"] and "crash in a decoder" in crash["errors"][0]["message"]
+    assert all(i["status"] == "ok" and i["phash"] for r, i in items.items() if r not in ("kill.jpg", "crash.jpg"))
+    client.wait_for_workers(1, timeout=300)  # the nannies restart the killed workers
+
+
 def test_a_file_that_hangs_its_decoder_times_out_and_the_run_goes_on(tmp_path, scheduler):
     cluster, _ = scheduler
     ev = _folder(tmp_path / "ev", 6)
@@ -160,6 +195,52 @@ def test_path_map_reads_the_workers_copy_and_a_wrong_map_is_an_error(tmp_path, s
     s = bad.ingest([ev], IngestOptions(), cluster=spec)
     assert s.added == 8 and s.failed == 8
     assert all("path_map_mismatch" in i["flags"] and i["sha256"] is None for i in bad.items())
+
+
+def test_a_disk_image_on_the_cluster_is_read_by_the_workers_through_the_mapped_image(tmp_path, scheduler):
+    """Workers get each file's evidence reference and open the image read-only through TSK
+    themselves; --path-map applies to the image's path, and a mapped image of another size is
+    an error on every file, never another image's records."""
+    import diskimages as di
+
+    cluster, _ = scheduler
+    files = di.evidence_files(tmp_path / "files")
+    view = tmp_path / "case_view"
+    view.mkdir()
+    raw = di.fat_mbr_disk(view / "disk.raw", files)
+    local = _case(tmp_path, "local")
+    local.ingest([raw], IngestOptions(workers=1))
+
+    def on_cluster(name: str, worker_copy) -> tuple:
+        mirror = tmp_path / f"worker_view_{name}"
+        mirror.mkdir()
+        worker_copy(mirror / "disk.raw")
+        case = _case(tmp_path, name)
+        spec = ClusterSpec(address=cluster.scheduler_address, path_map=parse_path_map([f"{view}={mirror}"]))
+        return case, case.ingest([raw], IngestOptions(), cluster=spec)
+
+    same, s = on_cluster("same", lambda dst: shutil.copy(raw, dst))
+    assert s.failed == 0 and s.added == len(local.items(include_frames=False)) == 4  # 2 photos, video, deleted
+    assert _records(same) == _records(local)  # hashes, pHash, sizes, video frames
+    assert same.store.scalar("SELECT COUNT(*) FROM item_image_refs") == s.added
+    nested = "partition 1 (FAT16)/DCIM/2024/MAY/IMG_0002.JPG"
+
+    def flipped(dst) -> None:  # the workers' copy differs in one byte of one photo
+        shutil.copy(raw, dst)
+        photo = files["DCIM/2024/MAY/IMG_0002.JPG"].read_bytes()
+        needle = photo[-300:-236]  # entropy-coded data: JPEG headers repeat across photos
+        assert dst.read_bytes().count(needle) == 1
+        di.flip_byte_in([dst], needle)
+
+    changed, s = on_cluster("flipped", flipped)
+    a, b = _records(local), _records(changed)
+    assert [k for k in a if a[k][3] != b[k][3]] == [(nested, None)]  # md5: read from the mapped image
+
+    wrong, s = on_cluster("wrong", lambda dst: dst.write_bytes(raw.read_bytes() + b"x"))
+    items = wrong.items(include_frames=False)
+    assert s.added == len(items) == 4 and s.failed == 4
+    assert all("path_map_mismatch" in i["flags"] and i["sha256"] is None for i in items)
+    assert "the disk image" in items[0]["errors"][0]["message"]
 
 
 def test_faces_analyze_on_the_cluster_matches_local(tmp_path, scheduler):

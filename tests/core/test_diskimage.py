@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from forensics.case import Case
+from forensics.clock import parse_time, utc_now
 from forensics.ingest.pipeline import IngestOptions
 import diskimages as di
 from kill_runs import kill_runs
@@ -65,6 +66,9 @@ def test_e01_same_results_as_folder_deleted_file_and_stored_hash(new_case, evide
         assert photo_img[k] == photo[k], k
     assert _faces(new_case, photo_img["id"]) == _faces(new_case, photo["id"]) and _faces(new_case, photo["id"])
     assert "fs_local_time" in photo_img["flags"] and photo_img["mtime_utc"]
+    # FAT records a creation time (local time, like its other times); mcopy sets it to the copy's time
+    assert abs((parse_time(photo_img["btime_utc"]) - parse_time(photo_img["mtime_utc"])).total_seconds()) <= 2
+    assert new_case.item_location(photo_img["id"])["crtime_utc"] == photo_img["btime_utc"]
 
     nested = inside["partition 1 (FAT16)/DCIM/2024/MAY/IMG_0002.JPG"]
     assert nested["sha256"] == _sha256(files["DCIM/2024/MAY/IMG_0002.JPG"]) and nested["phash"]
@@ -111,8 +115,13 @@ def test_verify_reads_through_the_image_and_catches_a_flipped_byte(new_case, evi
     assert problem["status"] in ("changed", "unreadable") and " :: partition 1 (FAT16)/" in problem["path"]
 
 
+def _second(t: str) -> str:
+    return t[:19]  # file systems keep whole seconds (ext4 without nanoseconds) or finer
+
+
 def test_ext4_gpt_split_raw_with_unknown_partition(new_case, evidence, tmp_path):
     folder, files = evidence
+    built = utc_now()
     raw = di.ext4_gpt_disk(tmp_path / "disk.dd", folder)
     parts = di.split_raw(raw)
     assert len(parts) > 1
@@ -129,12 +138,16 @@ def test_ext4_gpt_split_raw_with_unknown_partition(new_case, evidence, tmp_path)
     deleted = inside[p + "DELETED.JPG"]
     assert "deleted" in deleted["flags"] and deleted["sha256"] == _sha256(files["DELETED.JPG"])
     assert deleted["phash"] and s.failed == 0
+    # ext4's 256-byte inodes keep the creation time (crtime): when mke2fs -d wrote the file, in UTC
+    btime = inside[p + "DCIM/2024/MAY/IMG_0002.JPG"]["btime_utc"]
+    assert btime and _second(built) <= _second(btime) <= _second(utc_now()) and btime.endswith("Z")
     loc = new_case.item_location(deleted["id"])
     assert loc["fs_type"] == "EXT4" and loc["part_offset"] == 2048 * 512 and loc["inode"] > 0
     assert loc["path_in_image"] == "DELETED.JPG"
 
 
 def test_ntfs_alternate_stream_resident_file_and_deleted_entry(new_case, evidence, tmp_path):
+    built = utc_now()
     vol, entry = di.ntfs_volume(tmp_path / "ntfs.img", evidence[1])
     new_case.ingest([vol], IngestOptions(workers=1))
     (src,) = new_case.sources()
@@ -148,6 +161,13 @@ def test_ntfs_alternate_stream_resident_file_and_deleted_entry(new_case, evidenc
     deleted = inside[p + "DELETED.JPG"]
     assert "deleted" in deleted["flags"] and deleted["sha256"] == _sha256(evidence[1]["DELETED.JPG"])
     assert new_case.item_location(deleted["id"])["inode"] == entry
+    nested = inside[p + "DCIM/2024/MAY/IMG_0002.JPG"]
+    assert nested["sha256"] == _sha256(evidence[1]["DCIM/2024/MAY/IMG_0002.JPG"]) and nested["phash"]
+    loc = new_case.item_location(nested["id"])
+    assert loc["path_in_image"] == "DCIM/2024/MAY/IMG_0002.JPG" and loc["partition"] == "file system (NTFS)"
+    # NTFS keeps a creation time ($STANDARD_INFORMATION, 100 ns, UTC): when ntfscp wrote the file
+    assert _second(built) <= _second(nested["btime_utc"]) <= _second(utc_now())
+    assert loc["crtime_utc"] == nested["btime_utc"] and nested["btime_utc"] != inside[p + "note.txt"]["btime_utc"]
 
 
 def test_bad_images_give_clear_errors_and_the_rest_is_ingested(new_case, evidence, fat_e01, tmp_path):

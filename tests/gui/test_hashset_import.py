@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from PyQt6.QtWidgets import QMessageBox
@@ -118,7 +119,7 @@ def test_vics_import_from_the_dialog_matches_the_cli(window, case_dir: Path, tmp
     sets_dlg.table.selectRow(0)
     with qtbot.waitSignal(window.hashsets.sets_ready, timeout=10_000) as got:
         sets_dlg.remove_selected()
-    assert got.args[0] == [] and sets_dlg.table.rowCount() == 0 and sets_dlg.empty.isVisible()
+    assert got.args == [[], []] and sets_dlg.table.rowCount() == 0 and sets_dlg.empty.isVisible()
     assert case.audit_entries("hashset.remove")[-1].result["matched_items"] == 5
     qtbot.waitUntil(lambda: window.model.rowCount() == 0, timeout=10_000)  # the hash-set filter now shows nothing
 
@@ -147,5 +148,20 @@ def test_cancel_rolls_the_import_back(window, case_dir: Path, tmp_path: Path, qt
     with qtbot.waitSignal(window.hashsets.sets_ready, timeout=10_000):
         sets_dlg: HashSetsDialog = window.show_hash_sets()
     assert sets_dlg.empty.isVisible() and sets_dlg.table.rowCount() == 0 and not sets_dlg.remove_button.isEnabled()
+    assert not sets_dlg.unfinished.isVisible()
     dlg.cancel_button.click()  # not running: Cancel now closes the dialog
     qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=5_000)
+
+    # An import killed by another process (kill -9 of a CLI import) is named as not imported.
+    proc = subprocess.Popen([sys.executable, "-m", "forensics.cli", "hashsets", "import", str(case_dir), str(big),
+                             "--name", "killed"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while case.store.scalar("SELECT COUNT(*) FROM hash_set_entries") < 50_000:  # its first batch is committed
+        assert proc.poll() is None and time.monotonic() < deadline, "the import ended before it could be killed"
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    with qtbot.waitSignal(window.hashsets.sets_ready, timeout=10_000):
+        window.hashsets.refresh()
+    assert sets_dlg.table.rowCount() == 0 and sets_dlg.unfinished.isVisible()
+    assert sets_dlg.unfinished.text().startswith("Not imported: killed (an import that did not finish, ")
