@@ -183,6 +183,7 @@ def shoot(out: Path) -> int:
     save("similar_images.png")
 
     shoot_map(win, ids, wait, save)
+    shoot_timeline(win, wait, save)
 
     win.show_tab(win.audit)
     wait(lambda: win.audit.model.rowCount() > 0, 30, "audit")
@@ -229,6 +230,31 @@ def shoot_map(win, ids: dict, wait, save) -> None:
     wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
     save("map_lasso_gallery.png")
     view.clear_area()
+
+
+def shoot_timeline(win, wait, save) -> None:
+    """The gallery with the activity timeline under it, brushed over the summer-autumn 2024
+    trip through the filter panel's date fields (the timeline follows them)."""
+    from datetime import datetime, timezone
+
+    tlw = win.timeline_dock.timeline
+    wait(lambda: tlw.canvas.points is not None and len(tlw.canvas.points) > 0, 60, "timeline")
+    win.show_tab(win.gallery)
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    f = win.gallery.filters
+    f.date_from.setText("2024-06-01")
+    f.date_to.setText("2024-10-31")
+    wait(lambda: refreshed, 30, "gallery after the dates")
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+    tlw.canvas.set_view(ts("2024-01-15"), ts("2024-12-15"))
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("timeline.png")
+    f.date_from.setText("")
+    f.date_to.setText("")
 
 
 if __name__ == "__main__":
