@@ -1,7 +1,10 @@
 """Search by image over 1M and 10M synthetic 64-bit hashes: exact scan with the 8 dihedral
 query variants (p50/p95 latency), checked against brute force, and - in the same run - the
 full candidate stage of search (forensics.copies.probes.scan_all: the 8 variants plus the
-probe scans over every stored item's 19 probe hashes, random here). The per-query costs
+probe scans over every stored item's 19 probe hashes, random here), once by linear
+scans (the baseline) and once through the chunk indexes (forensics.copies.chunk_index,
+multi-index hashing; the hits are checked to be identical), with the indexes' build time
+and size. The per-query costs
 that do not depend on the case size - decoding and hashing the query with its probes, ORB
 features of the query, and verifying one candidate (read, decode, ORB, match, RANSAC) -
 are measured on real photos (scikit-image samples) and added for the end-to-end figure. Besides wall-clock latency it prints the CPU time per query
@@ -28,8 +31,8 @@ from forensics.copies.rule import DEFAULT_RULE  # noqa: E402
 from forensics.hashing import windows as W  # noqa: E402
 
 
-def fixed_costs(rounds: int = 5) -> dict[str, float]:
-    """Milliseconds (median) of the parts of a query that do not grow with the case."""
+def fixed_costs(rounds: int = 5) -> dict[str, tuple[float, float]]:
+    """(wall ms, CPU ms), medians, of the parts of a query that do not grow with the case."""
     import io
 
     from PIL import Image
@@ -45,20 +48,26 @@ def fixed_costs(rounds: int = 5) -> dict[str, float]:
         return buf.getvalue()
 
     q, c = jpeg(data.coffee()), jpeg(data.coffee()[20:, 40:])
-    out: dict[str, list[float]] = {"query decode + hashes + probes": [], "query ORB": [], "verify one candidate": []}
+    out: dict[str, list[tuple[float, float]]] = {"query decode + hashes + probes": [], "query ORB": [],
+                                                 "verify one candidate": []}
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        t = [(time.perf_counter(), time.process_time())]
         qh = hashes_of_bytes(q)
-        t1 = time.perf_counter()
+        t.append((time.perf_counter(), time.process_time()))
         fq = features(qh.image)
-        t2 = time.perf_counter()
+        t.append((time.perf_counter(), time.process_time()))
         n = compare(fq, features(open_image(c).image))
-        t3 = time.perf_counter()
-        out["query decode + hashes + probes"].append(t1 - t0)
-        out["query ORB"].append(t2 - t1)
-        out["verify one candidate"].append(t3 - t2)
+        t.append((time.perf_counter(), time.process_time()))
+        for k, (a, b) in zip(out, zip(t, t[1:])):
+            out[k].append((b[0] - a[0], b[1] - a[1]))
     assert is_copy(n)
-    return {k: 1000 * float(np.median(v)) for k, v in out.items()}
+    return {k: (1000 * float(np.median([x[0] for x in v])), 1000 * float(np.median([x[1] for x in v])))
+            for k, v in out.items()}
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS")) / 1024
 
 
 def main() -> None:
@@ -99,24 +108,44 @@ def main() -> None:
         unframed = rng.random(n) >= 0.02
         m.probes.p[W.TRIM][unframed], m.probes.d[W.TRIM][unframed] = p.view(np.uint64)[unframed], d.view(np.uint64)[unframed]
         m.probes.attach_framed(m)
-        lat2, cpu2, hits_n = [], [], []
-        for q in range(args.queries):
-            qi = rng.integers(0, n, 8)
-            qprobe = np.stack([m.probes.p[:, qi[0]], m.probes.d[:, qi[0]]], axis=1)  # a stored item's probes
-            t0, c0 = time.perf_counter(), time.process_time()
-            hits = scan_all(m, p[qi], d[qi], qprobe, DEFAULT_RULE)
-            lat2.append(time.perf_counter() - t0)
-            cpu2.append(time.process_time() - c0)
-            hits_n.append(len(hits))
-        lat2_ms = np.array(lat2) * 1000
+        from forensics.copies import chunk_index as C
+
+        rss0 = _rss_mib()
+        t0, c0 = time.perf_counter(), time.process_time()
+        for name, arr in (("own", m.phash), ("windows", m.probes.p[W.WIN0:W.WIN1].reshape(-1)),
+                          ("centre", m.probes.p[W.CENTRE])):
+            C.index_for(m, name, arr)
+        build_wall, build_cpu = time.perf_counter() - t0, time.process_time() - c0
+        index_mib = sum(i.nbytes for i in m._chunk_indexes.values()) / 2**20
+        print(f"{n:>11,} items: chunk indexes (own, 8 window slots, middle: {n * 10:,} hashes) built in"
+              f" {build_wall:.1f} s wall / {build_cpu:.1f} s CPU, {index_mib:,.0f} MiB"
+              f" (RSS +{_rss_mib() - rss0:,.0f} MiB); load average {os.getloadavg()[0]:.1f}", flush=True)
+        rows = {}
+        for label, use in (("linear scans (before)", False), ("chunk indexes (now)", True)):
+            lat2, cpu2, hits_n, same = [], [], [], True
+            for q in range(args.queries):
+                qi = rng.integers(0, n, 8)
+                qprobe = np.stack([m.probes.p[:, qi[0]], m.probes.d[:, qi[0]]], axis=1)  # a stored item's probes
+                t0, c0 = time.perf_counter(), time.process_time()
+                hits = scan_all(m, p[qi], d[qi], qprobe, DEFAULT_RULE, index=use)
+                lat2.append(time.perf_counter() - t0)
+                cpu2.append(time.process_time() - c0)
+                hits_n.append(len(hits))
+                if use and q < 3:  # the same hits as the scans, field for field
+                    same &= hits == scan_all(m, p[qi], d[qi], qprobe, DEFAULT_RULE, index=False)
+            lat2_ms = np.array(lat2) * 1000
+            rows[label] = (float(np.median(lat2_ms)), float(np.percentile(lat2_ms, 95)), float(np.median(cpu2)) * 1000)
+            print(f"{n:>11,} items with probes, {label}: candidate stage p50 {rows[label][0]:.1f} ms,"
+                  f" p95 {rows[label][1]:.1f} ms, CPU p50 {rows[label][2]:.1f} ms ({np.median(hits_n):.0f} candidates"
+                  f" p50)" + (f"; identical to the scans: {same}" if use else "")
+                  + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
         fixed = fixed_costs()
-        total = float(np.median(lat2_ms)) + sum(fixed.values())
-        print(f"{n:>11,} items with probes: candidate scans p50 {np.median(lat2_ms):.1f} ms,"
-              f" p95 {np.percentile(lat2_ms, 95):.1f} ms, CPU p50 {np.median(cpu2) * 1000:.1f} ms"
-              f" ({np.median(hits_n):.0f} candidates p50); fixed per query: "
-              + ", ".join(f"{k} {v:.1f} ms" for k, v in fixed.items())
-              + f"; end to end with one candidate verified: {total:.1f} ms (target < 100 ms at 10M);"
-              f" load average {os.getloadavg()[0]:.1f}")
+        fw, fc = sum(v[0] for v in fixed.values()), sum(v[1] for v in fixed.values())
+        now, before = rows["chunk indexes (now)"], rows["linear scans (before)"]
+        print(f"{n:>11,} fixed per query (wall / CPU): " + ", ".join(f"{k} {v[0]:.1f} / {v[1]:.1f} ms" for k, v in fixed.items())
+              + f"; end to end with one candidate verified: {now[0] + fw:.1f} ms wall, {now[2] + fc:.1f} ms CPU"
+              f" (before: {before[0] + fw:.1f} ms wall, {before[2] + fc:.1f} ms CPU; target < 100 ms at 10M);"
+              f" load average {os.getloadavg()[0]:.1f}", flush=True)
         del m
 
 

@@ -144,6 +144,7 @@ def shoot(out: Path) -> int:
     win.gallery.select_ids([ids["IMG_0002.jpg"]])
     wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
     save("gallery.png")
+    shoot_timeline(win, wait, save)
 
     win.show_item(ids["IMG_0001.jpg"])
     wait(lambda: win.item_view.detail and win.item_view.detail["item"]["id"] == ids["IMG_0001.jpg"], 30, "item")
@@ -183,6 +184,7 @@ def shoot(out: Path) -> int:
     save("similar_images.png")
 
     shoot_map(win, ids, wait, save)
+    shoot_timeline(win, wait, save)
 
     win.show_tab(win.audit)
     wait(lambda: win.audit.model.rowCount() > 0, 30, "audit")
@@ -192,6 +194,35 @@ def shoot(out: Path) -> int:
     win.close()
     shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+def shoot_timeline(win, wait, save) -> None:
+    """The timeline dock over 2024, split by kind, with the trip (June to October) brushed
+    by a real mouse drag and the gallery filtered to it."""
+    from datetime import datetime, timezone
+
+    from PyQt6.QtCore import QPoint, Qt
+    from PyQt6.QtTest import QTest
+
+    def ts(month: int, day: int) -> float:
+        return datetime(2024, month, day, tzinfo=timezone.utc).timestamp()
+
+    tlw = win.timeline_dock.timeline
+    canvas = tlw.canvas
+    wait(lambda: canvas.points is not None and len(canvas.points) > 0, 60, "timeline")
+    canvas.set_view(ts(2, 20), ts(11, 10))
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    y = canvas.height() // 2
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(canvas.x_of(ts(6, 5))), y))
+    QTest.mouseMove(canvas, QPoint(round(canvas.x_of(ts(10, 14))), y))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(round(canvas.x_of(ts(10, 14))), y))
+    wait(lambda: refreshed, 30, "gallery after the brush")
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("timeline.png")
+    refreshed.clear()
+    tlw.clear.click()
+    wait(lambda: refreshed, 30, "gallery after clearing the brush")
 
 
 def shoot_map(win, ids: dict, wait, save) -> None:
@@ -229,6 +260,31 @@ def shoot_map(win, ids: dict, wait, save) -> None:
     wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
     save("map_lasso_gallery.png")
     view.clear_area()
+
+
+def shoot_timeline(win, wait, save) -> None:
+    """The gallery with the activity timeline under it, brushed over the summer-autumn 2024
+    trip through the filter panel's date fields (the timeline follows them)."""
+    from datetime import datetime, timezone
+
+    tlw = win.timeline_dock.timeline
+    wait(lambda: tlw.canvas.points is not None and len(tlw.canvas.points) > 0, 60, "timeline")
+    win.show_tab(win.gallery)
+    refreshed: list = []
+    win.gallery_refreshed.connect(lambda: refreshed.append(1))
+    f = win.gallery.filters
+    f.date_from.setText("2024-06-01")
+    f.date_to.setText("2024-10-31")
+    wait(lambda: refreshed, 30, "gallery after the dates")
+
+    def ts(text: str) -> float:
+        return datetime.fromisoformat(text).replace(tzinfo=timezone.utc).timestamp()
+
+    tlw.canvas.set_view(ts("2024-01-15"), ts("2024-12-15"))
+    wait(lambda: win.thumbs.cached_bytes() > 0, 30, "thumbnails")
+    save("timeline.png")
+    f.date_from.setText("")
+    f.date_to.setText("")
 
 
 if __name__ == "__main__":

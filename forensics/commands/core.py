@@ -31,8 +31,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="seconds between sampled video frames without faces, or with --no-follow-faces")
     p.add_argument("--follow-faces", action=argparse.BooleanOptionalAction, default=True,
                    help="with faces: sample video densely around faces, sparsely elsewhere (default: on)")
-    p.add_argument("--follow-base", type=float, default=0.5, help="seconds between full-frame looks (default 0.5)")
+    p.add_argument("--follow-base", type=float, default=1.0, help="seconds between full-frame looks (default 1.0)")
     p.add_argument("--follow-dense", type=float, default=0.25, help="seconds between samples near faces (default 0.25)")
+    p.add_argument("--describe-every", type=float, default=1.0,
+                   help="a followed face gets a descriptor at least this often, and whenever it is larger, sharper"
+                        " or turned (default 1.0 s; 0 = every detection)")
     p.add_argument("--no-scene-changes", action="store_true", help="sample video at the interval only")
     p.add_argument("--retry-failed", action="store_true",
                    help="try again every file recorded with an error (files that failed for a reason that can"
@@ -118,7 +121,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     opts = IngestOptions(workers=args.workers, faces=args.faces, frame_interval=args.frame_interval,
                          scene_changes=not args.no_scene_changes, follow_faces=args.follow_faces,
-                         follow_base=args.follow_base, follow_dense=args.follow_dense)
+                         follow_base=args.follow_base, follow_dense=args.follow_dense,
+                         describe_every=args.describe_every)
     cluster = cluster_spec(args)
     case = open_case(args)
     s = run_ingest_cli(case, args.sources, opts, not args.no_analysis, args.retry_failed, cluster)

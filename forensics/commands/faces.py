@@ -126,7 +126,7 @@ def _match_line(m: dict) -> str:
     where = f"{plain(m['path'])} [{m['start']:.1f}s-{m['end']:.1f}s, track {m['track_id']}]" if m["kind"] == "video" \
         else plain(m["path"])
     who = f"  person {m['person_id']} {m['person_name'] or ''}" if m["person_id"] else ""
-    lead = "  LEAD (face too small for the calibration)" if m.get("lead") else ""
+    lead = f"  LEAD ({m.get('lead_reason') or 'face too small for the calibration'})" if m.get("lead") else ""
     return (f"log10 LR {m['log10_lr']:+6.2f} ({m['verbal']})  d={m['distance']:.3f}  face {m['face_id']:>6}  "
             f"{where}{who}{lead}")
 

@@ -1,11 +1,14 @@
-"""Case-wide copy grouping without comparing all pairs.
+"""Case-wide copy grouping without an index that can miss.
 
-Visual candidates come from an hnswlib index over the hash bits: each bit of pHash and
-dHash becomes a +1/-1 float, so the squared L2 distance between two vectors is exactly
-4 x (pHash Hamming + dHash Hamming). Each hash's k nearest neighbours are candidates; every
-candidate is then confirmed with exact Hamming distances on both hash types under the
-copy rule. Binary copies (same SHA-256) are joined as well, and the connected components
-of all confirmed pairs are the copy groups.
+Visual candidates are every pair of items whose pHash and dHash satisfy the copy rule,
+found by an exact all-pairs join (forensics.copies.mih_kernels.pairs_within: a compiled,
+vectorised XOR/popcount over blocks, ~0.3 ns a pair, so 1M hashes take a few minutes on
+2 cores; bench/copies_grouping.py). Earlier versions proposed candidates with an hnswlib
+graph over +/-1 bit vectors plus bit-sampling buckets (IndexParams(method="hnsw"), kept
+as the benchmark's baseline): greedy graph search on near-uniform bit vectors leaves ~1.5 %
+of copies unreachable, and building the graph was the slowest step. Binary copies (same
+SHA-256) are joined as well, and the connected components of all confirmed pairs are the
+copy groups.
 """
 from __future__ import annotations
 
@@ -24,7 +27,11 @@ BATCH = 50_000
 
 @dataclass(frozen=True)
 class IndexParams:
-    """hnswlib parameters. k neighbours per hash is plenty: members of a larger group are
+    """How whole-picture candidate pairs are found. method "exact" (the default) joins all
+    pairs exactly and ignores the rest; "hnsw" is the previous approximate method, kept as
+    the baseline of bench/copies_grouping.py, with these hnswlib parameters:
+
+    k neighbours per hash is plenty: members of a larger group are
     joined transitively through their own neighbours.
 
     Measured with bench/copies_grouping.py (docs/benchmarks.md): on random-like +/-1 bit
@@ -34,6 +41,7 @@ class IndexParams:
     (bit-sampling buckets, see bucket_pairs) that catches them; the cheaper graph
     (ef_construction 40) is then enough."""
 
+    method: str = "exact"  # "exact": all-pairs join; "hnsw": graph + buckets (the old way)
     k: int = 12
     m: int = 16
     ef_construction: int = 40
@@ -43,7 +51,9 @@ class IndexParams:
     threads: int = 0  # 0 = all cores
 
     def as_dict(self) -> dict:
-        return {"k": self.k, "M": self.m, "ef_construction": self.ef_construction, "ef": self.ef,
+        if self.method == "exact":
+            return {"method": "exact"}
+        return {"method": self.method, "k": self.k, "M": self.m, "ef_construction": self.ef_construction, "ef": self.ef,
                 "lsh_tables": self.lsh_tables, "lsh_bits": self.lsh_bits}
 
 
@@ -58,11 +68,14 @@ def visual_pairs(m: HashMatrix, rule: CopyRule, params: IndexParams = IndexParam
                  progress: Callable[[str, int, int], None] | None = None,
                  cancel: threading.Event | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Confirmed visual-copy pairs as two arrays of matrix rows (i < j)."""
-    import hnswlib
-
     n = len(m)
     if n < 2:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    if params.method == "exact":
+        a, b = exact_pairs(m.phash, m.dhash, rule, progress, cancel)
+        return confirm(m, a, b, rule)
+    import hnswlib
+
     threads = params.threads or -1
     index = hnswlib.Index(space="l2", dim=128)
     index.init_index(max_elements=n, ef_construction=params.ef_construction, M=params.m, random_seed=1)
@@ -106,6 +119,47 @@ def visual_pairs(m: HashMatrix, rule: CopyRule, params: IndexParams = IndexParam
         pair = np.unique(a * n + b)
         a, b = pair // n, pair % n
     return confirm(m, a, b, rule)
+
+
+def exact_pairs(phash: np.ndarray, dhash: np.ndarray, rule: CopyRule,
+                progress: Callable[[str, int, int], None] | None = None,
+                cancel: threading.Event | None = None, threads: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of rows (i < j) whose hashes satisfy `rule`, by the exact all-pairs join.
+    Rows are cut into slices of equal work (row i meets the n - i - 1 rows after it), run
+    on `threads` threads (the kernel releases the GIL)."""
+    from forensics.copies import mih_kernels as K
+    from forensics.copies.matrix import _pool
+
+    p = np.ascontiguousarray(phash).view(np.uint64)
+    d = np.ascontiguousarray(dhash).view(np.uint64)
+    n = len(p)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    # Slice edges at equal shares of the n^2/2 pairs: 1 - (1 - x)^2 of them lie before row n*x.
+    parts = max(1, min(n // 4, 256))
+    edges = np.unique(np.round(n * (1 - np.sqrt(1 - np.arange(parts + 1) / parts))).astype(np.int64))
+    slices = list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    done = [0]
+    lock = threading.Lock()
+
+    def run(sl: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        if cancel is not None and cancel.is_set():
+            raise Cancelled("copy grouping cancelled while pairing")
+        out_a = np.empty(1 << 12, np.int64)
+        out_b = np.empty(1 << 12, np.int64)
+        while (k := K.pairs_within(p, d, sl[0], sl[1], rule.phash_max, rule.dhash_max, rule.sum_max, out_a, out_b)) < 0:
+            out_a, out_b = np.empty(2 * len(out_a), np.int64), np.empty(2 * len(out_b), np.int64)
+        with lock:
+            done[0] += 1
+            if progress:
+                progress("pairs", done[0], len(slices))
+        return out_a[:k].copy(), out_b[:k].copy()
+
+    if threads > 1 and len(slices) > 1:
+        res = list(_pool().map(run, slices))
+    else:
+        res = [run(sl) for sl in slices]
+    return np.concatenate([r[0] for r in res]), np.concatenate([r[1] for r in res])
 
 
 def bucket_pairs(m: HashMatrix, tables: int = 80, bits: int = 24, seed: int = 1,

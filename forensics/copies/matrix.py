@@ -56,6 +56,9 @@ class HashMatrix:
         self.parent = np.zeros(len(self.ids), np.int64) if parent is None else np.ascontiguousarray(parent, np.int64)
         # Probe hashes (forensics.copies.probes.Probes.attach); None = not loaded.
         self.probes = None
+        # The case's index folder, where forensics.copies.chunk_index keeps its tables
+        # (None: built in memory only).
+        self.index_dir = None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -89,10 +92,7 @@ def scan_arrays(phash: np.ndarray, dhash: np.ndarray, q_phash, q_dhash, rule: Co
                 threads: int = 2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Exact scan of one pair of stored hash arrays: (rows, best query index, d_phash,
     d_dhash) of every row whose nearest query hash satisfies `rule`."""
-    qp = np.asarray(q_phash).astype(np.uint64) if np.asarray(q_phash).dtype == np.uint64 else \
-        np.asarray(q_phash, dtype=np.int64).view(np.uint64)
-    qd = np.asarray(q_dhash).astype(np.uint64) if np.asarray(q_dhash).dtype == np.uint64 else \
-        np.asarray(q_dhash, dtype=np.int64).view(np.uint64)
+    qp, qd = as_u64(q_phash), as_u64(q_dhash)
     n = len(phash)
     empty = np.zeros(0, np.int64)
     if n == 0 or len(qp) == 0:
@@ -106,6 +106,22 @@ def scan_arrays(phash: np.ndarray, dhash: np.ndarray, q_phash, q_dhash, rule: Co
         cand = np.concatenate(parts)
     else:
         cand = _prefilter(phash, starts, qp, bound)
+    return finish(phash, dhash, cand, qp, qd, rule)
+
+
+def as_u64(h) -> np.ndarray:
+    """Hashes given signed or unsigned as a uint64 array (the bits unchanged)."""
+    a = np.asarray(h)
+    return a.astype(np.uint64) if a.dtype == np.uint64 else np.asarray(h, dtype=np.int64).view(np.uint64)
+
+
+def finish(phash: np.ndarray, dhash: np.ndarray, cand: np.ndarray, qp: np.ndarray, qd: np.ndarray,
+           rule: CopyRule) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The second half of every exact scan: given the ascending rows `cand` whose pHash is
+    within rule.phash_bound of some query hash (found by a scan or by
+    forensics.copies.chunk_index), (rows, best query index, d_phash, d_dhash) of those
+    that satisfy `rule` with their nearest accepted query hash."""
+    empty = np.zeros(0, np.int64)
     if len(cand) == 0:
         return empty, empty, empty, empty
     # Exact distances of the few candidates to every variant, both hash types.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from forensics.hashing.perceptual import image_hashes, is_blank
+from forensics.hashing.perceptual import gray_hashes, is_blank
 from forensics.media.image import open_image
 
 T = Image.Transpose
@@ -42,7 +42,8 @@ class QueryHashes:
     sha256: str | None = None
     variants: tuple[str, ...] = VARIANT_NAMES
     image: Image.Image | None = field(default=None, compare=False, repr=False)
-    probes: np.ndarray | None = field(default=None, compare=False, repr=False)  # forensics.hashing.windows
+    # forensics.hashing.windows: the N_SLOTS probes, then the query-only turned middles.
+    probes: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     def oriented(self, variant: int) -> Image.Image | None:
         """The query pixels turned as variant `variant` (None without pixels)."""
@@ -58,16 +59,23 @@ class QueryHashes:
 def hashes_of_image(im: Image.Image, dihedral: bool = True, sha256: str | None = None) -> QueryHashes:
     """pHash/dHash of an already decoded RGB image in every orientation."""
     ph, dh = [], []
+    # Grey conversion is per pixel, so turning the grey picture gives the same pixels as
+    # converting the turned one (image_hashes): bit-identical hashes, one conversion.
+    gray = im.convert("L")
     for _, tr in (DIHEDRAL if dihedral else DIHEDRAL[:1]):
-        h = image_hashes(im if tr is None else im.transpose(tr))
-        ph.append(h["phash"])
-        dh.append(h["dhash"])
+        g = gray if tr is None else gray.transpose(tr)
+        h = gray_hashes(g)
+        ph.append(h[0])
+        dh.append(h[1])
     names = VARIANT_NAMES if dihedral else VARIANT_NAMES[:1]
     probes = None
     if dihedral:
         from forensics.hashing.windows import probe_hashes
 
-        probes = probe_hashes(im, (ph[0], dh[0]))
+        from forensics.hashing.windows import query_middles
+
+        # Rows past N_SLOTS: the query-only turned middles (forensics.copies.probes.scan_all).
+        probes = np.concatenate([probe_hashes(im, (ph[0], dh[0])), query_middles(im)])
     return QueryHashes(tuple(ph), tuple(dh), is_blank(im), sha256, names, im, probes)
 
 

@@ -40,6 +40,8 @@ class CopyService:
                 from forensics.copies.probes import Probes
 
                 self._matrix = Probes.attach(self.ctx.store.read, HashMatrix.load(self.ctx.store.read))
+                # Where forensics.copies.chunk_index keeps the search indexes of large cases.
+                self._matrix.index_dir = self.ctx.paths.index / "copies"
                 self._signature = sig
             return self._matrix
 

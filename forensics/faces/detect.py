@@ -59,6 +59,10 @@ class FaceRecord:
     embedding: bytes  # 128 float32, little endian
     model: str
     thumb_jpeg: bytes
+    # video only: the span over which this face's followed face was detected, described
+    # or not (forensics.faces.select); None for photos and when every detection is described
+    seen_from: float | None = None
+    seen_to: float | None = None
 
     @property
     def box(self) -> tuple[int, int, int, int]:
@@ -222,6 +226,77 @@ def _find(m: _Models, small: np.ndarray, opts: dict, scale: float,
     return out
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """A detection that passed the non-face rule, before its descriptor is computed: what
+    deciding whether to describe it needs (forensics.faces.select)."""
+
+    box: tuple[int, int, int, int]  # top, right, bottom, left, clipped to the image
+    unclipped: tuple[int, int, int, int]  # the detector's box as mapped, for landmarks and descriptor
+    det_score: float
+    size: int
+    sharpness: float
+    yaw: float  # nose offset along the eye line in eye distances (0 frontal; sign: turn side)
+
+
+def find_faces(rgb: np.ndarray, options: dict | None = None,
+               regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[Candidate]:
+    """The faces `detect_faces` would describe, without their descriptors (the costly
+    part): detection, the mapped box, landmarks and the non-face rule, sharpness."""
+    import dlib
+
+    from forensics.faces.plausible import face_geometry, geometry, yunet_confirms
+
+    if rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"detect_faces needs an H x W x 3 RGB array, got shape {rgb.shape}")
+    if rgb.shape[0] < 16 or rgb.shape[1] < 16:
+        return []
+    opts = _options(options)
+    detector = str(opts["detector"])
+    m = _models()
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    small, scale = _downscaled(full, int(opts["detect_long_side"]))
+    h, w = full.shape[:2]
+    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
+    out: list[Candidate] = []
+    for x, y, bw, bh, s in found:
+        # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
+        x0, y0 = int(round(x / scale)), int(round(y / scale))
+        x1, y1 = int(round((x + bw) / scale)), int(round((y + bh) / scale))
+        top, left, bottom, right = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
+        if bottom - top < 8 or right - left < 8:
+            continue
+        rect = dlib.rectangle(x0, y0, x1 - 1, y1 - 1)
+        points = _points(m.landmarks(full, rect))
+        if not face_geometry(points, rect.width()):
+            continue
+        if detector != "yunet" and not yunet_confirms(full, (x0, y0, x1, y1)):
+            continue
+        out.append(Candidate((top, right, bottom, left), (y0, x1, y1, x0), round(float(s), 4),
+                             min(bottom - top, right - left), round(_box_sharpness(full, (top, right, bottom, left)), 2),
+                             round(geometry(points, rect.width())["nose_side"], 3)))
+    return out
+
+
+def describe(rgb: np.ndarray, candidates: list[Candidate], options: dict | None = None) -> list[FaceRecord]:
+    """Descriptors (through `describe_boxes`, the path the calibration was fitted on, on
+    the unclipped box) and thumbnails of the given candidates."""
+    if not candidates:
+        return []
+    opts = _options(options)
+    version = model_version(str(opts["detector"]))
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    out: list[FaceRecord] = []
+    # the candidate's sharpness is describe_boxes' (the same crop: slicing clips the unclipped box)
+    for c, vec in zip(candidates, _descriptors(full, [c.unclipped for c in candidates], int(opts["num_jitters"]))):
+        out.append(FaceRecord(
+            top=c.box[0], right=c.box[1], bottom=c.box[2], left=c.box[3], det_score=c.det_score, size=c.size,
+            sharpness=c.sharpness, low_quality=c.size < int(opts["min_face_size"]),
+            embedding=vec.tobytes(), model=version, thumb_jpeg=_thumb(full, c.box, int(opts["thumb_size"])),
+        ))
+    return out
+
+
 def detect_faces(rgb: np.ndarray, options: dict | None = None,
                  regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
     """Detect and embed every face in a full-resolution RGB uint8 image (H x W x 3).
@@ -230,58 +305,7 @@ def detect_faces(rgb: np.ndarray, options: dict | None = None,
     valid array with no faces; an image too small to hold a face gives an empty list.
     `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says. With
     `regions` (face boxes of a nearby video frame) only their surroundings are searched."""
-    import dlib
-
-    from forensics.faces.plausible import face_geometry, yunet_confirms
-
-    if rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"detect_faces needs an H x W x 3 RGB array, got shape {rgb.shape}")
-    if rgb.shape[0] < 16 or rgb.shape[1] < 16:
-        return []
-    opts = _options(options)
-    detector = str(opts["detector"])
-    version = model_version(detector)
-    m = _models()
-    full = np.ascontiguousarray(rgb, dtype=np.uint8)
-    small, scale = _downscaled(full, int(opts["detect_long_side"]))
-    h, w = full.shape[:2]
-    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
-    boxes: list[tuple[int, int, int, int]] = []
-    rects: list[Any] = []
-    kept_scores: list[float] = []
-    for x, y, bw, bh, s in found:
-        # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
-        x0, y0 = int(round(x / scale)), int(round(y / scale))
-        x1, y1 = int(round((x + bw) / scale)), int(round((y + bh) / scale))
-        top, left, bottom, right = max(0, y0), max(0, x0), min(h, y1), min(w, x1)
-        if bottom - top < 8 or right - left < 8:
-            continue
-        boxes.append((top, right, bottom, left))
-        rects.append(dlib.rectangle(x0, y0, x1 - 1, y1 - 1))
-        kept_scores.append(float(s))
-    if not boxes:
-        return []
-    shapes = [m.landmarks(full, r) for r in rects]
-    keep = [i for i, (sh, r) in enumerate(zip(shapes, rects)) if face_geometry(_points(sh), r.width())
-            and (detector == "yunet" or yunet_confirms(full, (r.left(), r.top(), r.right() + 1, r.bottom() + 1)))]
-    if not keep:
-        return []
-    # descriptors through the one box-to-descriptor path the calibration was fitted on,
-    # on the unclipped box (a face cut by the edge keeps its framing)
-    unclipped = [(rects[i].top(), rects[i].right() + 1, rects[i].bottom() + 1, rects[i].left()) for i in keep]
-    out: list[FaceRecord] = []
-    for i, (vec, sharp) in zip(keep, describe_boxes(full, unclipped, int(opts["num_jitters"]))):
-        box, score = boxes[i], kept_scores[i]
-        top, right, bottom, left = box
-        size = min(bottom - top, right - left)
-        out.append(FaceRecord(
-            top=top, right=right, bottom=bottom, left=left, det_score=round(score, 4), size=size,
-            sharpness=round(sharp, 2),
-            low_quality=size < int(opts["min_face_size"]),
-            embedding=vec.tobytes(), model=version,
-            thumb_jpeg=_thumb(full, box, int(opts["thumb_size"])),
-        ))
-    return out
+    return describe(rgb, find_faces(rgb, options, regions), options)
 
 
 def _points(shape: Any) -> np.ndarray:
@@ -297,26 +321,28 @@ def describe_boxes(rgb: np.ndarray, boxes: list[tuple[int, int, int, int]],
     box, dlib's aligned 150x150 chip (which upsamples small faces) and the ResNet
     descriptor, all on the given full-resolution pixels. The calibration data
     (bench/lfw_data.py) is embedded through this function so that its scores match."""
+    full = np.ascontiguousarray(rgb, dtype=np.uint8)
+    return [(vec, _box_sharpness(full, box)) for box, vec in zip(boxes, _descriptors(full, boxes, num_jitters))]
+
+
+def _descriptors(full: np.ndarray, boxes: list[tuple[int, int, int, int]], num_jitters: int) -> list[np.ndarray]:
     import dlib
 
     if not boxes:
         return []
     m = _models()
-    full = np.ascontiguousarray(rgb, dtype=np.uint8)
     shapes = dlib.full_object_detections(
         [m.landmarks(full, dlib.rectangle(b[3], b[0], b[1] - 1, b[2] - 1)) for b in boxes])
-    descriptors = m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))
-    out: list[tuple[np.ndarray, float]] = []
-    for box, desc in zip(boxes, descriptors):
-        top, right, bottom, left = box
-        crop = full[max(0, top):max(0, bottom), max(0, left):max(0, right)]
-        if crop.size == 0:
-            sharp = 0.0
-        else:
-            gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
-            sharp = sharpness(gray)
-        out.append((np.asarray(desc, dtype="<f4"), sharp))
-    return out
+    return [np.asarray(d, dtype="<f4") for d in m.encoder.compute_face_descriptor(full, shapes, int(num_jitters))]
+
+
+def _box_sharpness(full: np.ndarray, box: tuple[int, int, int, int]) -> float:
+    top, right, bottom, left = box
+    crop = full[max(0, top):max(0, bottom), max(0, left):max(0, right)]
+    if crop.size == 0:
+        return 0.0
+    gray = (crop[..., 0] * 0.299 + crop[..., 1] * 0.587 + crop[..., 2] * 0.114).astype(np.uint8)
+    return sharpness(gray)
 def load_models() -> None:
     """Load the face models now, so a worker that is warming up pays for it before its first task."""
     _models()

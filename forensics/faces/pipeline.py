@@ -60,9 +60,10 @@ def write_faces(w: sqlite3.Connection, item_id: int, faces: list[FaceRecord], th
     for f in faces:
         cur = w.execute(
             "INSERT INTO faces (item_id, box_top, box_right, box_bottom, box_left, det_score, size, sharpness,"
-            " low_quality, embedding, model, created_utc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " low_quality, embedding, model, created_utc, seen_from, seen_to)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (item_id, f.top, f.right, f.bottom, f.left, f.det_score, f.size, f.sharpness, int(f.low_quality),
-             f.embedding, f.model, now),
+             f.embedding, f.model, now, getattr(f, "seen_from", None), getattr(f, "seen_to", None)),
         )
         fid = int(cur.lastrowid)
         rel = face_thumb_relpath(fid)
@@ -101,18 +102,26 @@ def finish_video(w: sqlite3.Connection, video_id: int) -> None:
         "SELECT frame_time FROM items WHERE parent_id = ? AND frame_time IS NOT NULL", (video_id,))]
     rows = w.execute(
         "SELECT f.id, f.item_id, i.frame_time, f.box_top, f.box_right, f.box_bottom, f.box_left, f.embedding,"
-        " f.size, f.det_score, f.sharpness, f.low_quality FROM faces f JOIN items i ON i.id = f.item_id"
-        " WHERE i.parent_id = ? AND i.frame_time IS NOT NULL", (video_id,)).fetchall()
+        " f.size, f.det_score, f.sharpness, f.low_quality, f.seen_from, f.seen_to FROM faces f"
+        " JOIN items i ON i.id = f.item_id WHERE i.parent_id = ? AND i.frame_time IS NOT NULL", (video_id,)).fetchall()
     w.execute("DELETE FROM face_tracks WHERE video_id = ?", (video_id,))
     if not rows:
         return
     dets = [Detection(r[0], r[1], float(r[2]), (r[3], r[4], r[5], r[6]), embedding_array(r[7]).astype("f8"),
                       quality(r[8], r[9], r[10], bool(r[11]))) for r in rows]
-    for track in link_tracks(dets, max_gap(frame_times)):
+    from forensics.faces.select import DescribeRates
+
+    # followed faces are described at least every `every` s (the default; ingest records the rates)
+    seen = {r[0]: (r[12], r[13]) for r in rows if r[12] is not None and r[13] is not None}
+    for track in link_tracks(dets, max_gap(frame_times, DescribeRates().every)):
         best = track.best(REPRESENTATIVES)
+        # the span over which its followed faces were detected, described or not
+        spans = [seen[d.face_id] for d in track.detections if d.face_id in seen]
+        start = min([track.start] + [s[0] for s in spans])
+        end = max([track.end] + [s[1] for s in spans])
         cur = w.execute(
             "INSERT INTO face_tracks (video_id, start_time, end_time, detections, best_face_id) VALUES (?, ?, ?, ?, ?)",
-            (video_id, track.start, track.end, len(track.detections), best[0].face_id),
+            (video_id, start, end, len(track.detections), best[0].face_id),
         )
         tid = cur.lastrowid
         rep_ids = {d.face_id for d in best}

@@ -2,8 +2,9 @@
 
 Frames are decoded here, in the core, through the one read-only video opener
 (forensics.media.video.open_video), so no front end ever reads evidence itself. The
-face box on frames between two detections is interpolated from them; on frames before
-the track starts (the lead-in) or after its last detection there is none.
+face box on frames between two detections is interpolated from them, and carried on at
+their motion to the track's start and end where the face was seen between described
+detections; on frames before the track starts (the lead-in) there is none.
 """
 from __future__ import annotations
 
@@ -44,9 +45,16 @@ def track_detections(conn: sqlite3.Connection, track_id: int) -> list[tuple[floa
     return [(float(r[0]), (r[1], r[2], r[3], r[4]), r[5]) for r in rows]
 
 
-def box_at(dets: list[tuple[float, Box, int]], t: float, tol: float = 0.02) -> tuple[Box | None, bool]:
+def box_at(dets: list[tuple[float, Box, int]], t: float, tol: float = 0.02,
+           span: tuple[float, float] | None = None) -> tuple[Box | None, bool]:
     """The face box at time t: a detection's own box, or one interpolated between the two
-    detections around t; None outside the detections' span."""
+    detections around t; None outside the detections' span, or outside `span` (the
+    track's, which may reach past its described detections: forensics.faces.select),
+    where the box is carried on at the first or last detections' motion."""
+    if dets and span is not None and span[0] - tol <= t < dets[0][0] - tol:
+        return _carried(dets[0], dets[1] if len(dets) > 1 else dets[0], t), False
+    if dets and span is not None and dets[-1][0] + tol < t <= span[1] + tol:
+        return _carried(dets[-1], dets[-2] if len(dets) > 1 else dets[-1], t), False
     if not dets or t < dets[0][0] - tol or t > dets[-1][0] + tol:
         return None, False
     for (t0, b0, _), (t1, b1, _) in zip(dets, dets[1:] + [dets[-1]]):
@@ -56,6 +64,15 @@ def box_at(dets: list[tuple[float, Box, int]], t: float, tol: float = 0.02) -> t
             u = (t - t0) / (t1 - t0)
             return tuple(int(round(a + u * (b - a))) for a, b in zip(b0, b1)), False  # type: ignore[return-value]
     return dets[-1][1], abs(t - dets[-1][0]) <= tol
+
+
+def _carried(a: tuple[float, Box, int], b: tuple[float, Box, int], t: float) -> Box:
+    """Detection a's box moved on to time t at the speed from b to a (held if one detection)."""
+    (ta, ba, _), (tb, bb, _) = a, b
+    if ta == tb:
+        return ba
+    u = (t - ta) / (ta - tb)
+    return tuple(int(round(x + u * (x - y))) for x, y in zip(ba, bb))  # type: ignore[return-value]
 
 
 def decode_span(path: bytes | str, start: float, end: float, max_frames: int, max_side: int):

@@ -128,7 +128,7 @@ class FaceService(FaceViews):
         query["size"], query["reliable"] = qq.width_px, cal.reliable(qq)
         radius = float(threshold) if threshold is not None else cal.search_radius()
         floor = None if threshold is not None else (cal.decision_log10_lr if min_log10_lr is None else min_log10_lr)
-        from forensics.faces.track_search import search_tracks
+        from forensics.faces.track_search import TRACK_RULE, search_tracks
 
         scored = []
         for n in self._within(vec, radius, exclude):
@@ -141,7 +141,8 @@ class FaceService(FaceViews):
         own_track: set[int] = set()
         if face_id is not None and (tid := self.face(face_id)["track_id"]) is not None:
             own_track = {tid}
-        tracks = search_tracks(self.store.read, vec, threshold, own_track, cal, qq, floor)
+        # the examiner's own level applies to tracks as given; by default the footage rule decides
+        tracks = search_tracks(self.store.read, vec, threshold, own_track, cal, qq, min_log10_lr)
         matches = self._group_matches(scored) + [self._track_match(h, cal, qq) for h in tracks]
         # strongest evidence first (with an explicit threshold: nearest first)
         matches.sort(key=lambda m: ((m["distance"],) if threshold is not None else (-m["log10_lr"], m["distance"]))
@@ -151,7 +152,8 @@ class FaceService(FaceViews):
         offset = max(0, int(offset))
         page = matches[offset:offset + page_size] if page_size is not None else matches[offset:]
         params = {**{k: v for k, v in query.items() if k in ("face_id", "sha256", "face_index")},
-                  "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version, "top": page_size,
+                  "threshold": threshold, "min_log10_lr": floor, "calibration": cal.version,
+                  "track_rule": TRACK_RULE.chosen_on if threshold is None and min_log10_lr is None else None, "top": page_size,
                   "offset": offset}
         with self.store.write() as w:
             if repairs:
@@ -161,7 +163,8 @@ class FaceService(FaceViews):
                 "total": len(matches), "photos": sum(m["kind"] == "image" for m in matches),
                 "video_tracks": sum(m["kind"] == "video" for m in matches),
                 "more": max(0, len(matches) - offset - len(page)), "model": model_version(),
-                "calibration": cal.summary(), "index": "hnsw" if self.index.uses_hnsw() else "exact", "index_repaired": repairs, "matches": page}
+                "calibration": cal.summary(),
+                "track_rule": TRACK_RULE.as_dict() if threshold is None and min_log10_lr is None else None, "index": "hnsw" if self.index.uses_hnsw() else "exact", "index_repaired": repairs, "matches": page}
 
     def record_view(self, query: dict, threshold: float, shown: int, photos: int, video_tracks: int) -> None:
         """Audit what a front end showed once the examiner settled on a threshold: the
@@ -234,12 +237,14 @@ class FaceService(FaceViews):
         f = self.face(hit.best_face_id)
         t = self.track(hit.track_id)
         from forensics.faces.calibration import FaceQuality, verbal_scale
+        from forensics.faces.track_search import LEAD_SMALL
 
         best = self.face(hit.best_face_id)
         lr = cal.describe(hit.best_distance, qq, FaceQuality.from_face(best))  # the best frame's own evidence
         if hit.log10_lr is not None:  # the track's evidence, over its strongest detections
-            lr.update(log10_lr=hit.log10_lr, verbal=verbal_scale(hit.log10_lr), reliable=not hit.lead)
-        lr.update(lead=not lr["reliable"], size=best["size"])
+            lr.update(log10_lr=hit.log10_lr, verbal=verbal_scale(hit.log10_lr), reliable=hit.lead_reason != LEAD_SMALL)
+        lr.update(lead=not lr["reliable"] or hit.lead, size=best["size"],
+                  lead_reason=hit.lead_reason or (LEAD_SMALL if not lr["reliable"] else None))
         return {**lr, "face_id": hit.best_face_id, "distance": hit.distance, "kind": "video",
                 "item_id": t["video_id"], "path": t["path"], "frame_item_id": f["item_id"],
                 "frame_time": f["frame_time"], "best_match_distance": hit.best_distance,
@@ -266,7 +271,7 @@ class FaceService(FaceViews):
         pb = Playback(track_id, t["video_id"], t["start"], t["end"], float(fps), 1.0)
         start = max(0.0, t["start"] - lead)
         for when, rgb, scale in decode_span(path, start, t["end"], max_frames, max_side):
-            box, detected = box_at(dets, when, tol=0.5 / float(fps))
+            box, detected = box_at(dets, when, tol=0.5 / float(fps), span=(t["start"], t["end"]))
             if box is not None and scale != 1.0:
                 box = tuple(int(round(v * scale)) for v in box)  # type: ignore[assignment]
             pb.scale = scale

@@ -59,14 +59,16 @@ def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def max_gap(frame_times: list[float]) -> float:
+def max_gap(frame_times: list[float], described_every: float = 0.0) -> float:
     """How long a track may go undetected: three and a half sampling intervals (HOG misses
-    turned or blurred faces for a few samples; the embedding check keeps links honest)."""
+    turned or blurred faces for a few samples; the embedding check keeps links honest),
+    and at least 1.75 times `described_every`, the longest a followed face may go without
+    a described (stored) detection (forensics.faces.select)."""
     times = sorted(set(frame_times))
     if len(times) < 2:
-        return 1.0
+        return max(1.0, 1.75 * described_every)
     interval = float(np.median(np.diff(times)))
-    return max(0.5, 3.5 * interval)
+    return max(0.5, 3.5 * interval, 1.75 * described_every)
 
 
 def link_tracks(detections: list[Detection], gap: float) -> list[Track]:

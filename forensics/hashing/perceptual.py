@@ -69,8 +69,13 @@ def dhash_bits(gray: Image.Image) -> np.ndarray:
 
 def image_hashes(im: Image.Image) -> dict[str, int]:
     """pHash and dHash (imagehash's algorithms, bit-identical) of an image as signed int64."""
-    gray = im.convert("L")
-    return {"phash": _bits_to_int64(phash_bits(gray)), "dhash": _bits_to_int64(dhash_bits(gray))}
+    p, d = gray_hashes(im.convert("L"))
+    return {"phash": p, "dhash": d}
+
+
+def gray_hashes(gray: Image.Image) -> tuple[int, int]:
+    """(pHash, dHash) as signed int64 of an already grey ("L") picture."""
+    return _bits_to_int64(phash_bits(gray)), _bits_to_int64(dhash_bits(gray))
 
 
 def is_blank(im: Image.Image) -> bool:

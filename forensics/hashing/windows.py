@@ -33,6 +33,10 @@ from forensics.hashing.perceptual import dhash_bits, phash_bits, phash_of_pixels
 WINDOW_CUT = 0.075
 CENTRE_CUT = 0.10
 ROTATION = 7.0
+# Search only (not stored): the query's middle is also turned by these angles, so with the
+# stored 0 and +/-7 degrees the turns are covered every 3.5 degrees up to 10.5 (a tilt is
+# then within 1.75 degrees of one, where the middles' hashes still agree).
+QUERY_ROTATIONS = (3.5, -3.5, 10.5, -10.5)
 # (name, left, top, right, bottom) fractions cut from the trimmed picture.
 WINDOWS: tuple[tuple[str, float, float, float, float], ...] = tuple(
     (name, WINDOW_CUT * ("L" in name), WINDOW_CUT * ("T" in name), WINDOW_CUT * ("R" in name), WINDOW_CUT * ("B" in name))
@@ -152,6 +156,15 @@ def probe_hashes(im: Image.Image, own: tuple[int, int] | None = None) -> np.ndar
     out[CENTRE:ROT1] = centre_hashes(work)
     out[TURN0:TURN1] = turned_hashes(a)
     return out
+
+
+def query_middles(im: Image.Image) -> np.ndarray:
+    """(len(QUERY_ROTATIONS), 2) uint64: the middle of a query image (trimmed and reduced as
+    in probe_hashes) turned by each of QUERY_ROTATIONS, for search by image only."""
+    small = _work(im)
+    box = border_box(small)
+    work = (small if box is None else small.crop(box)).convert("L")
+    return np.array(centre_hashes(work, QUERY_ROTATIONS), np.uint64).reshape(-1, 2)
 
 
 def pack(probes: np.ndarray) -> bytes:

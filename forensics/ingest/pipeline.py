@@ -22,6 +22,7 @@ from forensics.clock import utc_now
 from forensics.context import CaseContext
 from forensics.evidence import noatime_message
 from forensics.store.db import StorageError
+from forensics.ingest import deadline
 from forensics.ingest.discover import walk_source
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.ingest.runs import close_interrupted, lock_sources, run_lock
@@ -62,10 +63,11 @@ class IngestSummary:
         return d
 
 
-def _pool(workers: int) -> cf.ProcessPoolExecutor:
+def _pool(workers: int, heartbeats: str | None = None) -> cf.ProcessPoolExecutor:
     # spawn, not fork: ingest may run from a GUI thread, and forking a threaded process can deadlock.
     ctx = multiprocessing.get_context("spawn")
-    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500)
+    return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx, max_tasks_per_child=500,
+                                  initializer=deadline.init_worker, initargs=(heartbeats,))
 
 
 def run_ingest(ctx: CaseContext, source_ids: list[int], options: IngestOptions,
@@ -305,16 +307,28 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
               worker: Callable[[FileTask, IngestOptions], FileResult] = process_file) -> None:
     """Keep a bounded number of files in flight (memory stays flat however large the source).
 
-    A decoder that crashes a worker process, or hangs past `options.file_timeout`, must not
-    stop the run: the pool is restarted, and the files that were in flight are retried one
-    at a time, so the culprit is found exactly and only it is recorded as failed."""
+    A decoder that crashes a worker process, or hangs past its deadline, must not stop the
+    run: the pool is restarted, and the files that were in flight are retried one at a
+    time, so the culprit is found exactly and only it is recorded as failed. The deadline
+    is `options.file_timeout`, extended by a video's reported progress
+    (forensics.ingest.deadline), so long footage is not killed for being long."""
+    heartbeats = deadline.new_folder()
+    try:
+        _run_pool_in(tasks, options, workers, handle, cancel, worker, heartbeats)
+    finally:
+        deadline.remove_folder(heartbeats)
+
+
+def _run_pool_in(tasks: list[FileTask], options: IngestOptions, workers: int,
+                 handle: Callable[[FileResult], None], cancel: threading.Event | None,
+                 worker: Callable[[FileTask, IngestOptions], FileResult], heartbeats: str) -> None:
     pending = list(reversed(tasks))
     suspects: list[FileTask] = []
     while pending or suspects:
         solo = bool(suspects)
         queue = suspects if solo else pending
         limit = 1 if solo else workers * 4
-        pool = _pool(1 if solo else workers)
+        pool = _pool(1 if solo else workers, heartbeats)
         _warm(pool, 1 if solo else workers)
         in_flight: dict[cf.Future, FileTask] = {}
         started: dict[cf.Future, float] = {}
@@ -325,7 +339,7 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
                     raise Cancelled()
                 while queue and len(in_flight) < limit:
                     task = queue.pop()
-                    in_flight[pool.submit(worker, task, options)] = task
+                    in_flight[pool.submit(deadline.run_task, worker, task, options)] = task
                 done, _ = cf.wait(in_flight, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     try:
@@ -340,7 +354,10 @@ def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,
                 for fut in in_flight:
                     if fut not in started and fut.running():
                         started[fut] = now
-                if failure is None and any(now - t > options.file_timeout for f, t in started.items() if f in in_flight):
+                # the heartbeat is read only once the plain limit has passed
+                if failure is None and any(now - t > options.file_timeout
+                                           and now - t > deadline.allowed(options, heartbeats, in_flight[f])
+                                           for f, t in started.items() if f in in_flight):
                     failure = "timeout"
                     for proc in list(getattr(pool, "_processes", {}).values()):
                         proc.kill()  # a hung decoder ignores everything else
@@ -382,7 +399,8 @@ def failure_record(task: FileTask, failure: str, options: IngestOptions, res: Fi
         item["retry"] = 1
     res.errors.insert(0, ("internal", f"the worker process died while decoding this file (crash in a decoder); {what}"
                           if failure == "crash" else
-                          f"processing took longer than {options.file_timeout:.0f} s and was stopped; {what}"))
+                          f"processing took longer than {options.file_timeout:.0f} s (plus"
+                          f" {options.timeout_per_media_second:g} s per media second decoded) and was stopped; {what}"))
     return res
 
 

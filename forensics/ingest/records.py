@@ -20,22 +20,38 @@ class IngestOptions:
     thumbnails: bool = True
     max_image_bytes: int = 512 << 20  # larger "images" are hashed but not decoded
     file_timeout: float = 900.0  # seconds one file may take in a worker before it is given up
+    # ... plus this much for every second of a video the worker reports having decoded
+    # (forensics.ingest.deadline): a long video with faces is not killed for its length
+    timeout_per_media_second: float = 60.0
     face_options: dict | None = None  # passed to forensics.faces.pipeline.detect_faces
     # With faces on, video sampling follows the faces (forensics.media.follow): a full-frame
     # look every follow_base s (skipped on a static picture, but at least every follow_static_max s),
     # every follow_dense s near faces for follow_hold s after the last one, and back in time to
     # where a new face starts. follow_faces=False samples at frame_interval as without faces.
     follow_faces: bool = True
-    follow_base: float = 0.5
+    follow_base: float = 1.0
     follow_dense: float = 0.25
     follow_hold: float = 1.0
     follow_static_max: float = 10.0
+    # Which detections of a followed face get a descriptor (forensics.faces.select): the
+    # first, any clearly larger, sharper or turned one, and one at least every describe_every s
+    # (0 describes every detection).
+    describe_every: float = 1.0
+    describe_grow: float = 1.15
+    describe_focus: float = 1.3
+    describe_turn: float = 0.2
 
     def follow_rates(self):
         from forensics.media.follow import FollowRates
 
         return FollowRates(base=self.follow_base, dense=self.follow_dense, hold=self.follow_hold,
                            static_max=self.follow_static_max)
+
+    def describe_rates(self):
+        from forensics.faces.select import DescribeRates
+
+        return DescribeRates(every=self.describe_every, grow=self.describe_grow, focus=self.describe_focus,
+                             turn=self.describe_turn)
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

@@ -312,28 +312,47 @@ def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, f
         detect = None
         if options.faces:
             from forensics.faces.pipeline import detect_faces as detect
+        selector = None
         if detect is not None and options.follow_faces:
+            from forensics.faces.select import DescriptorSelector
             from forensics.media.follow import FollowSampler
 
             sampler = FollowSampler(container, info, options.follow_rates(), options.scene_changes, options.max_frames)
             samples = iter(sampler)
+            selector = DescriptorSelector(options.describe_rates())
         else:
             sampler = None
             samples = sample_frames(container, info, options.frame_interval, options.scene_changes, options.max_frames)
+        from forensics.ingest.deadline import progress
+
+        described: list = []  # (frame record, followed-face ident of each described face)
         for fr in samples:
+            progress(fr.time)  # the heartbeat that extends this file's deadline
             hashes = image_hashes(fr.image)
             rec = FrameRecord(fr.index, round(fr.time, 3), fr.reason, fr.image.width, fr.image.height,
                               hashes["phash"], hashes["dhash"], is_blank(fr.image),
                               thumbnail_jpeg(fr.image) if options.thumbnails else None)
             if detect is not None:
+                boxes: list = []
                 try:
-                    rec.faces = detect(np.ascontiguousarray(np.asarray(fr.image, dtype=np.uint8)),
-                                       options.face_options, fr.near)
+                    rgb = np.ascontiguousarray(np.asarray(fr.image, dtype=np.uint8))
+                    if selector is not None:  # a followed face is described selectively (forensics.faces.select)
+                        from forensics.faces.detect import describe, find_faces
+
+                        found = find_faces(rgb, options.face_options, fr.near)
+                        boxes = [c.box for c in found]
+                        rec.faces = describe(rgb, selector.choose(fr.time, found), options.face_options)
+                        described.append((rec, list(selector.chosen_idents)))
+                    else:
+                        rec.faces = detect(rgb, options.face_options, fr.near)
+                        boxes = [f.box for f in rec.faces]
                 except Exception as exc:
                     res.errors.append(("faces", f"frame {fr.index}: {type(exc).__name__}: {exc}"))
                 if sampler is not None:
-                    sampler.found(fr, [f.box for f in rec.faces or ()])
+                    sampler.found(fr, boxes)
             res.frames.append(rec)
+        if selector is not None:
+            _add_spans(described, selector)
         item.update(duration=info.duration, frame_count=info.frame_count)
         flags += info.flags
         for e in info.errors:
@@ -347,3 +366,14 @@ def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, f
         f.close()
     if res.frames:
         res.thumb = res.frames[len(res.frames) // 2].thumb if len(res.frames) > 2 else res.frames[0].thumb
+
+
+def _add_spans(described: list, selector) -> None:
+    """Give each described video face the span over which its followed face was detected
+    (the detections in between were not described, see forensics.faces.select)."""
+    import dataclasses
+
+    for rec, idents in described:
+        if rec.faces and len(idents) == len(rec.faces):
+            rec.faces = [dataclasses.replace(f, seen_from=round(selector.span(i)[0], 3), seen_to=round(selector.span(i)[1], 3))
+                         for f, i in zip(rec.faces, idents)]

@@ -36,7 +36,7 @@ Box = tuple[int, int, int, int]  # top, right, bottom, left
 
 @dataclass(frozen=True)
 class FollowRates:
-    base: float = 0.5  # seconds between full-frame samples everywhere
+    base: float = 1.0  # seconds between full-frame samples everywhere (one look inside any 1 s appearance)
     dense: float = 0.25  # seconds between samples around faces (each costs a descriptor per face)
     hold: float = 1.0  # keep sampling densely this long after the last face seen
     static_max: float = 10.0  # on a static picture, still one base sample this often

@@ -291,6 +291,7 @@ class MainWindow(QMainWindow):
         self.map_view = MapView(case, self.tasks, self.settings)
         self.map_view.items_selected.connect(self._map_selected)
         self.map_view.area_changed.connect(self.gallery.filters.set_area)
+        self.gallery.filters.area_cleared.connect(self.map_view.clear_area)
         self.map_view.places_updated.connect(self.refresh_facets)
         self.tabs = QTabWidget()
         for w, label in ((self.gallery, "Gallery"), (self.item_view, "Item"), (self.map_view, "Map"), (self.people, "People"),

@@ -27,6 +27,7 @@ def _tri(label_yes: str, label_no: str) -> QComboBox:
 class FilterPanel(QWidget):
     changed = pyqtSignal()
     thumb_size_changed = pyqtSignal(int)
+    area_cleared = pyqtSignal()  # the user cleared the map lasso here; the map clears its drawing
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +77,7 @@ class FilterPanel(QWidget):
         form.addRow("Place", self.place)
         self.area: tuple[tuple[float, float], ...] | None = None  # set by the map's lasso
         self.area_label = QLabel("")
+        self.area_label.linkActivated.connect(lambda *_: self.area_cleared.emit())
         form.addRow("", self.area_label)
         self.errors = _tri("with errors", "without errors")
         form.addRow("Errors", self.errors)
@@ -154,7 +156,8 @@ class FilterPanel(QWidget):
     def set_area(self, area: tuple[tuple[float, float], ...] | None) -> None:
         """Filter to the positions inside a map lasso ((lon, lat) vertices), or stop."""
         self.area = tuple(area) if area else None
-        self.area_label.setText(f"within the map lasso ({len(self.area)} points)" if self.area else "")
+        self.area_label.setText(f'within the map lasso ({len(self.area)} points) · <a href="clear">clear</a>'
+                                if self.area else "")
         self.changed.emit()
 
     def _date(self, edit: QLineEdit) -> str | None:

@@ -111,3 +111,22 @@ def test_calibrated_track_evidence_and_leads(tmp_path):
     with pytest.raises(ValueError):
         search_tracks(small.store.read, query, None)
     small.close()
+
+
+def test_footage_rule_hits_and_leads():
+    """A reliable track is a hit only at its band's footage level; under it, down to the
+    calibration's decision level, it is a lead for review; small faces are always leads;
+    an examiner's own level replaces the footage levels."""
+    from forensics.faces.calibration import load_calibration
+    from forensics.faces.track_search import LEAD_SMALL, LEAD_WEAK, TrackRule
+
+    cal = load_calibration()
+    rule = TrackRule(levels=((40.0, 1.5), (24.0, 2.0)), min_matched=2)
+    d = cal.decision_log10_lr
+    assert rule.verdict(2.1, 3, 30.0, cal, None) == "hit"
+    assert rule.verdict(1.8, 3, 30.0, cal, None) == LEAD_WEAK  # 24-40 px needs 2.0
+    assert rule.verdict(1.8, 3, 45.0, cal, None) == "hit"
+    assert rule.verdict(2.1, 1, 30.0, cal, None) == LEAD_WEAK  # one detection is not enough for a hit
+    assert rule.verdict(d - 0.01, 3, 30.0, cal, None) is None
+    assert rule.verdict(2.5, 3, 20.0, cal, None) == LEAD_SMALL
+    assert rule.verdict(d + 0.1, 3, 30.0, cal, d) == "hit"  # the examiner's own level

@@ -1,5 +1,6 @@
 """An ingest from the workbench leaves the case exactly as `forensics ingest` does: the
-same hash-set matches, copy groups and face clusters (both run Case.ingest_and_analyse)."""
+same place names, hash-set matches, copy groups and face clusters (both run
+Case.ingest_and_analyse)."""
 from __future__ import annotations
 
 import hashlib
@@ -28,8 +29,11 @@ def _outcome(path: Path) -> dict:
             p = case.faces.person(c["id"])
             clusters.add(frozenset([(ph["path"], tuple(ph["box"].values())) for ph in p["photos"]]
                                    + [(v["path"], v["start"], v["end"]) for v in p["videos"]]))
-        categories = sorted((i["path"], i["category"]) for i in case.items() if i["category"] is not None)
-    return {"matches": matches, "groups": groups, "clusters": clusters, "categories": categories}
+        items = case.items()
+        categories = sorted((i["path"], i["category"]) for i in items if i["category"] is not None)
+        places = sorted((i["path"], i["place"]["status"], i["place"]["country_code"], i["place"]["city"],
+                         i["place"]["locality"], i["place"]["time_zone"]) for i in items if i["place"])
+    return {"matches": matches, "groups": groups, "clusters": clusters, "categories": categories, "places": places}
 
 
 def test_workbench_ingest_matches_cli_ingest(window, qtbot, tmp_path, sample_evidence):
@@ -45,7 +49,7 @@ def test_workbench_ingest_matches_cli_ingest(window, qtbot, tmp_path, sample_evi
         controller.start([str(sample_evidence)], faces=True, workers=1)
     summary = sig.args[0]
     assert summary is not None and not isinstance(summary, Exception), summary
-    assert set(summary.analysis) == {"hashsets", "copies", "faces"}
+    assert set(summary.analysis) == {"places", "hashsets", "copies", "faces"}
     assert not any("error" in step for step in summary.analysis.values()), summary.analysis
     window.tasks.wait(30_000)
     window.close_case()
@@ -55,4 +59,5 @@ def test_workbench_ingest_matches_cli_ingest(window, qtbot, tmp_path, sample_evi
     assert len(cli["matches"]) >= 2  # the photo and its binary copy
     assert len(cli["groups"]) >= 2 and any(len(members) >= 3 for _, members in cli["groups"])  # Hopper x3
     assert any(len(c) >= 2 for c in cli["clusters"])
+    assert {p[2] for p in cli["places"]} >= {"FR", "JP", "US", "AU", "ZA"}  # the sample's trip
     assert gui == cli

@@ -77,7 +77,13 @@ def test_lasso_filters_the_gallery(opened, map_tab, ids, qtbot) -> None:
     assert len(canvas.ids) > 3  # the map still shows every position, to lasso again
     with qtbot.waitSignal(opened.gallery_refreshed, timeout=10_000):
         map_tab.buttons["clear_area"].click()
-    assert len(_gallery_ids(opened)) > 10
+    assert len(_gallery_ids(opened)) > 10 and canvas.area is None
+    # Cleared from the filter panel instead, the map's drawing goes too.
+    canvas.finish_lasso(ring)
+    qtbot.waitUntil(lambda: sorted(_gallery_ids(opened)) == sorted(ids[n] for n in TRIP_PARIS), timeout=10_000)
+    with qtbot.waitSignal(opened.gallery_refreshed, timeout=10_000):
+        opened.gallery.filters.area_label.linkActivated.emit("clear")
+    assert canvas.area is None and opened.gallery.filters.area is None and len(_gallery_ids(opened)) > 10
 
 
 def test_country_and_place_filters_and_item_view(opened, map_tab, ids, qtbot) -> None:
