@@ -181,14 +181,24 @@ def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, optio
             failed: FailureRecord) -> FileResult:
     from distributed.scheduler import KilledWorker
 
-    try:  # what can still be read without decoding, on a worker that sees the evidence
-        fut = cluster.client.submit(_hash_on_worker, task, cluster.spec.path_map, options,
-                                    key=cluster.key("digest", id(task)), pure=False, workers=cluster.workers_for(task.root))
-        # bounded by the no-workers watch too: with every worker gone the run is about to stop
-        hashed = fut.result(timeout=min(max(60.0, options.file_timeout), cluster.spec.no_workers_timeout))
-        why = "" if hashed is not None else "the hash-only step failed on the worker"
-    except Exception as exc:
-        hashed, why = None, describe_error(exc)
+    hashed, why = None, ""
+    # What can still be read without decoding, on a worker that sees the evidence. That step
+    # cannot take a worker down, so a KilledWorker here is another task's doing (a worker
+    # restarted under it): try again, a few times.
+    for attempt in range(3):
+        try:
+            fut = cluster.client.submit(_hash_on_worker, task, cluster.spec.path_map, options,
+                                        key=cluster.key(f"digest{attempt}", id(task)), pure=False,
+                                        workers=cluster.workers_for(task.root))
+            # bounded by the no-workers watch too: with every worker gone the run is about to stop
+            hashed = fut.result(timeout=min(max(60.0, options.file_timeout), cluster.spec.no_workers_timeout))
+            why = "" if hashed is not None else "the hash-only step failed on the worker"
+            break
+        except KilledWorker as exc:
+            why = describe_error(exc)
+        except Exception as exc:
+            why = describe_error(exc)
+            break
     res = failed(task, "crash", options, hashed)
     if hashed is None:  # the record says why it holds no size or hashes
         res.errors.append(("read", f"size and hashes could not be taken on a worker either: {why}"))
