@@ -8,6 +8,7 @@ without duplicates (unique indexes on (source, path) and (video, frame) guarante
 from __future__ import annotations
 
 import concurrent.futures as cf
+import copy
 import multiprocessing
 import os
 import socket
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from forensics import audit
@@ -452,6 +454,7 @@ class _Writer:
         self.last = time.monotonic()
         # (source id, relpath) -> id of an item recorded as failed, written again in place
         self.replace: dict[tuple[int, bytes], ItemId] = {}
+        self.written: list[Path] = []
 
     def add(self, res: FileResult) -> None:
         self.batch.append(res)
@@ -461,15 +464,43 @@ class _Writer:
     def flush(self) -> None:
         if not self.batch:
             return
-        new_ids: list[ItemId] = []
-        s = self.summary
-        with self.store.write() as w:
-            for res in self.batch:
-                new_ids.extend(self._write(w, res))
-            # the run row counts what is committed, so a killed run still shows how far it got
-            w.execute("UPDATE ingest_runs SET files_done = ?, files_failed = ? WHERE id = ?", (s.added, s.failed, s.run_id))
+        try:
+            self._commit(self.batch)
+        except StorageError:
+            if len(self.batch) == 1:
+                raise
+            # A full disk fails the whole batch's transaction. Commit what still fits file by
+            # file, so a run stopped by the disk keeps every file that could be written; the
+            # first file that does not fit ends the run and the next run ingests the rest.
+            for i, res in enumerate(self.batch):
+                try:
+                    self._commit([res])
+                except StorageError:
+                    self.batch = self.batch[i:]
+                    raise
         self.batch = []
         self.last = time.monotonic()
+
+    def _commit(self, results: list[FileResult]) -> None:
+        """One transaction for `results`; on failure the run's counts and the retry map are
+        as before it, so they describe only what is committed."""
+        s = self.summary
+        counts, replace = copy.deepcopy(s.__dict__), dict(self.replace)
+        new_ids: list[ItemId] = []
+        self.written: list[Path] = []  # thumbnails this transaction adds
+        try:
+            with self.store.write() as w:
+                for res in results:
+                    new_ids.extend(self._write(w, res))
+                # the run row counts what is committed, so a killed run still shows how far it got
+                w.execute("UPDATE ingest_runs SET files_done = ?, files_failed = ? WHERE id = ?",
+                          (s.added, s.failed, s.run_id))
+        except BaseException:
+            s.__dict__.update(counts)
+            self.replace = replace
+            for path in self.written:  # no thumbnail without its row: the space goes back too
+                path.unlink(missing_ok=True)
+            raise
         if self.on_committed and new_ids:
             self.on_committed(new_ids)
 
@@ -484,6 +515,7 @@ class _Writer:
             try:
                 tmp.write_bytes(data)
                 os.replace(tmp, path)  # atomic: a killed run never leaves half a thumbnail
+                self.written.append(path)
             except OSError:
                 tmp.unlink(missing_ok=True)  # disk full: no partial file left behind
                 raise
