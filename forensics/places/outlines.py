@@ -33,8 +33,7 @@ class Countries:
 
     @property
     def description(self) -> str:
-        return (f"Natural Earth {self.version} 1:10m admin-0 countries (public domain),"
-                f" from {PACKAGE.replace('_', '-')} {metadata.version(PACKAGE)}")
+        return describe(self.version)
 
     def ring(self, k: int) -> np.ndarray:
         return self.xy[self.starts[k]:self.starts[k + 1]]
@@ -83,6 +82,19 @@ def _dbf_columns(dbf: bytes, wanted: tuple[str, ...]) -> dict[str, list[str]]:
         out[name] = [dbf[header_len + r * record_len + start: header_len + r * record_len + start + size]
                      .decode("utf-8", "replace").strip(" \x00") for r in range(n_records)]
     return out
+
+
+def describe(version: str | None = None) -> str:
+    """What the outlines are (data release, package and its version), for the map's label
+    and reports; without `version` it reads only the release note, not the outlines."""
+    return (f"Natural Earth {version or _version()} 1:10m admin-0 countries (public domain),"
+            f" from {PACKAGE.replace('_', '-')} {metadata.version(PACKAGE)}")
+
+
+@lru_cache(maxsize=1)
+def _version() -> str:
+    with (resources.files(PACKAGE) / ZIP_NAME).open("rb") as fh, zipfile.ZipFile(fh) as z:
+        return z.read(f"{STEM}.VERSION.txt").decode().strip()
 
 
 @lru_cache(maxsize=1)

@@ -43,9 +43,9 @@ class BaseTiles:
 
     def description(self, zoom: int | None = None) -> str:
         """Which base layer is shown (at `zoom`, when given)."""
-        from forensics.places.outlines import countries
+        from forensics.places.outlines import describe
 
-        outlines = f"country outlines: {countries().description}"
+        outlines = f"country outlines: {describe()}"  # not the outlines themselves: a label needs no polygons
         mb = self.mbtiles
         if mb is None:
             return f"Base map: {outlines}"
