@@ -26,3 +26,10 @@ def kill_runs(cmd: list[str], committed: Callable[[], int], tries: int, grow: in
             kills += 1
         proc.wait()
     return kills
+
+
+def assert_one_record_per_file(store, total: int) -> None:
+    """After the killed runs and a last full one: every one of `total` files has exactly one
+    item row."""
+    rows = store.query("SELECT relpath, COUNT(*) FROM items GROUP BY relpath")
+    assert len(rows) == total and all(r[1] == 1 for r in rows), [r for r in rows if r[1] != 1][:5]

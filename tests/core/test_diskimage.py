@@ -14,7 +14,7 @@ from forensics.case import Case
 from forensics.clock import parse_time, utc_now
 from forensics.ingest.pipeline import IngestOptions
 import diskimages as di
-from kill_runs import kill_runs
+from kill_runs import assert_one_record_per_file, kill_runs
 
 
 @pytest.fixture(scope="module")
@@ -215,8 +215,7 @@ def test_killed_mid_image_resumes_with_one_record_per_file(tmp_path):
     assert 0 < partial < 300, partial
     s = case.ingest([image], IngestOptions(workers=2))
     assert s.skipped == partial and s.added == 300 - partial
-    rows = case.store.query("SELECT relpath, COUNT(*) FROM items GROUP BY relpath")
-    assert len(rows) == 300 and all(r[1] == 1 for r in rows)
+    assert_one_record_per_file(case.store, 300)
     assert case.store.scalar("SELECT COUNT(*) FROM item_image_refs") == 300
     for r in case.store.query("SELECT relpath, sha256 FROM items"):
         assert r[1] == _sha256(files / r[0].split("/", 1)[1])

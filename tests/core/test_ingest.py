@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from kill_runs import assert_one_record_per_file
 
 from forensics.case import Case
 from forensics.ingest.pipeline import IngestOptions
@@ -116,8 +117,7 @@ def test_ingest_killed_with_sigkill_resumes_without_duplicates(tmp_path):
     assert 0 < partial < 400, partial
     s = case.ingest([ev], IngestOptions(workers=2))
     assert s.skipped == partial and s.added == 400 - partial
-    rows = case.store.query("SELECT relpath, COUNT(*) FROM items GROUP BY relpath")
-    assert len(rows) == 400 and all(r[1] == 1 for r in rows)
+    assert_one_record_per_file(case.store, 400)
     for r in case.store.query("SELECT relpath, sha256 FROM items"):
         assert r[1] == hashlib.sha256((ev / r[0]).read_bytes()).hexdigest()
     case.close()
