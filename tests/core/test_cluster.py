@@ -294,6 +294,12 @@ def test_files_are_chunked_by_count_bytes_and_the_workers_they_are_bound_to(tmp_
     assert all(e is None for c, _ in chunked(tasks, cl, 3, 40) for _, e in c)
     mapped = Cluster(ClusterSpec("local:2", path_map=parse_path_map([f"{a}=/srv/a"])), client=None)
     assert [e for c, _ in chunked(tasks[:2], mapped, 3, 40) for _, e in c] == [10, 10]
+    # tapered for 2 worker threads: at most the remaining files over 4 per chunk, so the chunks
+    # shrink towards the end and the workers run out of files together
+    many = [FileTask(1, bytes(a), b"f0")] * 100
+    sizes_tapered = [len(c) for c, _ in chunked(many, cl, max_files=16, max_bytes=1 << 20, taper=2)]
+    assert sum(sizes_tapered) == 100 and sizes_tapered[:4] == [16, 16, 16, 13]
+    assert sizes_tapered == sorted(sizes_tapered, reverse=True) and sizes_tapered[-3:] == [1, 1, 1]
 
 
 def test_the_environment_variable_names_the_cluster(monkeypatch):
