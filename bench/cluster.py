@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import load_average, machine_line, peak_rss_self_mib, run_isolated, table  # noqa: E402
 
 
-def _photos(dest: Path, n: int) -> Path:
+def _photos(dest: Path, n: int, first: int = 0) -> Path:
     import numpy as np
     from PIL import Image
 
@@ -53,7 +53,7 @@ def _photos(dest: Path, n: int) -> Path:
     # sensor noise: one field, cut at a different offset for each photo (drawing fresh noise
     # for every photo made generating thousands of them take longer than ingesting them)
     noise = np.random.default_rng(11).normal(0, 8, (1456, 1856, 3)).astype(np.float32)
-    for i in range(n):
+    for i in range(first, n):  # `first`: several processes can fill one folder
         if f"IMG_{i:05d}.jpg" in have:
             continue
         rng = np.random.default_rng((11, i))  # one seed per photo: a folder can be grown or shared
@@ -231,7 +231,27 @@ def _ratios(res: dict) -> list[str]:
                 f"{steady('pool')[0] / steady(m)[0]:.2f} steady; files per CPU-second "
                 f"{(p['cpu_main'] + p['cpu_children']) / (r['cpu_main'] + r['cpu_children']) * r['files'] / p['files']:.2f}"
                 f" end to end, {steady('pool')[1] / steady(m)[1]:.2f} steady (target >= 0.85)")
+            lines.append(f"  {m} reaches 0.85 of the pool end to end from {_break_even(p, r, 'wall')} files (files/s), "
+                         f"{_break_even(p, r, 'cpu')} files (files per CPU-second), at these start-up costs and steady rates")
     return lines
+
+
+def _break_even(pool: dict, other: dict, what: str) -> str:
+    """The run size from which `other` takes at most 1/0.85 of the pool's time (or CPU), if
+    each run costs its start-up plus its files at its steady rate: solves
+    pool_start + n * pool_per_file = 0.85 * (other_start + n * other_per_file)."""
+    def model(r: dict) -> tuple[float, float]:
+        if what == "wall":
+            per = r["steady_s"] / max(1, r["steady_files"])
+            return r["wall"] - r["files"] * per, per
+        per = r["steady_cpu"] / max(1, r["steady_files"])
+        return r["cpu_main"] + r["cpu_children"] - r["files"] * per, per
+
+    (sp, pp), (so, po) = model(pool), model(other)
+    if 0.85 * po >= pp:  # steady too slow: never
+        return "no run size (the steady rate is below 0.85)"
+    n = (0.85 * so - sp) / (pp - 0.85 * po)
+    return f"{max(0, int(-(-n // 1))):,}"
 
 
 def main() -> int:

@@ -563,11 +563,11 @@ QUIET_CONFIG = {
 
 def _start_forkserver(modules: tuple[str, ...]) -> None:
     """Start the forkserver LocalCluster workers are forked from, now, with the modules the
-    workers need already imported in it (distributed and the tasks' modules). It imports them
-    in its own process while this one imports distributed itself, so on two cores the two
-    halves of the start-up overlap. Dask's own choice of preload (numpy and pandas too,
-    imported in this process first to see whether they exist) is skipped: the workers only
-    pass files to their decoder sandboxes, which import what the per-file work needs."""
+    workers need already imported in it (distributed and the tasks' modules, so a forked
+    worker imports nothing before its first task). It imports them in its own process while
+    this one imports distributed itself, so on two cores the two halves of the start-up
+    overlap instead of following each other. Dask's own preload list (its required and
+    optional packages, tried in this process first) is replaced by this one."""
     import multiprocessing
     from multiprocessing import forkserver
 

@@ -302,6 +302,24 @@ def test_files_are_chunked_by_count_bytes_and_the_workers_they_are_bound_to(tmp_
     assert sizes_tapered == sorted(sizes_tapered, reverse=True) and sizes_tapered[-3:] == [1, 1, 1]
 
 
+def test_the_sandbox_takes_files_in_order_with_the_next_one_queued_and_pins_a_crash_or_hang_on_its_file():
+    """The worker side without Dask. The next call is queued in the sandbox while one runs,
+    yet a crash or hang is pinned on the running call, and the queued one runs again in a
+    new sandbox."""
+    from forensics.cluster import _reset_sandbox, run_sandboxed_each
+    from ingest_faults import sandbox_probe
+
+    calls = [("ok", 1), ("crash", 2), ("ok", 3), ("hang", 4), ("ok", 5), ("ok", 6)]
+    try:
+        out = list(run_sandboxed_each(3.0, sandbox_probe, calls))
+    finally:
+        _reset_sandbox(every=True)
+    assert [o for o, _ in out] == ["ok", "crash", "ok", "timeout", "ok", "ok"]
+    assert [v[0] for o, v in out if o == "ok"] == [1, 3, 5, 6]
+    pids = [v[1] for o, v in out if o == "ok"]
+    assert pids[0] != pids[1] != pids[2] == pids[3]  # a new sandbox after each crash or hang, kept otherwise
+
+
 def test_the_environment_variable_names_the_cluster(monkeypatch):
     monkeypatch.setenv("FORENSICS_CLUSTER", "local:3")
     assert spec_from(None).local_workers == 3
