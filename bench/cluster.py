@@ -16,10 +16,11 @@ process so peak-memory counters start at zero:
 
 Per-task overhead is the extra time per file of ``local:1`` over ``inproc``, measured inside
 the run (after cluster start-up): submitting, pickling, scheduling, the sandbox hop and
-sending results back. "Writer peak" is the submitting process's peak RSS: the one writer, the client
-and (for a LocalCluster) the in-process scheduler; worker processes are not counted. The
-writer's memory is also measured on tiny files at 1,000 and 10,000 files on ``local:2`` to
-show it stays flat (the window of futures is bounded).
+sending results back. "Writer peak" is the submitting process's own peak RSS (VmHWM): the one
+writer, the client and (for a LocalCluster) the in-process scheduler; worker processes are
+not counted. The writer's memory is also measured on tiny files at 1,000 and 10,000 files on
+``local:2``, with the pool as the baseline, to show it stays flat (the window of futures is
+bounded).
 
     uv run python bench/cluster.py                      # 1000 photos + the memory runs
     uv run python bench/cluster.py --files 1000,5000 --modes pool,local:1,local:2   # two sizes
@@ -258,6 +259,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", default="1000", help="photos per run; several sizes: 1000,5000")
     ap.add_argument("--memory-files", default="1000,10000")
+    ap.add_argument("--memory-modes", default="pool,local:2", help="the pool is the baseline")
     ap.add_argument("--modes", default="pool,inproc,local:1,local:2,local:2/perfile")
     ap.add_argument("--workdir", default=os.environ.get("FORENSICS_BENCH_DIR", "/work/cache/cluster"))
     ap.add_argument("--measure", nargs=2, metavar=("FOLDER", "MODE"), help=argparse.SUPPRESS)
@@ -277,24 +279,26 @@ def main() -> int:
             r = run_isolated([__file__, "--workdir", str(work), "--measure", str(photos), mode])
             res[mode] = r
             rows.append(_row(r))
-            print(f"  {mode}: {r['files'] / r['wall']:.1f} files/s (load {load_average():.1f})", flush=True)
+            print("  " + ", ".join(f"{h} {v}" for h, v in zip(HEADER, _row(r))), flush=True)
         print(table(rows, HEADER))
         print("\n".join(_ratios(res)), flush=True)
-    print("steady: from a tenth of the files committed to the end (executor started and warm); start-up s and CPU s:")
-    print("the whole run less its files at the steady rate. CPU (user + system): the submitting process (writer, and for")
-    print("Dask the client and scheduler); Dask procs: forkserver, workers, resource trackers; compute: the processes")
-    print("that run the per-file work (pool workers; the Dask workers' decoder sandboxes)")
+    if args.files:
+        print("steady: from a tenth of the files committed to the end (executor started and warm); start-up s and CPU s:")
+        print("the whole run less its files at the steady rate. CPU (user + system): the submitting process (writer, and")
+        print("for Dask the client and scheduler); Dask procs: forkserver, workers, resource trackers; compute: the")
+        print("processes that run the per-file work (pool workers; the Dask workers' decoder sandboxes)")
     mem_rows = []
     for n in (int(x) for x in args.memory_files.split(",") if x):
         tiny = _tiny(work / f"tiny_{n}", n)
-        r = run_isolated([__file__, "--workdir", str(work), "--measure", str(tiny), "local:2"])
-        mem_rows.append([f"{n:,}", f"{r['files'] / r['wall']:.1f}", f"{r['steady_files'] / r['steady_s']:.1f}",
-                         f"{(r['cpu_main'] + r['cpu_children']) / max(1, r['files']) * 1000:.1f}",
-                         f"{r['writer_peak_mib']:.0f}"])
-        print(f"  memory run {n:,}: writer peak {r['writer_peak_mib']:.0f} MiB", flush=True)
+        for mode in args.memory_modes.split(","):
+            r = run_isolated([__file__, "--workdir", str(work), "--measure", str(tiny), mode])
+            mem_rows.append([mode, f"{n:,}", f"{r['files'] / r['wall']:.1f}", f"{r['steady_files'] / r['steady_s']:.1f}",
+                             f"{(r['cpu_main'] + r['cpu_children']) / max(1, r['files']) * 1000:.1f}",
+                             f"{r['writer_peak_mib']:.0f}"])
+            print(f"  memory run {mode} {n:,}: writer peak {r['writer_peak_mib']:.0f} MiB", flush=True)
     if mem_rows:
-        print("writer memory on local:2 (tiny files):")
-        print(table(mem_rows, ["files", "files/s", "steady files/s", "CPU ms/file", "writer peak MiB"]))
+        print("writer (submitting process) peak memory, its own (VmHWM), on tiny files:")
+        print(table(mem_rows, ["mode", "files", "files/s", "steady files/s", "CPU ms/file", "writer peak MiB"]))
     print(f"load average after: {load_average():.1f}")
     return 0
 

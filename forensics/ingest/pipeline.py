@@ -126,9 +126,10 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
     status, error = "finished", None
     media = MediaHashes()
     cluster_status = {"text": ""}  # the cluster's workers and dashboard, when one is used
-    # The cluster starts while the sources are walked (its processes and imports take seconds)
-    starting = _start_cluster(cluster, options, worker) if cluster is not None else None
+    starting: "Starting | None" = None
     try:
+        if cluster is not None:  # it starts while the sources are walked (processes, imports: seconds)
+            starting = _start_cluster(cluster, options, worker)
         tasks: list[FileTask] = []
         for sid in source_ids:
             root, kind = store.read.execute("SELECT path_raw, kind FROM sources WHERE id = ?", (sid,)).fetchone()
