@@ -107,7 +107,9 @@ class TreeCPU:
             try:
                 with p.oneshot():
                     t = p.cpu_times()
-                    compute = self._seen[p.pid][0] if p.pid in self._seen else _spawned(p)
+                    # asked again until it says so: a process just forked for exec still shows
+                    # its parent's command line
+                    compute = (p.pid in self._seen and self._seen[p.pid][0]) or _spawned(p)
                     self._seen[p.pid] = (compute, t.user + t.system)
             except psutil.Error:
                 pass
