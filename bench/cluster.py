@@ -22,6 +22,13 @@ not counted. The writer's memory is also measured on tiny files at 1,000 and 10,
 ``local:2``, with the pool as the baseline, to show it stays flat (the window of futures is
 bounded).
 
+Besides files/s and CPU ms per file, whole run and steady state (from a tenth of the files
+committed), each row gives the time to the first file committed, start-up in seconds and in
+CPU seconds (the run less its files at the steady rate), and CPU by role: the submitter, Dask's
+own processes (forkserver, workers) and the compute processes (pool workers or the Dask
+workers' decoder sandboxes). From the start-up costs and steady rates it prints the run size
+from which ``local:N`` reaches 0.85 of the pool's rate end to end.
+
     uv run python bench/cluster.py                      # 1000 photos + the memory runs
     uv run python bench/cluster.py --files 1000,5000 --modes pool,local:1,local:2   # two sizes
     uv run python bench/cluster.py --files 300 --memory-files 500,2000   # quicker
