@@ -201,12 +201,14 @@ class ForensicsWorkerPlugin:
         threads = max(1, int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1))
         with _SANDBOX_COND:
             _SANDBOX["warmups"] = self.warmups  # whoever starts a sandbox warms it with these
-            _SANDBOX["starting"] = _SANDBOX.get("starting", 0) + threads
+            # (a second plugin, say for face analysis after an ingest, adds none)
+            missing = threads - len(_SANDBOX["pools"]) - len(_SANDBOX["spare"]) - _SANDBOX.get("starting", 0)
+            _SANDBOX["starting"] = _SANDBOX.get("starting", 0) + max(0, missing)
         # One decoder sandbox per worker thread (a fresh interpreter that imports the per-file
         # code and loads the models), started in the background: setup runs on the worker's
         # event loop, which meanwhile registers with the scheduler and takes tasks; a thread's
         # first file waits for a sandbox to be ready.
-        for _ in range(threads):
+        for _ in range(max(0, missing)):
             threading.Thread(target=_prestart_sandbox, name="forensics-sandbox-start", daemon=True).start()
 
     def teardown(self, worker: Any) -> None:
