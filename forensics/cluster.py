@@ -243,15 +243,34 @@ def _new_sandbox():
 
     # Dask starts workers as daemonic processes, which multiprocessing forbids to have
     # children. The nanny, not this flag, decides this worker's lifetime, and the
-    # sandbox's children exit when their pipe to this process closes.
+    # sandbox ends itself when this process is gone (`_sandbox_start`).
     multiprocessing.current_process()._config["daemon"] = False
     pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
-        pool.submit(worker_prepare, _SANDBOX.get("warmups", ())).result()
+        pool.submit(_sandbox_start, _SANDBOX.get("warmups", ())).result()
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     return pool
+
+
+def _sandbox_start(warmups: tuple[Callable[[], Any], ...]) -> dict:
+    """Runs first in a new sandbox process. A process pool's child does not notice its parent
+    dying (it holds its own end of the task queue's pipe), so a sandbox whose Dask worker was
+    killed (out of memory, a lost machine, a test killing it by pid) would wait for ever with
+    its models in memory: it ends itself once it has been orphaned."""
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="forensics-sandbox-parent", daemon=True).start()
+    return worker_prepare(warmups)
 
 
 def _prestart_sandbox() -> None:

@@ -92,10 +92,14 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
     ev = _folder(tmp_path / "ev", 60)
     case = _case(tmp_path, "c")
     killed: list[int] = []
+    sandboxes: list = []
 
     def progress(p) -> None:
         if p.done >= 10 and not killed:
+            import psutil
+
             pid = _worker_pids(client)[0]
+            sandboxes.extend(psutil.Process(pid).children(recursive=True))
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
@@ -106,6 +110,12 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
     rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
     assert len(rel) == len(set(rel)) == 60
     assert all(i["status"] == "ok" and i["sha256"] and i["phash"] for i in case.items())
+    # the killed worker's decoder sandbox does not linger as an orphan
+    import psutil
+
+    assert sandboxes, "the killed worker had no sandbox"
+    _, alive = psutil.wait_procs(sandboxes, timeout=30)
+    assert not alive, f"orphaned sandboxes still running: {[p.pid for p in alive]}"
     client.wait_for_workers(1, timeout=300)  # the nanny restarts the killed worker
 
 
@@ -153,7 +163,7 @@ def test_a_chunk_whose_worker_dies_is_split_and_only_the_killing_file_fails(tmp_
                        cluster=ClusterSpec(address=cluster.scheduler_address, chunk_files=4))
     finally:
         client.run_on_scheduler(_allowed_failures, before)
-    assert s.added == 62 and s.failed == 2
+    assert s.added == 62 and s.failed == 2, [(i["relpath"], i["errors"]) for i in case.items() if i["status"] != "ok"]
     items = {i["relpath"]: i for i in case.items()}
     killer, crash = items["kill.jpg"], items["crash.jpg"]
     assert "worker_crash" in killer["flags"] and "killed its worker process" in killer["errors"][0]["message"]
