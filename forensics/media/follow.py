@@ -29,7 +29,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from forensics.media.video import SCENE_DIFF, SampledFrame, VideoInfo, decode_failed, finish_info, grey_small
+from forensics.media.video import (SCENE_DIFF, SampledFrame, VideoInfo, decode_failed, finish_info, grey_small, rgb_array,
+                                   single_threaded)
 
 Box = tuple[int, int, int, int]  # top, right, bottom, left
 
@@ -71,7 +72,7 @@ class FollowSampler:
     def __iter__(self) -> Iterator[SampledFrame]:
         r = self.rates
         vs = next(s for s in self.container.streams if s.type == "video")
-        vs.thread_type = "AUTO"
+        single_threaded(vs)
         fps = self.info.fps or 25.0
         buffer: deque = deque()  # (index, t, frame, faces if analysed) since the last full-frame sample, for looking back
         decoded = 0
@@ -145,7 +146,7 @@ class FollowSampler:
     def _emit(self, index: int, t: float, frame, reason: str, near: tuple[Box, ...] = ()) -> SampledFrame:
         self.counts[reason] = self.counts.get(reason, 0) + 1
         self.emitted += 1
-        return SampledFrame(index, max(t, 0.0), frame.to_image().convert("RGB"), reason, near)
+        return SampledFrame(index, max(t, 0.0), rgb_array(frame), reason, near)
 
     def _look_back(self, buffer: deque, t: float, near: tuple[Box, ...]) -> Iterator[SampledFrame]:
         """A face appeared since the previous full-frame look: sample the buffered frames
