@@ -182,12 +182,13 @@ def _yunet_boxes(small: np.ndarray, opts: dict, scale: float) -> list[tuple[floa
     return [(*yunet.to_dlib_box(x, y, w, h), c) for x, y, w, h, c in dets]
 
 
-def search_areas(regions, height: int, width: int) -> list[tuple[int, int, int, int]]:
+def search_areas(regions, height: int, width: int, changed=()) -> list[tuple[int, int, int, int]]:
     """(x0, y0, x1, y1) areas to search for faces expected near `regions` ((top, right,
     bottom, left) boxes of an earlier frame): each box grown by 1.5 face widths (a walking
-    person's face moves that far in a fraction of a second), at least 48 px, and
-    overlapping areas merged so no face is found twice."""
-    areas = []
+    person's face moves that far in a fraction of a second), at least 48 px; plus the
+    `changed` (x0, y0, x1, y1) areas of the picture; overlapping areas merged so no face
+    is found twice."""
+    areas = [[max(0, a[0]), max(0, a[1]), min(width, a[2]), min(height, a[3])] for a in changed]
     for top, right, bottom, left in regions:
         m = max(48, int(1.5 * max(right - left, bottom - top)))
         areas.append([max(0, left - m), max(0, top - m), min(width, right + m), min(height, bottom + m)])
@@ -240,9 +241,11 @@ class Candidate:
 
 
 def find_faces(rgb: np.ndarray, options: dict | None = None,
-               regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[Candidate]:
+               regions: list[tuple[int, int, int, int]] | tuple = (),
+               areas: list[tuple[int, int, int, int]] | tuple = ()) -> list[Candidate]:
     """The faces `detect_faces` would describe, without their descriptors (the costly
-    part): detection, the mapped box, landmarks and the non-face rule, sharpness."""
+    part): detection, the mapped box, landmarks and the non-face rule, sharpness.
+    With `regions` or `areas` only those parts are searched (see `detect_faces`)."""
     import dlib
 
     from forensics.faces.plausible import face_geometry, geometry, yunet_confirms
@@ -257,7 +260,7 @@ def find_faces(rgb: np.ndarray, options: dict | None = None,
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     small, scale = _downscaled(full, int(opts["detect_long_side"]))
     h, w = full.shape[:2]
-    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
+    found = _find(m, small, opts, scale, search_areas(regions, h, w, areas) if regions or areas else None)
     out: list[Candidate] = []
     for x, y, bw, bh, s in found:
         # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
@@ -298,14 +301,16 @@ def describe(rgb: np.ndarray, candidates: list[Candidate], options: dict | None 
 
 
 def detect_faces(rgb: np.ndarray, options: dict | None = None,
-                 regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
+                 regions: list[tuple[int, int, int, int]] | tuple = (),
+                 areas: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
     """Detect and embed every face in a full-resolution RGB uint8 image (H x W x 3).
 
     Boxes are (top, right, bottom, left) in the given image's pixels. Never raises for a
     valid array with no faces; an image too small to hold a face gives an empty list.
     `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says. With
-    `regions` (face boxes of a nearby video frame) only their surroundings are searched."""
-    return describe(rgb, find_faces(rgb, options, regions), options)
+    `regions` (face boxes of a nearby video frame) only their surroundings are searched,
+    with `areas` ((x0, y0, x1, y1) parts of a video frame that changed) those too."""
+    return describe(rgb, find_faces(rgb, options, regions, areas), options)
 
 
 def _points(shape: Any) -> np.ndarray:

@@ -335,12 +335,12 @@ def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, f
                     if selector is not None:  # a followed face is described selectively (forensics.faces.select)
                         from forensics.faces.detect import describe, find_faces
 
-                        found = find_faces(rgb, options.face_options, fr.near)
+                        found = find_faces(rgb, options.face_options, fr.near, fr.areas)
                         boxes = [c.box for c in found]
                         rec.faces = describe(rgb, selector.choose(fr.time, found), options.face_options)
                         described.append((rec, list(selector.chosen_idents)))
                     else:
-                        rec.faces = detect(rgb, options.face_options, fr.near)
+                        rec.faces = detect(rgb, options.face_options, fr.near, fr.areas)
                         boxes = [f.box for f in rec.faces]
                 except Exception as exc:
                     res.errors.append(("faces", f"frame {fr.index}: {type(exc).__name__}: {exc}"))
