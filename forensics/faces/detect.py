@@ -79,7 +79,6 @@ def embedding_array(blob: bytes) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Models:
-    detector: Any
     landmarks: Any
     encoder: Any
 
@@ -114,16 +113,30 @@ def model_version(detector: str = "yunet") -> str:
 
 @lru_cache(maxsize=1)
 def _models() -> _Models:
+    """dlib's 5-point landmark model and ResNet descriptor: face_recognition's weights
+    (face_recognition_models), loaded directly. Importing face_recognition.api would also
+    load the HOG detector, the 68-point landmark model (100 MB) and the CNN detector,
+    about 1.3 CPU s in every worker process, none of which YuNet needs."""
     with _MODEL_LOCK:
+        import dlib
+        import face_recognition_models as frm
         from PIL import ImageFile
 
-        # Importing face_recognition sets LOAD_TRUNCATED_IMAGES = True process-wide.
-        # The project's policy is False (forensics.media.image loads strictly, and only
-        # then, knowingly, recovers partial pixels), whatever imported it first.
-        import face_recognition.api as fr
-
+        # Importing face_recognition (which bench and user code may do) sets
+        # LOAD_TRUNCATED_IMAGES = True process-wide. The project's policy is False
+        # (forensics.media.image loads strictly, and only then, knowingly, recovers
+        # partial pixels), whatever imported it first.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
-        return _Models(fr.face_detector, fr.pose_predictor_5_point, fr.face_encoder)
+        return _Models(dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+                       dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+
+
+@lru_cache(maxsize=1)
+def _hog_detector() -> Any:
+    """dlib's HOG face detector, loaded only when it is chosen."""
+    import dlib
+
+    return dlib.get_frontal_face_detector()
 
 
 def _options(options: dict | None) -> dict[str, Any]:
@@ -168,8 +181,8 @@ def _downscaled(rgb: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(small), size[0] / w
 
 
-def _hog_boxes(m: _Models, small: np.ndarray, opts: dict) -> list[tuple[float, float, float, float, float]]:
-    rects, scores, _ = m.detector.run(small, int(opts["upsample"]), float(opts["min_score"]))
+def _hog_boxes(small: np.ndarray, opts: dict) -> list[tuple[float, float, float, float, float]]:
+    rects, scores, _ = _hog_detector().run(small, int(opts["upsample"]), float(opts["min_score"]))
     return [(r.left(), r.top(), r.right() + 1 - r.left(), r.bottom() + 1 - r.top(), float(s))
             for r, s in zip(rects, scores)]
 
@@ -208,13 +221,13 @@ def search_areas(regions, height: int, width: int, changed=()) -> list[tuple[int
     return [tuple(a) for a in areas if a[2] - a[0] >= 16 and a[3] - a[1] >= 16]  # type: ignore[misc]
 
 
-def _find(m: _Models, small: np.ndarray, opts: dict, scale: float,
+def _find(small: np.ndarray, opts: dict, scale: float,
           areas: list[tuple[int, int, int, int]] | None) -> list[tuple[float, float, float, float, float]]:
     """Detections (x, y, w, h, score) on the detection copy, whole or within `areas`."""
     def run(img: np.ndarray) -> list[tuple[float, float, float, float, float]]:
         if opts["detector"] == "yunet":
             return _yunet_boxes(img, opts, scale)
-        return _hog_boxes(m, img, opts)
+        return _hog_boxes(img, opts)
 
     if areas is None:
         return run(small)
@@ -260,7 +273,7 @@ def find_faces(rgb: np.ndarray, options: dict | None = None,
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     small, scale = _downscaled(full, int(opts["detect_long_side"]))
     h, w = full.shape[:2]
-    found = _find(m, small, opts, scale, search_areas(regions, h, w, areas) if regions or areas else None)
+    found = _find(small, opts, scale, search_areas(regions, h, w, areas) if regions or areas else None)
     out: list[Candidate] = []
     for x, y, bw, bh, s in found:
         # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
