@@ -38,6 +38,7 @@ class ItemFilter:
     category: int | None = None  # 0-99, or UNCATEGORISED
     tag: str | None = None
     hashset_match: bool | None = None
+    hash_set: int | None = None  # id of an imported hash set: only the items it matches
     hide_known_good: bool = False
     date_from: str | None = None  # ISO date/time, compared with the date taken (else modified)
     date_to: str | None = None
@@ -94,6 +95,9 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         args.append(f.tag)
     if f.hashset_match is not None:
         clauses.append(_HASHSET if f.hashset_match else f"NOT {_HASHSET}")
+    if f.hash_set is not None:
+        clauses.append("EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id AND m.set_id = ?)")
+        args.append(int(f.hash_set))
     if f.hide_known_good:
         clauses.append(f"NOT {_KNOWN_GOOD}")
     date = _INSTANT
@@ -263,7 +267,8 @@ def item_rows(ctx: CaseContext, ids: list[int]) -> list[dict]:
 
 def facets(ctx: CaseContext) -> dict:
     """The choices and counts a filter bar offers: kinds, categories, tags, camera models,
-    the date range, and how many items have GPS, errors, faces and hash-set matches."""
+    the date range, how many items have GPS, errors, faces and hash-set matches, and the
+    imported hash sets with the items each matches."""
     q = ctx.store.query
     kinds = {r[0]: r[1] for r in q("SELECT kind, COUNT(*) FROM items GROUP BY kind")}
     cat_counts = {r[0]: r[1] for r in q("SELECT category, COUNT(*) FROM items WHERE category IS NOT NULL GROUP BY category")}
@@ -297,7 +302,11 @@ def facets(ctx: CaseContext) -> dict:
         "faces": count(ctx, ItemFilter(has_faces=True)),
         "hashset_matches": count(ctx, ItemFilter(kinds=(), hashset_match=True)),
         "copy_groups": ctx.store.scalar("SELECT COUNT(*) FROM copy_groups"),
-        "hash_sets": [dict(r) for r in q("SELECT id, name, kind FROM hash_sets WHERE state = 'ready' ORDER BY name")],
+        # Items each imported set matches (frames aside, as everywhere here).
+        "hash_sets": [dict(r) for r in q(
+            "SELECT s.id, s.name, s.kind, (SELECT COUNT(DISTINCT m.item_id) FROM hash_matches m JOIN items i"
+            " ON i.id = m.item_id WHERE m.set_id = s.id AND i.kind != 'frame') AS items"
+            " FROM hash_sets s WHERE s.state = 'ready' ORDER BY s.name")],
     }
     return out
 

@@ -276,6 +276,8 @@ class MainWindow(QMainWindow):
         # The id query starts before the other views are built, so the first screenful
         # is not queued behind them (their construction runs while SQLite works).
         self.queries.query(*self.gallery.current_filter())
+        self._add_timeline()
+        self.timeline_dock.refresh()  # its query runs beside the gallery's (SQLite, no lock held)
         from gui.views.audit_view import AuditView
         from gui.views.item_view import ItemView
         from gui.views.map_view import MapView
@@ -314,7 +316,6 @@ class MainWindow(QMainWindow):
         self._show_authority()
         self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
-        self._add_timeline()
         for act in self.case_actions:
             act.setEnabled(True)
         self._update_title()
@@ -429,7 +430,7 @@ class MainWindow(QMainWindow):
     def _show_page(self, ids: list[int]) -> None:
         """The first page of a new list: painted while the rest is read. The whole list,
         should it come before that paint, waits for it (its layout of every row would
-        hold the first screenful up); so does the timeline's query."""
+        hold the first screenful up)."""
         if self.model is None:
             return
         self.model.set_ids(ids, complete=False)
@@ -447,8 +448,6 @@ class MainWindow(QMainWindow):
             return
         self._page, waiting = None, self._waiting
         self._waiting = None
-        if self.timeline_dock is not None:
-            self.timeline_dock.refresh()
         if waiting is not None:
             self._set_ids(*waiting)
 
