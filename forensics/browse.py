@@ -13,6 +13,7 @@ from typing import Any
 
 from forensics.context import CaseContext
 from forensics.store.hashset_status import hidden_item_sql, item_status_sql
+from forensics.store.places_current import current_place_sql, current_places_join
 from forensics.store.queries import marks, select_in
 
 SORT_KEYS = ("date", "path", "size", "category", "id")
@@ -67,6 +68,9 @@ _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
 _DELETED = ("EXISTS (SELECT 1 FROM item_image_refs r WHERE r.item_id = COALESCE(i.parent_id, i.id)"
             " AND r.allocated = 0)")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
+# The item's place, looked up for the position it has now (a place of a since-corrected or
+# cleared position is not its place: forensics.store.places_current, as the catalogue).
+_PLACE = f"SELECT 1 FROM item_places p WHERE p.item_id = i.id AND {current_place_sql()}"
 # Known-good and non-pertinent (category 0) matches hide an item, unless another entry it
 # matches says otherwise (forensics.store.hashset_status).
 _KNOWN_GOOD = hidden_item_sql("i.id")
@@ -115,14 +119,12 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
         clauses.append("i.gps_lat IS NOT NULL" if f.has_gps else "i.gps_lat IS NULL")
     if f.country:
         if f.country == NO_COUNTRY:
-            clauses.append("i.gps_lat IS NOT NULL AND NOT EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id"
-                           " AND p.country_code IS NOT NULL)")
+            clauses.append(f"i.gps_lat IS NOT NULL AND NOT EXISTS ({_PLACE} AND p.country_code IS NOT NULL)")
         else:
-            clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id AND p.country_code = ?)")
+            clauses.append(f"EXISTS ({_PLACE} AND p.country_code = ?)")
             args.append(f.country)
     if f.place:
-        clauses.append("EXISTS (SELECT 1 FROM item_places p WHERE p.item_id = i.id"
-                       " AND (p.city = ? OR p.city IS NULL AND p.locality = ?))")
+        clauses.append(f"EXISTS ({_PLACE} AND (p.city = ? OR p.city IS NULL AND p.locality = ?))")
         args.extend((f.place, f.place))
     if f.area is not None:
         clause, area_args = _area(f.area)
@@ -290,11 +292,11 @@ def facets(ctx: CaseContext) -> dict:
         "date_range": [lo, hi],
         "has_gps": ctx.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL AND kind != 'frame'"),
         "countries": [{"code": r[0], "name": r[1], "count": r[2]} for r in q(
-            "SELECT p.country_code, MAX(p.country), COUNT(*) FROM item_places p JOIN items i ON i.id = p.item_id"
+            f"SELECT p.country_code, MAX(p.country), COUNT(*) FROM items i {current_places_join()}"
             " WHERE p.country_code IS NOT NULL AND i.kind != 'frame' GROUP BY p.country_code ORDER BY 2")],
         "places": [{"name": r[0], "country_code": r[1], "count": r[2]} for r in q(
-            "SELECT COALESCE(p.city, p.locality), p.country_code, COUNT(*) FROM item_places p JOIN items i"
-            " ON i.id = p.item_id WHERE COALESCE(p.city, p.locality) IS NOT NULL AND i.kind != 'frame'"
+            f"SELECT COALESCE(p.city, p.locality), p.country_code, COUNT(*) FROM items i {current_places_join()}"
+            " WHERE COALESCE(p.city, p.locality) IS NOT NULL AND i.kind != 'frame'"
             " GROUP BY 1, 2 ORDER BY 3 DESC, 1"
             " LIMIT 500")],
         "errors": ctx.store.scalar("SELECT COUNT(DISTINCT item_id) FROM item_errors"),
