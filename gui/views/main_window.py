@@ -339,8 +339,9 @@ class MainWindow(QMainWindow):
         self.layout().activate()
 
     def _add_timeline(self) -> None:
-        """The timeline dock under the tabs, following the gallery's filter; it loads after
-        each gallery refresh (so never ahead of the first screenful) and again when items change."""
+        """The timeline dock under the tabs, following the gallery's filter; it loads when the
+        case opens (beside the gallery's id query: both are mostly SQLite, which runs without
+        the interpreter lock), after each gallery refresh, and again when items change."""
         from gui.views.timeline_dock import TimelineDock
 
         self.timeline_dock = TimelineDock(self.timeline, self.gallery.filters, self)
