@@ -449,8 +449,8 @@ def main() -> int:
         import json
 
         sys.path.insert(0, str(args.src))
-        print(json.dumps(open_child(path)))
-        return 0
+        print(json.dumps(open_child(path)), flush=True)
+        os._exit(0)  # no teardown of Qt under running loader threads: only the figures matter here
     if args.generate_only:
         generate(path, args.items, args.thumbs)
         return 0

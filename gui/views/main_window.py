@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
         if self.gallery.list.isVisible():
             self.gallery.list.painted.connect(self._page_painted, Qt.ConnectionType.SingleShotConnection)
             # A window that is not painted (minimised) must not keep the list waiting.
-            QTimer.singleShot(300, lambda token=self._page: self._page_painted(token))
+            QTimer.singleShot(1000, lambda token=self._page: self._page_painted(token))
         else:
             self._page = None
 
