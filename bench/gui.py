@@ -11,7 +11,7 @@ peak memory well under 1 GB. The activity timeline's first paint and redraw step
 measured in the same run (bench/gui_timeline.py; targets < 1 s and < 50 ms).
 
 Opening the case is also timed in fresh processes, alternating with a baseline source tree
-(`--baseline-src DIR`, e.g. `git archive main | tar -x -C DIR`): the same case, the same
+(`--baseline-src DIR`, repeatable, e.g. `git archive main | tar -x -C DIR`): the same case, the same
 measurement, the code before and after a change side by side in one run. Bytecode is
 compiled before anything is timed, as an installed workbench has it (this machine sets
 PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile the views inside the
@@ -150,28 +150,33 @@ def open_child(path: Path) -> dict:
     t0, c0 = time.perf_counter(), time.thread_time()
     win.gallery_refreshed.connect(lambda: marks.setdefault("complete", time.perf_counter()))
     win.open_case(path, examiner="Bench")
-    gallery, canvas = win.gallery.list.viewport(), win.timeline_dock.timeline.canvas
-    gallery.installEventFilter(watch)
-    canvas.installEventFilter(watch)
-    while not {"gallery", "complete", "timeline"} <= set(marks) and time.perf_counter() - t0 < 60:
+    dock = getattr(win, "timeline_dock", None)  # code from before the timeline has none
+    gallery, canvas = win.gallery.list.viewport(), dock.timeline.canvas if dock is not None else None
+    wanted = {"gallery", "complete"} | ({"timeline"} if canvas is not None else set())
+    for w in (gallery, canvas):
+        if w is not None:
+            w.installEventFilter(watch)
+    while not wanted <= set(marks) and time.perf_counter() - t0 < 60:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     out = {"first_paint_s": marks["gallery"] - t0, "first_paint_gui_cpu_s": marks["gallery_cpu"] - c0,
-           "list_complete_s": marks["complete"] - t0, "timeline_first_paint_s": marks["timeline"] - t0}
+           "list_complete_s": marks["complete"] - t0,
+           "timeline_first_paint_s": marks["timeline"] - t0 if "timeline" in marks else float("nan")}
     win.close()
     return out
 
 
-def compare_opening(path: Path, baseline: Path, rounds: int) -> dict:
-    """Case opening, this code against `baseline`, in fresh processes taking turns (A B B A
-    ...), so both see the same machine load; medians."""
+def compare_opening(path: Path, baselines: list[Path], rounds: int) -> dict:
+    """Case opening, this code ("new") against each baseline source tree (named by its
+    folder), in fresh processes taking turns (A B B A ...), so all see the same machine
+    load; medians."""
     import json
     import statistics
 
-    compile_bytecode(ROOT / "forensics", ROOT / "gui", baseline)
-    runs: dict[str, list[dict]] = {"new": [], "baseline": []}
+    codes = [("new", ROOT)] + [(b.name, b) for b in baselines]
+    compile_bytecode(ROOT / "forensics", ROOT / "gui", *baselines)
+    runs: dict[str, list[dict]] = {name: [] for name, _ in codes}
     for r in range(rounds):
-        for name in (("new", "baseline") if r % 2 == 0 else ("baseline", "new")):
-            src = ROOT if name == "new" else baseline
+        for name, src in (codes if r % 2 == 0 else codes[::-1]):
             out = subprocess.run([sys.executable, __file__, "--open-child", "--src", str(src), "--case", str(path)],
                                  check=True, capture_output=True, text=True).stdout
             runs[name].append(json.loads(out.strip().splitlines()[-1]))
@@ -438,8 +443,8 @@ def main() -> int:
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--generate-map", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-map", action="store_true", help="measure the gallery only")
-    ap.add_argument("--baseline-src", type=Path, default=None,
-                    help="source tree of the code to compare case opening with (e.g. main, exported)")
+    ap.add_argument("--baseline-src", type=Path, action="append", default=[],
+                    help="source tree of code to compare case opening with (e.g. main, exported); repeatable")
     ap.add_argument("--rounds", type=int, default=4, help="case openings of each code with --baseline-src")
     ap.add_argument("--open-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--src", type=Path, default=None, help=argparse.SUPPRESS)
@@ -463,9 +468,9 @@ def main() -> int:
                         "--thumbs", str(args.thumbs), "--case", str(path)], check=True)
         print(f"generated {args.items:,} items in {time.perf_counter() - t:.1f} s at {path}", file=sys.stderr)
     compile_bytecode(ROOT / "forensics", ROOT / "gui")
-    if args.baseline_src is not None:
+    if args.baseline_src:
         for k, v in compare_opening(path, args.baseline_src, args.rounds).items():
-            print(f"{k:44} {v}")
+            print(f"{k:52} {v}")
     r = measure(path, args.steps)
     for k, v in r.items():
         print(f"{k:28} {v}")
