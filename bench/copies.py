@@ -405,6 +405,7 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="also print candidate rules")
     ap.add_argument("--people", type=int, default=LFW_PEOPLE, help="LFW people with an original")
     ap.add_argument("--extra", type=int, default=LFW_EXTRA, help="further LFW photos as distractors")
+    ap.add_argument("--dump", help="also write every query's ORB-decided candidates to this JSON file")
     args = ap.parse_args()
     LFW_PEOPLE, LFW_EXTRA = args.people, args.extra
     from forensics.case import Case
@@ -449,6 +450,10 @@ def main() -> None:
                         if m["distances"].get("inliers") is None
                         or K.agrees(m["distances"].get("agreement"), m["distances"].get("unoccluded"))]
         K.MIN_INLIERS, K.MIN_AGREEMENT = chosen, agree
+        if args.dump:
+            import json
+
+            Path(args.dump).write_text(json.dumps({"agreements": agreements, "family": family, "kind": kind}))
 
         def results_at(bar: int) -> dict[str, set[str]]:
             return {q: {f for f, n, _ in ms if n is None or n >= bar} for q, ms in found.items()}
@@ -478,12 +483,12 @@ def main() -> None:
                 if n < chosen:
                     continue
                 if family[f] == family[q]:
-                    ta.setdefault(kind[f], []).append((round(a if a is not None else -1, 3), None if u is None else round(u, 3)))
+                    ta.setdefault(kind[f], []).append((round(a if a is not None else -1, 3), -1 if u is None else round(u, 3)))
                 else:
-                    fa.append((round(a if a is not None else -1, 3), None if u is None else round(u, 3), n))
+                    fa.append((round(a if a is not None else -1, 3), -1 if u is None else round(u, 3), n))
         for t in TRANSFORMS:
             print(f"  {t:>12}: {sorted(ta.get(t, []))[:3]}")
-        print(f"  {'false':>12}: (agreement, unoccluded, inliers) {sorted(fa, reverse=True)[:5]}")
+        print(f"  {'false':>12}: (agreement, unoccluded or -1, inliers) {sorted(fa, reverse=True)[:5]}")
         results = results_at(chosen)
         base = baseline(family, kind, ident)
         print(f"\nrule: {r['rule']}, MIN_INLIERS {chosen}; query p50 {np.median(lat) * 1000:.1f} ms"
