@@ -446,10 +446,12 @@ def main() -> None:
                 d = m["distances"]
                 if d.get("inliers") is not None:
                     agreements.setdefault(q, []).append((m["path"], d.get("inliers"), d.get("agreement"), d.get("unoccluded")))
-            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in ms
-                        if m["distances"].get("inliers") is None
-                        or K.agrees(m["distances"].get("agreement"), m["distances"].get("unoccluded"))]
+            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in ms]
         K.MIN_INLIERS, K.MIN_AGREEMENT = chosen, agree
+        # The agreement test at the library's bars (the query loop ran with them loosened).
+        for q, ms in found.items():
+            ok = {f for f, n, a, u in agreements.get(q, []) if K.agrees(a, u)}
+            found[q] = [(f, n, via) for f, n, via in ms if n is None or f in ok]
         if args.dump:
             import json
 

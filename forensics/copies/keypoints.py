@@ -175,19 +175,24 @@ def block_agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) 
     h, w = a.small.shape
     warped = cv2.warpAffine(b.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
     valid = cv2.warpAffine(np.ones_like(b.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
-    x_all = cv2.GaussianBlur(a.small, (0, 0), 1.5)
-    y_all = cv2.GaussianBlur(warped, (0, 0), 1.5)
-    out = np.full((grid, grid), np.nan)
-    for i in range(grid):
-        for j in range(grid):
-            sl = (slice(i * h // grid, (i + 1) * h // grid), slice(j * w // grid, (j + 1) * w // grid))
-            if valid[sl].mean() < 0.9:
-                continue
-            x, y = x_all[sl].ravel(), y_all[sl].ravel()
-            if x.std() < 3 or y.std() < 3:
-                continue
-            out[i, j] = float(np.corrcoef(x, y)[0, 1])
-    return out
+    x = cv2.GaussianBlur(a.small, (0, 0), 1.5).astype(np.float64)
+    y = cv2.GaussianBlur(warped, (0, 0), 1.5).astype(np.float64)
+    # Per-block sums from summed-area tables: the same figures as np.corrcoef and np.std
+    # block by block, without 64 rounds of Python (that loop was 2/3 of a comparison).
+    ys, xs = np.arange(grid + 1) * h // grid, np.arange(grid + 1) * w // grid
+    n = np.diff(ys)[:, None] * np.diff(xs)[None, :]
+
+    def sums(v: np.ndarray) -> np.ndarray:
+        c = cv2.integral(v, sdepth=cv2.CV_64F)[ys][:, xs]
+        return c[1:, 1:] - c[:-1, 1:] - c[1:, :-1] + c[:-1, :-1]
+
+    mx, my = sums(x) / n, sums(y) / n
+    vx = np.maximum(sums(x * x) / n - mx * mx, 0)
+    vy = np.maximum(sums(y * y) / n - my * my, 0)
+    cov = sums(x * y) / n - mx * my
+    ok = (sums(valid.astype(np.float64)) / n >= 0.9) & (np.sqrt(vx) >= 3) & (np.sqrt(vy) >= 3)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(ok, np.clip(cov / np.sqrt(vx * vy), -1, 1), np.nan)
 
 
 def agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) -> float:

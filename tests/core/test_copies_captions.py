@@ -172,3 +172,60 @@ def test_caption_rule_keeps_another_shot_of_the_scene_apart() -> None:
     c = K.compare(K.features(base), K.features(shot))
     assert c is not None and c.inliers >= K.MIN_INLIERS
     assert not K.is_copy(c), c
+
+
+def test_block_agreement_equals_the_block_by_block_correlations() -> None:
+    import cv2
+
+    a = K.features(_small("rocket"))
+    b = K.features(_decoded(CAPTIONS["band"](_small("coffee")), 75))
+    rng = np.random.default_rng(2)
+    for k in range(12):
+        other = a if k % 2 else b
+        ang, sc = rng.uniform(-0.2, 0.2), rng.uniform(0.85, 1.15)
+        model = np.array([[sc * np.cos(ang), -sc * np.sin(ang), rng.uniform(-30, 30)],
+                          [sc * np.sin(ang), sc * np.cos(ang), rng.uniform(-30, 30)]])
+        got = K.block_agreement(a, other, model)
+        # The definition, block by block: the overlap's blocks with texture on both sides.
+        m = model.copy()
+        m[:, :2] *= (other.small_scale / other.scale) / (a.small_scale / a.scale)
+        m[:, 2] *= other.small_scale / other.scale
+        h, w = a.small.shape
+        warped = cv2.warpAffine(other.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
+        valid = cv2.warpAffine(np.ones_like(other.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
+        x_all, y_all = cv2.GaussianBlur(a.small, (0, 0), 1.5), cv2.GaussianBlur(warped, (0, 0), 1.5)
+        for i in range(8):
+            for j in range(8):
+                sl = (slice(i * h // 8, (i + 1) * h // 8), slice(j * w // 8, (j + 1) * w // 8))
+                x, y = x_all[sl].ravel().astype(np.float64), y_all[sl].ravel().astype(np.float64)
+                if valid[sl].mean() < 0.9 or x.std() < 3 or y.std() < 3:
+                    assert np.isnan(got[i, j]), (k, i, j)
+                else:
+                    assert got[i, j] == pytest.approx(np.corrcoef(x, y)[0, 1], abs=1e-9), (k, i, j)
+
+
+def test_search_gives_the_upright_query_a_chance_when_the_turned_hash_was_nearest(tmp_path) -> None:
+    """A caption moves the upright hash, and a near-symmetric picture's turned hash can then
+    be the nearest: verification must not judge the copy only by that wrong turn."""
+    from forensics.case import Case
+    from forensics.copies.matrix import ScanHit
+    from forensics.ingest.records import IngestOptions
+
+    ev = tmp_path / "ev"
+    ev.mkdir()
+    orig = _small("rocket")
+    for name, im in (("orig.jpg", orig), ("caption.jpg", CAPTIONS["band"](orig)), ("other.jpg", _small("coffee"))):
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=85)
+        (ev / name).write_bytes(buf.getvalue())
+    case = Case.create(tmp_path / "case", name="t", number="1", examiner="ex", authority="warrant 7")
+    try:
+        case.ingest([ev], IngestOptions(workers=1, thumbnails=False))
+        ids = {i["path"].rsplit("/", 1)[-1]: i["id"] for i in case.items()}
+        q = case.copies.query_hashes(item_id=ids["orig.jpg"])
+        hits = [ScanHit(0, ids["caption.jpg"], 16, 13, 7), ScanHit(1, ids["other.jpg"], 16, 13, 7)]
+        kept, rejected, evidence = case.copies._verify_hits(hits, q, ids["orig.jpg"], True)
+        assert [(h.item_id, h.variant) for h in kept] == [(ids["caption.jpg"], 0)] and rejected == 1
+        assert evidence[ids["caption.jpg"]]["inliers"] >= K.MIN_INLIERS
+    finally:
+        case.close()
