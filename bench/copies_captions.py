@@ -14,8 +14,8 @@ see its tail, and reported on the held-out half:
   its own photos' captioned copies, and against photos of other people.
 
 Both pictures are decoded as ingest decodes them (forensics.media.image.open_image) and
-compared with forensics.copies.keypoints. `--method` compares alternative feature
-extractors in the same run (the current library rule is always printed first).
+compared with forensics.copies.keypoints; the second round's rule (ORB's own strongest
+corners, the whole overlap's agreement only) is the baseline, in the same run.
 
     uv run python bench/copies_captions.py                  # the library rule, both halves
     uv run python bench/copies_captions.py --per 8 --show 5 # more captions, lowest pairs
@@ -93,6 +93,19 @@ def main() -> None:
     origs, trues, falses = build(args.per, args.others, args.seed)
     print(f"{len(origs)} originals, {len(trues)} captioned copies, {len(falses)} false pairs, built in "
           f"{time.perf_counter() - t0:.1f} s")
+    # Baseline in the same run: the second round's rule (ORB's own strongest corners, the
+    # whole overlap's median agreement only).
+    factor, unocc = K.DETECT_FACTOR, K.MIN_UNOCCLUDED
+    K.DETECT_FACTOR, K.MIN_UNOCCLUDED = 1, float("inf")
+    base_o = [K.features(im) for _, _, im in origs]
+    for half, label in ((0, "tuning"), (1, "held-out")):
+        pairs = [(base_o[i], K.features(im)) for i, im, _ in trues if origs[i][1] == half]
+        kept = sum(1 for a, b in pairs for c in (K.compare(a, b), K.compare(b, a)) if K.is_copy(c) is not False)
+        negs = [(base_o[i], K.features(im)) for i, im, _ in falses if origs[i][1] == half]
+        fa = sum(1 for a, b in negs for c in (K.compare(a, b), K.compare(b, a)) if K.is_copy(c))
+        print(f"second round's rule, {label} half: captioned copies kept {kept}/{2 * len(pairs)} = "
+              f"{kept / max(1, 2 * len(pairs)):.3f}; false pairs accepted {fa}/{2 * len(negs)}")
+    K.DETECT_FACTOR, K.MIN_UNOCCLUDED = factor, unocc
     feats_o = [K.features(im) for _, _, im in origs]
     t0 = time.process_time()
     feats_t = [K.features(im) for _, im, _ in trues]

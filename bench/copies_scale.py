@@ -68,15 +68,10 @@ def fixed_costs(rounds: int = 5, stat=np.median) -> dict[str, tuple[float, float
 def _block_agreement_loop(a, b, model, grid: int = 8) -> np.ndarray:
     """The second round's block correlations, block by block in Python (the baseline of
     --fixed-only; forensics.copies.keypoints.block_agreement gives the same figures)."""
-    import cv2
+    from forensics.copies.keypoints import aligned
 
-    m = model.astype(np.float64).copy()
-    m[:, :2] *= (b.small_scale / b.scale) / (a.small_scale / a.scale)
-    m[:, 2] *= b.small_scale / b.scale
-    h, w = a.small.shape
-    warped = cv2.warpAffine(b.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
-    valid = cv2.warpAffine(np.ones_like(b.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
-    x_all, y_all = cv2.GaussianBlur(a.small, (0, 0), 1.5), cv2.GaussianBlur(warped, (0, 0), 1.5)
+    x_all, y_all, valid = aligned(a, b, model)
+    h, w = x_all.shape
     out = np.full((grid, grid), np.nan)
     for i in range(grid):
         for j in range(grid):

@@ -162,10 +162,9 @@ def compare(a: Features | None, b: Features | None) -> Comparison | None:
     return Comparison(n, float(np.median(ok)) if ok.size else -1.0, unocc, covered)
 
 
-def block_agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) -> np.ndarray:
-    """(grid, grid) correlations of the blocks of a and of b aligned onto a by `model`
-    (which maps a's keypoint coordinates to b's); NaN for blocks outside the overlap or
-    without texture on either side (a flat block says nothing either way)."""
+def aligned(a: Features, b: Features, model: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """a's small grey pixels and b's warped onto them by `model` (which maps a's keypoint
+    coordinates to b's), both lightly blurred, and the mask of a's pixels that b covers."""
     import cv2
 
     m = model.astype(np.float64).copy()
@@ -175,8 +174,18 @@ def block_agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) 
     h, w = a.small.shape
     warped = cv2.warpAffine(b.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
     valid = cv2.warpAffine(np.ones_like(b.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
-    x = cv2.GaussianBlur(a.small, (0, 0), 1.5).astype(np.float64)
-    y = cv2.GaussianBlur(warped, (0, 0), 1.5).astype(np.float64)
+    return cv2.GaussianBlur(a.small, (0, 0), 1.5), cv2.GaussianBlur(warped, (0, 0), 1.5), valid
+
+
+def block_agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) -> np.ndarray:
+    """(grid, grid) correlations of the blocks of a and of b aligned onto a by `model`;
+    NaN for blocks outside the overlap or without texture on either side (a flat block
+    says nothing either way)."""
+    import cv2
+
+    x, y, valid = aligned(a, b, model)
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    h, w = x.shape
     # Per-block sums from summed-area tables: the same figures as np.corrcoef and np.std
     # block by block, without 64 rounds of Python (that loop was 2/3 of a comparison).
     ys, xs = np.arange(grid + 1) * h // grid, np.arange(grid + 1) * w // grid

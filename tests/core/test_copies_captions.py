@@ -175,8 +175,6 @@ def test_caption_rule_keeps_another_shot_of_the_scene_apart() -> None:
 
 
 def test_block_agreement_equals_the_block_by_block_correlations() -> None:
-    import cv2
-
     a = K.features(_small("rocket"))
     b = K.features(_decoded(CAPTIONS["band"](_small("coffee")), 75))
     rng = np.random.default_rng(2)
@@ -187,13 +185,8 @@ def test_block_agreement_equals_the_block_by_block_correlations() -> None:
                           [sc * np.sin(ang), sc * np.cos(ang), rng.uniform(-30, 30)]])
         got = K.block_agreement(a, other, model)
         # The definition, block by block: the overlap's blocks with texture on both sides.
-        m = model.copy()
-        m[:, :2] *= (other.small_scale / other.scale) / (a.small_scale / a.scale)
-        m[:, 2] *= other.small_scale / other.scale
-        h, w = a.small.shape
-        warped = cv2.warpAffine(other.small, m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_LINEAR)
-        valid = cv2.warpAffine(np.ones_like(other.small), m, (w, h), flags=cv2.WARP_INVERSE_MAP | cv2.INTER_NEAREST)
-        x_all, y_all = cv2.GaussianBlur(a.small, (0, 0), 1.5), cv2.GaussianBlur(warped, (0, 0), 1.5)
+        x_all, y_all, valid = K.aligned(a, other, model)
+        h, w = x_all.shape
         for i in range(8):
             for j in range(8):
                 sl = (slice(i * h // 8, (i + 1) * h // 8), slice(j * w // 8, (j + 1) * w // 8))
