@@ -142,14 +142,15 @@ class CopyService:
         undecided, kept, evidence = [], [], {}
         for h in hits:
             c = K.compare(feats(h.variant), conf.features(h.item_id))
-            verdict = K.is_copy(c)
-            if verdict is False and h.variant != 0:
+            if h.variant != 0:
                 # The nearest hash can belong to the wrong orientation: an edit (a caption)
                 # moves the upright hash, and a near-symmetric picture then lands closer to
-                # a turned one (bench/copies.py). The upright query gets its own chance.
+                # a turned one (bench/copies.py). The orientation whose similarity explains
+                # more matches is the one judged.
                 c0 = K.compare(feats(0), conf.features(h.item_id))
-                if K.is_copy(c0):
-                    h, c, verdict = replace(h, variant=0), c0, True
+                if c0 is not None and (c is None or c0.inliers > c.inliers):
+                    h, c = replace(h, variant=0), c0
+            verdict = K.is_copy(c)
             if verdict is None:
                 undecided.append(h)
                 continue
@@ -327,10 +328,13 @@ class CopyService:
             if progress and checked % 50 == 0:
                 progress(Progress(i, len(va), message="copies: verifying"))
             ia, ib = int(m.ids[a]), int(m.ids[b])
-            verdict = K.is_copy(conf.pair(ia, ib, None if t == NO_TURN else t))
-            if verdict is False and t != NO_TURN:
+            c = conf.pair(ia, ib, None if t == NO_TURN else t)
+            if t != NO_TURN:
                 # As in search: the turn the probes proposed can be the wrong one.
-                verdict = K.is_copy(conf.pair(ia, ib)) or False
+                c0 = conf.pair(ia, ib)
+                if c0 is not None and (c is None or c0.inliers > c.inliers):
+                    c = c0
+            verdict = K.is_copy(c)
             if verdict is None and i < n_whole:
                 if fine is None:
                     fine = FineHashes(self.ctx).get(np.concatenate([m.ids[va[:n_whole]], m.ids[vb[:n_whole]]]).tolist())
