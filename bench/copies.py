@@ -118,8 +118,13 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
     if name == "grey":
         return _jpeg(ImageOps.grayscale(im))
     if name == "text":
+        # The caption draws from its own generator, seeded by the two draws the first two
+        # rounds' caption took, so every later edit keeps the variant it had then and the
+        # other edits' figures stay comparable between rounds.
+        a, b = rng.randint(0, max(1, w // 3)), rng.randint(0, max(1, h - max(12, h // 14) - 2))
+        own = random.Random(f"caption {a} {b} {w}x{h}")
         # Captioned pictures are mostly passed on re-encoded (messengers, social sites).
-        return _jpeg(caption(im, rng), rng.choice((92, 85, 75, 60)))
+        return _jpeg(caption(im, own), own.choice((92, 85, 75, 60)))
     raise ValueError(name)
 
 
