@@ -321,10 +321,10 @@ def measure_stages(files: list[str]) -> dict[str, float]:
     return out
 
 
-def probe_cost(files: list[str], opts, rounds: int = 5) -> dict[str, float]:
+def probe_cost(files: list[str], opts, rounds: int = 10) -> dict[str, float]:
     """CPU ms per file of the whole per-file worker with the probe hashes (issue 17) and
     without them (the worker as it was before), interleaved round by round so both see the
-    same machine; best round of each (other jobs only ever add time)."""
+    same machine; best of 10 rounds each (other jobs only ever add time)."""
     import time
 
     import numpy as np
