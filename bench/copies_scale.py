@@ -12,6 +12,7 @@ are measured on real photos (scikit-image samples) and added for the end-to-end 
 time under load is not the code's own cost.
 
     uv run python bench/copies_scale.py [--sizes 1000000 10000000]
+    uv run python bench/copies_scale.py --fixed-only   # per-query verification cost against the second round's
 """
 from __future__ import annotations
 
