@@ -8,8 +8,8 @@ above every relative, and lose most same-person links, or merge relatives. This 
 for corroboration instead, and it differs with what is being joined:
 
 * two single appearances (a photo's face, or one video track): never on their own pair;
-  only when a third appearance scores at `seed_log10_lr` or more with both (a triangle
-  of mutually strong pairs, each at that level);
+  only when `seed_support` more appearances score at `seed_log10_lr` or more with both
+  and with each other (a triangle, or with 2 a clique of four, of mutually strong pairs);
 * a single appearance and a group: most of the group's faces must support it (the
   `single_share`-quantile of the cross pairs at `pair_log10_lr` or more) and the mean
   log10 LR over the cross pairs must reach `single_mean_log10_lr`;
@@ -46,6 +46,7 @@ class LinkRule:
     single_mean_log10_lr: float = 2.0
     single_share: float = 0.5
     support: int = 2
+    seed_support: int = 1
     sample: int = 48
 
     @classmethod
@@ -139,17 +140,24 @@ def corroborated_linkage(units: list[np.ndarray], weight: list[int], score: Scor
             strong.setdefault(v, {})[u] = s
 
     def corroboration(a: int, b: int) -> float | None:
-        """Two single units: the weakest pair of the best triangle a-b-w, if any clears the level."""
+        """Two single units: the weakest pair of the best clique of a, b and `seed_support`
+        more units, all pairs at the seed level, if there is one."""
         sa, sb = strong.get(a, {}), strong.get(b, {})
         if b not in sa:
             return None
+        common = [w for w in sa if w in sb and w != b and w not in g.cannot[a] and w not in g.cannot[b]]
         best = None
-        for w, s_aw in (sa.items() if len(sa) <= len(sb) else sb.items()):
-            s_bw = (sb if len(sa) <= len(sb) else sa).get(w)
-            if s_bw is None or w in (a, b) or w in g.cannot[a] or w in g.cannot[b]:
-                continue
-            m = min(sa[b], s_aw, s_bw)
-            best = m if best is None or m > best else best
+        if rule.seed_support <= 1:
+            for w in common:
+                m = min(sa[b], sa[w], sb[w])
+                best = m if best is None or m > best else best
+            return best
+        for i, w1 in enumerate(common):  # a 4-clique: two more units, strong to each other too
+            s1 = strong.get(w1, {})
+            for w2 in common[i + 1:]:
+                if w2 in s1 and w2 not in g.cannot[w1]:
+                    m = min(sa[b], sa[w1], sb[w1], sa[w2], sb[w2], s1[w2])
+                    best = m if best is None or m > best else best
         return best
 
     def decide(a: int, b: int) -> float | None:
