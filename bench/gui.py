@@ -10,6 +10,13 @@ QT_QPA_PLATFORM says otherwise. Targets: first paint < 1 s, no scroll step > 50 
 peak memory well under 1 GB. The activity timeline's first paint and redraw steps are
 measured in the same run (bench/gui_timeline.py; targets < 1 s and < 50 ms).
 
+Opening the case is also timed in fresh processes, alternating with a baseline source tree
+(`--baseline-src DIR`, repeatable, e.g. `git archive main | tar -x -C DIR`): the same case, the same
+measurement, the code before and after a change side by side in one run. Bytecode is
+compiled before anything is timed, as an installed workbench has it (this machine sets
+PYTHONDONTWRITEBYTECODE, which would otherwise make every run compile the views inside the
+timed case opening).
+
 The map tab is measured in the same run on a second generated case whose 100,000 items all
 have GPS positions (clustered round 60 cities, as seized phones' photos are, plus some
 spread along the way): first paint (positions query, clustering, base-layer tiles) and
@@ -102,6 +109,87 @@ def _capture_times(rnd: random.Random, n_items: int):
     return fields
 
 
+def compile_bytecode(*roots: Path) -> None:
+    """Byte-compile the workbench's code and the environment's packages (once; files that
+    are up to date are skipped)."""
+    import compileall
+    import sysconfig
+
+    for root in (*roots, Path(sysconfig.get_paths()["purelib"])):
+        compileall.compile_dir(str(root), quiet=2, workers=1)
+
+
+def open_child(path: Path) -> dict:
+    """One case opening in this (fresh) process with the code on sys.path: first paint of
+    the gallery, the whole list in place, the timeline's first paint with bars, and the GUI
+    thread's CPU time up to the gallery's first paint."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PyQt6.QtCore import QEvent, QEventLoop, QObject, QSettings
+    from PyQt6.QtWidgets import QApplication
+
+    from gui.views.main_window import MainWindow
+
+    app = QApplication(["bench"])
+    win = MainWindow(QSettings(str(Path(tempfile.mkdtemp()) / "s.ini"), QSettings.Format.IniFormat))
+    win.resize(1400, 900)
+    win.show()
+    app.processEvents()
+    marks: dict[str, float] = {}
+
+    class Watch(QObject):
+        def eventFilter(self, obj, ev):  # noqa: N802 - Qt name
+            if ev.type() == QEvent.Type.Paint:
+                if obj is gallery and win.model is not None and win.model.rowCount() > 0:
+                    marks.setdefault("gallery", time.perf_counter())
+                    marks.setdefault("gallery_cpu", time.thread_time())
+                elif obj is canvas and canvas.points is not None and len(canvas.points):
+                    marks.setdefault("timeline", time.perf_counter())
+            return False
+
+    watch = Watch()
+    t0, c0 = time.perf_counter(), time.thread_time()
+    win.gallery_refreshed.connect(lambda: marks.setdefault("complete", time.perf_counter()))
+    win.open_case(path, examiner="Bench")
+    dock = getattr(win, "timeline_dock", None)  # code from before the timeline has none
+    gallery, canvas = win.gallery.list.viewport(), dock.timeline.canvas if dock is not None else None
+    wanted = {"gallery", "complete"} | ({"timeline"} if canvas is not None else set())
+    for w in (gallery, canvas):
+        if w is not None:
+            w.installEventFilter(watch)
+    while not wanted <= set(marks) and time.perf_counter() - t0 < 60:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    out = {"first_paint_s": marks["gallery"] - t0, "first_paint_gui_cpu_s": marks["gallery_cpu"] - c0,
+           "list_complete_s": marks["complete"] - t0,
+           "timeline_first_paint_s": marks["timeline"] - t0 if "timeline" in marks else float("nan")}
+    win.close()
+    return out
+
+
+def compare_opening(path: Path, baselines: list[Path], rounds: int) -> dict:
+    """Case opening, this code ("new") against each baseline source tree (named by its
+    folder), in fresh processes taking turns (A B B A ...), so all see the same machine
+    load; medians."""
+    import json
+    import statistics
+
+    codes = [("new", ROOT)] + [(b.name, b) for b in baselines]
+    compile_bytecode(ROOT / "forensics", ROOT / "gui", *baselines)
+    runs: dict[str, list[dict]] = {name: [] for name, _ in codes}
+    for r in range(rounds):
+        for name, src in (codes if r % 2 == 0 else codes[::-1]):
+            out = subprocess.run([sys.executable, __file__, "--open-child", "--src", str(src), "--case", str(path)],
+                                 check=True, capture_output=True, text=True).stdout
+            runs[name].append(json.loads(out.strip().splitlines()[-1]))
+    result = {}
+    for name, rs in runs.items():
+        for key in rs[0]:
+            result[f"open_{name}_{key}_median"] = round(statistics.median(x[key] for x in rs), 3)
+        result[f"open_{name}_first_paint_s_all"] = [round(x["first_paint_s"], 3) for x in rs]
+    result["open_rounds"] = rounds
+    result["load_average_1min_after_opening"] = round(os.getloadavg()[0], 2)
+    return result
+
+
 def measure(path: Path, steps_limit: int | None) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PyQt6.QtCore import QEvent, QEventLoop, QObject, QPoint, QSettings
@@ -126,13 +214,19 @@ def measure(path: Path, steps_limit: int | None) -> dict:
             return False
 
     watch = PaintWatch()
-    t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    complete: list[float] = []
+    win.gallery_refreshed.connect(lambda: complete.append(time.perf_counter()))
+    t0, c0 = time.perf_counter(), time.thread_time()
     win.open_case(path, examiner="Bench")
     win.gallery.list.viewport().installEventFilter(watch)
     timeline_watch = TimelineWatch(win)
     while not painted:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     first_paint = painted[0] - t0
+    first_paint_cpu = time.thread_time() - c0  # the GUI thread's own CPU time, without waiting for a core
+    while not complete:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     rows = win.model.rowCount()
     lst = win.gallery.list
 
@@ -185,6 +279,9 @@ def measure(path: Path, steps_limit: int | None) -> dict:
     result = {
         "items": rows,
         "first_paint_s": round(first_paint, 3),
+        "first_paint_gui_cpu_s": round(first_paint_cpu, 3),
+        "list_complete_s": round(complete[0] - t0, 3),  # the whole id list in the model
+        "load_average_1min_before": round(load_before, 2),
         "visible_thumbnails_s": round(thumbs_on_screen, 3),
         "scroll_steps": len(blocks),
         "scroll_step_px": step,
@@ -346,8 +443,19 @@ def main() -> int:
     ap.add_argument("--generate-only", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--generate-map", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-map", action="store_true", help="measure the gallery only")
+    ap.add_argument("--baseline-src", type=Path, action="append", default=[],
+                    help="source tree of code to compare case opening with (e.g. main, exported); repeatable")
+    ap.add_argument("--rounds", type=int, default=4, help="case openings of each code with --baseline-src")
+    ap.add_argument("--open-child", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--src", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     path = args.case or Path(tempfile.gettempdir()) / f"forensics-bench-gui-v2-{args.items}"
+    if args.open_child:
+        import json
+
+        sys.path.insert(0, str(args.src))
+        print(json.dumps(open_child(path)), flush=True)
+        os._exit(0)  # no teardown of Qt under running loader threads: only the figures matter here
     if args.generate_only:
         generate(path, args.items, args.thumbs)
         return 0
@@ -359,6 +467,10 @@ def main() -> int:
         subprocess.run([sys.executable, __file__, "--generate-only", "--items", str(args.items),
                         "--thumbs", str(args.thumbs), "--case", str(path)], check=True)
         print(f"generated {args.items:,} items in {time.perf_counter() - t:.1f} s at {path}", file=sys.stderr)
+    compile_bytecode(ROOT / "forensics", ROOT / "gui")
+    if args.baseline_src:
+        for k, v in compare_opening(path, args.baseline_src, args.rounds).items():
+            print(f"{k:52} {v}")
     r = measure(path, args.steps)
     for k, v in r.items():
         print(f"{k:28} {v}")

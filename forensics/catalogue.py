@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from forensics.store.db import Store
+from forensics.store.places_current import current_places_join
 from forensics.store.queries import select_in
 
 ITEM_COLUMNS = (
@@ -96,14 +97,13 @@ class Catalogue:
     def _places(self, rows: list) -> dict[int, dict]:
         """The place and time zone looked up for each row's GPS position (forensics.places),
         in one query; absent while pending. A place looked up for another position (the
-        item's GPS was corrected since) is not this one's."""
-        wanted = {r["id"]: (r["gps_lat"], r["gps_lon"]) for r in rows}
+        item's GPS was corrected since) is not this one's (forensics.store.places_current)."""
         out: dict[int, dict] = {}
-        for p in select_in(self.store.read, "SELECT item_id, lat, lon, status, note, locality, city, city_km, state,"
-                           " country, country_code, distance_km, time_zone, geocoder FROM item_places"
-                           " WHERE item_id IN ({ids})", sorted(wanted)):
-            if (p["lat"], p["lon"]) == wanted[p["item_id"]]:
-                out[p["item_id"]] = {k: p[k] for k in p.keys() if k not in ("item_id", "lat", "lon")}
+        for p in select_in(self.store.read, "SELECT p.item_id, p.status, p.note, p.locality, p.city, p.city_km,"
+                           " p.state, p.country, p.country_code, p.distance_km, p.time_zone, p.geocoder"
+                           f" FROM items i {current_places_join()} WHERE i.id IN ({{ids}})",
+                           sorted(r["id"] for r in rows)):
+            out[p["item_id"]] = {k: p[k] for k in p.keys() if k != "item_id"}
         return out
 
     def frames(self, video_id: int) -> list[dict]:

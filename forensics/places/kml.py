@@ -8,12 +8,13 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from forensics.context import CaseContext
+from forensics.store.places_current import current_places_join
 from forensics.store.queries import select_in
 
 KML_NS = "http://www.opengis.net/kml/2.2"
 _ROWS = ("SELECT i.id, i.source_id, i.relpath, i.kind, i.sha256, i.md5, i.gps_lat, i.gps_lon, i.gps_alt, i.taken_time,"
          " i.taken_utc, i.taken_zone, p.status, p.note, p.locality, p.city, p.city_km, p.state, p.country, p.country_code, p.time_zone, p.distance_km"
-         " FROM items i LEFT JOIN item_places p ON p.item_id = i.id WHERE i.id IN ({ids})")
+         f" FROM items i LEFT {current_places_join()} WHERE i.id IN ({{ids}})")
 
 
 def _data(parent: ET.Element, values: dict[str, object]) -> None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import metadata, resources
+from importlib import metadata, util
+from pathlib import Path
 
 import numpy as np
 
@@ -91,17 +92,26 @@ def describe(version: str | None = None) -> str:
             f" from {PACKAGE.replace('_', '-')} {metadata.version(PACKAGE)}")
 
 
+def _zip_path() -> Path:
+    """The shipped zip, found without importing the package: its __init__ imports pyshp
+    and shapely (~0.25 s), which the map's label, drawn while a case opens, must not wait
+    for."""
+    spec = util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{PACKAGE} is not installed", name=PACKAGE)
+    return Path(next(iter(spec.submodule_search_locations))) / ZIP_NAME
+
+
 @lru_cache(maxsize=1)
 def _version() -> str:
-    with (resources.files(PACKAGE) / ZIP_NAME).open("rb") as fh, zipfile.ZipFile(fh) as z:
+    with zipfile.ZipFile(_zip_path()) as z:
         return z.read(f"{STEM}.VERSION.txt").decode().strip()
 
 
 @lru_cache(maxsize=1)
 def countries() -> Countries:
     """The shipped country outlines (read once per process, ~0.1 s)."""
-    path = resources.files(PACKAGE) / ZIP_NAME
-    with path.open("rb") as fh, zipfile.ZipFile(fh) as z:
+    with zipfile.ZipFile(_zip_path()) as z:
         shp, shx, dbf = (z.read(f"{STEM}.{ext}") for ext in ("shp", "shx", "dbf"))
         version = z.read(f"{STEM}.VERSION.txt").decode().strip()
     xy, starts, owner = _polygons(shp, shx)

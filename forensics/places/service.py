@@ -16,15 +16,15 @@ from forensics import browse
 from forensics.browse import ItemFilter
 from forensics.context import CaseContext
 from forensics.model import Cancelled, Progress
+from forensics.store.places_current import current_places_join
 from forensics.store.queries import select_in
 
 BATCH = 5000
 PLACE_COLUMNS = ("status", "note", "locality", "city", "city_km", "state", "country", "country_code", "place_lat", "place_lon",
                  "distance_km", "time_zone", "geocoder", "computed_utc")
 # Items whose position has no place yet, or whose place was looked up for another position.
-_PENDING = ("SELECT i.id, i.gps_lat, i.gps_lon FROM items i LEFT JOIN item_places p ON p.item_id = i.id"
-            " WHERE i.gps_lat IS NOT NULL AND i.gps_lon IS NOT NULL"
-            " AND (p.item_id IS NULL OR p.lat != i.gps_lat OR p.lon != i.gps_lon)")
+_PENDING = (f"SELECT i.id, i.gps_lat, i.gps_lon FROM items i LEFT {current_places_join()}"
+            " WHERE i.gps_lat IS NOT NULL AND i.gps_lon IS NOT NULL AND p.item_id IS NULL")
 
 
 class PlaceService:
@@ -89,20 +89,20 @@ class PlaceService:
     def summary(self) -> dict:
         """Counts by country and place, invalid positions, what is pending, and the
         geocoders that answered (for the report)."""
-        q = self.ctx.store.query
+        q, scalar = self.ctx.store.query, self.ctx.store.scalar
+        places = f"FROM items i {current_places_join()}"  # only places of the positions items have now
         return {
-            "positions": int(self.ctx.store.scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL")),
+            "positions": int(scalar("SELECT COUNT(*) FROM items WHERE gps_lat IS NOT NULL")),
             "pending": self.pending(),
-            "invalid": int(self.ctx.store.scalar("SELECT COUNT(*) FROM item_places WHERE status = 'invalid'")),
-            "outside_countries": int(self.ctx.store.scalar(
-                "SELECT COUNT(*) FROM item_places WHERE status = 'ok' AND country_code IS NULL")),
+            "invalid": int(scalar(f"SELECT COUNT(*) {places} WHERE p.status = 'invalid'")),
+            "outside_countries": int(scalar(f"SELECT COUNT(*) {places} WHERE p.status = 'ok' AND p.country_code IS NULL")),
             "countries": [{"code": r[0], "name": r[1], "count": r[2]} for r in q(
-                "SELECT country_code, MAX(country), COUNT(*) FROM item_places WHERE country_code IS NOT NULL"
-                " GROUP BY country_code ORDER BY 3 DESC, 2")],
+                f"SELECT p.country_code, MAX(p.country), COUNT(*) {places} WHERE p.country_code IS NOT NULL"
+                " GROUP BY p.country_code ORDER BY 3 DESC, 2")],
             "places": [{"name": r[0], "country_code": r[1], "time_zone": r[2], "count": r[3]} for r in q(
-                "SELECT COALESCE(city, locality), country_code, MAX(time_zone), COUNT(*) FROM item_places"
-                " WHERE COALESCE(city, locality) IS NOT NULL GROUP BY 1, 2 ORDER BY 4 DESC, 1")],
-            "geocoders": [r[0] for r in q("SELECT DISTINCT geocoder FROM item_places ORDER BY 1")],
+                f"SELECT COALESCE(p.city, p.locality), p.country_code, MAX(p.time_zone), COUNT(*) {places}"
+                " WHERE COALESCE(p.city, p.locality) IS NOT NULL GROUP BY 1, 2 ORDER BY 4 DESC, 1")],
+            "geocoders": [r[0] for r in q(f"SELECT DISTINCT p.geocoder {places} ORDER BY 1")],
         }
 
     def positions(self, filters: ItemFilter = ItemFilter()):

@@ -29,17 +29,35 @@ class ItemListModel(QAbstractListModel):
         self._ids: list[int] = []
         self._pos: dict[int, int] | None = None
         self._rows: OrderedDict[int, dict] = OrderedDict()
+        self.complete = True  # False while only the first page of a list is shown
         self.fetches = 0  # batches queried (for tests and the benchmark)
         thumbs.loaded.connect(self._thumb_loaded)
 
     # -- contents ---------------------------------------------------------------
-    def set_ids(self, ids: list[int]) -> None:
-        """Show a new list (a new filter or sort): the one place the model resets."""
+    def set_ids(self, ids: list[int], complete: bool = True) -> None:
+        """Show a new list (a new filter or sort): the one place the model resets.
+        `complete=False`: only its first page, which `complete_ids` extends."""
         self.beginResetModel()
         self._ids = list(ids)
         self._pos = None
         self._rows.clear()
+        self.complete = complete
         self.endResetModel()
+
+    def complete_ids(self, ids: list[int]) -> bool:
+        """The whole list whose first page is shown: its remaining rows are appended (the
+        view keeps its scroll position and selection). False, changing nothing, when `ids`
+        does not start with the page shown (the items changed in between)."""
+        n = len(self._ids)
+        if self.complete or len(ids) < n or ids[:n] != self._ids:
+            return False
+        self.complete = True
+        if len(ids) > n:
+            self.beginInsertRows(QModelIndex(), n, len(ids) - 1)
+            self._ids.extend(ids[n:])
+            self._pos = None
+            self.endInsertRows()
+        return True
 
     def append_ids(self, ids: Iterable[int]) -> None:
         """Items committed by a running ingest appear at the end of the list."""

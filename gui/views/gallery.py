@@ -2,12 +2,14 @@
 
 The grid is a QListView in list mode with left-to-right flow, wrapping and uniform item
 sizes: Qt then lays out 100,000 cells arithmetically instead of measuring each one, and
-only the cells on screen are ever asked for data. Keys categorise, tag and bookmark the
+only the cells on screen are ever asked for data. A fixed grid and an always-present
+vertical scroll bar keep that layout to one pass of one model call a row (see
+GalleryList.set_cell). Keys categorise, tag and bookmark the
 selection; the main window carries out the edit.
 """
 from __future__ import annotations
 
-from PyQt6.QtCore import QItemSelectionModel, QModelIndex, Qt, pyqtSignal
+from PyQt6.QtCore import QItemSelectionModel, QModelIndex, QSize, Qt, pyqtSignal
 from PyQt6.QtGui import QKeyEvent
 from PyQt6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QWidget
 
@@ -16,12 +18,15 @@ from gui.models.items import ID_ROLE, ItemListModel
 from gui.widgets.filter_panel import FilterPanel
 from gui.widgets.thumb_delegate import ThumbDelegate
 
+SPACING = 2  # pixels between cells
+
 
 class GalleryList(QListView):
     categorise = pyqtSignal(int)  # 0-9
     tag_requested = pyqtSignal()
     bookmark_requested = pyqtSignal()
     preview_requested = pyqtSignal(int)  # item id
+    painted = pyqtSignal()  # the cells on screen were painted
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,9 +39,25 @@ class GalleryList(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setSelectionRectVisible(True)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setSpacing(2)
+        self.setSpacing(SPACING)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A scroll bar that appears once the rows overflow narrows the viewport and makes
+        # Qt lay out every row a second time: at 100,000 rows that doubled the layout
+        # before the first paint. It is always there instead (disabled when all fit).
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         self.doubleClicked.connect(lambda idx: self.preview_requested.emit(idx.data(ID_ROLE)))
+
+    def set_cell(self, size: QSize) -> None:
+        """Cells of `size` (the delegate's hint). Qt's layout asks the model for an index
+        of every row twice, once to see whether it is hidden and once for its size, each a
+        call into Python's rowCount; with a grid it skips the second. With a grid Qt adds no
+        spacing of its own, so the grid cell carries it: cells sit as far apart as without
+        a grid (the first one at the corner instead of one spacing in)."""
+        self.setGridSize(QSize(size.width() + 2 * SPACING, size.height() + 2 * SPACING))
+
+    def paintEvent(self, e) -> None:  # noqa: N802 - Qt name
+        super().paintEvent(e)
+        self.painted.emit()
 
     def dataChanged(self, top_left: QModelIndex, bottom_right: QModelIndex, roles=()) -> None:  # noqa: N802
         """Repaint changed cells without a relayout.
@@ -78,6 +99,7 @@ class GalleryView(QWidget):
         self.list = GalleryList()
         self.delegate = ThumbDelegate(model.thumbs.size, self.list)
         self.list.setItemDelegate(self.delegate)
+        self.list.set_cell(self.delegate.cell_size())
         self.list.setModel(model)
         lay = QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -89,6 +111,7 @@ class GalleryView(QWidget):
     def set_thumb_size(self, size: int) -> None:
         self.model.thumbs.set_size(size)
         self.delegate.size = size
+        self.list.set_cell(self.delegate.cell_size())
         # Uniform sizes are cached by the view: lay the cells out again at the new size.
         self.list.scheduleDelayedItemsLayout()
         self.list.viewport().update()

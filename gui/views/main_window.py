@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 import os
 
-from PyQt6.QtCore import QSettings, Qt, pyqtSignal
+from PyQt6.QtCore import QSettings, Qt, QTimer, pyqtSignal
 from PyQt6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
 from PyQt6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QInputDialog, QLabel, QLineEdit,
                              QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
@@ -53,6 +53,10 @@ class MainWindow(QMainWindow):
         self.hashsets = HashSetController(self.tasks, self)
         self.timeline = TimelineController(self.tasks, self)
         self.timeline_dock = None
+        self._facets_due = False  # the first filter choices of the open case are not counted yet
+        self._page: int | None = None  # the first page shown and not painted yet (its token)
+        self._page_token = 0
+        self._waiting: tuple | None = None  # the whole list that came before that paint
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -84,6 +88,7 @@ class MainWindow(QMainWindow):
         self.edits.failed.connect(self._task_error)
         self.analysis.done.connect(self._analysis_done)
         self.analysis.failed.connect(self._task_error)
+        self.queries.page_ready.connect(self._show_page)
         self.queries.ids_ready.connect(self._set_ids)
         self.queries.appended.connect(lambda ids: self.model is not None and self.model.append_ids(ids))
         self.queries.facets_ready.connect(lambda f: self.gallery is not None and self.gallery.filters.set_facets(f))
@@ -256,12 +261,6 @@ class MainWindow(QMainWindow):
         remember_examiner(case.examiner)
         for controller in self._controllers():
             controller.set_case(case)
-        from gui.views.audit_view import AuditView
-        from gui.views.item_view import ItemView
-        from gui.views.map_view import MapView
-        from gui.views.people import PeopleView
-        from gui.views.search import FaceSearchView, SimilarView
-
         self.thumbs.clear()
         self.model = ItemListModel(case, self.thumbs, self)
         self.gallery = GalleryView(self.model)
@@ -274,6 +273,17 @@ class MainWindow(QMainWindow):
         g.selectionModel().selectionChanged.connect(self._update_selection)
         self.model.modelReset.connect(self._update_counts)
         self.model.rowsInserted.connect(self._update_counts)
+        # The id query starts before the other views are built, so the first screenful
+        # is not queued behind them (their construction runs while SQLite works).
+        self.queries.query(*self.gallery.current_filter())
+        self._add_timeline()
+        self.timeline_dock.refresh()  # its query runs beside the gallery's (SQLite, no lock held)
+        from gui.views.audit_view import AuditView
+        from gui.views.item_view import ItemView
+        from gui.views.map_view import MapView
+        from gui.views.people import PeopleView
+        from gui.views.search import FaceSearchView, SimilarView
+
         self.item_view = ItemView(case, self.tasks)
         self.item_view.step.connect(self._step_item)
         self.item_view.back.connect(lambda: self.show_tab(self.gallery))
@@ -306,19 +316,32 @@ class MainWindow(QMainWindow):
         self._show_authority()
         self.tabs.setCornerWidget(self.authority_label, Qt.Corner.TopRightCorner)
         self.setCentralWidget(self.tabs)
-        self._add_timeline()
         for act in self.case_actions:
             act.setEnabled(True)
         self._update_title()
-        self.refresh_gallery()
+        self.map_view.set_filter(self.gallery.current_filter()[0])  # the rest of refresh_gallery()
+        self._settle_layout()
         self._show_source_alerts()
-        # Filter choices are counted after the first screenful is up, not competing with it.
-        self.gallery_refreshed.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
+        # Filter choices are counted once the gallery and then the timeline are up, not
+        # competing with them for the cores and the interpreter.
+        self._facets_due = True
+        for signal in (self.timeline.points_ready, self.timeline.failed):
+            signal.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
 
+    def _settle_layout(self) -> None:
+        """Give the new views their final sizes now, while the gallery is still empty. Qt
+        would show and size them from queued events, after the id list has arrived, and the
+        gallery lays out every row again for each new width (three sizes at 100,000 rows)."""
+        self.layout().activate()
+        for w in (self.tabs, self.timeline_dock):
+            w.show()
+        self.layout().activate()
+
     def _add_timeline(self) -> None:
-        """The timeline dock under the tabs, following the gallery's filter; it loads after
-        each gallery refresh (so never ahead of the first screenful) and again when items change."""
+        """The timeline dock under the tabs, following the gallery's filter; it loads when the
+        case opens (beside the gallery's id query: both are mostly SQLite, which runs without
+        the interpreter lock), after each gallery refresh, and again when items change."""
         from gui.views.timeline_dock import TimelineDock
 
         self.timeline_dock = TimelineDock(self.timeline, self.gallery.filters, self)
@@ -330,7 +353,10 @@ class MainWindow(QMainWindow):
         for signal, slot in self._timeline_links:
             signal.connect(slot)
 
-    def _first_facets(self) -> None:
+    def _first_facets(self, *args) -> None:
+        if not self._facets_due:
+            return
+        self._facets_due = False
         # Everything built so far (Qt wrappers, modules, the id list) lives as long as the
         # case: move it out of the cycle collector's sight, so full collections, which
         # run on the GUI thread while scrolling, stay short.
@@ -347,6 +373,7 @@ class MainWindow(QMainWindow):
         self.thumbs.wait()
         self.case.close()
         self.case = None
+        self._page = self._waiting = None
         for controller in self._controllers():
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
@@ -391,6 +418,7 @@ class MainWindow(QMainWindow):
         if self.case is None or self.gallery is None:
             return
         keep = (self.gallery.selected_ids(), self.gallery.current_id()) if keep_position else None
+        self._waiting = None  # a list read for an older request
         self.queries.query(*self.gallery.current_filter(), keep=keep)
         self.map_view.set_filter(self.gallery.current_filter()[0], reload=keep_position)
 
@@ -400,10 +428,40 @@ class MainWindow(QMainWindow):
             self.gallery.select_ids(ids)
             self._update_selection()
 
+    def _show_page(self, ids: list[int]) -> None:
+        """The first page of a new list: painted while the rest is read. The whole list,
+        should it come before that paint, waits for it (its layout of every row would
+        hold the first screenful up)."""
+        if self.model is None:
+            return
+        self.model.set_ids(ids, complete=False)
+        self._waiting = None
+        self._page = self._page_token = self._page_token + 1
+        if self.gallery.list.isVisible():
+            self.gallery.list.painted.connect(self._page_painted, Qt.ConnectionType.SingleShotConnection)
+            # A window that is not painted (minimised) must not keep the list waiting.
+            QTimer.singleShot(1000, lambda token=self._page: self._page_painted(token))
+        else:
+            self._page = None
+
+    def _page_painted(self, token: int | None = None) -> None:
+        if self._page is None or token not in (None, self._page):
+            return
+        self._page, waiting = None, self._waiting
+        self._waiting = None
+        if waiting is not None:
+            self._set_ids(*waiting)
+
     def _set_ids(self, ids: list[int], keep) -> None:
         if self.model is None:
             return
-        self.model.set_ids(ids)
+        if self._page is not None:
+            self._waiting = (ids, keep)
+            return
+        if self.model.complete_ids(ids):
+            self._update_counts()
+        else:
+            self.model.set_ids(ids)
         if keep and keep[0]:
             self.gallery.select_ids(keep[0])
         self.gallery_refreshed.emit()
@@ -413,7 +471,8 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self, *args) -> None:
         if self.model is not None:
-            self.count_label.setText(f"{self.model.rowCount():,} items shown")
+            n = self.model.rowCount()
+            self.count_label.setText(f"{n:,} items shown" if self.model.complete else f"{n:,}+ items shown (counting…)")
             self._update_selection()
 
     def _update_selection(self, *args) -> None:

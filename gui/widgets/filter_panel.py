@@ -53,6 +53,10 @@ class FilterPanel(QWidget):
         form.addRow("Tag", self.tag)
         self.hashset = _tri("matches a hash set", "no match")
         form.addRow("Hash sets", self.hashset)
+        self.hash_set = QComboBox()
+        self.hash_set.setObjectName("hash_set")
+        self.hash_set.setToolTip("Only the files that match this imported set")
+        form.addRow("Hash set", self.hash_set)
         self.hide_known_good = QCheckBox("Hide known-good and non-pertinent files")
         self.hide_known_good.setToolTip("Files whose only hash-set matches are known-good (e.g. NSRL) or VICS"
                                         " category 0 (non-pertinent); a file with any other match is always shown")
@@ -113,18 +117,19 @@ class FilterPanel(QWidget):
         for w in (self.images, self.videos, self.others, self.hide_known_good, self.bookmarked, self.collapse,
                   self.descending):
             w.toggled.connect(lambda *_: self.changed.emit())
-        for w in (self.faces, self.category, self.tag, self.hashset, self.camera, self.gps, self.errors, self.deleted,
-                  self.sort, self.country, self.place):
+        for w in (self.faces, self.category, self.tag, self.hashset, self.hash_set, self.camera, self.gps, self.errors,
+                  self.deleted, self.sort, self.country, self.place):
             w.currentIndexChanged.connect(lambda *_: self.changed.emit())
         self.size.valueChanged.connect(self.thumb_size_changed)
 
     def set_facets(self, facets: dict | None) -> None:
         """Fill the choice lists from forensics.browse.facets, keeping current choices."""
         facets = facets or {}
-        for combo in (self.category, self.tag, self.camera, self.country, self.place):
+        for combo in (self.category, self.tag, self.camera, self.country, self.place, self.hash_set):
             combo.blockSignals(True)
         cur_cat, cur_tag, cur_cam = self.category.currentData(), self.tag.currentData(), self.camera.currentData()
         cur_country, cur_place = self.country.currentData(), self.place.currentData()
+        cur_set = self.hash_set.currentData()
         self.category.clear()
         self.category.addItem("any", None)
         self.category.addItem(f"uncategorised ({facets.get('uncategorised', 0):,})", UNCATEGORISED)
@@ -147,11 +152,17 @@ class FilterPanel(QWidget):
         self.place.addItem("any", None)
         for pl in facets.get("places", []):
             self.place.addItem(f"{pl['name']}, {pl['country_code'] or '-'} ({pl['count']:,})", pl["name"])
+        self.hash_set.clear()
+        self.hash_set.addItem("any set", None)
+        for hs in facets.get("hash_sets", []):
+            self.hash_set.addItem(f"{hs['name']} ({hs['kind']}) ({hs['items']:,})", hs["id"])
         for combo, cur in ((self.category, cur_cat), (self.tag, cur_tag), (self.camera, cur_cam),
-                           (self.country, cur_country), (self.place, cur_place)):
+                           (self.country, cur_country), (self.place, cur_place), (self.hash_set, cur_set)):
             i = combo.findData(cur)
             combo.setCurrentIndex(max(0, i))
             combo.blockSignals(False)
+        if cur_set is not None and self.hash_set.currentData() is None:
+            self.changed.emit()  # the chosen set was removed: the gallery no longer filters on it
 
     def set_area(self, area: tuple[tuple[float, float], ...] | None) -> None:
         """Filter to the positions inside a map lasso ((lon, lat) vertices), or stop."""
@@ -191,6 +202,7 @@ class FilterPanel(QWidget):
             category=self.category.currentData(),
             tag=self.tag.currentData(),
             hashset_match=self.hashset.currentData(),
+            hash_set=self.hash_set.currentData(),
             hide_known_good=self.hide_known_good.isChecked(),
             date_from=self._date(self.date_from),
             date_to=date_to,

@@ -44,8 +44,12 @@ class ThumbDelegate(QStyledItemDelegate):
         self._bold = QFont(self._font)
         self._bold.setBold(True)
 
-    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+    def cell_size(self) -> QSize:
+        """Every cell's size: the thumbnail box, a margin and the name line."""
         return QSize(self.size + 10, self.size + 26)
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: QModelIndex) -> QSize:
+        return self.cell_size()
 
     def paint(self, p: QPainter, option: QStyleOptionViewItem, index: QModelIndex) -> None:
         r = option.rect

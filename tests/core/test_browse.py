@@ -154,7 +154,28 @@ def test_faces_hashsets_and_copy_groups(case: Case, items: list[int]) -> None:
     assert rows[broken]["hash_matches"] == 1 and rows[broken]["copy_group"] == g
     f = browse.facets(case.ctx)
     assert f["faces"] == 2 and f["hashset_matches"] == 2 and f["copy_groups"] == 1
-    assert [s["name"] for s in f["hash_sets"]] == ["bad", "good"]
+    assert [(s["name"], s["kind"], s["items"]) for s in f["hash_sets"]] == [("bad", "known-bad", 1),
+                                                                            ("good", "known-good", 1)]
+
+
+def test_filter_by_one_hash_set(case: Case, items: list[int]) -> None:
+    hol, scan, clip, broken, _ = items
+    with case.store.write() as w:
+        w.execute("INSERT INTO hash_sets (id, name, kind, format, source_path, source_sha256, imported_utc, imported_by)"
+                  " VALUES (1, 'good', 'known-good', 'hashlist', '/x', 'aa', 'now', 'x'),"
+                  " (2, 'bad', 'known-bad', 'hashlist', '/y', 'bb', 'now', 'x'),"
+                  " (3, 'empty', 'known-bad', 'hashlist', '/z', 'cc', 'now', 'x')")
+        w.execute("INSERT INTO hash_set_entries (id, set_id, md5, sha1) VALUES (1, 1, 'a', NULL), (2, 2, 'b', NULL),"
+                  " (3, 2, NULL, 'c')")
+        # `broken` matches set 2 twice (md5 and sha1 entries), `scan` matches both sets.
+        w.execute("INSERT INTO hash_matches (item_id, set_id, entry_id, hash) VALUES (?, 1, 1, 'md5'),"
+                  " (?, 2, 2, 'md5'), (?, 2, 3, 'sha1'), (?, 2, 2, 'md5')", (scan, broken, broken, scan))
+    assert browse.item_ids(case.ctx, ItemFilter(hash_set=2)) == [scan, broken]
+    assert browse.item_ids(case.ctx, ItemFilter(hash_set=1)) == [scan]
+    assert browse.item_ids(case.ctx, ItemFilter(hash_set=3)) == []
+    assert browse.item_ids(case.ctx, ItemFilter(hash_set=2, category=2)) == [scan]
+    assert browse.count(case.ctx, ItemFilter(hash_set=2)) == 2
+    assert {s["name"]: s["items"] for s in browse.facets(case.ctx)["hash_sets"]} == {"bad": 2, "good": 1, "empty": 0}
 
 
 def test_item_exif(case: Case, items: list[int]) -> None:
