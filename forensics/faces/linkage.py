@@ -40,11 +40,11 @@ import numpy as np
 class LinkRule:
     """The levels of the corroborated rule (log10 LR); chosen on LFW by bench/calibration.py."""
 
-    pair_log10_lr: float = 2.0
-    seed_log10_lr: float = 3.0
+    pair_log10_lr: float = 1.5
+    seed_log10_lr: float = 2.5
     mean_log10_lr: float = 1.5
-    single_mean_log10_lr: float = 2.0
-    single_share: float = 0.5
+    single_mean_log10_lr: float = 1.5
+    single_share: float = 0.25
     support: int = 2
     seed_support: int = 1
     sample: int = 48

@@ -61,7 +61,9 @@ def test_pairs_in_the_relatives_band_go_to_the_analyst_not_merged(tmp_path):
     case = new_case(tmp_path)
     q = FaceQuality(100.0)
     lo, hi = CAL.match_threshold(q, q, CAL.cluster_link_log10_lr), CAL.match_threshold(q, q)
-    assert hi - lo > 0.05, "the calibration leaves no band between linking and a same-person decision"
+    # the band between a pair that supports a merge and a same-person decision must be
+    # wider than the synthetic faces' spread (near(., 0.002) moves a face ~0.02)
+    assert hi - lo > 0.03, "the calibration leaves no band between linking and a same-person decision"
     A = unit()
     B = at_distance(A, (lo + hi) / 2)  # evidence for the same person, but not enough to merge alone
     fa = [f[0] for f in add_photos(case, *[[rec(near(A, 0.002))] for _ in range(3)])]
