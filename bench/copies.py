@@ -10,7 +10,8 @@ crops split at random between the sides, one-side crops of 5 % and 10 % (a rando
 left-and-bottom crops of 5 % and 10 %, the old 10 % border, borders of 10 % and 20 % in
 black, white and a random colour (split at random between the sides), mirror, rotate 90,
 rotations of 3, 5 and 10 degrees (random sign, corners black or white), brightness
-+/-20 %, grey-scale, text overlay, a one-side 8 % crop re-encoded at q50, and a
++/-20 %, grey-scale, a caption (`caption`: seeded meme, news band or subtitle, 1-3
+lines, top/middle/bottom, re-encoded at q60-92), a one-side 8 % crop re-encoded at q50, and a
 screenshot-like copy (scaled to 60-80 %, placed off-centre on a plain UI-coloured canvas).
 Originals, variants and distractors (the other LFW photos and more random LFW people,
 generated scenes) are ingested into a temporary case;
@@ -117,19 +118,102 @@ def transform(im: Image.Image, name: str, rng: random.Random) -> bytes:
     if name == "grey":
         return _jpeg(ImageOps.grayscale(im))
     if name == "text":
-        out = im.copy()
-        d = ImageDraw.Draw(out)
-        size = max(12, h // 14)
-        try:
-            from PIL import ImageFont
-
-            font = ImageFont.load_default(size=size)
-        except Exception:
-            font = None
-        x, y = rng.randint(0, max(1, w // 3)), rng.randint(0, max(1, h - size - 2))
-        d.text((x, y), "evidence 2024-05-17", fill=(255, 255, 255), font=font, stroke_width=2, stroke_fill=(0, 0, 0))
-        return _jpeg(out)
+        # The caption draws from its own generator, seeded by the two draws the first two
+        # rounds' caption took, so every later edit keeps the variant it had then and the
+        # other edits' figures stay comparable between rounds.
+        a, b = rng.randint(0, max(1, w // 3)), rng.randint(0, max(1, h - max(12, h // 14) - 2))
+        own = random.Random(f"caption {a} {b} {w}x{h}")
+        # Captioned pictures are mostly passed on re-encoded (messengers, social sites).
+        return _jpeg(caption(im, own), own.choice((92, 85, 75, 60)))
     raise ValueError(name)
+
+
+CAPTION_WORDS = ("breaking", "news", "live", "when", "you", "the", "police", "said", "today", "evidence", "update",
+                 "me", "after", "monday", "nobody", "this", "is", "fine", "2024-05-17", "watch", "exclusive", "court",
+                 "video", "shared", "why", "my", "friend", "sent", "report", "source", "photo", "12:41", "#viral")
+
+
+CAPTION_MAX_COVER = 1 / 3
+
+
+def _font(size: int, bold: bool):
+    from PIL import ImageFont
+
+    # DejaVu when the system has it (bold for memes), else Pillow's own scalable font.
+    for path in (["/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"] if bold else []) + [
+            "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"]:
+        try:
+            return ImageFont.truetype(path, size)
+        except OSError:
+            continue
+    return ImageFont.load_default(size=size)
+
+
+def caption(im: Image.Image, rng: random.Random) -> Image.Image:
+    """A seeded caption as people add them when re-posting: a meme (bold white text with a
+    black outline, top and/or bottom, centred), a news or TV band (an opaque or
+    half-transparent strip at the bottom or top with left-aligned text), or a subtitle /
+    watermark line (outlined or shadowed text, bottom, middle or top, no band). 1-3 lines,
+    text 1/18 to 1/9 of the picture's height, the lines at most CAPTION_MAX_COVER of it."""
+    out = im.convert("RGB").copy()
+    w, h = out.size
+    style = rng.choice(("meme", "band", "subtitle"))
+    size = max(10, round(h * rng.uniform(1 / 18, 1 / 9)))
+    font = _font(size, bold=style == "meme")
+    n_lines = rng.choice((1, 1, 2, 2, 3))
+    step = round(size * 1.2)
+    # A caption leaves most of the picture: its lines (band included) take at most
+    # CAPTION_MAX_COVER of the height (a third, as lower thirds and memes do).
+    n_lines = max(1, min(n_lines, (round(h * CAPTION_MAX_COVER) - round(size * 0.6)) // step))
+
+    def line() -> str:
+        words = [rng.choice(CAPTION_WORDS) for _ in range(rng.randint(2, 5))]
+        text = " ".join(words)
+        # Shorten until the line fits the picture (a caption is never cut off at the edge).
+        while len(words) > 1 and font.getlength(text) > 0.94 * w:
+            words.pop()
+            text = " ".join(words)
+        return text.upper() if style == "meme" else text
+
+    lines = [line() for _ in range(n_lines)]
+    d = ImageDraw.Draw(out, "RGBA")
+    if style == "meme":
+        # Top, bottom, or the lines split between top and bottom.
+        where = rng.choice(("top", "bottom", "both"))
+        top = lines if where == "top" else ([] if where == "bottom" else lines[: max(1, len(lines) // 2)])
+        bottom = [t for t in lines if t not in top] if where == "both" else ([] if where == "top" else lines)
+        stroke = max(1, size // 12)
+        for block, y0 in ((top, round(h * 0.02)), (bottom, h - round(h * 0.03) - step * len(bottom))):
+            for k, text in enumerate(block):
+                x = round((w - font.getlength(text)) / 2)
+                d.text((x, y0 + k * step), text, font=font, fill=(255, 255, 255), stroke_width=stroke,
+                       stroke_fill=(0, 0, 0))
+        return out
+    if style == "band":
+        band_h = step * n_lines + round(size * 0.6)
+        y0 = h - band_h if rng.random() < 0.75 else 0
+        colour = rng.choice(((0, 0, 0), (180, 20, 30), (20, 40, 110), (250, 250, 250)))
+        alpha = rng.choice((255, 255, 200, 150))
+        d.rectangle((0, y0, w, y0 + band_h), fill=colour + (alpha,))
+        ink = (20, 20, 20) if colour == (250, 250, 250) else (255, 255, 255)
+        x = round(w * rng.uniform(0.02, 0.06))
+        for k, text in enumerate(lines):
+            d.text((x, y0 + round(size * 0.3) + k * step), text, font=font, fill=ink)
+        return out
+    where = rng.choice(("bottom", "middle", "top"))
+    y0 = {"bottom": h - round(h * 0.05) - step * n_lines, "middle": (h - step * n_lines) // 2,
+          "top": round(h * 0.04)}[where]
+    shadow = rng.random() < 0.5
+    for k, text in enumerate(lines):
+        x = round((w - font.getlength(text)) / 2) if rng.random() < 0.6 else rng.randint(0, max(0, round(w - font.getlength(text))))
+        y = y0 + k * step
+        if shadow:
+            off = max(1, size // 15)
+            d.text((x + off, y + off), text, font=font, fill=(0, 0, 0, 200))
+            d.text((x, y), text, font=font, fill=(255, 255, 230))
+        else:
+            d.text((x, y), text, font=font, fill=(255, 255, 255), stroke_width=max(1, size // 14), stroke_fill=(0, 0, 0))
+    return out
 
 
 def _cut(im: Image.Image, sides: list[str], f: float) -> Image.Image:
@@ -326,6 +410,7 @@ def main() -> None:
     ap.add_argument("--sweep", action="store_true", help="also print candidate rules")
     ap.add_argument("--people", type=int, default=LFW_PEOPLE, help="LFW people with an original")
     ap.add_argument("--extra", type=int, default=LFW_EXTRA, help="further LFW photos as distractors")
+    ap.add_argument("--dump", help="also write every query's ORB-decided candidates to this JSON file")
     args = ap.parse_args()
     LFW_PEOPLE, LFW_EXTRA = args.people, args.extra
     from forensics.case import Case
@@ -351,6 +436,7 @@ def main() -> None:
         K.MIN_INLIERS, agree = 1, K.MIN_AGREEMENT
         K.MIN_AGREEMENT = -2.0
         found: dict[str, list[tuple[str, int | None, str]]] = {}
+        agreements: dict[str, list[tuple[str, int, float | None, float | None]]] = {}
         lat = []
         for q in family:
             if kind[q] != "original":
@@ -360,9 +446,21 @@ def main() -> None:
             lat.append(time.perf_counter() - t0)
             # A match ORB decided carries its inliers and agreement; the agreement test is
             # applied here, the inlier bar below.
-            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in r["matches"] if m["path"] != q
-                        and (m["distances"].get("inliers") is None or (m["distances"].get("agreement") or -1) >= agree)]
+            ms = [m for m in r["matches"] if m["path"] != q]
+            for m in ms:
+                d = m["distances"]
+                if d.get("inliers") is not None:
+                    agreements.setdefault(q, []).append((m["path"], d.get("inliers"), d.get("agreement"), d.get("unoccluded")))
+            found[q] = [(m["path"], m["distances"].get("inliers"), m["via"]) for m in ms]
         K.MIN_INLIERS, K.MIN_AGREEMENT = chosen, agree
+        # The agreement test at the library's bars (the query loop ran with them loosened).
+        for q, ms in found.items():
+            ok = {f for f, n, a, u in agreements.get(q, []) if K.agrees(a, u)}
+            found[q] = [(f, n, via) for f, n, via in ms if n is None or f in ok]
+        if args.dump:
+            import json
+
+            Path(args.dump).write_text(json.dumps({"agreements": agreements, "family": family, "kind": kind}))
 
         def results_at(bar: int) -> dict[str, set[str]]:
             return {q: {f for f, n, _ in ms if n is None or n >= bar} for q, ms in found.items()}
@@ -382,6 +480,22 @@ def main() -> None:
         for t in TRANSFORMS:
             print(f"  {t:>12}: {sorted(tf.get(t, []))[:3]}")
         print(f"  {'false':>12}: {sorted(ff, reverse=True)[:5]}; library bar MIN_INLIERS = {chosen}")
+        print(f"\ntuning half: agreement of true copies with >= {chosen} inliers (lowest 3 per transform) and of"
+              f" false candidates (highest 5); bars MIN_AGREEMENT {agree}, MIN_UNOCCLUDED {K.MIN_UNOCCLUDED}")
+        ta, fa = {}, []
+        for q, ms in agreements.items():
+            if half_of(q) != 0:
+                continue
+            for f, n, a, u in ms:
+                if n < chosen:
+                    continue
+                if family[f] == family[q]:
+                    ta.setdefault(kind[f], []).append((round(a if a is not None else -1, 3), -1 if u is None else round(u, 3)))
+                else:
+                    fa.append((round(a if a is not None else -1, 3), -1 if u is None else round(u, 3), n))
+        for t in TRANSFORMS:
+            print(f"  {t:>12}: {sorted(ta.get(t, []))[:3]}")
+        print(f"  {'false':>12}: (agreement, unoccluded or -1, inliers) {sorted(fa, reverse=True)[:5]}")
         results = results_at(chosen)
         base = baseline(family, kind, ident)
         print(f"\nrule: {r['rule']}, MIN_INLIERS {chosen}; query p50 {np.median(lat) * 1000:.1f} ms"

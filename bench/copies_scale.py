@@ -12,6 +12,7 @@ are measured on real photos (scikit-image samples) and added for the end-to-end 
 time under load is not the code's own cost.
 
     uv run python bench/copies_scale.py [--sizes 1000000 10000000]
+    uv run python bench/copies_scale.py --fixed-only   # per-query verification cost against the second round's
 """
 from __future__ import annotations
 
@@ -31,8 +32,8 @@ from forensics.copies.rule import DEFAULT_RULE  # noqa: E402
 from forensics.hashing import windows as W  # noqa: E402
 
 
-def fixed_costs(rounds: int = 5) -> dict[str, tuple[float, float]]:
-    """(wall ms, CPU ms), medians, of the parts of a query that do not grow with the case."""
+def fixed_costs(rounds: int = 5, stat=np.median) -> dict[str, tuple[float, float]]:
+    """(wall ms, CPU ms), medians (or `stat`), of the parts of a query that do not grow with the case."""
     import io
 
     from PIL import Image
@@ -61,8 +62,25 @@ def fixed_costs(rounds: int = 5) -> dict[str, tuple[float, float]]:
         for k, (a, b) in zip(out, zip(t, t[1:])):
             out[k].append((b[0] - a[0], b[1] - a[1]))
     assert is_copy(n)
-    return {k: (1000 * float(np.median([x[0] for x in v])), 1000 * float(np.median([x[1] for x in v])))
+    return {k: (1000 * float(stat([x[0] for x in v])), 1000 * float(stat([x[1] for x in v])))
             for k, v in out.items()}
+
+
+def _block_agreement_loop(a, b, model, grid: int = 8) -> np.ndarray:
+    """The second round's block correlations, block by block in Python (the baseline of
+    --fixed-only; forensics.copies.keypoints.block_agreement gives the same figures)."""
+    from forensics.copies.keypoints import aligned
+
+    x_all, y_all, valid = aligned(a, b, model)
+    h, w = x_all.shape
+    out = np.full((grid, grid), np.nan)
+    for i in range(grid):
+        for j in range(grid):
+            sl = (slice(i * h // grid, (i + 1) * h // grid), slice(j * w // grid, (j + 1) * w // grid))
+            x, y = x_all[sl].ravel(), y_all[sl].ravel()
+            if valid[sl].mean() >= 0.9 and x.std() >= 3 and y.std() >= 3:
+                out[i, j] = float(np.corrcoef(x, y)[0, 1])
+    return out
 
 
 def _rss_mib() -> float:
@@ -74,7 +92,28 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 10_000_000])
     ap.add_argument("--queries", type=int, default=30)
+    ap.add_argument("--fixed-only", action="store_true",
+                    help="only the fixed per-query costs: the second round's verification (ORB's strongest "
+                         "corners, block loop), keypoints not spread, and today's, interleaved in one run")
     args = ap.parse_args()
+    if args.fixed_only:
+        from forensics.copies import keypoints as K
+
+        factor, blocks, rows = K.DETECT_FACTOR, K.block_agreement, {}
+        load0 = os.getloadavg()[0]
+        for _ in range(10):
+            for label, f, b in (("second round (ORB's strongest, block loop)", 1, _block_agreement_loop),
+                                ("keypoints not spread", 1, blocks), ("now (spread, summed-area blocks)", factor, blocks)):
+                K.DETECT_FACTOR, K.block_agreement = f, b
+                got = fixed_costs(3, np.min)
+                rows[label] = {k: tuple(map(min, v, rows.get(label, {}).get(k, v))) for k, v in got.items()}
+        K.DETECT_FACTOR, K.block_agreement = factor, blocks
+        print(f"load average {load0:.2f} - {os.getloadavg()[0]:.2f}; fixed per-query costs, fastest of 30 each, "
+              f"interleaved (wall / CPU ms):")
+        for label, got in rows.items():
+            print(f"  {label:>28}: " + ", ".join(f"{k} {w:.1f} / {c:.1f}" for k, (w, c) in got.items())
+                  + f"; total {sum(w for w, _ in got.values()):.1f} / {sum(c for _, c in got.values()):.1f}")
+        return
     rng = np.random.default_rng(7)
     for n in args.sizes:
         p = rng.integers(-(2**63), 2**63 - 1, n, dtype=np.int64)

@@ -317,7 +317,38 @@ def measure_stages(files: list[str]) -> dict[str, float]:
                 fn(i)
             best = min(best, (time.process_time() - t0) / len(files))
         out[name] = 1000 * best
+    out |= probe_cost(files, opts)
     return out
+
+
+def probe_cost(files: list[str], opts, rounds: int = 10) -> dict[str, float]:
+    """CPU ms per file of the whole per-file worker with the probe hashes (issue 17) and
+    without them (the worker as it was before), interleaved round by round so both see the
+    same machine; best of 10 rounds each (other jobs only ever add time)."""
+    import time
+
+    import numpy as np
+
+    from forensics.hashing import windows
+    from forensics.ingest.records import FileTask
+    from forensics.ingest.worker import process_file
+
+    real = windows.probe_hashes
+    none = np.zeros((windows.N_SLOTS, 2), np.uint64)
+    best = {"with": float("inf"), "without": float("inf")}
+    try:
+        for _ in range(rounds):
+            for label in best:
+                windows.probe_hashes = real if label == "with" else (lambda im, own=None: none)
+                t0 = time.process_time()
+                for f in files:
+                    process_file(FileTask(1, f.encode(), b""), opts)
+                best[label] = min(best[label], (time.process_time() - t0) / len(files))
+    finally:
+        windows.probe_hashes = real
+    return {"process_file without probes (before issue 17)": 1000 * best["without"],
+            "process_file with probes (now)": 1000 * best["with"],
+            "probes' share of process_file, %": 100 * (best["with"] / best["without"] - 1)}
 
 
 # -- the driver ----------------------------------------------------------------------
@@ -349,6 +380,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true",
                     help="smoke run: 4 files of 3 MP, 2 baseline files, the smallest video")
     ap.add_argument("--json", dest="json_out", help="also write the figures to this file")
+    ap.add_argument("--stages-only", action="store_true",
+                    help="only the per-step CPU table (one process; meaningful on a shared machine)")
     ap.add_argument("--measure", nargs="+", help=argparse.SUPPRESS)  # internal: one isolated measurement
     a = ap.parse_args()
 
@@ -389,6 +422,10 @@ def main() -> int:
 
     res: dict = {"machine": machine_line(), "argv": sys.argv[1:], "workers": a.workers}
     res["stages"] = _child(["stages", *map(str, paths[: min(len(paths), 2 if a.quick else 10)])])
+    if a.stages_only:
+        print(f"load average: {load_average():.2f}")
+        print(table([[k, f"{v:.2f}"] for k, v in res["stages"].items()], ["image step (one process)", "CPU ms/file"]))
+        return 0
     res["startup"] = _child(["startup", str(tiny), str(a.workers)])
     res["ingest_half"] = _child(["ingest", str(sets[half]), str(a.workers)])
     res["ingest_full"] = _child(["ingest", str(sets[a.files]), str(a.workers)])

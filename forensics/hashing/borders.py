@@ -24,9 +24,15 @@ ANALYSIS_SIZE = 256  # the image is examined at most at this long side (cheap, a
 def _depth(lines: np.ndarray, limit: int) -> int:
     """How many leading lines of `lines` (n, length, 3) are plain in the first line's colour."""
     colour = np.median(lines[0], axis=0)
-    close = (np.abs(lines[:limit] - colour).max(axis=2) <= BORDER_TOLERANCE).mean(axis=1) >= LINE_FRACTION
-    if not close[0]:
+
+    def plain(block: np.ndarray) -> np.ndarray:
+        return (np.abs(block - colour).max(axis=2) <= BORDER_TOLERANCE).mean(axis=1) >= LINE_FRACTION
+
+    # Most pictures have no border: the outermost line alone says so, without testing the
+    # 45 % of the picture a border may take (that was a third of the probes' cost at ingest).
+    if not plain(lines[:1])[0]:
         return 0
+    close = plain(lines[:limit])
     off = np.flatnonzero(~close)
     return int(off[0]) if len(off) else limit
 

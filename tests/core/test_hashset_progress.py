@@ -105,6 +105,7 @@ def test_cancel_after_a_committed_batch_removes_it(case: Case, tmp_path: Path, m
 
 
 def test_ctrl_c_in_the_cli_rolls_back_like_cancel(case: Case, tmp_path: Path) -> None:
+    import os
     import signal
     import subprocess
     import sys
@@ -112,8 +113,11 @@ def test_ctrl_c_in_the_cli_rolls_back_like_cancel(case: Case, tmp_path: Path) ->
     lst = _list(tmp_path / "l.md5", _md5(case, "f2.bin")["md5"])
     with open(lst, "a") as fh:  # long enough to be interrupted mid-way on any machine
         fh.writelines(hashlib.md5(f"more {n}".encode()).hexdigest() + "\n" for n in range(300_000))
+    # The import runs at the lowest priority, so that on a loaded machine this process (which sends the
+    # signal) is not starved while the import runs to its end before the Ctrl-C arrives.
     proc = subprocess.Popen([sys.executable, "-m", "forensics.cli", "hashsets", "import", str(case.path), str(lst),
-                             "--name", "L"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             "--name", "L"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: os.nice(19))
     first = proc.stderr.readline()  # the first progress line: the import is writing entries
     assert first.startswith("hash set ["), first
     proc.send_signal(signal.SIGINT)
