@@ -353,8 +353,9 @@ class Linker:
         s = self.llr[rows, cols]
         size = np.bincount(labels - labels.min())
         shown = {int(x) for x in labels if size[x - labels.min()] > 1}
-        shown |= {int(x) for x, y, v in zip(a.tolist(), b.tolist(), s.tolist()) if x != y and v >= rule.seed_log10_lr}
-        shown |= {int(y) for x, y, v in zip(a.tolist(), b.tolist(), s.tolist()) if x != y and v >= rule.seed_log10_lr}
+        for x, y, v in zip(a.tolist(), b.tolist(), s.tolist()):
+            if x != y and v >= rule.seed_log10_lr:
+                shown |= {x, y}
         return {(int(min(x, y)), int(max(x, y))) for x, y in zip(a.tolist(), b.tolist())
                 if x != y and x in shown and y in shown}
 
