@@ -88,6 +88,8 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     recorded in person_pairs for the analyst ("possible relatives / same person")."""
     ids, nbr, dist = knn
     key, item_of, rows = _node_keys(w)
+    if linkage is not None and linkage.rule.copy_distance > 0:
+        key = _join_copies(key, item_of, ids, nbr, dist, eligible, linkage.rule.copy_distance)
     node_index: dict[tuple, int] = {}
     for k in key.values():
         node_index.setdefault(k, len(node_index))
@@ -140,8 +142,9 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
             w.executemany("UPDATE faces SET person_id = ?, link = 'suggested' WHERE id = ?", [(label, f) for f in free])
             suggested += len(free)
             continue
-        if len({node_of[f] for f in fids}) < MIN_CLUSTER_NODES and label not in alone_strong:
-            continue  # a face alone is no cluster, unless it is one side of a pair to review
+        if (len({node_of[f] for f in fids}) < MIN_CLUSTER_NODES and label not in alone_strong
+                and not any(key[f][0] == "c" for f in fids)):
+            continue  # a face alone is no cluster, unless copies of it or one side of a pair to review
         # keep the id of the old cluster this group mostly continues, so the analyst's
         # view (and any rejection against that cluster) carries over
         votes = Counter(old_of[f] for f in fids if f in old_of and old_of[f] not in reused)
@@ -165,6 +168,42 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     w.execute("DELETE FROM persons WHERE kind = 'cluster' AND id NOT IN (SELECT DISTINCT person_id FROM faces"
               " WHERE person_id IS NOT NULL)")
     return ClusterRun(len(ids), len(node_index), n_edges, new_clusters, suggested, clustered, low, pairs)
+
+
+def _join_copies(key: dict, item_of: dict[int, int], ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray,
+                 eligible: np.ndarray | None, copy_distance: float) -> dict:
+    """Faces of lone photos within `copy_distance` of each other (copies of one photograph
+    in different files) become one node ("c", ...): one appearance, not corroboration."""
+    parent: dict[int, int] = {}
+    items: dict[int, set[int]] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ok = None if eligible is None else {int(f) for f in ids[eligible]}
+    rows, cols = np.nonzero((dist <= copy_distance) & (nbr >= 0))
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        a, b = int(ids[r]), int(nbr[r, c])
+        if key.get(a, ("",))[0] != "f" or key.get(b, ("",))[0] != "f":
+            continue
+        if ok is not None and (a not in ok or b not in ok):
+            continue  # small faces neither seed nor join, as copies either
+        ra, rb = find(a), find(b)
+        ia, ib = items.setdefault(ra, {item_of[ra]}), items.setdefault(rb, {item_of[rb]})
+        if ra != rb and not (ia & ib):  # two faces of one photo are never copies of each other
+            parent[rb] = ra
+            items[ra] = ia | ib
+    out = dict(key)
+    roots = {f: find(f) for f in parent}
+    size = Counter(roots.values())
+    for f, root in roots.items():
+        if size[root] > 1:
+            out[f] = ("c", root)
+    return out
 
 
 def _link_corroborated(ids: np.ndarray, nbr: np.ndarray, ok_nbr: np.ndarray, eligible: np.ndarray | None,

@@ -167,3 +167,20 @@ def test_two_faces_alone_in_the_relatives_band_are_put_to_the_analyst_never_merg
     run = case.faces.cluster()
     assert link_of(case, fa)[0] == link_of(case, fb)[0] == link_of(case, fc)[0] and run["clusters"] == 1
     assert case.faces.possible_relatives() == []
+
+
+def test_copies_of_one_photo_are_one_appearance_a_cluster_but_no_corroboration(tmp_path):
+    case = new_case(tmp_path)
+    A = unit()
+    fa, fb = [f[0] for f in add_photos(case, [rec(A)], [rec(near(A, 0.001))])]  # one photo saved twice
+    case.faces.cluster()
+    ca = link_of(case, fa)[0]
+    assert ca is not None and link_of(case, fb) == (ca, "cluster")
+    # a face strong with both copies is one face against one appearance: not merged alone
+    q = FaceQuality(100.0)
+    rule = CAL.cluster_rule
+    target = min(rule.seed_log10_lr + 0.3, CAL.bounds["full-full"][1] - 0.05)
+    (fc,) = add_photos(case, [rec(at_distance(A, CAL.match_threshold(q, q, target)))])[0]
+    case.faces.cluster()
+    assert link_of(case, fc)[0] != link_of(case, fa)[0]
+    assert any({p["face_a"], p["face_b"]} & {fc} for p in case.faces.possible_relatives())
