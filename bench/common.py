@@ -24,8 +24,18 @@ MIB = 1024 * 1024
 
 
 def peak_rss_self_mib() -> float:
-    """Peak resident set of this process so far, MiB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set of this process so far, MiB. On Linux the kernel's high-water mark
+    of this process's own memory (VmHWM): ru_maxrss is carried over from the parent through
+    fork and exec, so in a `run_isolated` child it reports at least the benchmark driver's
+    peak, not the child's own."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def peak_rss_children_mib() -> float:

@@ -144,21 +144,29 @@ def build(part: str, people: int = 24, distractors: int = 16, seconds: float = 1
     clip, truth = folder / "footage.mp4", folder / "truth.json"
     if clip.is_file() and truth.is_file():
         return clip, [Appearance(**a) for a in json.loads(truth.read_text())]
+    apps = plan(part, people, distractors, seconds, seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    render(apps, _background(seconds), clip, seed)
+    truth.write_text(json.dumps([asdict(a) for a in apps], indent=1))
+    return clip, apps
+
+
+def render(apps: list[Appearance], backgrounds: list[np.ndarray], clip: Path, seed: int) -> None:
+    """Composite the appearances onto the background frames (10 fps), add sensor noise,
+    encode as H.264 at CRF 32 to `clip` (written whole or not at all)."""
     import av
 
-    apps = plan(part, people, distractors, seconds, seed)
     sprites = {a.photo + str(a.size): _sprite(a.photo, a.size, a.blur) for a in apps}
     rng = np.random.default_rng(seed)
     # sensor noise: a bank of noise fields drawn once, picked at random per frame (drawing
     # 2.7 M normals per frame would cost more than the rest of the generation)
     noise = [np.clip(rng.normal(0, 4.0, (H, W, 3)), -127, 127).astype(np.int16) for _ in range(12)]
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "footage.partial.mp4"
+    tmp = clip.with_suffix(".partial.mp4")
     with av.open(str(tmp), "w") as out:
         st = out.add_stream("libx264", rate=FPS)
         st.width, st.height, st.pix_fmt = W, H, "yuv420p"
         st.options = {"crf": "32", "preset": "veryfast"}
-        for i, bg in enumerate(_background(seconds)):
+        for i, bg in enumerate(backgrounds):
             t = i / FPS
             frame = bg.copy()
             for a in apps:
@@ -180,5 +188,3 @@ def build(part: str, people: int = 24, distractors: int = 16, seconds: float = 1
         for pkt in st.encode():
             out.mux(pkt)
     tmp.rename(clip)
-    truth.write_text(json.dumps([asdict(a) for a in apps], indent=1))
-    return clip, apps

@@ -217,10 +217,11 @@ def measure(path: Path, steps_limit: int | None) -> dict:
     load_before = os.getloadavg()[0]
     complete: list[float] = []
     win.gallery_refreshed.connect(lambda: complete.append(time.perf_counter()))
+    timeline_watch = TimelineWatch(win)
     t0, c0 = time.perf_counter(), time.thread_time()
     win.open_case(path, examiner="Bench")
     win.gallery.list.viewport().installEventFilter(watch)
-    timeline_watch = TimelineWatch(win)
+    timeline_watch.attach(win)
     while not painted:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     first_paint = painted[0] - t0

@@ -11,16 +11,19 @@ import time
 
 
 class TimelineWatch:
-    """Records when the timeline canvas first paints with its points loaded."""
+    """Records when the timeline's first query starts (made before the case is opened) and
+    when its canvas first paints with the points loaded (`attach` once the case is open)."""
 
     def __init__(self, win) -> None:
+        self.first_paint: float | None = None
+        self.requested: float | None = None  # when the timeline's first query started
+        win.tasks.task_started.connect(lambda task: task.label == "Timeline" and self.requested is None
+                                       and setattr(self, "requested", time.perf_counter()))
+
+    def attach(self, win) -> "TimelineWatch":
         from PyQt6.QtCore import QEvent, QObject
 
-        self.canvas = win.timeline_dock.timeline.canvas
-        self.first_paint: float | None = None
-        self.requested: float | None = None  # the timeline loads after the gallery's first refresh
-        win.gallery_refreshed.connect(lambda: self.requested or setattr(self, "requested", time.perf_counter()))
-        canvas = self.canvas
+        self.canvas = canvas = win.timeline_dock.timeline.canvas
         watch = self
 
         class PaintWatch(QObject):
@@ -32,6 +35,7 @@ class TimelineWatch:
 
         self._filter = PaintWatch()
         canvas.installEventFilter(self._filter)
+        return self
 
 
 def _stats(prefix: str, blocks: list[tuple[float, float]]) -> dict:

@@ -25,6 +25,7 @@ so a cluster must only ever be on a trusted network (see docs/scale.md).
 """
 from __future__ import annotations
 
+import functools
 import importlib
 import ipaddress
 import os
@@ -186,8 +187,9 @@ def worker_prepare(warmups: tuple[Callable[[], Any], ...] = ()) -> dict:
 
 
 class ForensicsWorkerPlugin:
-    """The worker-side half of a run (a Dask WorkerPlugin once combined with Dask's base
-    class in `connect`, so this module imports without distributed)."""
+    """The worker-side half of a run. Combined with Dask's WorkerPlugin base class on first
+    use (`ForensicsPlugin`, found in this module by name so the plugin pickles by reference),
+    so this module imports without distributed."""
 
     name = "forensics"
 
@@ -196,52 +198,131 @@ class ForensicsWorkerPlugin:
 
     def setup(self, worker: Any) -> None:
         worker_prepare()
-        _sandbox_pool(self.warmups)  # the decoder process: models load there, once
+        threads = max(1, int(getattr(getattr(worker, "state", None), "nthreads", 1) or 1))
+        with _SANDBOX_COND:
+            _SANDBOX["warmups"] = self.warmups  # whoever starts a sandbox warms it with these
+            # (a second plugin, say for face analysis after an ingest, adds none)
+            missing = threads - len(_SANDBOX["pools"]) - len(_SANDBOX["spare"]) - _SANDBOX.get("starting", 0)
+            _SANDBOX["starting"] = _SANDBOX.get("starting", 0) + max(0, missing)
+        # One decoder sandbox per worker thread (a fresh interpreter that imports the per-file
+        # code and loads the models), started in the background: setup runs on the worker's
+        # event loop, which meanwhile registers with the scheduler and takes tasks; a thread's
+        # first file waits for a sandbox to be ready.
+        for _ in range(max(0, missing)):
+            threading.Thread(target=_prestart_sandbox, name="forensics-sandbox-start", daemon=True).start()
 
     def teardown(self, worker: Any) -> None:
-        _reset_sandbox()
+        _reset_sandbox(every=True)
 
 
-_SANDBOX: dict[str, Any] = {}
-_SANDBOX_LOCK = threading.Lock()
+@functools.cache
+def _plugin_class() -> type:
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    return type("ForensicsPlugin", (ForensicsWorkerPlugin, WorkerPlugin), {"__module__": __name__})
 
 
-def _sandbox_pool(warmups: tuple[Callable[[], Any], ...] = ()):
-    """This worker's decoder sandbox: a child process (one per worker thread) that runs the
-    per-file work, so a decoder that crashes or hangs takes down only that child and never
-    the Dask worker (a worker that dies is rescheduled by Dask, and one that keeps dying
-    while its nanny restarts it can leave a cluster with no workers at all)."""
+def __getattr__(name: str) -> Any:
+    if name == "ForensicsPlugin":  # LocalCluster hands the plugin to its worker processes with pickle
+        return _plugin_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# This worker's decoder sandboxes: "pools" by worker thread, "spare" ones started ahead and
+# not yet taken by a thread, "starting" how many are being started, "warmups" what each runs
+# first, "imported" the modules each has imported (by thread).
+_SANDBOX: dict[str, Any] = {"pools": {}, "spare": [], "imported": {}}
+_SANDBOX_COND = threading.Condition()
+
+
+def _new_sandbox():
+    """A sandbox: a process pool of one child process, started and warmed before any file is
+    timed (a timeout measures the file, not the child's start-up and imports)."""
     import concurrent.futures as cf
     import multiprocessing
 
-    with _SANDBOX_LOCK:
-        pool = _SANDBOX.get("pool")
-        if pool is None:
-            try:
-                from distributed import get_worker
+    # Dask starts workers as daemonic processes, which multiprocessing forbids to have
+    # children. The nanny, not this flag, decides this worker's lifetime, and the
+    # sandbox ends itself when this process is gone (`_sandbox_start`).
+    multiprocessing.current_process()._config["daemon"] = False
+    pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pool.submit(_sandbox_start, _SANDBOX.get("warmups", ())).result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    return pool
 
-                threads = get_worker().state.nthreads
-            except Exception:
-                threads = 1
-            # Dask starts workers as daemonic processes, which multiprocessing forbids to have
-            # children. The nanny, not this flag, decides this worker's lifetime, and the
-            # sandbox's children exit when their pipe to this process closes.
-            multiprocessing.current_process()._config["daemon"] = False
-            pool = cf.ProcessPoolExecutor(max_workers=max(1, threads), mp_context=multiprocessing.get_context("spawn"))
-            _SANDBOX["pool"] = pool
-            # started and warmed before any file is timed: a timeout measures the file, not
-            # the child's start-up and imports
-            pool.submit(worker_prepare, warmups or _SANDBOX.get("warmups", ())).result()
+
+def _sandbox_start(warmups: tuple[Callable[[], Any], ...]) -> dict:
+    """Runs first in a new sandbox process. A process pool's child does not notice its parent
+    dying (it holds its own end of the task queue's pipe), so a sandbox whose Dask worker was
+    killed (out of memory, a lost machine, a test killing it by pid) would wait for ever with
+    its models in memory: it ends itself once it has been orphaned."""
+    import time
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="forensics-sandbox-parent", daemon=True).start()
+    return worker_prepare(warmups)
+
+
+def _prestart_sandbox() -> None:
+    try:
+        pool = _new_sandbox()
+    except Exception:
+        pool = None  # the thread that needs it starts one itself and meets the error on its file
+    with _SANDBOX_COND:
+        _SANDBOX["starting"] -= 1
+        if pool is not None:
+            _SANDBOX["spare"].append(pool)
+        _SANDBOX_COND.notify_all()
+
+
+def _sandbox_pool(warmups: tuple[Callable[[], Any], ...] = ()):
+    """This worker thread's decoder sandbox: a child process that runs the per-file work, so
+    a decoder that crashes or hangs takes down only that child and never the Dask worker (a
+    worker that dies is rescheduled by Dask, and one that keeps dying while its nanny
+    restarts it can leave a cluster with no workers at all). One per thread, so a crash is
+    pinned on the file of the thread whose child died, never on another thread's file."""
+    me = threading.get_ident()
+    with _SANDBOX_COND:
         if warmups:
             _SANDBOX["warmups"] = warmups
-        return pool
+        while True:
+            pool = _SANDBOX["pools"].get(me)
+            if pool is not None:
+                return pool
+            if _SANDBOX["spare"]:
+                pool = _SANDBOX["pools"][me] = _SANDBOX["spare"].pop()
+                return pool
+            if not _SANDBOX.get("starting"):
+                break
+            _SANDBOX_COND.wait()
+    pool = _new_sandbox()
+    with _SANDBOX_COND:
+        _SANDBOX["pools"][me] = pool
+    return pool
 
 
-def _reset_sandbox() -> None:
-    with _SANDBOX_LOCK:
-        pool = _SANDBOX.pop("pool", None)
-        _SANDBOX.pop("imported", None)
-    if pool is not None:
+def _reset_sandbox(every: bool = False) -> None:
+    """Kill this thread's sandbox (after a crash or a hang; the next file starts a new one),
+    or with `every` all of this worker's (the plugin's teardown)."""
+    me = threading.get_ident()
+    with _SANDBOX_COND:
+        if every:
+            pools = [*_SANDBOX["pools"].values(), *_SANDBOX["spare"]]
+            _SANDBOX["pools"].clear(), _SANDBOX["spare"].clear(), _SANDBOX["imported"].clear()
+        else:
+            pools = [p for p in (_SANDBOX["pools"].pop(me, None),) if p is not None]
+            _SANDBOX["imported"].pop(me, None)
+    for pool in pools:
         for proc in list(getattr(pool, "_processes", {}).values()):
             proc.kill()  # a hung decoder ignores everything else
         pool.shutdown(wait=False, cancel_futures=True)
@@ -251,26 +332,66 @@ def _import(module: str) -> None:
     importlib.import_module(module)
 
 
-def run_sandboxed(timeout: float, fn: Callable, *args: Any) -> tuple[str, Any]:
-    """Run ``fn(*args)`` in this worker's sandbox process: ("ok", result), or ("crash", None)
-    when the process died, or ("timeout", None) past `timeout` seconds (the process is killed)."""
-    import concurrent.futures as cf
-
+def _ready_pool(fn: Callable, args: tuple) -> Any:
+    """This thread's sandbox, with the modules of `fn` and of callables among `args` imported
+    (imports are not the file's time)."""
     pool = _sandbox_pool()
-    imported = _SANDBOX.setdefault("imported", set())
+    imported = _SANDBOX["imported"].setdefault(threading.get_ident(), set())
     for module in {fn.__module__, *(a.__module__ for a in args if callable(a) and hasattr(a, "__module__"))}:
         if module not in imported:
-            pool.submit(_import, module).result()  # imports are not the file's time
+            pool.submit(_import, module).result()
             imported.add(module)
-    fut = pool.submit(fn, *args)
-    try:
-        return "ok", fut.result(timeout=timeout)
-    except cf.process.BrokenProcessPool:
-        _reset_sandbox()
-        return "crash", None
-    except cf.TimeoutError:
-        _reset_sandbox()
-        return "timeout", None
+    return pool
+
+
+def run_sandboxed(timeout: float, fn: Callable, *args: Any) -> tuple[str, Any]:
+    """Run ``fn(*args)`` in this worker thread's sandbox process: ("ok", result), or
+    ("crash", None) when the process died, or ("timeout", None) past `timeout` seconds (the
+    process is killed)."""
+    return next(run_sandboxed_each(timeout, fn, [args]))
+
+
+def run_sandboxed_each(timeout: float, fn: Callable, arglists: list[tuple]) -> Iterator[tuple[str, Any]]:
+    """``run_sandboxed(timeout, fn, *args)`` for each of `arglists`, in order, yielding each
+    outcome as it comes. The next call is queued in the sandbox while the current one runs,
+    so the sandbox goes straight on to the next file instead of waiting for this worker's
+    round trip (pickling a result, the pipe, the next file's arguments). The sandbox is one
+    process, so only the call at the head can be running: a crash or hang is that call's,
+    and the queued call is submitted again to the new sandbox."""
+    import concurrent.futures as cf
+    from collections import deque
+
+    queued: deque = deque()  # futures of arglists[head], arglists[head + 1], ...
+    head, fresh = 0, False
+    while head < len(arglists):
+        if not queued:
+            pool = _ready_pool(fn, arglists[head])
+        while len(queued) < 2 and head + len(queued) < len(arglists):
+            try:
+                queued.append(pool.submit(fn, *arglists[head + len(queued)]))
+            except (cf.process.BrokenProcessPool, RuntimeError):
+                break  # the child just died: the head's result says so
+        if not queued:  # the sandbox was broken before this file went in: not the file's doing
+            _reset_sandbox()
+            if not fresh:
+                fresh = True
+                continue
+            yield "crash", None  # a new sandbox broke at once too
+            head += 1
+            continue
+        fresh = False
+        outcome, value = "ok", None
+        try:
+            value = queued.popleft().result(timeout=timeout)
+        except cf.process.BrokenProcessPool:
+            outcome = "crash"
+        except cf.TimeoutError:
+            outcome = "timeout"
+        if outcome != "ok":
+            queued.clear()  # never started: submitted again to the next sandbox
+            _reset_sandbox()
+        head += 1
+        yield outcome, value
 
 
 @dataclass
@@ -461,25 +582,50 @@ QUIET_CONFIG = {
 }
 
 
-def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], Any], ...] = ()) -> Cluster:
-    """Start a LocalCluster or connect to a scheduler, and register the worker plugin that runs
-    `warmups` once in every worker process."""
-    import dask
-    from distributed import Client, LocalCluster
+def _start_forkserver(modules: tuple[str, ...]) -> None:
+    """Start the forkserver LocalCluster workers are forked from, now, with the modules the
+    workers need already imported in it (distributed and the tasks' modules, so a forked
+    worker imports nothing before its first task). It imports them in its own process while
+    this one imports distributed itself, so on two cores the two halves of the start-up
+    overlap instead of following each other. Dask's own preload list (its required and
+    optional packages, tried in this process first) is replaced by this one."""
+    import multiprocessing
+    from multiprocessing import forkserver
 
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["distributed", *modules])  # no effect once the server is running
+    forkserver.ensure_running()
+
+
+def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], Any], ...] = (),
+            modules: tuple[str, ...] = ()) -> Cluster:
+    """Start a LocalCluster or connect to a scheduler, with the worker plugin that runs
+    `warmups` once in every worker process (and in every worker that joins later).
+    `modules` are the modules the tasks' functions live in: a LocalCluster's workers start
+    with them imported."""
     local = None
     config = {"distributed.scheduler.allowed-failures": 2, **QUIET_CONFIG}
+    plugin_args = (tuple(warmups),)
     if spec.local_workers is not None:
         # forkserver: one server process imports distributed once and forks the workers from
         # it (safe from a threaded process, unlike fork); measured at load 12, starting local:2
         # cost 5.3 CPU s and 24 s instead of 7.7 CPU s and 34 s with spawn. (A worker the
         # nanny restarts later is spawned as usual.)
         config["distributed.worker.multiprocessing-method"] = "forkserver"
+        _start_forkserver(("forensics.cluster", *modules))
+    import dask
+    import distributed.utils
+    from distributed import Client, LocalCluster
+
+    if spec.local_workers is not None:
+        distributed.utils._forkserver_preload_set = True  # ours, set above (private flag; harmless if renamed)
     with dask.config.set(config):
         if spec.local_workers is not None:
+            # The plugin goes with the workers' start (no extra round trip after it), so each
+            # worker's sandbox starts while the worker is still registering.
             local = LocalCluster(n_workers=spec.local_workers, threads_per_worker=1, processes=True,
                                  dashboard_address=None, resources={FACES_RESOURCE: 1},
-                                 silence_logs=40)
+                                 silence_logs=40, plugins=(_plugin_class()(*plugin_args),))
             client = Client(local)
         else:
             security = None
@@ -492,10 +638,9 @@ def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], 
                 client = Client(spec.address, security=security, timeout="20s")
             except OSError as exc:
                 raise CaseError(f"cannot reach the Dask scheduler at {spec.address}: {exc}") from None
-    from distributed.diagnostics.plugin import WorkerPlugin
-
-    plugin = type("ForensicsPlugin", (ForensicsWorkerPlugin, WorkerPlugin), {})(tuple(warmups))
-    client.register_plugin(plugin, name=f"forensics-{'faces' if faces else 'ingest'}")
+            # a lab's workers are already running: the scheduler sends the plugin to each of
+            # them now and to every worker that joins later
+            client.register_plugin(_plugin_class()(*plugin_args), name=f"forensics-{'faces' if faces else 'ingest'}")
     cluster = Cluster(spec, client, local)
     if not cluster.status()["workers"]:
         try:
@@ -504,3 +649,37 @@ def connect(spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], 
             cluster.close()
             raise CaseError(f"the Dask scheduler at {spec.address} has no workers") from None
     return cluster
+
+
+class Starting:
+    """`connect` in a background thread, so a cluster's start-up (seconds: processes,
+    imports, the workers' sandboxes) overlaps the work the submitter does before it needs
+    the workers: walking the sources and preparing the writer. `result()` waits for it;
+    `close()` closes what it started, whether or not it was used (idempotent)."""
+
+    def __init__(self, spec: ClusterSpec, faces: bool = False, warmups: tuple[Callable[[], Any], ...] = (),
+                 modules: tuple[str, ...] = ()) -> None:
+        self._cluster: Cluster | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(spec, faces, warmups, modules),
+                                        name="dask-cluster-start", daemon=True)
+        self._thread.start()
+
+    def _run(self, *args: Any) -> None:
+        try:
+            self._cluster = connect(*args)
+        except BaseException as exc:  # given to whoever asks for the cluster
+            self._error = exc
+
+    def result(self) -> Cluster:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._cluster is not None
+        return self._cluster
+
+    def close(self) -> None:
+        self._thread.join()
+        cluster, self._cluster = self._cluster, None
+        if cluster is not None:
+            cluster.close()

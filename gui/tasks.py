@@ -64,8 +64,9 @@ class Task(QObject):
         self.error: TaskError | None = None
         self.finished = False
 
-    def report(self, p: Progress) -> None:
-        """Called by the job from its thread."""
+    def report(self, p: Progress | object) -> None:
+        """Called by the job from its thread: a Progress, or a partial result its
+        `on_progress` expects (the gallery's first page of ids)."""
         self.progress.emit(p)
 
     def _run(self) -> None:

@@ -120,7 +120,7 @@ def _run_cluster(spec, jobs: list, videos: dict[int, tuple[EvidenceRef, dict[int
     from forensics.faces.detect import load_models
     from forensics.model import Cancelled
 
-    with connect(spec, faces=True, warmups=(load_models,)) as cl:
+    with connect(spec, faces=True, warmups=(load_models,), modules=(__name__,)) as cl:
         photo_jobs = ((("image", item_id), (detect_file, ref, spec.path_map, options), cl.workers_for(ref.path or b""))
                       for item_id, ref in jobs)
         video_jobs = ((("video", vid), (detect_video, ref, spec.path_map, sorted(frames), options),

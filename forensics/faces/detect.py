@@ -79,7 +79,6 @@ def embedding_array(blob: bytes) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Models:
-    detector: Any
     landmarks: Any
     encoder: Any
 
@@ -114,16 +113,30 @@ def model_version(detector: str = "yunet") -> str:
 
 @lru_cache(maxsize=1)
 def _models() -> _Models:
+    """dlib's 5-point landmark model and ResNet descriptor: face_recognition's weights
+    (face_recognition_models), loaded directly. Importing face_recognition.api would also
+    load the HOG detector, the 68-point landmark model (100 MB) and the CNN detector,
+    about 1.3 CPU s in every worker process, none of which YuNet needs."""
     with _MODEL_LOCK:
+        import dlib
+        import face_recognition_models as frm
         from PIL import ImageFile
 
-        # Importing face_recognition sets LOAD_TRUNCATED_IMAGES = True process-wide.
-        # The project's policy is False (forensics.media.image loads strictly, and only
-        # then, knowingly, recovers partial pixels), whatever imported it first.
-        import face_recognition.api as fr
-
+        # Importing face_recognition (which bench and user code may do) sets
+        # LOAD_TRUNCATED_IMAGES = True process-wide. The project's policy is False
+        # (forensics.media.image loads strictly, and only then, knowingly, recovers
+        # partial pixels), whatever imported it first.
         ImageFile.LOAD_TRUNCATED_IMAGES = False
-        return _Models(fr.face_detector, fr.pose_predictor_5_point, fr.face_encoder)
+        return _Models(dlib.shape_predictor(frm.pose_predictor_five_point_model_location()),
+                       dlib.face_recognition_model_v1(frm.face_recognition_model_location()))
+
+
+@lru_cache(maxsize=1)
+def _hog_detector() -> Any:
+    """dlib's HOG face detector, loaded only when it is chosen."""
+    import dlib
+
+    return dlib.get_frontal_face_detector()
 
 
 def _options(options: dict | None) -> dict[str, Any]:
@@ -168,8 +181,8 @@ def _downscaled(rgb: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
     return np.ascontiguousarray(small), size[0] / w
 
 
-def _hog_boxes(m: _Models, small: np.ndarray, opts: dict) -> list[tuple[float, float, float, float, float]]:
-    rects, scores, _ = m.detector.run(small, int(opts["upsample"]), float(opts["min_score"]))
+def _hog_boxes(small: np.ndarray, opts: dict) -> list[tuple[float, float, float, float, float]]:
+    rects, scores, _ = _hog_detector().run(small, int(opts["upsample"]), float(opts["min_score"]))
     return [(r.left(), r.top(), r.right() + 1 - r.left(), r.bottom() + 1 - r.top(), float(s))
             for r, s in zip(rects, scores)]
 
@@ -182,12 +195,13 @@ def _yunet_boxes(small: np.ndarray, opts: dict, scale: float) -> list[tuple[floa
     return [(*yunet.to_dlib_box(x, y, w, h), c) for x, y, w, h, c in dets]
 
 
-def search_areas(regions, height: int, width: int) -> list[tuple[int, int, int, int]]:
+def search_areas(regions, height: int, width: int, changed=()) -> list[tuple[int, int, int, int]]:
     """(x0, y0, x1, y1) areas to search for faces expected near `regions` ((top, right,
     bottom, left) boxes of an earlier frame): each box grown by 1.5 face widths (a walking
-    person's face moves that far in a fraction of a second), at least 48 px, and
-    overlapping areas merged so no face is found twice."""
-    areas = []
+    person's face moves that far in a fraction of a second), at least 48 px; plus the
+    `changed` (x0, y0, x1, y1) areas of the picture; overlapping areas merged so no face
+    is found twice."""
+    areas = [[max(0, a[0]), max(0, a[1]), min(width, a[2]), min(height, a[3])] for a in changed]
     for top, right, bottom, left in regions:
         m = max(48, int(1.5 * max(right - left, bottom - top)))
         areas.append([max(0, left - m), max(0, top - m), min(width, right + m), min(height, bottom + m)])
@@ -207,13 +221,13 @@ def search_areas(regions, height: int, width: int) -> list[tuple[int, int, int, 
     return [tuple(a) for a in areas if a[2] - a[0] >= 16 and a[3] - a[1] >= 16]  # type: ignore[misc]
 
 
-def _find(m: _Models, small: np.ndarray, opts: dict, scale: float,
+def _find(small: np.ndarray, opts: dict, scale: float,
           areas: list[tuple[int, int, int, int]] | None) -> list[tuple[float, float, float, float, float]]:
     """Detections (x, y, w, h, score) on the detection copy, whole or within `areas`."""
     def run(img: np.ndarray) -> list[tuple[float, float, float, float, float]]:
         if opts["detector"] == "yunet":
             return _yunet_boxes(img, opts, scale)
-        return _hog_boxes(m, img, opts)
+        return _hog_boxes(img, opts)
 
     if areas is None:
         return run(small)
@@ -240,9 +254,11 @@ class Candidate:
 
 
 def find_faces(rgb: np.ndarray, options: dict | None = None,
-               regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[Candidate]:
+               regions: list[tuple[int, int, int, int]] | tuple = (),
+               areas: list[tuple[int, int, int, int]] | tuple = ()) -> list[Candidate]:
     """The faces `detect_faces` would describe, without their descriptors (the costly
-    part): detection, the mapped box, landmarks and the non-face rule, sharpness."""
+    part): detection, the mapped box, landmarks and the non-face rule, sharpness.
+    With `regions` or `areas` only those parts are searched (see `detect_faces`)."""
     import dlib
 
     from forensics.faces.plausible import face_geometry, geometry, yunet_confirms
@@ -257,7 +273,7 @@ def find_faces(rgb: np.ndarray, options: dict | None = None,
     full = np.ascontiguousarray(rgb, dtype=np.uint8)
     small, scale = _downscaled(full, int(opts["detect_long_side"]))
     h, w = full.shape[:2]
-    found = _find(m, small, opts, scale, search_areas(regions, h, w) if regions else None)
+    found = _find(small, opts, scale, search_areas(regions, h, w, areas) if regions or areas else None)
     out: list[Candidate] = []
     for x, y, bw, bh, s in found:
         # full-resolution box, unclipped: landmarks of a face cut by the edge keep their framing
@@ -298,14 +314,16 @@ def describe(rgb: np.ndarray, candidates: list[Candidate], options: dict | None 
 
 
 def detect_faces(rgb: np.ndarray, options: dict | None = None,
-                 regions: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
+                 regions: list[tuple[int, int, int, int]] | tuple = (),
+                 areas: list[tuple[int, int, int, int]] | tuple = ()) -> list[FaceRecord]:
     """Detect and embed every face in a full-resolution RGB uint8 image (H x W x 3).
 
     Boxes are (top, right, bottom, left) in the given image's pixels. Never raises for a
     valid array with no faces; an image too small to hold a face gives an empty list.
     `det_score` is YuNet's confidence (0-1) or dlib's HOG score, as `model` says. With
-    `regions` (face boxes of a nearby video frame) only their surroundings are searched."""
-    return describe(rgb, find_faces(rgb, options, regions), options)
+    `regions` (face boxes of a nearby video frame) only their surroundings are searched,
+    with `areas` ((x0, y0, x1, y1) parts of a video frame that changed) those too."""
+    return describe(rgb, find_faces(rgb, options, regions, areas), options)
 
 
 def _points(shape: Any) -> np.ndarray:

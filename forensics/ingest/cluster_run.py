@@ -14,7 +14,7 @@ import pickle
 import threading
 from collections.abc import Callable, Iterator
 
-from forensics.cluster import Cluster, map_path, run_sandboxed
+from forensics.cluster import Cluster, map_path, run_sandboxed_each
 from forensics.ingest.records import FileResult, FileTask, IngestOptions
 from forensics.model import describe_error
 
@@ -64,23 +64,6 @@ def _in_sandbox(worker: Callable[[FileTask, IngestOptions], FileResult], task: F
     return pickle.dumps(res, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def worker_task(worker: Callable[[FileTask, IngestOptions], FileResult], task: FileTask, options: IngestOptions,
-                path_map: tuple[tuple[bytes, bytes], ...], expect_size: int | None, failed: FailureRecord) -> bytes:
-    """Runs on a Dask worker: map the path, check it, catalogue the file in the worker's
-    decoder sandbox; returns the pickled FileResult. A crash or hang there is recorded like
-    the local pool records it, with the size and digests of the never-decoding step, which
-    runs here in the worker (it decodes nothing, so it cannot take the worker down)."""
-    mapped = _mapped(task, path_map)
-    if expect_size is not None and mapped is not task:
-        size = seen_size(mapped)
-        if size != expect_size:
-            return pickle.dumps(_wrong_mapping(task, mapped, expect_size, size))
-    outcome, data = run_sandboxed(options.file_timeout, _in_sandbox, worker, task, mapped, options)
-    if outcome == "ok":
-        return data
-    return pickle.dumps(failed(task, outcome, options, _hashed(task, mapped, options)))
-
-
 def _hashed(task: FileTask, mapped: FileTask, options: IngestOptions) -> FileResult | None:
     from forensics.ingest.worker import hash_only
 
@@ -94,20 +77,48 @@ def _hashed(task: FileTask, mapped: FileTask, options: IngestOptions) -> FileRes
 
 def chunk_task(worker: Callable[[FileTask, IngestOptions], FileResult], chunk: list[tuple[FileTask, int | None]],
                options: IngestOptions, path_map: tuple[tuple[bytes, bytes], ...], failed: FailureRecord) -> list[bytes]:
-    """Runs on a Dask worker: `worker_task` for each (task, expected size) of a chunk, one
-    file at a time through the sandbox, so a crash or hang is still pinned on its file."""
-    return [worker_task(worker, task, options, path_map, expect, failed) for task, expect in chunk]
+    """Runs on a Dask worker, for each (task, expected size) of a chunk: map the path, check
+    it, catalogue the file in the worker's decoder sandbox; returns the pickled FileResults
+    in order. Files go through the sandbox one at a time, so a crash or hang is pinned on its
+    file and recorded like the local pool records it, with the size and digests of the
+    never-decoding step, which runs here in the worker (it decodes nothing, so it cannot
+    take the worker down)."""
+    out: list[bytes | None] = [None] * len(chunk)
+    todo: list[tuple[int, FileTask, FileTask]] = []
+    for i, (task, expect) in enumerate(chunk):
+        mapped = _mapped(task, path_map)
+        if expect is not None and mapped is not task:
+            size = seen_size(mapped)
+            if size != expect:
+                out[i] = pickle.dumps(_wrong_mapping(task, mapped, expect, size))
+                continue
+        todo.append((i, task, mapped))
+    outcomes = run_sandboxed_each(options.file_timeout, _in_sandbox, [(worker, t, m, options) for _, t, m in todo])
+    for (i, task, mapped), (outcome, data) in zip(todo, outcomes):
+        out[i] = data if outcome == "ok" else pickle.dumps(failed(task, outcome, options, _hashed(task, mapped, options)))
+    return out  # type: ignore[return-value]
 
 
-def chunked(tasks: list[FileTask], cluster: Cluster, max_files: int, max_bytes: int
+def chunked(tasks: list[FileTask], cluster: Cluster, max_files: int, max_bytes: int, taper: int = 0
             ) -> Iterator[tuple[list[tuple[FileTask, int | None]], list[str] | None]]:
     """Consecutive files in chunks of at most `max_files` files and `max_bytes` bytes (a file
     larger than that is a chunk of its own), never mixing files bound to different workers.
-    The size the case sees goes with each file when --path-map is in use (the worker checks it)."""
+    The size the case sees goes with each file when --path-map is in use (the worker checks it).
+
+    With `taper` (the cluster's worker threads) a chunk holds at most the remaining files
+    over twice the threads, so chunks shrink towards the end of a run (guided
+    self-scheduling) and the workers run out of files together, instead of one finishing a
+    full chunk while the others wait; a small run is spread over every worker this way too."""
     check_size = bool(cluster.spec.path_map)
+    remaining = len(tasks)
     images: dict[tuple[str, ...], int | None] = {}  # a disk image's size, looked up once
     chunk: list[tuple[FileTask, int | None]] = []
     nbytes, where = 0, None
+
+    def cap() -> int:
+        return max(1, min(max_files, -(-remaining // (2 * taper)))) if taper else max_files
+
+    limit = cap()
     for task in tasks:
         if task.ref is not None:
             size = task.ref.size  # what the worker reads of the image for this file
@@ -118,9 +129,11 @@ def chunked(tasks: list[FileTask], cluster: Cluster, max_files: int, max_bytes: 
             # None: the submitter cannot see the file, and the worker's read is the record
             size = expect = seen_size(task)
         workers = cluster.workers_for(task.root)
-        if chunk and (len(chunk) >= max_files or nbytes + (size or 0) > max_bytes or workers != where):
+        if chunk and (len(chunk) >= limit or nbytes + (size or 0) > max_bytes or workers != where):
             yield chunk, where
             chunk, nbytes = [], 0
+            limit = cap()
+        remaining -= 1
         chunk.append((task, expect if check_size else None))
         nbytes += size or 0
         where = workers
@@ -141,9 +154,6 @@ def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptio
     kills workers again is recorded as failed, like the local pool records a crash, with
     its size and digests where a hash-only task can still read them."""
     spec = cluster.spec
-    # Enough chunks to fill the window twice over, so a small run still spreads over every
-    # worker; large runs use full chunks.
-    per_chunk = max(1, min(spec.chunk_files, -(-len(tasks) // (2 * cluster.window()))))
 
     def job(chunk: list[tuple[FileTask, int | None]], workers: list[str] | None, solo: bool = False) -> tuple:
         return (chunk, solo), (worker, chunk, options, spec.path_map, failed), workers
@@ -173,7 +183,8 @@ def run_on_cluster(cluster: Cluster, tasks: list[FileTask], options: IngestOptio
             return [] if solo_running[0] else next_suspect()
         return next_suspect() if solo else []
 
-    jobs = (job(c, w) for c, w in chunked(tasks, cluster, per_chunk, spec.chunk_bytes))
+    threads = max(1, cluster.status()["threads"])
+    jobs = (job(c, w) for c, w in chunked(tasks, cluster, spec.chunk_files, spec.chunk_bytes, taper=threads))
     cluster.map_bounded(chunk_task, jobs, done, label="ingest", faces=options.faces, cancel=cancel, on_tick=on_tick)
 
 

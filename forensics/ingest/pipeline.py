@@ -32,7 +32,7 @@ from forensics.ingest.worker import hash_only, process_file
 from forensics.model import Cancelled, ItemId, Progress, describe_error
 
 if TYPE_CHECKING:
-    from forensics.cluster import ClusterSpec
+    from forensics.cluster import Cluster, ClusterSpec, Starting
 
 __all__ = ["IngestOptions", "IngestSummary", "run_ingest"]
 
@@ -126,7 +126,10 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
     status, error = "finished", None
     media = MediaHashes()
     cluster_status = {"text": ""}  # the cluster's workers and dashboard, when one is used
+    starting: "Starting | None" = None
     try:
+        if cluster is not None:  # it starts while the sources are walked (processes, imports: seconds)
+            starting = _start_cluster(cluster, options, worker)
         tasks: list[FileTask] = []
         for sid in source_ids:
             root, kind = store.read.execute("SELECT path_raw, kind FROM sources WHERE id = ?", (sid,)).fetchone()
@@ -170,8 +173,8 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
 
         report(force=True)
         workers = options.workers or os.cpu_count() or 1
-        if cluster is not None and tasks:
-            _run_cluster(cluster, tasks, options, handle, cancel, worker, cluster_status, report)
+        if starting is not None and tasks:
+            _run_cluster(starting.result(), tasks, options, handle, cancel, worker, cluster_status, report)
         elif workers == 1 or total <= 1:
             for task in tasks:
                 if cancel is not None and cancel.is_set():
@@ -193,6 +196,11 @@ def _run(ctx: CaseContext, run_id: int, source_ids: list[int], options: IngestOp
         raise
     finally:
         media.stop()
+        if starting is not None:
+            try:
+                starting.close()
+            except Exception:
+                pass  # a cluster that fails to close (a lost scheduler) changes nothing in the case
         try:
             writer.flush()
         except Exception as exc:  # what could not be written is simply not counted as added
@@ -279,29 +287,41 @@ class MediaHashes:
             t.join(30)
 
 
-def _run_cluster(spec: "ClusterSpec", tasks: list[FileTask], options: IngestOptions,
-                 handle: Callable[[FileResult], None], cancel: threading.Event | None,
-                 worker: Callable[[FileTask, IngestOptions], FileResult], status: dict,
-                 report: Callable[..., None]) -> None:
-    from forensics.cluster import connect
-    from forensics.ingest.cluster_run import run_on_cluster
+def _start_cluster(spec: "ClusterSpec", options: IngestOptions,
+                   worker: Callable[[FileTask, IngestOptions], FileResult]) -> "Starting":
+    """Start connecting to the cluster in the background. The workers' decoder sandboxes
+    import the per-file code (and load the face models) before their first file, as the
+    local pool's processes do."""
+    from forensics.cluster import Starting
 
-    warmups = ()
+    warmups: tuple[Callable[[], object], ...] = (_ready,)
     if options.faces:
         from forensics.faces.detect import load_models
 
-        warmups = (load_models,)
-    with connect(spec, faces=options.faces, warmups=warmups) as cl:
-        status["text"] = cl.status_text()
-        report(force=True)
-        ticks = {"n": 0}
+        warmups += (load_models,)
+    # the forkserver imports these before forking the workers (only the project's own: a
+    # module that fails there other than with ImportError would take the server down)
+    modules = tuple(dict.fromkeys(m for m in ("forensics.ingest.cluster_run", __name__, worker.__module__)
+                                  if m.startswith("forensics.")))
+    return Starting(spec, faces=options.faces, warmups=warmups, modules=modules)
 
-        def tick() -> None:
-            ticks["n"] += 1
-            if ticks["n"] % 200 == 0:  # workers join and leave; asking the scheduler costs a round trip
-                status["text"] = cl.status_text()
 
-        run_on_cluster(cl, tasks, options, handle, cancel, worker, failure_record, tick)
+def _run_cluster(cl: "Cluster", tasks: list[FileTask], options: IngestOptions,
+                 handle: Callable[[FileResult], None], cancel: threading.Event | None,
+                 worker: Callable[[FileTask, IngestOptions], FileResult], status: dict,
+                 report: Callable[..., None]) -> None:
+    from forensics.ingest.cluster_run import run_on_cluster
+
+    status["text"] = cl.status_text()
+    report(force=True)
+    ticks = {"n": 0}
+
+    def tick() -> None:
+        ticks["n"] += 1
+        if ticks["n"] % 200 == 0:  # workers join and leave; asking the scheduler costs a round trip
+            status["text"] = cl.status_text()
+
+    run_on_cluster(cl, tasks, options, handle, cancel, worker, failure_record, tick)
 
 
 def _run_pool(tasks: list[FileTask], options: IngestOptions, workers: int,

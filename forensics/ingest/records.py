@@ -25,7 +25,9 @@ class IngestOptions:
     timeout_per_media_second: float = 60.0
     face_options: dict | None = None  # passed to forensics.faces.pipeline.detect_faces
     # With faces on, video sampling follows the faces (forensics.media.follow): a full-frame
-    # look every follow_base s (skipped on a static picture, but at least every follow_static_max s),
+    # look every follow_base s (only where the picture changed since it was last searched, by
+    # follow_change_level in 4x4 px blocks, grown by follow_region_margin px; the whole frame when
+    # that covers more than follow_region_max of it, and at least every follow_static_max s),
     # every follow_dense s near faces for follow_hold s after the last one, and back in time to
     # where a new face starts. follow_faces=False samples at frame_interval as without faces.
     follow_faces: bool = True
@@ -33,6 +35,9 @@ class IngestOptions:
     follow_dense: float = 0.25
     follow_hold: float = 1.0
     follow_static_max: float = 10.0
+    follow_change_level: float = 12.0
+    follow_region_margin: int = 48
+    follow_region_max: float = 0.6
     # Which detections of a followed face get a descriptor (forensics.faces.select): the
     # first, any clearly larger, sharper or turned one, and one at least every describe_every s
     # (0 describes every detection).
@@ -45,7 +50,8 @@ class IngestOptions:
         from forensics.media.follow import FollowRates
 
         return FollowRates(base=self.follow_base, dense=self.follow_dense, hold=self.follow_hold,
-                           static_max=self.follow_static_max)
+                           static_max=self.follow_static_max, change_level=self.follow_change_level,
+                           region_margin=self.follow_region_margin, region_max=self.follow_region_max)
 
     def describe_rates(self):
         from forensics.faces.select import DescribeRates

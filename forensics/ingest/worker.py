@@ -275,10 +275,7 @@ def _header_size(data: bytes, item: dict) -> None:
 
 
 def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, flags: list[str]) -> None:
-    import numpy as np
-
-    from forensics.hashing.perceptual import image_hashes, is_blank
-    from forensics.media.image import thumbnail_jpeg
+    from forensics.ingest.frames import summarise_frame
     from forensics.media.video import VideoDecodeError, open_video, probe, sample_frames
 
     item = res.item
@@ -328,23 +325,22 @@ def _video(task: FileTask, mime: str, options: IngestOptions, res: FileResult, f
         described: list = []  # (frame record, followed-face ident of each described face)
         for fr in samples:
             progress(fr.time)  # the heartbeat that extends this file's deadline
-            hashes = image_hashes(fr.image)
-            rec = FrameRecord(fr.index, round(fr.time, 3), fr.reason, fr.image.width, fr.image.height,
-                              hashes["phash"], hashes["dhash"], is_blank(fr.image),
-                              thumbnail_jpeg(fr.image) if options.thumbnails else None)
+            summary = summarise_frame(fr.rgb, options.thumbnails)
+            rec = FrameRecord(fr.index, round(fr.time, 3), fr.reason, fr.width, fr.height,
+                              summary.phash, summary.dhash, summary.blank, summary.thumb)
             if detect is not None:
                 boxes: list = []
                 try:
-                    rgb = np.ascontiguousarray(np.asarray(fr.image, dtype=np.uint8))
+                    rgb = fr.rgb
                     if selector is not None:  # a followed face is described selectively (forensics.faces.select)
                         from forensics.faces.detect import describe, find_faces
 
-                        found = find_faces(rgb, options.face_options, fr.near)
+                        found = find_faces(rgb, options.face_options, fr.near, fr.areas)
                         boxes = [c.box for c in found]
                         rec.faces = describe(rgb, selector.choose(fr.time, found), options.face_options)
                         described.append((rec, list(selector.chosen_idents)))
                     else:
-                        rec.faces = detect(rgb, options.face_options, fr.near)
+                        rec.faces = detect(rgb, options.face_options, fr.near, fr.areas)
                         boxes = [f.box for f in rec.faces]
                 except Exception as exc:
                     res.errors.append(("faces", f"frame {fr.index}: {type(exc).__name__}: {exc}"))

@@ -5,10 +5,15 @@ a second or two. Sampling once a second misses short appearances; running the de
 on every frame costs far too much. This sampler decodes every frame (H.264 needs it) but
 hands out only:
 
-- a base sample every `base` seconds, skipped while the picture has not changed since
-  the last analysed frame and that frame held no face (a static stretch costs a decode
-  and a 32x18 signature per frame, nothing more), though never for longer than
-  `static_max`;
+- a base sample every `base` seconds that searches only the parts of the picture that
+  changed since they were last searched (forensics.media.change: 4x4 px blocks of the
+  Y plane, `change_level`), grown by `region_margin` px of context and passed on as
+  `SampledFrame.areas` together with the faces being followed (`near`); the whole frame
+  when the changes cover more than `region_max` of it (a crowd, a moving camera), and at
+  least every `static_max`. Where nothing changed, no face can have come: the sample is
+  skipped (a static stretch costs a decode and a block signature per frame), and a
+  person standing still costs only the dense samples around them, not a whole-frame
+  search every `base` seconds;
 - every scene cut;
 - dense samples every `dense` seconds for `hold` seconds after the last frame with a
   face, carrying the boxes where faces were (`SampledFrame.near`) so the detector can
@@ -17,8 +22,8 @@ hands out only:
   base sample (kept decoded in a short buffer) are sampled densely backwards, so the
   appearance's start is found, not rounded up to the next base sample.
 
-With `base` <= 0.5 s an appearance of 1 s gets at least two full-frame looks, then every
-`dense` seconds while it lasts. The consumer reports each sample's faces with `found()`
+An appearance of at least `base` seconds gets at least one base look (where it changed
+the picture), then every `dense` seconds while it lasts. The consumer reports each sample's faces with `found()`
 before asking for the next frame. All rates are `FollowRates` fields, recorded with the run.
 """
 from __future__ import annotations
@@ -29,7 +34,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from forensics.media.video import SCENE_DIFF, SampledFrame, VideoInfo, decode_failed, finish_info, grey_small
+from forensics.media.change import Area, changed_areas, changed_cells, luma_blocks, searched_blocks
+from forensics.media.video import (SCENE_DIFF, SampledFrame, VideoInfo, decode_failed, finish_info, grey_small, rgb_array,
+                                   single_threaded)
 
 Box = tuple[int, int, int, int]  # top, right, bottom, left
 
@@ -39,8 +46,14 @@ class FollowRates:
     base: float = 1.0  # seconds between full-frame samples everywhere (one look inside any 1 s appearance)
     dense: float = 0.25  # seconds between samples around faces (each costs a descriptor per face)
     hold: float = 1.0  # keep sampling densely this long after the last face seen
-    static_max: float = 10.0  # on a static picture, still one base sample this often
-    change_level: float = 10.0  # a 40x40 px block whose mean luma moves this much (0-255) is a change
+    static_max: float = 10.0  # on a static picture, still one whole-frame sample this often
+    # a 4x4 px block whose mean luma (0-255) moved this much since that part of the picture was
+    # last searched has changed (forensics.media.change); a base sample searches only the
+    # changed parts (grown by region_margin px), or the whole frame when they cover more
+    # than region_max of it
+    change_level: float = 12.0
+    region_margin: int = 48
+    region_max: float = 0.6
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -71,16 +84,15 @@ class FollowSampler:
     def __iter__(self) -> Iterator[SampledFrame]:
         r = self.rates
         vs = next(s for s in self.container.streams if s.type == "video")
-        vs.thread_type = "AUTO"
+        single_threaded(vs)
         fps = self.info.fps or 25.0
-        buffer: deque = deque()  # (index, t, frame, faces if analysed) since the last full-frame sample, for looking back
+        buffer: deque = deque()  # (index, t, frame, faces if analysed) since the last base sample, for looking back
         decoded = 0
         last_t = 0.0
         t0: float | None = None
         prev_sig: np.ndarray | None = None
-        ref_sig: np.ndarray | None = None  # signature of the last full-frame sample
-        ref_t = -1e9
-        ref_faces = False
+        ref_blocks: np.ndarray | None = None  # each 4x4 block's mean luma when it was last searched
+        ref_t = -1e9  # when the whole frame was last searched
         next_base = next_dense = 0.0
         seen: dict[Box, float] = {}  # face boxes being followed -> when last seen
 
@@ -112,10 +124,15 @@ class FollowSampler:
                          and float(np.abs(sig - prev_sig).mean()) > SCENE_DIFF)
                 prev_sig = sig
                 full = scene
-                if not full and t + 1e-6 >= next_base:
+                areas: list[Area] = []  # a base sample on part of the frame searches only these
+                blocks = luma_blocks(frame) if scene or t + 1e-6 >= next_base else None
+                if not full and blocks is not None:
                     next_base = (int(t / r.base + 1e-6) + 1) * r.base
-                    changed = ref_sig is None or float(np.abs(sig - ref_sig).max()) > r.change_level
-                    full = changed or ref_faces or t - ref_t >= r.static_max
+                    if ref_blocks is None or ref_blocks.shape != blocks.shape or t - ref_t >= r.static_max - 1e-6:
+                        full = True
+                    else:
+                        # nothing changed: no face can have come, and followed faces have their dense samples
+                        areas, full = self._changed(blocks, ref_blocks, frame.width, frame.height)
                 near = following(t)
                 if not full and near and t + 1e-6 >= next_dense:
                     next_dense = t + r.dense
@@ -129,9 +146,13 @@ class FollowSampler:
                     while buffer and buffer[0][1] < t - r.base - 1e-6:
                         buffer.popleft()
                     continue
-                yield self._emit(index, t, frame, "scene" if scene else "interval")
+                if areas:  # part of the frame: the changed areas, and around the faces followed
+                    yield self._emit(index, t, frame, "interval", near, tuple(areas))
+                    searched_blocks(ref_blocks, blocks, areas)  # type: ignore[arg-type]
+                else:
+                    yield self._emit(index, t, frame, "scene" if scene else "interval")
+                    ref_blocks, ref_t = blocks, t
                 got = self._feedback.pop(index, ())
-                ref_sig, ref_t, ref_faces = sig, t, bool(got)
                 new = note(got, t)
                 if got:
                     next_dense = t + r.dense
@@ -142,10 +163,26 @@ class FollowSampler:
             decode_failed(self.info, decoded, exc)
         finish_info(self.info, vs, decoded, last_t, fps)
 
-    def _emit(self, index: int, t: float, frame, reason: str, near: tuple[Box, ...] = ()) -> SampledFrame:
+    def _changed(self, blocks: np.ndarray, ref: np.ndarray, width: int, height: int) -> tuple[list[Area], bool]:
+        """(areas, look) for a base sample: look is False when nothing changed since each
+        part was last searched; areas are the changed parts to search, [] for the whole
+        frame (when they cover more than `region_max` of it)."""
+        r = self.rates
+        cells = changed_cells(blocks, ref, r.change_level)
+        if not cells.any():
+            return [], False
+        areas = changed_areas(cells, r.region_margin, width, height)
+        if sum((x1 - x0) * (y1 - y0) for x0, y0, x1, y1 in areas) > r.region_max * width * height:
+            return [], True
+        return areas, True
+
+    def _emit(self, index: int, t: float, frame, reason: str, near: tuple[Box, ...] = (),
+              areas: tuple[Area, ...] = ()) -> SampledFrame:
         self.counts[reason] = self.counts.get(reason, 0) + 1
+        if areas:
+            self.counts["partial"] = self.counts.get("partial", 0) + 1
         self.emitted += 1
-        return SampledFrame(index, max(t, 0.0), frame.to_image().convert("RGB"), reason, near)
+        return SampledFrame(index, max(t, 0.0), rgb_array(frame), reason, near, areas)
 
     def _look_back(self, buffer: deque, t: float, near: tuple[Box, ...]) -> Iterator[SampledFrame]:
         """A face appeared since the previous full-frame look: sample the buffered frames

@@ -34,11 +34,40 @@ class VideoInfo:
 class SampledFrame:
     index: int  # decoded frame number
     time: float  # seconds from the start
-    image: Image.Image  # RGB
+    rgb: np.ndarray  # H x W x 3 uint8, the decoder's one RGB conversion (no PIL copy)
     reason: str  # "interval" or "scene"; follow.py adds "dense" and "lookback"
     # where faces are expected on a dense or look-back frame ((top, right, bottom, left) boxes of
     # the nearest analysed frame): the detector may search only there; empty = the whole frame
     near: tuple[tuple[int, int, int, int], ...] = ()
+    # (x0, y0, x1, y1) parts of the picture that changed since they were last searched
+    # (follow.py): with areas, only they and the surroundings of `near` are searched
+    areas: tuple[tuple[int, int, int, int], ...] = ()
+
+    @property
+    def image(self) -> Image.Image:
+        """The frame as an RGB PIL image (a copy of `rgb`)."""
+        return Image.fromarray(self.rgb)
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+
+def rgb_array(frame) -> np.ndarray:
+    """A decoded frame as a contiguous H x W x 3 uint8 RGB array. swscale's conversion,
+    the same pixels as `frame.to_image()`, without its three row-by-row copies."""
+    return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+
+
+def single_threaded(vs) -> None:
+    """Decode a stream on this thread only. Ingest runs one worker process per core, so
+    FFmpeg's frame threads only add their own overhead (about 20 % more CPU per frame
+    measured on 720p H.264) and compete with the other workers."""
+    vs.thread_count = 1
 
 
 class VideoDecodeError(Exception):
@@ -106,7 +135,7 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
     scene cut. Decoding errors after the first frame end the iteration with a flag on
     `info`, keeping what was already sampled."""
     vs = next(s for s in container.streams if s.type == "video")
-    vs.thread_type = "AUTO"
+    single_threaded(vs)
     next_t = 0.0
     prev: np.ndarray | None = None
     decoded = 0
@@ -128,7 +157,7 @@ def sample_frames(container, info: VideoInfo, interval: float = 1.0, scene_chang
                 reason = "scene"
             prev = small
             if reason:
-                yield SampledFrame(decoded, max(t, 0.0), frame.to_image().convert("RGB"), reason)
+                yield SampledFrame(decoded, max(t, 0.0), rgb_array(frame), reason)
                 emitted += 1
                 next_t = (int(t / interval) + 1) * interval if reason == "interval" else next_t
                 if emitted >= max_frames:

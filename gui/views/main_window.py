@@ -54,9 +54,9 @@ class MainWindow(QMainWindow):
         self.timeline = TimelineController(self.tasks, self)
         self.timeline_dock = None
         self._facets_due = False  # the first filter choices of the open case are not counted yet
-        self._page: int | None = None  # the first page shown and not painted yet (its token)
+        self._holds: set[str] = set()  # what the whole list waits for after a first page ("paint", "timeline")
         self._page_token = 0
-        self._waiting: tuple | None = None  # the whole list that came before that paint
+        self._waiting: tuple | None = None  # the whole list, read while a first page is shown
         self.setAcceptDrops(True)
         self.resize(1400, 900)
         self.tabs = QTabWidget()
@@ -373,7 +373,8 @@ class MainWindow(QMainWindow):
         self.thumbs.wait()
         self.case.close()
         self.case = None
-        self._page = self._waiting = None
+        self._waiting = None
+        self._holds.clear()
         for controller in self._controllers():
             controller.set_case(None)
         self.setCentralWidget(self._welcome())  # deletes the case's views
@@ -429,33 +430,47 @@ class MainWindow(QMainWindow):
             self._update_selection()
 
     def _show_page(self, ids: list[int]) -> None:
-        """The first page of a new list: painted while the rest is read. The whole list,
-        should it come before that paint, waits for it (its layout of every row would
-        hold the first screenful up)."""
+        """The first page of a new list: painted while the rest is read. The whole list
+        waits for that paint and for the timeline's points, if they are on their way: its
+        layout of every row (0.1 s of the GUI thread at 100,000 rows) would hold them up.
+        The page is more than a screenful, so nothing on screen waits for the rest."""
         if self.model is None:
             return
         self.model.set_ids(ids, complete=False)
         self._waiting = None
-        self._page = self._page_token = self._page_token + 1
-        if self.gallery.list.isVisible():
-            self.gallery.list.painted.connect(self._page_painted, Qt.ConnectionType.SingleShotConnection)
-            # A window that is not painted (minimised) must not keep the list waiting.
-            QTimer.singleShot(1000, lambda token=self._page: self._page_painted(token))
-        else:
-            self._page = None
-
-    def _page_painted(self, token: int | None = None) -> None:
-        if self._page is None or token not in (None, self._page):
+        self._page_token += 1
+        self._holds = {"paint", "timeline"} if self.timeline.loading else {"paint"}
+        if not self.gallery.list.isVisible():
+            self._holds.clear()
             return
-        self._page, waiting = None, self._waiting
-        self._waiting = None
-        if waiting is not None:
+        self.gallery.list.painted.connect(lambda: self._release("paint"), Qt.ConnectionType.SingleShotConnection)
+        for signal in (self.timeline.points_ready, self.timeline.failed):
+            signal.connect(self._timeline_loaded, Qt.ConnectionType.SingleShotConnection)
+        # A window that is not painted (minimised) or a slow timeline must not keep the list waiting.
+        QTimer.singleShot(1000, lambda token=self._page_token: self._release(None, token))
+
+    def _timeline_loaded(self, *args) -> None:
+        if self.timeline_dock is not None and self.timeline_dock.isVisible():
+            self.timeline_dock.repaint()  # the bars now, not after the gallery's layout of every row
+        self._release("timeline")
+
+    def _release(self, hold: str | None, token: int | None = None) -> None:
+        """`hold` came (None: all of them, for the page `token`); the whole list follows
+        when nothing holds it any more."""
+        if token is not None and token != self._page_token:
+            return
+        if hold is None:
+            self._holds.clear()
+        else:
+            self._holds.discard(hold)
+        if not self._holds and self._waiting is not None:
+            waiting, self._waiting = self._waiting, None
             self._set_ids(*waiting)
 
     def _set_ids(self, ids: list[int], keep) -> None:
         if self.model is None:
             return
-        if self._page is not None:
+        if self._holds:
             self._waiting = (ids, keep)
             return
         if self.model.complete_ids(ids):

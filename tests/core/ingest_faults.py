@@ -57,3 +57,13 @@ def worker_killing_worker(task, options):
         os.kill(os.getppid(), signal.SIGKILL)  # the sandbox's parent is the Dask worker
         os._exit(137)
     return crashing_worker(task, options)
+
+
+def sandbox_probe(kind: str, n: int) -> tuple[int, int]:
+    """A call for the decoder sandbox itself: returns (n, the sandbox's pid), or crashes
+    ("crash") or hangs ("hang") the sandbox process."""
+    if kind == "crash":
+        os._exit(139)
+    if kind == "hang":
+        time.sleep(3600)
+    return n, os.getpid()

@@ -92,10 +92,14 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
     ev = _folder(tmp_path / "ev", 60)
     case = _case(tmp_path, "c")
     killed: list[int] = []
+    sandboxes: list = []
 
     def progress(p) -> None:
         if p.done >= 10 and not killed:
+            import psutil
+
             pid = _worker_pids(client)[0]
+            sandboxes.extend(psutil.Process(pid).children(recursive=True))
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
 
@@ -106,6 +110,12 @@ def test_a_worker_killed_mid_run_loses_nothing(tmp_path, scheduler):
     rel = [r[0] for r in case.store.query("SELECT relpath FROM items")]
     assert len(rel) == len(set(rel)) == 60
     assert all(i["status"] == "ok" and i["sha256"] and i["phash"] for i in case.items())
+    # the killed worker's decoder sandbox does not linger as an orphan
+    import psutil
+
+    assert sandboxes, "the killed worker had no sandbox"
+    _, alive = psutil.wait_procs(sandboxes, timeout=30)
+    assert not alive, f"orphaned sandboxes still running: {[p.pid for p in alive]}"
     client.wait_for_workers(1, timeout=300)  # the nanny restarts the killed worker
 
 
@@ -153,7 +163,7 @@ def test_a_chunk_whose_worker_dies_is_split_and_only_the_killing_file_fails(tmp_
                        cluster=ClusterSpec(address=cluster.scheduler_address, chunk_files=4))
     finally:
         client.run_on_scheduler(_allowed_failures, before)
-    assert s.added == 62 and s.failed == 2
+    assert s.added == 62 and s.failed == 2, [(i["relpath"], i["errors"]) for i in case.items() if i["status"] != "ok"]
     items = {i["relpath"]: i for i in case.items()}
     killer, crash = items["kill.jpg"], items["crash.jpg"]
     assert "worker_crash" in killer["flags"] and "killed its worker process" in killer["errors"][0]["message"]
@@ -294,6 +304,30 @@ def test_files_are_chunked_by_count_bytes_and_the_workers_they_are_bound_to(tmp_
     assert all(e is None for c, _ in chunked(tasks, cl, 3, 40) for _, e in c)
     mapped = Cluster(ClusterSpec("local:2", path_map=parse_path_map([f"{a}=/srv/a"])), client=None)
     assert [e for c, _ in chunked(tasks[:2], mapped, 3, 40) for _, e in c] == [10, 10]
+    # tapered for 2 worker threads: at most the remaining files over 4 per chunk, so the chunks
+    # shrink towards the end and the workers run out of files together
+    many = [FileTask(1, bytes(a), b"f0")] * 100
+    sizes_tapered = [len(c) for c, _ in chunked(many, cl, max_files=16, max_bytes=1 << 20, taper=2)]
+    assert sum(sizes_tapered) == 100 and sizes_tapered[:4] == [16, 16, 16, 13]
+    assert sizes_tapered == sorted(sizes_tapered, reverse=True) and sizes_tapered[-3:] == [1, 1, 1]
+
+
+def test_the_sandbox_takes_files_in_order_with_the_next_one_queued_and_pins_a_crash_or_hang_on_its_file():
+    """The worker side without Dask. The next call is queued in the sandbox while one runs,
+    yet a crash or hang is pinned on the running call, and the queued one runs again in a
+    new sandbox."""
+    from forensics.cluster import _reset_sandbox, run_sandboxed_each
+    from ingest_faults import sandbox_probe
+
+    calls = [("ok", 1), ("crash", 2), ("ok", 3), ("hang", 4), ("ok", 5), ("ok", 6)]
+    try:
+        out = list(run_sandboxed_each(3.0, sandbox_probe, calls))
+    finally:
+        _reset_sandbox(every=True)
+    assert [o for o, _ in out] == ["ok", "crash", "ok", "timeout", "ok", "ok"]
+    assert [v[0] for o, v in out if o == "ok"] == [1, 3, 5, 6]
+    pids = [v[1] for o, v in out if o == "ok"]
+    assert pids[0] != pids[1] != pids[2] == pids[3]  # a new sandbox after each crash or hang, kept otherwise
 
 
 def test_the_environment_variable_names_the_cluster(monkeypatch):
