@@ -12,6 +12,7 @@ Stages, in order of need:
             resolution and, interleaved, for half of them one degraded copy (face 24, 32 or 48 px)
   fiw       Families in the Wild: one photo of every family member (108x124 crops)
   cluster   all people with >= 10 photos and 1,000 single-photo people (distractors), full size
+  fiw_photos  up to 4 photos of every FIW member (relatives as clusters of faces)
 
 Full-resolution faces go through `detect_faces` exactly as an ingested photo does (the face
 nearest the centre is LFW's labelled one). A degraded copy is made as archived footage
@@ -142,7 +143,15 @@ def fiw_jobs(per_member: int = 1) -> Iterator[Job]:
                 yield Job(f"fiw/{fam.name}/{mid.name}/{f.name}", "full")
 
 
-STAGES = {"pairs": pairs_jobs, "fiw": fiw_jobs, "cluster": cluster_jobs}
+def fiw_photos_jobs() -> Iterator[Job]:
+    """Several photos of every member (up to FIW_PHOTOS), so that a member is a cluster of
+    faces, as a person is in a case: the test of a linkage rule that merges clusters, not
+    single pairs (the member's first photo is the `fiw` stage's and is reused)."""
+    return fiw_jobs(FIW_PHOTOS)
+
+
+FIW_PHOTOS = 4
+STAGES = {"pairs": pairs_jobs, "fiw": fiw_jobs, "cluster": cluster_jobs, "fiw_photos": fiw_photos_jobs}
 
 
 def degrade(rgb: np.ndarray, face_width: float, target: int, rng: np.random.Generator) -> tuple[np.ndarray, float, dict]:
@@ -247,7 +256,7 @@ def _full_boxes() -> dict[str, tuple[int, int, int, int]]:
 
 # Share of each stage in an interleaved run: the machine may not give the whole cache in
 # the time available, and a partial cache must still hold some of every set.
-WEIGHTS = {"pairs": 5, "cluster": 3, "fiw": 1}
+WEIGHTS = {"pairs": 5, "cluster": 3, "fiw": 1, "fiw_photos": 1}
 
 
 def run_interleaved(stages: list[str], limit: int | None = None) -> None:

@@ -170,6 +170,38 @@ class Calibration:
                     out = np.where(m, np.clip(out, *bound), out)
         return out
 
+    def pair_scorer(self, widths):
+        """A fast `log10_lr_pairs` for many small blocks of one face set: returns
+        f(distances, rows_a, rows_b) -> log10 LR matrix, with the faces' log widths and
+        bands worked out once (clustering scores thousands of group pairs)."""
+        w = np.asarray(widths, float)
+        lw = np.log(np.clip(w, WIDTH_MIN, WIDTH_MAX))
+        names = [x["name"] for x in self.bands]
+        mins = np.array([x["min_width"] for x in self.bands], float)
+        band = np.where(w[:, None] >= mins, np.arange(len(mins)), len(mins) - 1).min(-1) if len(w) else np.zeros(0, int)
+        nb = len(names)
+        lo = np.full((nb, nb), -np.inf)
+        hi = np.full((nb, nb), np.inf)
+        for i in range(nb):
+            for j in range(nb):
+                bound = self.bounds.get(f"{names[min(i, j)]}-{names[max(i, j)]}")
+                if bound:
+                    lo[i, j], hi[i, j] = bound
+        c = self.coef
+        ln10 = math.log(10.0)
+
+        def score(d: np.ndarray, ra: np.ndarray, rb: np.ndarray) -> np.ndarray:
+            la, lb = lw[ra][:, None], lw[rb][None, :]
+            ls, ll = np.minimum(la, lb), np.maximum(la, lb)
+            sl = ls * ll
+            a = c.get("1", 0.0) + c.get("ls", 0.0) * ls + c.get("ll", 0.0) * ll + c.get("ls*ll", 0.0) * sl
+            b = c.get("d", 0.0) + c.get("d*ls", 0.0) * ls + c.get("d*ll", 0.0) * ll + c.get("d*ls*ll", 0.0) * sl
+            out = (a + np.minimum(b, -1e-6) * d) / ln10
+            bi, bj = band[ra][:, None], band[rb][None, :]
+            return np.minimum(np.maximum(out, lo[bi, bj]), hi[bi, bj])
+
+        return score
+
     def is_match(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> bool:
         """The default decision: the evidence supports the same person at least moderately
         on the ENFSI scale (log10 LR >= `decision_log10_lr`, 1 in the shipped fit, i.e.
@@ -198,10 +230,19 @@ class Calibration:
         return self.reliable(q) and float(q.width_px) >= float(self.cluster.get("min_width", 40.0))
 
     @property
+    def cluster_rule(self):
+        """The corroborated linkage rule of clustering (`forensics.faces.linkage.LinkRule`,
+        levels chosen on LFW): no single pair of faces ever merges two identities."""
+        from forensics.faces.linkage import LinkRule
+
+        return LinkRule.from_spec(self.cluster.get("linkage"))
+
+    @property
     def cluster_link_log10_lr(self) -> float:
-        """The evidence an edge of the clustering graph needs (chosen on LFW, above FIW's
-        relatives); weaker links go to the analyst as possible relatives / same person."""
-        return float(self.cluster.get("link_log10_lr", 2.0))
+        """The evidence a face pair needs to support a merge (the rule's pair level; a merge
+        needs several such pairs). Pairs between the decision level and this go to the
+        analyst as possible relatives / same person."""
+        return float(self.cluster_rule.pair_log10_lr)
 
     def describe(self, distance: float, qa: FaceQuality, qb: FaceQuality) -> dict:
         """The fields a face hit carries: log10 LR, its verbal equivalent, band, reliability."""

@@ -24,9 +24,8 @@ import numpy as np
 
 DEFAULT_K = 30
 # Without a calibration (an explicit distance): dlib's model separates identities at 0.6;
-# this links only closer faces. The default rule is the calibration's (see
-# forensics.faces.calibration: an edge needs log10 LR >= cluster_link_log10_lr for the
-# sizes of both faces, chosen on LFW).
+# this links only closer faces. The default rule is not this one but the calibration's
+# corroborated linkage (forensics.faces.linkage), which never merges on one pair.
 DEFAULT_THRESHOLD = 0.55
 MAX_ITERATIONS = 30
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from forensics.clock import utc_now
 from forensics.faces.cluster import Graph, build_graph, constrained_whispers
+from forensics.faces.linkage import LinkRule, Scorer, corroborated_linkage, knn_candidates
 from forensics.model import CaseError
 
 MIN_CLUSTER_NODES = 2  # a face (or track) alone is not a cluster
@@ -31,6 +32,16 @@ class ClusterRun:
     clustered_faces: int
     low_quality_suggested: int = 0
     possible_relatives: int = 0
+
+
+@dataclass(frozen=True)
+class Linkage:
+    """The corroborated rule (`forensics.faces.linkage`) and what it scores with."""
+
+    rule: LinkRule
+    score: Scorer  # log10 LR matrix between rows of the kNN arrays
+    log10_lr: np.ndarray  # log10 LR of every kNN entry
+    candidate_log10_lr: float  # the weakest kNN pair that proposes a merge (the decision level)
 
 
 @dataclass(frozen=True)
@@ -65,43 +76,53 @@ def _node_keys(conn: sqlite3.Connection) -> tuple[dict[int, tuple], dict[int, in
 
 def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.ndarray],
                    threshold: float | np.ndarray, examiner: str, eligible: np.ndarray | None = None,
-                   review: Review | None = None) -> ClusterRun:
+                   review: Review | None = None, linkage: Linkage | None = None) -> ClusterRun:
     """Cluster with the kNN lists of the indexed faces, then rewrite automatic links in `w`.
 
-    `threshold` is one distance or one per kNN entry. Faces not `eligible` (too small or
-    blurred to be reliable) neither seed nor join clusters: each is suggested to the
-    cluster or person of its nearest eligible neighbour within the threshold. With
-    `review`, pairs of clusters/persons linked only by evidence under the clustering
-    threshold but within `review.threshold` are recorded in person_pairs for the analyst."""
+    With `linkage`, groups form by the corroborated rule (several agreeing face pairs,
+    never one); without it, by Chinese whispers on the edges under `threshold` (one
+    distance or one per kNN entry). Faces not `eligible` (too small or blurred to be
+    reliable) neither seed nor join clusters: each is suggested to the cluster or person
+    of its nearest eligible neighbour within `threshold`. With `review`, pairs of
+    clusters/persons that were not merged but have faces within `review.threshold` are
+    recorded in person_pairs for the analyst ("possible relatives / same person")."""
     ids, nbr, dist = knn
     key, item_of, rows = _node_keys(w)
+    if linkage is not None and linkage.rule.copy_distance > 0:
+        key = _join_copies(key, item_of, ids, nbr, dist, eligible, linkage.rule.copy_distance)
     node_index: dict[tuple, int] = {}
     for k in key.values():
         node_index.setdefault(k, len(node_index))
     node_of = {fid: node_index[k] for fid, k in key.items()}
     thr = np.broadcast_to(np.asarray(threshold, float), dist.shape)
-    graph_dist = dist
+    ok_nbr = np.ones(nbr.shape, bool)
     if eligible is not None and not eligible.all():
         ok = {int(f) for f in ids[eligible]}
         nbr_ok = np.vectorize(lambda f: int(f) in ok, otypes=[bool])(nbr) if nbr.size else np.zeros(nbr.shape, bool)
-        graph_dist = np.where(eligible[:, None] & nbr_ok, dist, np.inf)
-    g: Graph = build_graph(ids, nbr, graph_dist, node_of, len(node_index), thr)
-    for k, u in node_index.items():
-        if k[0] == "p":
-            g.fixed[u] = k[1]
+        ok_nbr = eligible[:, None] & nbr_ok
+    cannot: list[set[int]] = [set() for _ in range(len(node_index))]
     by_item: dict[int, set[int]] = defaultdict(set)
     for fid, item in item_of.items():
         by_item[item].add(node_of[fid])
     for nodes in by_item.values():
         if len(nodes) > 1:
             for u in nodes:
-                g.cannot[u] |= nodes - {u}
+                cannot[u] |= nodes - {u}
+    fixed = {u: k[1] for k, u in node_index.items() if k[0] == "p"}
     rejected: dict[int, set[int]] = defaultdict(set)
+    forbidden: dict[int, set[int]] = {}
     for fid, pid in w.execute("SELECT face_id, person_id FROM face_rejections"):
         rejected[fid].add(pid)
-        g.forbidden.setdefault(node_of[fid], set()).add(pid)
+        forbidden.setdefault(node_of[fid], set()).add(pid)
     floor = w.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM persons").fetchone()[0]
-    labels = constrained_whispers(g, label_floor=floor)
+    if linkage is not None:
+        labels, n_edges, alone_strong = _link_corroborated(ids, nbr, ok_nbr, eligible, node_of, key, item_of, cannot,
+                                                           fixed, forbidden, floor, linkage, len(node_index))
+    else:
+        g: Graph = build_graph(ids, nbr, np.where(ok_nbr, dist, np.inf), node_of, len(node_index), thr)
+        g.cannot, g.fixed, g.forbidden = cannot, fixed, forbidden
+        labels = constrained_whispers(g, label_floor=floor)
+        n_edges, alone_strong = g.edges(), set()
 
     members: dict[int, list[int]] = defaultdict(list)  # label -> face ids
     for fid in key:
@@ -121,8 +142,9 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
             w.executemany("UPDATE faces SET person_id = ?, link = 'suggested' WHERE id = ?", [(label, f) for f in free])
             suggested += len(free)
             continue
-        if len({node_of[f] for f in fids}) < MIN_CLUSTER_NODES:
-            continue
+        if (len({node_of[f] for f in fids}) < MIN_CLUSTER_NODES and label not in alone_strong
+                and not any(key[f][0] == "c" for f in fids)):
+            continue  # a face alone is no cluster, unless copies of it or one side of a pair to review
         # keep the id of the old cluster this group mostly continues, so the analyst's
         # view (and any rejection against that cluster) carries over
         votes = Counter(old_of[f] for f in fids if f in old_of and old_of[f] not in reused)
@@ -139,12 +161,84 @@ def run_clustering(w: sqlite3.Connection, knn: tuple[np.ndarray, np.ndarray, np.
     for label in persons:
         cid_of[label] = label
     low = _suggest_low_quality(w, ids, nbr, dist, thr, eligible, labels, node_of, key, cid_of, rejected)
-    pairs = _record_review_pairs(w, ids, nbr, dist, thr, review, labels, node_of, cid_of) if review else 0
+    merged_thr = np.zeros(dist.shape) if linkage is not None else thr  # the rule merged no pair by itself
+    pairs = _record_review_pairs(w, ids, nbr, dist, merged_thr, review, labels, node_of, cid_of, item_of) if review else 0
     stale = [c for c in old if c not in reused]
     w.executemany("DELETE FROM persons WHERE id = ? AND kind = 'cluster'", [(c,) for c in stale])
     w.execute("DELETE FROM persons WHERE kind = 'cluster' AND id NOT IN (SELECT DISTINCT person_id FROM faces"
               " WHERE person_id IS NOT NULL)")
-    return ClusterRun(len(ids), g.n, g.edges(), new_clusters, suggested, clustered, low, pairs)
+    return ClusterRun(len(ids), len(node_index), n_edges, new_clusters, suggested, clustered, low, pairs)
+
+
+def _join_copies(key: dict, item_of: dict[int, int], ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray,
+                 eligible: np.ndarray | None, copy_distance: float) -> dict:
+    """Faces of lone photos within `copy_distance` of each other (copies of one photograph
+    in different files) become one node ("c", ...): one appearance, not corroboration."""
+    parent: dict[int, int] = {}
+    items: dict[int, set[int]] = {}
+
+    def find(x: int) -> int:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ok = None if eligible is None else {int(f) for f in ids[eligible]}
+    rows, cols = np.nonzero((dist <= copy_distance) & (nbr >= 0))
+    for r, c in zip(rows.tolist(), cols.tolist()):
+        a, b = int(ids[r]), int(nbr[r, c])
+        if key.get(a, ("",))[0] != "f" or key.get(b, ("",))[0] != "f":
+            continue
+        if ok is not None and (a not in ok or b not in ok):
+            continue  # small faces neither seed nor join, as copies either
+        ra, rb = find(a), find(b)
+        ia, ib = items.setdefault(ra, {item_of[ra]}), items.setdefault(rb, {item_of[rb]})
+        if ra != rb and not (ia & ib):  # two faces of one photo are never copies of each other
+            parent[rb] = ra
+            items[ra] = ia | ib
+    out = dict(key)
+    roots = {f: find(f) for f in parent}
+    size = Counter(roots.values())
+    for f, root in roots.items():
+        if size[root] > 1:
+            out[f] = ("c", root)
+    return out
+
+
+def _link_corroborated(ids: np.ndarray, nbr: np.ndarray, ok_nbr: np.ndarray, eligible: np.ndarray | None,
+                       node_of: dict[int, int], key: dict, item_of: dict[int, int], cannot: list[set[int]],
+                       fixed: dict[int, int], forbidden: dict[int, set[int]], floor: int, linkage: Linkage,
+                       n_nodes: int) -> tuple[list[int], int, set[int]]:
+    """Labels by the corroborated rule, the number of candidate node pairs, and the labels
+    of nodes left alone although a kNN pair reaches the rule's seed level for them: each
+    such node becomes a cluster of its own, so the pair can be put to the analyst."""
+    units: list[list[int]] = [[] for _ in range(n_nodes)]
+    for r, f in enumerate(ids.tolist()):
+        if eligible is None or eligible[r]:
+            units[node_of[f]].append(r)
+    # a person counts its independent appearances (photos, tracks); a face or a track is one
+    weight = [1] * n_nodes
+    seen: dict[int, set] = defaultdict(set)
+    for f, k in key.items():
+        if k[0] == "p":
+            seen[node_of[f]].add(item_of[f])
+    for u, appearances in seen.items():
+        weight[u] = max(1, len(appearances))
+    row_of = {int(f): r for r, f in enumerate(ids)}
+    unit_of_row = np.array([node_of[int(f)] if units[node_of[int(f)]] else -1 for f in ids], np.int64)
+    nbr_rows = (np.vectorize(lambda f: row_of.get(int(f), -1), otypes=[np.int64])(nbr) if nbr.size
+                else np.zeros(nbr.shape, np.int64))
+    llr = np.where(ok_nbr, linkage.log10_lr, -np.inf)
+    cand = knn_candidates(unit_of_row, nbr_rows, llr, linkage.candidate_log10_lr)
+    labels = corroborated_linkage([np.asarray(u, np.int64) for u in units], weight, linkage.score, cand, linkage.rule,
+                                  cannot, fixed, forbidden, floor)
+    size = Counter(labels)
+    alone: set[int] = set()
+    for (u, v), strength in cand.items():
+        if strength >= linkage.rule.seed_log10_lr and labels[u] != labels[v]:
+            alone |= {labels[x] for x in (u, v) if size[labels[x]] == 1}
+    return labels, len(cand), alone
 
 
 def _suggest_low_quality(w: sqlite3.Connection, ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray, thr: np.ndarray,
@@ -174,14 +268,16 @@ def _suggest_low_quality(w: sqlite3.Connection, ids: np.ndarray, nbr: np.ndarray
 
 
 def _record_review_pairs(w: sqlite3.Connection, ids: np.ndarray, nbr: np.ndarray, dist: np.ndarray, thr: np.ndarray,
-                         review: Review, labels: list[int], node_of: dict[int, int], cid_of: dict[int, int]) -> int:
-    """Rewrite person_pairs: clusters/persons whose faces meet only in the review band."""
+                         review: Review, labels: list[int], node_of: dict[int, int], cid_of: dict[int, int],
+                         item_of: dict[int, int]) -> int:
+    """Rewrite person_pairs: clusters/persons left apart whose faces (in different photos
+    or frames) score as the same person within `review.threshold`."""
     w.execute("DELETE FROM person_pairs")
     best: dict[tuple[int, int], tuple[float, int, int]] = {}
     rows, cols = np.nonzero((dist >= thr) & (dist < review.threshold) & (nbr >= 0))
     for r, c in zip(rows.tolist(), cols.tolist()):
         a, b = int(ids[r]), int(nbr[r, c])
-        if a not in node_of or b not in node_of:
+        if a not in node_of or b not in node_of or item_of.get(a) == item_of.get(b):
             continue
         pa, pb = cid_of.get(labels[node_of[a]]), cid_of.get(labels[node_of[b]])
         if pa is None or pb is None or pa == pb:

@@ -289,37 +289,47 @@ class FaceService(FaceViews):
         """Group faces into clusters; suggest new faces to analysts' persons. Confirmed
         links and rejections are obeyed, never changed.
 
-        By default the rule is the calibration's: a kNN edge needs the evidence
-        `cluster_link_log10_lr` for the sizes of both faces (chosen on LFW, above where
-        FIW's relatives score); faces too small for clustering are only suggested; pairs
-        of clusters linked only by weaker evidence for the same person are recorded as
-        possible relatives for the analyst. An explicit `threshold` (euclidean) clusters
-        on the distance alone, as before calibration existed (DEFAULT_THRESHOLD 0.55)."""
+        By default the rule is the calibration's corroborated linkage
+        (`forensics.faces.linkage`): two identities merge only when several face pairs
+        agree (never on one pair, which cannot tell a person from a sibling); faces too
+        small for clustering are only suggested; pairs of clusters left apart although
+        their faces score as the same person are recorded as "possible relatives / same
+        person" for the analyst. An explicit `threshold` (euclidean) clusters on the
+        distance alone by Chinese whispers, as before calibration existed."""
         import time
 
-        from forensics.faces.calibration import load_calibration
+        from forensics.faces.calibration import FaceQuality, load_calibration
+        from forensics.faces.index import load_vectors
+        from forensics.faces.linkage import calibrated_scorer
 
         self._require_authority()
         t0 = time.monotonic()
         knn = self.index.knn_all(k)
         cal = load_calibration()
+        linkage = None
         if threshold is None:
             ids, nbr, dist = knn
             width = {r[0]: float(r[1] or 0) for r in self.store.query("SELECT id, size FROM faces WHERE indexed = 1")}
-            wa = np.broadcast_to(np.array([width.get(int(f), 0.0) for f in ids])[:, None], nbr.shape)
+            w_rows = np.array([width.get(int(f), 0.0) for f in ids])
+            wa = np.broadcast_to(w_rows[:, None], nbr.shape)
             wb = np.vectorize(lambda f: width.get(int(f), 0.0), otypes=[float])(nbr) if nbr.size else np.zeros(nbr.shape)
-            thr = cal.distance_thresholds(wa, wb, cal.cluster_link_log10_lr)
-            from forensics.faces.calibration import FaceQuality
-
-            eligible = np.array([cal.cluster_eligible(FaceQuality(width.get(int(f), 0.0))) for f in ids], bool)
-            review = P.Review(cal.distance_thresholds(wa, wb, cal.decision_log10_lr), cal.log10_lr_pairs(dist, wa, wb))
-            params = {"rule": "calibrated", "link_log10_lr": cal.cluster_link_log10_lr,
+            rule = cal.cluster_rule
+            thr = cal.distance_thresholds(wa, wb, rule.pair_log10_lr)
+            eligible = np.array([cal.cluster_eligible(FaceQuality(x)) for x in w_rows.tolist()], bool)
+            llr = cal.log10_lr_pairs(dist, wa, wb)
+            review = P.Review(cal.distance_thresholds(wa, wb, cal.decision_log10_lr), llr)
+            vid, vecs = load_vectors(self.store.read)
+            at = {int(f): i for i, f in enumerate(vid)}
+            vecs = vecs[[at[int(f)] for f in ids]] if len(ids) else vecs
+            linkage = P.Linkage(rule, calibrated_scorer(vecs, w_rows, cal), llr, cal.decision_log10_lr)
+            params = {"rule": "calibrated", "link_log10_lr": rule.pair_log10_lr,
+                      "linkage": {"method": "corroborated", **rule.as_dict()},
                       "min_width": cal.cluster.get("min_width", 40.0), "calibration": cal.version, "k": k}
         else:
             thr, eligible, review = float(threshold), None, None
             params = {"rule": "distance", "threshold": float(threshold), "k": k}
         with self.store.write() as w:
-            run = P.run_clustering(w, knn, thr, self.ctx.examiner, eligible, review)
+            run = P.run_clustering(w, knn, thr, self.ctx.examiner, eligible, review, linkage)
             result = {**run.__dict__, "seconds": round(time.monotonic() - t0, 2)}
             self._audit(w, "faces.cluster", params, result)
         # the new clusters and track links are pairs of known truth: test the calibration on them
