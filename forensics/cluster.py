@@ -245,6 +245,13 @@ def _new_sandbox():
     # children. The nanny, not this flag, decides this worker's lifetime, and the
     # sandbox ends itself when this process is gone (`_sandbox_start`).
     multiprocessing.current_process()._config["daemon"] = False
+    # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 (its pre-spawn-environ),
+    # and a spawned sandbox inherits it. Setting it turns off glibc's dynamic mmap threshold,
+    # so every decoded picture's buffer is a fresh mmap: measured here, 200 photos of
+    # 1600x1200 took 579,000 page faults and 7.0-7.6 CPU s with it against 8,000 and
+    # 5.3-5.5 s without. The sandbox starts with glibc's defaults, as the local pool's
+    # workers do; the Dask worker process itself keeps Dask's setting.
+    os.environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     pool = cf.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
     try:
         pool.submit(_sandbox_start, _SANDBOX.get("warmups", ())).result()

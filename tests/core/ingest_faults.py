@@ -59,6 +59,11 @@ def worker_killing_worker(task, options):
     return crashing_worker(task, options)
 
 
+def sandbox_env(name: str) -> str | None:
+    """A call for the decoder sandbox: the value of an environment variable there."""
+    return os.environ.get(name)
+
+
 def sandbox_probe(kind: str, n: int) -> tuple[int, int]:
     """A call for the decoder sandbox itself: returns (n, the sandbox's pid), or crashes
     ("crash") or hangs ("hang") the sandbox process."""
