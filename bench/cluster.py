@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import load_average, machine_line, peak_rss_self_mib, run_isolated, table  # noqa: E402
 
 
-def _photos(dest: Path, n: int, first: int = 0) -> Path:
+def _photos(dest: Path, n: int) -> Path:
     import numpy as np
     from PIL import Image
 
@@ -61,7 +61,7 @@ def _photos(dest: Path, n: int, first: int = 0) -> Path:
     # sensor noise: one field, cut at a different offset for each photo (drawing fresh noise
     # for every photo made generating thousands of them take longer than ingesting them)
     noise = np.random.default_rng(11).normal(0, 8, (1456, 1856, 3)).astype(np.float32)
-    for i in range(first, n):  # `first`: several processes can fill one folder
+    for i in range(n):
         if f"IMG_{i:05d}.jpg" in have:
             continue
         rng = np.random.default_rng((11, i))  # one seed per photo: a folder can be grown or shared

@@ -292,7 +292,7 @@ def _prestart_sandbox() -> None:
         _SANDBOX_COND.notify_all()
 
 
-def _sandbox_pool(warmups: tuple[Callable[[], Any], ...] = ()):
+def _sandbox_pool():
     """This worker thread's decoder sandbox: a child process that runs the per-file work, so
     a decoder that crashes or hangs takes down only that child and never the Dask worker (a
     worker that dies is rescheduled by Dask, and one that keeps dying while its nanny
@@ -300,8 +300,6 @@ def _sandbox_pool(warmups: tuple[Callable[[], Any], ...] = ()):
     pinned on the file of the thread whose child died, never on another thread's file."""
     me = threading.get_ident()
     with _SANDBOX_COND:
-        if warmups:
-            _SANDBOX["warmups"] = warmups
         while True:
             pool = _SANDBOX["pools"].get(me)
             if pool is not None:

@@ -205,11 +205,10 @@ def _killed(cluster: Cluster, task: FileTask, error: BaseException | None, optio
             hashed = fut.result(timeout=min(max(60.0, options.file_timeout), cluster.spec.no_workers_timeout))
             why = "" if hashed is not None else "the hash-only step failed on the worker"
             break
-        except KilledWorker as exc:
-            why = describe_error(exc)
         except Exception as exc:
             why = describe_error(exc)
-            break
+            if not isinstance(exc, KilledWorker):
+                break
     res = failed(task, "crash", options, hashed)
     if hashed is None:  # the record says why it holds no size or hashes
         res.errors.append(("read", f"size and hashes could not be taken on a worker either: {why}"))

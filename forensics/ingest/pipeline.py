@@ -505,9 +505,10 @@ class _Writer:
         """One transaction for `results`; on failure the run's counts and the retry map are
         as before it, so they describe only what is committed."""
         s = self.summary
-        counts, replace = copy.deepcopy(s.__dict__), dict(self.replace)
+        counts = copy.deepcopy(s.__dict__)
         new_ids: list[ItemId] = []
         self.written: list[Path] = []  # thumbnails this transaction adds
+        self.popped: list[tuple[tuple[int, bytes], int]] = []  # retry-map entries it used, to put back
         try:
             with self.store.write() as w:
                 for res in results:
@@ -517,7 +518,7 @@ class _Writer:
                           (s.added, s.failed, s.run_id))
         except BaseException:
             s.__dict__.update(counts)
-            self.replace = replace
+            self.replace.update(self.popped)
             for path in self.written:  # no thumbnail without its row: the space goes back too
                 path.unlink(missing_ok=True)
             raise
@@ -547,8 +548,10 @@ class _Writer:
         now = utc_now()
         item.update(source_id=res.task.source_id, relpath_raw=res.task.relpath, ingested_utc=now, ingest_run=s.run_id,
                     thumb=self._thumb(item.get("sha256"), "", res.thumb))
-        old = self.replace.pop((res.task.source_id, res.task.relpath), None)
+        key = (res.task.source_id, res.task.relpath)
+        old = self.replace.pop(key, None)
         if old is not None:
+            self.popped.append((key, old))
             item_id = _rewrite(w, old, item)
             s.retried += 1
             s.recovered += item["status"] == "ok"
