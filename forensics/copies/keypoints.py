@@ -204,13 +204,6 @@ def block_agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) 
         return np.where(ok, np.clip(cov / np.sqrt(vx * vy), -1, 1), np.nan)
 
 
-def agreement(a: Features, b: Features, model: np.ndarray, grid: int = 8) -> float:
-    """Median correlation of the textured blocks of the overlap (-1 when none is left)."""
-    blocks = block_agreement(a, b, model, grid)
-    ok = blocks[np.isfinite(blocks)]
-    return float(np.median(ok)) if ok.size else -1.0
-
-
 def unoccluded(blocks: np.ndarray) -> tuple[float | None, int]:
     """Agreement of the blocks outside caption bands, and how many rows were covered.
 

@@ -180,8 +180,6 @@ def search_tracks(conn: sqlite3.Connection, query: np.ndarray, threshold: float 
     distance is within it; otherwise (a `calibration` and the query face's quality
     given) those whose track evidence passes the footage `rule` (TRACK_RULE by default)
     at `min_log10_lr` (default: the calibration's decision level)."""
-    from forensics.faces.calibration import FaceQuality
-
     floor = None
     if threshold is None:
         if calibration is None or query_quality is None:

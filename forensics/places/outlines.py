@@ -113,7 +113,7 @@ def countries() -> Countries:
     """The shipped country outlines (read once per process, ~0.1 s)."""
     with zipfile.ZipFile(_zip_path()) as z:
         shp, shx, dbf = (z.read(f"{STEM}.{ext}") for ext in ("shp", "shx", "dbf"))
-        version = z.read(f"{STEM}.VERSION.txt").decode().strip()
+    version = _version()
     xy, starts, owner = _polygons(shp, shx)
     cols = _dbf_columns(dbf, ("NAME", "ISO_A2_EH", "ISO_A2"))
     codes = tuple(a if len(a) == 2 and a.isalpha() else (b if len(b) == 2 and b.isalpha() else "")
