@@ -68,6 +68,7 @@ _FACES = ("(EXISTS (SELECT 1 FROM faces f WHERE f.item_id = i.id)"
 _DELETED = ("EXISTS (SELECT 1 FROM item_image_refs r WHERE r.item_id = COALESCE(i.parent_id, i.id)"
             " AND r.allocated = 0)")
 _HASHSET = "EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id)"
+_IN_HASH_SET = _HASHSET[:-1] + " AND m.set_id = ?)"  # a match of one set
 # The item's place, looked up for the position it has now (a place of a since-corrected or
 # cleared position is not its place: forensics.store.places_current, as the catalogue).
 _PLACE = f"SELECT 1 FROM item_places p WHERE p.item_id = i.id AND {current_place_sql()}"
@@ -100,7 +101,7 @@ def _where(f: ItemFilter) -> tuple[str, list[Any]]:
     if f.hashset_match is not None:
         clauses.append(_HASHSET if f.hashset_match else f"NOT {_HASHSET}")
     if f.hash_set is not None:
-        clauses.append("EXISTS (SELECT 1 FROM hash_matches m WHERE m.item_id = i.id AND m.set_id = ?)")
+        clauses.append(_IN_HASH_SET)
         args.append(int(f.hash_set))
     if f.hide_known_good:
         clauses.append(f"NOT {_KNOWN_GOOD}")

@@ -244,9 +244,14 @@ class FaceIndex:
     def knn_all(self, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For every indexed face: (ids, neighbour ids N x k, euclidean distances N x k),
         self excluded. Exact below EXACT_LIMIT, hnswlib above (never all pairs)."""
+        return self.knn_all_with_vectors(k)[0]
+
+    def knn_all_with_vectors(self, k: int) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+        """`knn_all(k)` and the embeddings it read, row for row with its ids (one read of the
+        vectors for callers that score the pairs themselves)."""
         ids, vecs = load_vectors(self._conn())
         if len(ids) < 2:
-            return ids, np.zeros((len(ids), 0), np.int64), np.zeros((len(ids), 0))
+            return (ids, np.zeros((len(ids), 0), np.int64), np.zeros((len(ids), 0))), vecs
         kk = min(k + 1, len(ids))
         if len(ids) <= EXACT_LIMIT:
             idx, dist = exact_knn(vecs, vecs, kk)
@@ -268,4 +273,4 @@ class FaceIndex:
             n, d = nbr[r][keep][:kk - 1], dist[r][keep][:kk - 1]
             out_n[r, :len(n)] = n
             out_d[r, :len(d)] = d
-        return ids, out_n, out_d
+        return (ids, out_n, out_d), vecs

@@ -299,12 +299,11 @@ class FaceService(FaceViews):
         import time
 
         from forensics.faces.calibration import FaceQuality, load_calibration
-        from forensics.faces.index import load_vectors
         from forensics.faces.linkage import calibrated_scorer
 
         self._require_authority()
         t0 = time.monotonic()
-        knn = self.index.knn_all(k)
+        knn, vecs = self.index.knn_all_with_vectors(k)
         cal = load_calibration()
         linkage = None
         if threshold is None:
@@ -318,9 +317,6 @@ class FaceService(FaceViews):
             eligible = np.array([cal.cluster_eligible(FaceQuality(x)) for x in w_rows.tolist()], bool)
             llr = cal.log10_lr_pairs(dist, wa, wb)
             review = P.Review(cal.distance_thresholds(wa, wb, cal.decision_log10_lr), llr)
-            vid, vecs = load_vectors(self.store.read)
-            at = {int(f): i for i, f in enumerate(vid)}
-            vecs = vecs[[at[int(f)] for f in ids]] if len(ids) else vecs
             linkage = P.Linkage(rule, calibrated_scorer(vecs, w_rows, cal), llr, cal.decision_log10_lr)
             params = {"rule": "calibrated", "link_log10_lr": rule.pair_log10_lr,
                       "linkage": {"method": "corroborated", **rule.as_dict()},
