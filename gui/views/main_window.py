@@ -52,6 +52,11 @@ class MainWindow(QMainWindow):
         self.queries = GalleryController(self.tasks, self)
         self.hashsets = HashSetController(self.tasks, self)
         self.timeline = TimelineController(self.tasks, self)
+        # Connected once: each slot ignores a signal that nothing waits for (a first page's
+        # holds, the open case's first filter choices).
+        for signal in (self.timeline.points_ready, self.timeline.failed):
+            signal.connect(self._timeline_loaded)
+            signal.connect(self._first_facets)
         self.timeline_dock = None
         self._facets_due = False  # the first filter choices of the open case are not counted yet
         self._holds: set[str] = set()  # what the whole list waits for after a first page ("paint", "timeline")
@@ -325,8 +330,6 @@ class MainWindow(QMainWindow):
         # Filter choices are counted once the gallery and then the timeline are up, not
         # competing with them for the cores and the interpreter.
         self._facets_due = True
-        for signal in (self.timeline.points_ready, self.timeline.failed):
-            signal.connect(self._first_facets, Qt.ConnectionType.SingleShotConnection)
         self.case_opened.emit()
 
     def _settle_layout(self) -> None:
@@ -443,13 +446,14 @@ class MainWindow(QMainWindow):
         if not self.gallery.list.isVisible():
             self._holds.clear()
             return
+        # one-shot and made here, so it runs after whatever else listens for the page's paint
         self.gallery.list.painted.connect(lambda: self._release("paint"), Qt.ConnectionType.SingleShotConnection)
-        for signal in (self.timeline.points_ready, self.timeline.failed):
-            signal.connect(self._timeline_loaded, Qt.ConnectionType.SingleShotConnection)
         # A window that is not painted (minimised) or a slow timeline must not keep the list waiting.
         QTimer.singleShot(1000, lambda token=self._page_token: self._release(None, token))
 
     def _timeline_loaded(self, *args) -> None:
+        if "timeline" not in self._holds:
+            return
         if self.timeline_dock is not None and self.timeline_dock.isVisible():
             self.timeline_dock.repaint()  # the bars now, not after the gallery's layout of every row
         self._release("timeline")
